@@ -1,0 +1,236 @@
+"""`playground`: generate the data set, stream events, trickle new products and orders."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from generators.errors import PlaygroundError
+from generators.events import StreamConfig
+from generators.run import (
+    DEFAULT_CHUNK,
+    DEFAULT_WORKERS,
+    Manifest,
+    generate_events,
+    generate_orders,
+    generate_products,
+    generate_users,
+    load_manifest,
+)
+from generators.scales import Sizes, sizes_for
+from generators.sinks.bus import open_bus
+from generators.sinks.lake import Lake
+from generators.sinks.orders_db import OrdersDB
+
+DEFAULT_LAKE = "data/lake"
+DEFAULT_ORDERS_URL = "sqlite:///data/orders.db"
+DEFAULT_BUS = "data/events.db"
+DEFAULT_EVENT_START = "2022-08-13T00:00:00Z"
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Generate, stream and trickle the playground's e-commerce data.")
+console = Console(stderr=True)
+
+
+class Source(StrEnum):
+    users = "users"
+    products = "products"
+    orders = "orders"
+    pageviews = "pageviews"
+    all = "all"
+
+
+LakeOpt = Annotated[str, typer.Option(envvar="PLAYGROUND_LAKE", help="Lake root: a folder or abfs:// URL.")]
+OrdersOpt = Annotated[str, typer.Option(envvar="PLAYGROUND_ORDERS_URL", help="SQLAlchemy URL of the orders DB.")]
+BusOpt = Annotated[str, typer.Option(envvar="PLAYGROUND_BUS", help=(
+    "Event bus: a file (embedded log), kafka://host:port, eventhubs or eventhubs-amqp "
+    "(connection string in EVENTHUBS_CONNECTION_STRING)."))]
+ScaleOpt = Annotated[str, typer.Option(help="small, medium or large.")]
+DirtyOpt = Annotated[float, typer.Option(help="Share of dirty records (malformed, missing fields, orphans, "
+                                               "duplicates); counted in landing/_manifests/.")]
+
+
+@contextmanager
+def progress_bars(quiet: bool) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    if quiet:
+        yield lambda description, total: (lambda advance: None)
+        return
+    columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as bars:
+        def start(description: str, total: int) -> Callable[[int], None]:
+            task = bars.add_task(description, total=total)
+            return lambda advance: bars.advance(task, advance)
+
+        yield start
+
+
+def _fail(error: PlaygroundError) -> None:
+    console.print(f"[bold red]error:[/] {error}")
+    raise typer.Exit(2)
+
+
+def _summary(manifests: list[Manifest], elapsed: float) -> None:
+    table = Table(title=f"Generated in {elapsed:.1f} s", title_justify="left")
+    for column in ("source", "records", "written", "dirty", "where"):
+        table.add_column(column, justify="right" if column in ("records", "written") else "left")
+    for m in manifests:
+        dirt = ", ".join(f"{k} {v:,}" for k, v in sorted(m.dirty.items()) if k != "items") or "-"
+        table.add_row(m.source, f"{m.records:,}", f"{m.written:,}", dirt, m.location)
+        if "items" in m.dirty:
+            table.add_row("items", f"{m.dirty['items']:,}", f"{m.dirty['items']:,}", "-", m.location)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise PlaygroundError(f"--start {text!r} is not an ISO-8601 time such as 2022-08-13T00:00:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _population(lake: Lake, sizes: Sizes) -> tuple[int, int]:
+    """Users and products that orders and events may refer to: what the lake holds, else the scale's."""
+    users, products = load_manifest(lake, "users"), load_manifest(lake, "products")
+    return (users.records if users else sizes.users), (products.records if products else sizes.products)
+
+
+@app.command()
+def generate(
+    source: Annotated[Source, typer.Argument(help="What to generate (users includes the VIP list).")],
+    scale: ScaleOpt = "small",
+    count: Annotated[int | None, typer.Option(help="Records of SOURCE, overriding the scale.")] = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 42,
+    lake: LakeOpt = DEFAULT_LAKE,
+    orders_url: OrdersOpt = DEFAULT_ORDERS_URL,
+    bus: BusOpt = DEFAULT_BUS,
+    dirty_rate: DirtyOpt = 0.0,
+    chunk_size: Annotated[int, typer.Option(help="Records per chunk (memory is bounded by it).")] = DEFAULT_CHUNK,
+    workers: Annotated[int, typer.Option(help="Parallel chunk builders.")] = DEFAULT_WORKERS,
+    start: Annotated[str, typer.Option(help="Event time of the first pageview.")] = DEFAULT_EVENT_START,
+    rate: Annotated[float | None, typer.Option(help="Events per second of event time (default: the "
+                                                    "original's pace, ~1.5/s).")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """Write a fresh data set for SOURCE (or all) into the lake, the orders DB and the event bus."""
+    began = time.perf_counter()
+    try:
+        if chunk_size < 1 or workers < 1:
+            raise PlaygroundError("--chunk-size and --workers must be at least 1")
+        sizes = sizes_for(scale)
+        if count is not None:
+            if source == Source.all:
+                raise PlaygroundError("--count applies to one source; use --scale for all")
+            sizes = sizes.with_count(source.value, count)
+        the_lake = Lake(lake)
+        the_lake.check_writable()
+        manifests: list[Manifest] = []
+        everything = source == Source.all
+        with progress_bars(quiet) as progress:
+            if everything or source == Source.users:
+                manifests += generate_users(the_lake, seed, sizes.users, min(sizes.vip_users, sizes.users),
+                                            dirty_rate, chunk_size, workers, progress)
+            if everything or source == Source.products:
+                manifests.append(generate_products(the_lake, seed, sizes.products, dirty_rate, chunk_size, progress))
+            users, products = (sizes.users, sizes.products) if everything else _population(the_lake, sizes)
+            if everything or source == Source.orders:
+                with OrdersDB(orders_url) as db:
+                    manifests.append(generate_orders(db, the_lake, seed, sizes.orders, users, products,
+                                                     dirty_rate, chunk_size, workers, progress))
+            if everything or source == Source.pageviews:
+                config = StreamConfig(seed, users, products, _parse_time(start), rate, dirty_rate)
+                manifests += generate_events(open_bus(bus), the_lake, config, sizes.pageviews, bus, progress)
+    except PlaygroundError as error:
+        _fail(error)
+    _summary(manifests, time.perf_counter() - began)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C or SIGTERM ends the loop between batches, so what was sent stays whole."""
+    stopping = []
+
+    def handler(signum: int, frame: object) -> None:
+        stopping.append(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: bool(stopping)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@app.command()
+def stream(
+    rate: Annotated[float | None, typer.Option(help="Events per second (default: the original's ~1.5/s).")] = None,
+    duration: Annotated[float | None, typer.Option(help="Seconds to run (default: until Ctrl-C).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Default: from the clock (printed), so runs differ.")] = None,
+    bus: BusOpt = DEFAULT_BUS,
+    lake: LakeOpt = DEFAULT_LAKE,
+    scale: ScaleOpt = "small",
+    partitions: Annotated[int, typer.Option(help="Partitions of a new embedded-log topic.")] = 2,
+    dirty_rate: DirtyOpt = 0.0,
+) -> None:
+    """Stream pageview sessions and stars live, each event stamped with the time it is sent."""
+    try:
+        if rate is not None and rate <= 0:
+            raise PlaygroundError(f"--rate must be positive, got {rate}")
+        seed = seed if seed is not None else int(time.time())
+        users, products = _population(Lake(lake), sizes_for(scale))
+        the_bus = open_bus(bus, partitions)
+        config = StreamConfig(seed, users, products, datetime.now(UTC), rate, dirty_rate)
+        console.print(f"streaming to {bus} (seed {seed}, {rate or 'original pace'} events/s, "
+                      f"{users:,} users, {products:,} products); Ctrl-C stops")
+        from generators.live import run_stream
+
+        with _stop_on_signals() as should_stop:
+            stats = run_stream(the_bus, config, duration, should_stop)
+    except PlaygroundError as error:
+        _fail(error)
+    console.print(f"sent {stats.sent['pageviews']:,} pageviews and {stats.sent['stars']:,} stars"
+                  + (f"; fell behind schedule by up to {stats.behind_s:.1f} s" if stats.behind_s > 1 else ""))
+
+
+@app.command()
+def trickle(
+    products_per_s: Annotated[float, typer.Option(help="New product files per second.")] = 0.2,
+    orders_per_s: Annotated[float, typer.Option(help="New orders per second (inserted 100 at a time).")] = 20.0,
+    duration: Annotated[float | None, typer.Option(help="Seconds to run (default: until Ctrl-C).")] = None,
+    seed: int = 42,
+    lake: LakeOpt = DEFAULT_LAKE,
+    orders_url: OrdersOpt = DEFAULT_ORDERS_URL,
+    scale: ScaleOpt = "small",
+    dirty_rate: DirtyOpt = 0.0,
+) -> None:
+    """Keep products and orders arriving, continuing the data set where it ends."""
+    try:
+        if products_per_s < 0 or orders_per_s < 0:
+            raise PlaygroundError("rates must be >= 0")
+        the_lake = Lake(lake)
+        the_lake.check_writable()
+        users, _ = _population(the_lake, sizes_for(scale))
+        from generators.live import run_trickle
+
+        with OrdersDB(orders_url) as db, _stop_on_signals() as should_stop:
+            stats = run_trickle(the_lake, db, seed, users, products_per_s, orders_per_s, duration, dirty_rate,
+                                should_stop)
+    except PlaygroundError as error:
+        _fail(error)
+    console.print(f"added {stats.products:,} products (from product_{stats.first_product}) and {stats.orders:,} "
+                  f"orders with {stats.items:,} items (from orderId {stats.first_order_id})")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,252 @@
+"""Pageview sessions and stars, as the original streamers made them, in event-time order.
+
+A session is one user making 1-30 pageviews from one IP and user agent; sessions start
+abs(gauss(10, 5)) s apart at the original pace, and a higher rate means more users at once,
+not faster ones. About one session in 50 ends with a star (1-5). 1% of pageviews have an empty
+client_ip, 1% a latency outlier of 500-5000 ms, the rest abs(gauss(200, 50)) ms.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+
+from generators.blocks import RNG_BLOCK, Draws, block_rng
+from generators.dirty import CLEAN, DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, spoil
+from generators.errors import PlaygroundError
+from generators.products import SHOP, popular_products
+from generators.schema import PAGEVIEW_FIELDS, PAGEVIEWS_TOPIC, STAR_FIELDS, STARS_TOPIC
+from generators.vocab import vocab
+
+MAX_PAGEVIEWS = 30
+SESSION_GAP_S = (10.0, 5.0)      # gauss(mean, sd) between session starts, at the original pace
+THINK_TIME_S = (5.0, 3.0)        # gauss between a session's pageviews
+STAR_DELAY_S = (60.0, 30.0)      # gauss from the last pageview to the star
+STAR_SHARE = 1 / 50
+EMPTY_IP_SHARE = 0.01
+OUTLIER_SHARE = 0.01
+LATENCY_MS = (200.0, 50.0)
+OUTLIER_MS = (500, 5000)
+# Pages a shopper visits, with the HTTP method each takes and how often.
+SITE_PAGES = (
+    ("GET", "product"), ("GET", "/"), ("GET", "/search?q="), ("GET", "/cart"), ("POST", "/cart/items"),
+    ("DELETE", "/cart/items"), ("POST", "/checkout"), ("GET", "/account"), ("PUT", "/account"),
+)
+SITE_WEIGHTS = np.array([0.55, 0.10, 0.10, 0.06, 0.08, 0.02, 0.04, 0.03, 0.02])
+EVENTS_PER_SESSION = (1 + MAX_PAGEVIEWS) / 2 + STAR_SHARE
+ORIGINAL_RATE = EVENTS_PER_SESSION / SESSION_GAP_S[0]  # events/s of the original streamer
+EVENT_DIRT = (MALFORMED, MISSING_FIELD, ORPHAN, DUPLICATE)
+STAR_SLOT = MAX_PAGEVIEWS  # the star's place after a session's pageview slots
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    seed: int
+    users: int
+    products: int
+    start: datetime
+    rate: float | None = None  # events/s on average; None: the original pace
+    dirty_rate: float = 0.0
+
+    @property
+    def concurrency(self) -> float:
+        return 1.0 if self.rate is None else self.rate / ORIGINAL_RATE
+
+
+@dataclass
+class EventBatch:
+    """Events of both topics in event-time order; `keys` are user ids (the partition key) and
+    `dirt` names, per event, the dirt it was written with (the second copy of a duplicate)."""
+    time_us: np.ndarray
+    topics: list[str]
+    keys: list[int]
+    bodies: list[bytes]
+    dirt: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.bodies)
+
+    @property
+    def pageviews(self) -> int:
+        return self.topics.count(PAGEVIEWS_TOPIC)
+
+    def slice(self, lo: int, hi: int) -> EventBatch:
+        return EventBatch(self.time_us[lo:hi], self.topics[lo:hi], self.keys[lo:hi], self.bodies[lo:hi],
+                          self.dirt[lo:hi])
+
+    def dirt_counts(self) -> dict[str, Counter]:
+        counts: dict[str, Counter] = {PAGEVIEWS_TOPIC: Counter(), STARS_TOPIC: Counter()}
+        for topic, kind in zip(self.topics, self.dirt, strict=True):
+            if kind is not None:
+                counts[topic][kind] += 1
+        return counts
+
+
+def _abs_gauss(rng: np.random.Generator, params: tuple[float, float], shape: int | tuple[int, ...]) -> np.ndarray:
+    return np.abs(rng.normal(params[0], params[1], shape))
+
+
+def _draw_sessions(rng: np.random.Generator, n: int) -> Draws:
+    slots = (MAX_PAGEVIEWS + 1, n)
+    return {
+        "gap": _abs_gauss(rng, SESSION_GAP_S, n),
+        "user": rng.random(n),
+        "pageviews": rng.integers(1, MAX_PAGEVIEWS + 1, n),
+        "ip": rng.integers(1 << 24, 224 << 24, n),  # public-looking unicast range
+        "user_agent": rng.integers(0, len(vocab().user_agents), n),
+        "think": _abs_gauss(rng, THINK_TIME_S, slots),
+        "page": rng.choice(len(SITE_PAGES), size=slots, p=SITE_WEIGHTS),
+        "product": rng.random(slots),
+        "product_page": rng.integers(0, 3, slots),
+        "word": rng.integers(0, len(vocab().words), slots),
+        "latency": _abs_gauss(rng, LATENCY_MS, slots),
+        "outlier": rng.random(slots) < OUTLIER_SHARE,
+        "outlier_ms": rng.integers(OUTLIER_MS[0], OUTLIER_MS[1] + 1, slots),
+        "empty_ip": rng.random(slots) < EMPTY_IP_SHARE,
+        "star": rng.random(n) < STAR_SHARE,
+        "stars": rng.integers(1, 6, n),
+        "star_delay": _abs_gauss(rng, STAR_DELAY_S, n),
+        "id_hi": rng.integers(0, 1 << 63, slots),
+        "id_lo": rng.integers(0, 1 << 63, slots),
+    }
+
+
+def _uuid(hi: int, lo: int) -> str:
+    h = f"{hi:016x}{lo:016x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
+
+
+class EventStream:
+    """Iterates the stream in event-time order, in batches as large as a block of sessions."""
+
+    def __init__(self, config: StreamConfig):
+        if config.users <= 0 or config.products <= 0:
+            raise PlaygroundError("events need users and products to refer to; generate those first")
+        self.config = config
+        self.start_us = int(config.start.timestamp() * 1_000_000)
+
+    def _session_events(self, block: int, clock_s: float) -> tuple[pl.DataFrame, float]:
+        """Every event of one block of sessions (unsorted), and the start of the block's last session."""
+        cfg = self.config
+        d = _draw_sessions(block_rng(cfg.seed, "sessions", block), RNG_BLOCK)
+        n = RNG_BLOCK
+        starts = clock_s + np.cumsum(d["gap"] / cfg.concurrency)
+        think = d["think"].copy()
+        think[0] = 0.0
+        pv_time = starts[None, :] + np.cumsum(think, axis=0)  # (slots, n)
+        slot = np.arange(MAX_PAGEVIEWS + 1)[:, None]
+        is_pv = slot < d["pageviews"][None, :]
+        last_pv = pv_time[d["pageviews"] - 1, np.arange(n)]
+        star_time = last_pv + d["star_delay"]
+        is_star = (slot == STAR_SLOT) & d["star"][None, :]
+        when = np.where(slot == STAR_SLOT, star_time[None, :], pv_time)
+        keep = (is_pv | is_star).T  # session-major
+        session = np.broadcast_to(block * RNG_BLOCK + np.arange(n), (MAX_PAGEVIEWS + 1, n)).T[keep]
+        user = np.minimum((d["user"] * cfg.users).astype(np.int64), cfg.users - 1)
+        rows = {
+            "time_us": (self.start_us + (when.T[keep] * 1e6)).astype(np.int64),
+            "session": session,
+            "slot": np.broadcast_to(slot, (MAX_PAGEVIEWS + 1, n)).T[keep],
+            "user_id": np.broadcast_to(user, (MAX_PAGEVIEWS + 1, n)).T[keep],
+            "page": d["page"].T[keep],
+            "product": popular_products(cfg.seed, cfg.products, d["product"].T[keep]),
+            "product_page": d["product_page"].T[keep],
+            "word": d["word"].T[keep],
+            "latency": np.where(d["outlier"], d["outlier_ms"], np.rint(d["latency"])).astype(np.int64).T[keep],
+            "ip": np.broadcast_to(d["ip"], (MAX_PAGEVIEWS + 1, n)).T[keep],
+            "empty_ip": d["empty_ip"].T[keep],
+            "user_agent": np.broadcast_to(d["user_agent"], (MAX_PAGEVIEWS + 1, n)).T[keep],
+            "stars": np.broadcast_to(d["stars"], (MAX_PAGEVIEWS + 1, n)).T[keep],
+            "id_hi": d["id_hi"].T[keep],
+            "id_lo": d["id_lo"].T[keep],
+        }
+        return pl.DataFrame(rows), float(starts[-1])
+
+    def batches(self) -> Iterator[EventBatch]:
+        pending = None
+        clock_s = 0.0
+        block = 0
+        while True:
+            events, horizon_s = self._session_events(block, clock_s)
+            clock_s = horizon_s
+            block += 1
+            pending = events if pending is None else pl.concat([pending, events])
+            # No later session starts before the horizon, so events before it are final.
+            cut = self.start_us + int(horizon_s * 1e6)
+            pending = pending.sort("time_us", "session", "slot")
+            ready = pending.filter(pl.col("time_us") < cut)
+            pending = pending.filter(pl.col("time_us") >= cut)
+            if ready.height:
+                yield self._encode(ready)
+
+    def _encode(self, events: pl.DataFrame) -> EventBatch:
+        cfg = self.config
+        v = vocab()
+        col = pl.col
+        methods = pl.Series([m for m, _ in SITE_PAGES])
+        paths = pl.Series([p for _, p in SITE_PAGES])
+        ids = [_uuid(h, lo) for h, lo in zip(events["id_hi"].to_list(), events["id_lo"].to_list(), strict=True)]
+        ip = col("ip")
+        frame = events.with_columns(
+            event_id=pl.Series(ids),
+            event_time=pl.from_epoch("time_us", "us").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            http_method=methods.gather(events["page"]),
+            path=paths.gather(events["page"]),
+            user_agent=v.user_agents.gather(events["user_agent"]),
+            word=v.words.gather(events["word"]),
+        ).with_columns(
+            uri=pl.when(col("path") == "product").then(pl.concat_str(
+                pl.lit(f"{SHOP}/products/"), col("product").cast(pl.String),
+                pl.when(col("product_page") == 1).then(pl.lit("/reviews"))
+                .when(col("product_page") == 2).then(pl.lit("/specs")).otherwise(pl.lit(""))))
+            .when(col("path") == "/search?q=").then(pl.concat_str(pl.lit(SHOP + "/search?q="), "word"))
+            .otherwise(pl.concat_str(pl.lit(SHOP), "path")),
+            client_ip=pl.when("empty_ip").then(pl.lit("")).otherwise(pl.concat_str(
+                (ip // (1 << 24)).cast(pl.String), pl.lit("."), (ip // (1 << 16) % 256).cast(pl.String), pl.lit("."),
+                (ip // (1 << 8) % 256).cast(pl.String), pl.lit("."), (ip % 256).cast(pl.String))),
+        )
+        is_star = frame["slot"] == STAR_SLOT
+        pageview_json = frame.select(pl.struct(*PAGEVIEW_FIELDS).struct.json_encode())
+        star_json = frame.select(pl.struct(*STAR_FIELDS).struct.json_encode())
+        body = pl.select(pl.when(pl.lit(is_star)).then(star_json.to_series()).otherwise(pageview_json.to_series()))
+        bodies = [b.encode() for b in body.to_series().to_list()]
+        topics = [STARS_TOPIC if s else PAGEVIEWS_TOPIC for s in is_star.to_list()]
+        keys = frame["user_id"].to_list()
+        batch = EventBatch(frame["time_us"].to_numpy(), topics, keys, bodies, [None] * len(bodies))
+        if cfg.dirty_rate > 0:
+            batch = self._spoil(batch, frame)
+        return batch
+
+    def _spoil(self, batch: EventBatch, frame: pl.DataFrame) -> EventBatch:
+        """Planned per event (session, slot), so the dirt does not depend on batch boundaries."""
+        cfg = self.config
+        positions = (frame["session"] * (MAX_PAGEVIEWS + 1) + frame["slot"]).to_numpy()
+        lo, hi = int(positions.min()), int(positions.max()) + 1
+        full = dirty_plan(cfg.seed, "events", lo, hi, cfg.dirty_rate, EVENT_DIRT)
+        plan = full[positions - lo]
+        out_time, out_topics, out_keys, out_bodies, out_dirt = [], [], [], [], []
+
+        def orphan(record: dict) -> None:
+            record["user_id"] = cfg.users + record["user_id"] % 1000
+
+        for i in range(len(batch)):
+            body = batch.bodies[i]
+            if plan[i] == CLEAN:
+                lines, kinds = [body], [None]
+            else:
+                kind = EVENT_DIRT[plan[i]]
+                lines = [line.encode() for line in spoil(json.loads(body), kind, int(positions[i]), orphan, "event_id")]
+                kinds = [None, kind] if kind == DUPLICATE else [kind]
+            for line, line_kind in zip(lines, kinds, strict=True):
+                out_time.append(batch.time_us[i])
+                out_topics.append(batch.topics[i])
+                out_keys.append(batch.keys[i])
+                out_bodies.append(line)
+                out_dirt.append(line_kind)
+        return EventBatch(np.array(out_time, dtype=np.int64), out_topics, out_keys, out_bodies, out_dirt)

@@ -1,0 +1,135 @@
+"""Data that keeps arriving: the event stream at a steady rate, and products and orders trickling
+in as the original containers wrote them, so incremental ingestion always has new data."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from generators.events import EventStream, StreamConfig
+from generators.orders import orders_batch
+from generators.run import Manifest, load_manifest, publish, write_products
+from generators.schema import PAGEVIEWS_TOPIC, PRODUCTS_DIR, STARS_TOPIC
+from generators.sinks.bus import EventBus
+from generators.sinks.lake import Lake
+from generators.sinks.orders_db import OrdersDB
+
+TICK_S = 0.05
+ORDER_BATCH = 100  # the original inserted orders 100 at a time
+MAX_SEND = 50_000
+
+
+@dataclass
+class StreamStats:
+    sent: Counter = field(default_factory=Counter)
+    dirt: dict[str, Counter] = field(default_factory=lambda: {PAGEVIEWS_TOPIC: Counter(), STARS_TOPIC: Counter()})
+    behind_s: float = 0.0  # how far the producer lagged its schedule at worst
+
+
+def run_stream(bus: EventBus, config: StreamConfig, duration_s: float | None,
+               should_stop: Callable[[], bool] = lambda: False) -> StreamStats:
+    """Publish events when their event time comes (the stream starts at config.start, normally now).
+
+    A rate the machine cannot keep up with is served as fast as it goes; `behind_s` says by how much.
+    """
+    stats = StreamStats()
+    start_wall = time.time()
+    deadline = None if duration_s is None else start_wall + duration_s
+    offset_us = int(start_wall * 1e6) - int(config.start.timestamp() * 1e6)
+
+    def due(now: float) -> int:
+        return int(now * 1e6) - offset_us
+
+    try:
+        for batch in EventStream(config).batches():
+            i = 0
+            while i < len(batch):
+                now = time.time()
+                if (deadline is not None and now >= deadline) or should_stop():
+                    return stats
+                limit = due(min(now, deadline) if deadline is not None else now)
+                j = int(batch.time_us.searchsorted(limit, side="right"))
+                if j == i:
+                    wait = (int(batch.time_us[i]) - due(now)) / 1e6
+                    time.sleep(min(max(wait, 0.001), TICK_S))
+                    continue
+                j = min(j, i + MAX_SEND)
+                part = batch.slice(i, j)
+                publish(bus, part)
+                stats.sent.update(part.topics)
+                for topic, counts in part.dirt_counts().items():
+                    stats.dirt[topic] += counts
+                stats.behind_s = max(stats.behind_s, (due(time.time()) - int(part.time_us[-1])) / 1e6)
+                i = j
+    finally:
+        bus.close()
+    return stats
+
+
+def next_product_id(lake: Lake) -> int:
+    ids = [int(name.removeprefix("product_").removesuffix(".json")) for name in lake.list(PRODUCTS_DIR)
+           if name.startswith("product_") and name.endswith(".json")]
+    return max(ids, default=-1) + 1
+
+
+@dataclass
+class TrickleStats:
+    products: int = 0
+    orders: int = 0
+    items: int = 0
+    first_product: int = 0
+    first_order_id: int = 1
+
+
+def run_trickle(lake: Lake, db: OrdersDB, seed: int, users: int, products_per_s: float, orders_per_s: float,
+                duration_s: float | None, dirty_rate: float = 0.0,
+                should_stop: Callable[[], bool] = lambda: False) -> TrickleStats:
+    """New products (one file each) and orders (in batches of 100) at steady rates, continuing the
+    data set where it ends: record i is the record a one-off generation would have made."""
+    db.ensure()
+    next_product = next_product_id(lake)
+    next_order = db.max_order_id() or 0  # order index i has orderId i + 1
+    stats = TrickleStats(first_product=next_product, first_order_id=next_order + 1)
+    product_dirt: Counter = Counter()
+    order_dirt: Counter = Counter()
+    start = time.time()
+    try:
+        while True:
+            now = time.time()
+            if (duration_s is not None and now - start >= duration_s) or should_stop():
+                break
+            elapsed = now - start
+            while stats.products < int(elapsed * products_per_s):
+                product_dirt += write_products(lake, seed, next_product, next_product + 1, dirty_rate)
+                next_product += 1
+                stats.products += 1
+            due_orders = int(elapsed * orders_per_s)
+            while stats.orders < due_orders and next_product > 0:
+                count = min(ORDER_BATCH, due_orders - stats.orders)
+                batch = orders_batch(seed, next_order, next_order + count, users, next_product, dirty_rate)
+                db.append(batch.orders, batch.items)
+                order_dirt += batch.dirt
+                next_order += count
+                stats.orders += count
+                stats.items += batch.items.height
+            time.sleep(TICK_S)
+    finally:
+        _extend_manifest(lake, "products", seed, stats.products, stats.products, product_dirt, dirty_rate,
+                         lake.display(f"{PRODUCTS_DIR}/"))
+        _extend_manifest(lake, "orders", seed, stats.orders, stats.orders,
+                         order_dirt + Counter({"items": stats.items}), dirty_rate, db.shown)
+    return stats
+
+
+def _extend_manifest(lake: Lake, source: str, seed: int, records: int, written: int, dirt: Counter,
+                     dirty_rate: float, location: str) -> None:
+    """Keep a source's manifest exact after records were added to it."""
+    if not records:
+        return
+    manifest = load_manifest(lake, source) or Manifest(source, seed, 0, 0, location, dirty_rate, {})
+    manifest.records += records
+    manifest.written += written
+    manifest.dirty = dict(Counter(manifest.dirty) + dirt)
+    manifest.save(lake)

@@ -1,0 +1,173 @@
+"""Generating whole data sets into their sinks, chunk by chunk, with counts and manifests."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+from generators.blocks import chunks
+from generators.dirty import DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, render_json_lines
+from generators.events import EventBatch, EventStream, StreamConfig
+from generators.orders import OrderBatch, orders_batch
+from generators.parallel import ordered_map
+from generators.products import products_frame
+from generators.schema import MANIFESTS_DIR, PAGEVIEWS_TOPIC, STARS_TOPIC, USERS_FILE, VIP_FILE, product_file
+from generators.sinks.bus import EventBus
+from generators.sinks.lake import Lake
+from generators.sinks.orders_db import OrdersDB
+from generators.users import users_frame, vip_frame, vip_ids
+
+DEFAULT_CHUNK = 65_536
+DEFAULT_WORKERS = os.cpu_count() or 2
+USER_DIRT = (MALFORMED, MISSING_FIELD, DUPLICATE)
+VIP_DIRT = (MALFORMED, ORPHAN, DUPLICATE)
+PRODUCT_DIRT = (MALFORMED, MISSING_FIELD)
+
+
+class Progress(Protocol):
+    def __call__(self, description: str, total: int) -> Callable[[int], None]: ...
+
+
+def no_progress(description: str, total: int) -> Callable[[int], None]:
+    return lambda advance: None
+
+
+@dataclass
+class Manifest:
+    """What one source's generation wrote: exact counts, dirt included."""
+    source: str
+    seed: int
+    records: int  # distinct clean-or-dirty records generated
+    written: int  # lines / rows / events actually written (duplicates count twice)
+    location: str
+    dirty_rate: float = 0.0
+    dirty: dict[str, int] = field(default_factory=dict)
+
+    def save(self, lake: Lake) -> None:
+        lake.write_bytes(f"{MANIFESTS_DIR}/{self.source}.json",
+                         json.dumps(asdict(self), indent=2, sort_keys=True).encode() + b"\n")
+
+
+def load_manifest(lake: Lake, source: str) -> Manifest | None:
+    path = f"{MANIFESTS_DIR}/{source}.json"
+    return Manifest(**json.loads(lake.read_bytes(path))) if lake.exists(path) else None
+
+
+def generate_users(lake: Lake, seed: int, users: int, vip_users: int, dirty_rate: float = 0.0,
+                   chunk_size: int = DEFAULT_CHUNK, workers: int = DEFAULT_WORKERS,
+                   progress: Progress = no_progress) -> list[Manifest]:
+    def render(span: tuple[int, int]) -> tuple[bytes, Counter]:
+        lo, hi = span
+        plan = dirty_plan(seed, "users", lo, hi, dirty_rate, USER_DIRT)
+        return render_json_lines(users_frame(seed, lo, hi), plan, USER_DIRT, lo)
+
+    dirt: Counter = Counter()
+    advance = progress("users", users)
+    with lake.writer(USERS_FILE) as out:
+        for (text, counts), (lo, hi) in zip(ordered_map(render, chunks(0, users, chunk_size), workers),
+                                            chunks(0, users, chunk_size), strict=True):
+            out.write(text)
+            dirt += counts
+            advance(hi - lo)
+    user_manifest = Manifest("users", seed, users, users + dirt[DUPLICATE], lake.display(USERS_FILE),
+                             dirty_rate, dict(dirt))
+
+    ids = vip_ids(seed, users, vip_users)
+    plan = dirty_plan(seed, "vip_users", 0, vip_users, dirty_rate, VIP_DIRT)
+
+    def orphan(record: dict) -> None:
+        record["id"] = users + record["id"] % 1000
+
+    text, vip_dirt = render_json_lines(vip_frame(ids, 0, vip_users), plan, VIP_DIRT, 0, orphan)
+    lake.write_bytes(VIP_FILE, text)
+    vip_manifest = Manifest("vip_users", seed, vip_users, vip_users + vip_dirt[DUPLICATE],
+                            lake.display(VIP_FILE), dirty_rate, dict(vip_dirt))
+    for manifest in (user_manifest, vip_manifest):
+        manifest.save(lake)
+    return [user_manifest, vip_manifest]
+
+
+def write_products(lake: Lake, seed: int, start: int, stop: int, dirty_rate: float = 0.0) -> Counter:
+    """Products start..stop-1, one file each."""
+    plan = dirty_plan(seed, "products", start, stop, dirty_rate, PRODUCT_DIRT)
+    text, dirt = render_json_lines(products_frame(seed, start, stop), plan, PRODUCT_DIRT, start)
+    for product_id, line in enumerate(text.splitlines(), start):
+        lake.write_bytes(product_file(product_id), line + b"\n")
+    return dirt
+
+
+def generate_products(lake: Lake, seed: int, products: int, dirty_rate: float = 0.0,
+                      chunk_size: int = DEFAULT_CHUNK, progress: Progress = no_progress) -> Manifest:
+    lake.remove("landing/products")
+    dirt: Counter = Counter()
+    advance = progress("products", products)
+    for lo, hi in chunks(0, products, min(chunk_size, 4096)):
+        dirt += write_products(lake, seed, lo, hi, dirty_rate)
+        advance(hi - lo)
+    manifest = Manifest("products", seed, products, products, lake.display("landing/products/"),
+                        dirty_rate, dict(dirt))
+    manifest.save(lake)
+    return manifest
+
+
+def generate_orders(db: OrdersDB, lake: Lake, seed: int, orders: int, users: int, products: int,
+                    dirty_rate: float = 0.0, chunk_size: int = DEFAULT_CHUNK,
+                    workers: int = DEFAULT_WORKERS, progress: Progress = no_progress) -> Manifest:
+    db.reset()
+    dirt: Counter = Counter()
+    items = 0
+    advance = progress("orders", orders)
+
+    def make(span: tuple[int, int]) -> OrderBatch:
+        return orders_batch(seed, span[0], span[1], users, products, dirty_rate)
+
+    for batch in ordered_map(make, chunks(0, orders, chunk_size), workers):
+        db.append(batch.orders, batch.items)
+        dirt += batch.dirt
+        items += batch.items.height
+        advance(batch.orders.height)
+    manifest = Manifest("orders", seed, orders, orders, db.shown, dirty_rate, {**dirt, "items": items})
+    manifest.save(lake)
+    return manifest
+
+
+def generate_events(bus: EventBus, lake: Lake, config: StreamConfig, pageviews: int, bus_name: str,
+                    progress: Progress = no_progress) -> list[Manifest]:
+    """The first `pageviews` pageviews of the stream and the stars between them, as fast as they go."""
+    sent: Counter = Counter()
+    dirt = {PAGEVIEWS_TOPIC: Counter(), STARS_TOPIC: Counter()}
+    advance = progress("pageviews", pageviews)
+    seen = 0
+    batches = EventStream(config).batches()
+    while seen < pageviews:
+        batch = next(batches)
+        if seen + batch.pageviews > pageviews:  # end right after the last pageview wanted
+            last = [i for i, t in enumerate(batch.topics) if t == PAGEVIEWS_TOPIC][pageviews - seen - 1]
+            batch = batch.slice(0, last + 1)
+        publish(bus, batch)
+        sent.update(batch.topics)
+        for topic, counts in batch.dirt_counts().items():
+            dirt[topic] += counts
+        seen += batch.pageviews
+        advance(batch.pageviews)
+    bus.close()
+    manifests = [Manifest(topic, config.seed, sent[topic] - dirt[topic][DUPLICATE], sent[topic],
+                          f"{bus_name}#{topic}", config.dirty_rate, dict(dirt[topic]))
+                 for topic in (PAGEVIEWS_TOPIC, STARS_TOPIC)]
+    for manifest in manifests:
+        manifest.save(lake)
+    return manifests
+
+
+def publish(bus: EventBus, batch: EventBatch) -> None:
+    by_topic: dict[str, tuple[list[int], list[bytes]]] = {}
+    for topic, key, body in zip(batch.topics, batch.keys, batch.bodies, strict=True):
+        keys, bodies = by_topic.setdefault(topic, ([], []))
+        keys.append(key)
+        bodies.append(body)
+    for topic, (keys, bodies) in by_topic.items():
+        bus.send(topic, keys, bodies)

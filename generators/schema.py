@@ -1,0 +1,53 @@
+"""Each source's shape and where it lands: the one place to read or change a source's schema."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, Float, Integer, MetaData, Table
+
+USER_FIELDS = ("id", "name", "city", "street_address", "phone_number", "birth_number", "user_name",
+               "administrative_unit", "description", "jobs")
+VIP_FIELDS = ("id",)
+# `price` is ours, not the original's: it lets an order's value be the sum of its items.
+PRODUCT_FIELDS = ("id", "name", "description", "pages", "price")
+PAGEVIEW_FIELDS = ("event_id", "event_time", "user_id", "http_method", "uri", "client_ip", "user_agent",
+                   "latency")
+STAR_FIELDS = ("event_id", "event_time", "user_id", "stars")
+
+# Lake layout, relative to the lake root (a folder, or an abfs:// container root).
+USERS_FILE = "landing/users/users.json"
+VIP_FILE = "landing/vipusers/vipusers.json"
+PRODUCTS_DIR = "landing/products"
+MANIFESTS_DIR = "landing/_manifests"
+
+
+def product_file(product_id: int) -> str:
+    return f"{PRODUCTS_DIR}/product_{product_id}.json"
+
+
+# Event bus topics (Event Hubs names).
+PAGEVIEWS_TOPIC = "pageviews"
+STARS_TOPIC = "stars"
+
+# Orders fall in the original's window.
+ORDER_DATE_MIN = datetime(2010, 8, 13, tzinfo=UTC)
+ORDER_DATE_MAX = datetime(2022, 8, 13, tzinfo=UTC)
+ITEMS_PER_ORDER = (1, 10)
+PRICE_RANGE = (1.0, 10_000.0)
+
+metadata = MetaData()
+orders_table = Table(
+    "orders", metadata,
+    Column("orderId", Integer, primary_key=True, autoincrement=False),
+    Column("userId", Integer),
+    Column("orderDate", DateTime),
+    Column("orderValue", Float),
+)
+items_table = Table(
+    "items", metadata,
+    Column("orderId", Integer, primary_key=True, autoincrement=False),
+    Column("rowId", Integer, primary_key=True, autoincrement=False),
+    Column("productId", Integer),
+    sqlite_with_rowid=False,  # one B-tree keyed by the primary key: bulk loads run ~1.4x faster
+)

@@ -1,0 +1,50 @@
+"""The event bus: the embedded log by default, Kafka / Event Hubs by setting.
+
+Every bus takes batches of (partition key, body) per topic; a key always lands in the same
+partition, so one user's events stay in order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Protocol
+
+from generators.errors import PlaygroundError
+
+EVENTHUBS_SETTING = "EVENTHUBS_CONNECTION_STRING"
+
+
+class EventBus(Protocol):
+    def send(self, topic: str, keys: Sequence[int], bodies: Sequence[bytes]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_bus(spec: str, partitions: int = 2) -> EventBus:
+    """A bus from its spec: a file path or sqlite:/// URL (embedded log), kafka://host:port[,…],
+    `eventhubs` (Event Hubs' Kafka endpoint) or `eventhubs-amqp` (azure-eventhub); the Event Hubs
+    connection string comes from EVENTHUBS_CONNECTION_STRING."""
+    if spec.startswith("kafka://"):
+        from generators.sinks.bus.kafka import KafkaBus
+
+        return KafkaBus({"bootstrap.servers": spec.removeprefix("kafka://")})
+    if spec in ("eventhubs", "eventhubs-amqp"):
+        connection = os.environ.get(EVENTHUBS_SETTING, "")
+        if not connection:
+            raise PlaygroundError(f"--bus {spec} needs the Event Hubs namespace connection string in "
+                                  f"{EVENTHUBS_SETTING}")
+        if spec == "eventhubs":
+            from generators.sinks.bus.kafka import KafkaBus, eventhubs_kafka_config
+
+            return KafkaBus(eventhubs_kafka_config(connection))
+        from generators.sinks.bus.eventhubs import EventHubsBus
+
+        return EventHubsBus(connection)
+    if "://" in spec and not spec.startswith("sqlite://"):
+        raise PlaygroundError(f"unknown bus {spec!r}: use a file path or sqlite:///path (embedded log), "
+                              "kafka://host:port, eventhubs or eventhubs-amqp")
+    from generators.sinks.bus.embedded import EmbeddedLog
+
+    return EmbeddedLog(spec.removeprefix("sqlite:///") if spec.startswith("sqlite:///") else spec,
+                       partitions=partitions)

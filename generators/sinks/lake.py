@@ -1,0 +1,99 @@
+"""The data lake: a local folder by default, or ADLS gen2 / Blob storage through fsspec.
+
+The lake root holds one folder per container (landing/, bronze/, silver/, gold/). On Azure the
+root is `abfs://` (containers of the account) or `abfs://<container>`; adlfs takes the account
+and credentials from AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_NAME with a key,
+SAS token or service principal.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from generators.errors import PlaygroundError
+
+AZURE_PROTOCOLS = ("abfs", "abfss", "az")
+AZURE_SETTINGS = ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME")
+
+
+class Lake:
+    def __init__(self, root: str):
+        self.url = root
+        protocol = root.split("://", 1)[0] if "://" in root else "file"
+        if protocol in AZURE_PROTOCOLS and not any(os.environ.get(v) for v in AZURE_SETTINGS):
+            raise PlaygroundError(
+                f"lake {root} is on Azure storage but no account is configured: set "
+                "AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY "
+                "(or a SAS token / service principal)")
+        try:
+            self.fs, root_path = fsspec.url_to_fs(root)
+        except (ImportError, ValueError) as exc:
+            raise PlaygroundError(f"cannot open lake {root}: {exc}. Use a folder path or abfs:// URL "
+                                  "(abfs needs the `azure` extra)") from exc
+        self.root = root_path.rstrip("/")
+        self.local = isinstance(self.fs, LocalFileSystem)
+
+    def path(self, relative: str) -> str:
+        return f"{self.root}/{relative}" if self.root else relative
+
+    def display(self, relative: str = "") -> str:
+        return f"{self.url.rstrip('/')}/{relative}" if relative else self.url
+
+    def check_writable(self) -> None:
+        """Fail early, before any data is generated, when the lake cannot be written."""
+        probe = "landing/.write-probe"
+        try:
+            self.write_bytes(probe, b"")
+            self.fs.rm(self.path(probe))
+        except PlaygroundError:
+            raise
+        except Exception as exc:
+            raise PlaygroundError(f"cannot write to lake {self.url}: {exc}. "
+                                  "Choose a writable --lake (or PLAYGROUND_LAKE)") from exc
+
+    @contextmanager
+    def writer(self, relative: str) -> Iterator[IO[bytes]]:
+        """Readers see the old file or the whole new one, never a part of it."""
+        target = self.path(relative)
+        try:
+            if self.local:
+                folder, name = os.path.split(target)
+                os.makedirs(folder, exist_ok=True)
+                temporary = os.path.join(folder, f".{name}.inprogress")
+                with open(temporary, "wb") as handle:
+                    yield handle
+                os.replace(temporary, target)
+            else:  # a blob upload is committed whole when the file closes
+                with self.fs.open(target, "wb") as handle:
+                    yield handle
+        except OSError as exc:
+            raise PlaygroundError(f"cannot write {self.display(relative)}: {exc}. "
+                                  "Choose a writable --lake (or PLAYGROUND_LAKE)") from exc
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        with self.writer(relative) as handle:
+            handle.write(data)
+
+    def read_bytes(self, relative: str) -> bytes:
+        with self.fs.open(self.path(relative), "rb") as handle:
+            return handle.read()
+
+    def exists(self, relative: str) -> bool:
+        return self.fs.exists(self.path(relative))
+
+    def list(self, folder: str) -> list[str]:
+        """Names of the data files in `folder` (hidden and `_` files excluded, as Spark does)."""
+        if not self.fs.exists(self.path(folder)):
+            return []
+        names = (entry.rstrip("/").rsplit("/", 1)[-1] for entry in self.fs.ls(self.path(folder), detail=False))
+        return sorted(n for n in names if not n.startswith((".", "_")))
+
+    def remove(self, relative: str) -> None:
+        if self.fs.exists(self.path(relative)):
+            self.fs.rm(self.path(relative), recursive=True)

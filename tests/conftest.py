@@ -1,0 +1,100 @@
+"""Shared fixtures: small data sets, and real services started for the test session
+(Azurite for Blob storage, a PostgreSQL server, librdkafka's mock Kafka cluster)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ROOT / "tests" / "services"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[str]:
+    """A Blob storage emulator; yields its connection string."""
+    binary = SERVICES / "node_modules" / ".bin" / "azurite-blob"
+    assert binary.exists(), "Azurite is missing: run `make setup-dev` (npm ci in tests/services)"
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="azurite-")
+    proc = subprocess.Popen(
+        [str(binary), "--silent", "--skipApiVersionCheck", "--disableTelemetry", "--location", workdir,
+         "--blobHost", "127.0.0.1", "--blobPort", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        yield (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};"
+               f"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server from Debian's binaries, on a free port."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    assert found, "PostgreSQL is missing: run `make setup-dev` (installs Debian's postgresql)"
+    bindir = Path(found[-1]).parent
+    workdir = Path(tempfile.mkdtemp(prefix="pg-"))
+    data = workdir / "data"
+    as_root = os.geteuid() == 0
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    if as_root:
+        shutil.chown(workdir, "postgres")
+    port = free_port()
+    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "playground", "-A", "trust"],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o",
+                    f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off",
+                    "-l", str(workdir / "log"), "-w", "start"], check=True, stdout=subprocess.DEVNULL)
+    try:
+        yield f"postgresql+psycopg://playground@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """librdkafka's mock cluster: the real Kafka wire protocol on 127.0.0.1, for other clients too."""
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    owner = Producer({"test.mock.num.brokers": 1, "log_level": 0})
+    brokers = owner.list_topics(timeout=10).brokers
+    bootstrap = ",".join(f"{b.host}:{b.port}" for b in brokers.values())
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(t, num_partitions=2, replication_factor=1)
+                                       for t in ("pageviews", "stars")]).values():
+        future.result(10)
+    yield bootstrap
+    owner.flush(1)

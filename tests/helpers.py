@@ -1,0 +1,40 @@
+"""Reading back what the generators wrote, the way a test (or a curious user) would."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from generators.cli import app
+
+runner = CliRunner()
+
+
+def playground(*args: str) -> str:
+    """Run the CLI; fail the test with its output unless it succeeds."""
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+def dataset_args(root: Path) -> list[str]:
+    return ["--lake", str(root / "lake"), "--orders-url", f"sqlite:///{root / 'orders.db'}",
+            "--bus", str(root / "events.db"), "--quiet"]
+
+
+def manifest(root: Path, source: str) -> dict:
+    return json.loads((root / "lake" / "landing" / "_manifests" / f"{source}.json").read_text())
+
+
+def table_rows(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def events(db: Path, topic: str) -> list[tuple[int, int, bytes]]:
+    return [(p, s, bytes(b)) for p, s, b in table_rows(
+        db, f"SELECT partition, sequence_number, body FROM events WHERE topic = '{topic}' "
+            "ORDER BY partition, sequence_number")]

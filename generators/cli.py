@@ -190,7 +190,7 @@ def stream(
         seed = seed if seed is not None else int(time.time())
         users, products = _population(Lake(lake), sizes_for(scale))
         the_bus = open_bus(bus, partitions)
-        config = StreamConfig(seed, users, products, datetime.now(UTC), rate, dirty_rate)
+        config = StreamConfig(seed, users, products, None, rate, dirty_rate)
         console.print(f"streaming to {bus} (seed {seed}, {rate or 'original pace'} events/s, "
                       f"{users:,} users, {products:,} products); Ctrl-C stops")
         from generators.live import run_stream

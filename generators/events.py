@@ -9,6 +9,7 @@ client_ip, 1% a latency outlier of 500-5000 ms, the rest abs(gauss(200, 50)) ms.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +44,10 @@ EVENTS_PER_SESSION = (1 + MAX_PAGEVIEWS) / 2 + STAR_SHARE
 ORIGINAL_RATE = EVENTS_PER_SESSION / SESSION_GAP_S[0]  # events/s of the original streamer
 EVENT_DIRT = (MALFORMED, MISSING_FIELD, ORPHAN, DUPLICATE)
 STAR_SLOT = MAX_PAGEVIEWS  # the star's place after a session's pageview slots
+# The stream starts in full swing: sessions begin before the start and only their later events
+# are sent. Pre-roll is 10 minutes of sessions, capped so that a huge rate does not wait on it.
+PREROLL_S = 600.0
+PREROLL_SESSIONS = 200_000
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class StreamConfig:
     seed: int
     users: int
     products: int
-    start: datetime
+    start: datetime | None  # None: live, the stream starts when its first events are ready
     rate: float | None = None  # events/s on average; None: the original pace
     dirty_rate: float = 0.0
 
@@ -129,7 +134,7 @@ class EventStream:
         if config.users <= 0 or config.products <= 0:
             raise PlaygroundError("events need users and products to refer to; generate those first")
         self.config = config
-        self.start_us = int(config.start.timestamp() * 1_000_000)
+        self.start_us: int | None = None if config.start is None else int(config.start.timestamp() * 1_000_000)
 
     def _session_events(self, block: int, clock_s: float) -> tuple[pl.DataFrame, float]:
         """Every event of one block of sessions (unsorted), and the start of the block's last session."""
@@ -150,7 +155,7 @@ class EventStream:
         session = np.broadcast_to(block * RNG_BLOCK + np.arange(n), (MAX_PAGEVIEWS + 1, n)).T[keep]
         user = np.minimum((d["user"] * cfg.users).astype(np.int64), cfg.users - 1)
         rows = {
-            "time_us": (self.start_us + (when.T[keep] * 1e6)).astype(np.int64),
+            "time_us": (when.T[keep] * 1e6).astype(np.int64),  # from the stream's start
             "session": session,
             "slot": np.broadcast_to(slot, (MAX_PAGEVIEWS + 1, n)).T[keep],
             "user_id": np.broadcast_to(user, (MAX_PAGEVIEWS + 1, n)).T[keep],
@@ -170,7 +175,8 @@ class EventStream:
 
     def batches(self) -> Iterator[EventBatch]:
         pending = None
-        clock_s = 0.0
+        concurrency = self.config.concurrency
+        clock_s = -min(PREROLL_S, PREROLL_SESSIONS * SESSION_GAP_S[0] / concurrency)
         block = 0
         while True:
             events, horizon_s = self._session_events(block, clock_s)
@@ -178,12 +184,14 @@ class EventStream:
             block += 1
             pending = events if pending is None else pl.concat([pending, events])
             # No later session starts before the horizon, so events before it are final.
-            cut = self.start_us + int(horizon_s * 1e6)
+            cut = int(horizon_s * 1e6)
             pending = pending.sort("time_us", "session", "slot")
-            ready = pending.filter(pl.col("time_us") < cut)
+            ready = pending.filter(pl.col("time_us").is_between(0, cut, closed="left"))
             pending = pending.filter(pl.col("time_us") >= cut)
             if ready.height:
-                yield self._encode(ready)
+                if self.start_us is None:
+                    self.start_us = int(time.time() * 1_000_000)
+                yield self._encode(ready.with_columns(pl.col("time_us") + self.start_us))
 
     def _encode(self, events: pl.DataFrame) -> EventBatch:
         cfg = self.config

@@ -30,39 +30,35 @@ class StreamStats:
 
 def run_stream(bus: EventBus, config: StreamConfig, duration_s: float | None,
                should_stop: Callable[[], bool] = lambda: False) -> StreamStats:
-    """Publish events when their event time comes (the stream starts at config.start, normally now).
-
-    A rate the machine cannot keep up with is served as fast as it goes; `behind_s` says by how much.
-    """
+    """Publish each event when its event time comes; a live stream (config.start None) is stamped
+    with the time it is sent. A rate the machine cannot keep up with is served as fast as it goes;
+    `behind_s` says by how much."""
     stats = StreamStats()
-    start_wall = time.time()
-    deadline = None if duration_s is None else start_wall + duration_s
-    offset_us = int(start_wall * 1e6) - int(config.start.timestamp() * 1e6)
-
-    def due(now: float) -> int:
-        return int(now * 1e6) - offset_us
-
+    stream = EventStream(config)
+    deadline = offset_us = None
     try:
-        for batch in EventStream(config).batches():
+        for batch in stream.batches():
+            if deadline is None:  # a replay (config.start given) begins now; a live stream at its start
+                began = time.time() if config.start is not None else stream.start_us / 1e6
+                deadline = began + duration_s if duration_s is not None else float("inf")
+                offset_us = int(began * 1e6) - int(batch.time_us[0]) if config.start is not None else 0
             i = 0
             while i < len(batch):
                 now = time.time()
-                if (deadline is not None and now >= deadline) or should_stop():
+                if now >= deadline or should_stop():
                     return stats
-                limit = due(min(now, deadline) if deadline is not None else now)
-                j = int(batch.time_us.searchsorted(limit, side="right"))
+                due_us = int(now * 1e6) - offset_us
+                j = int(batch.time_us.searchsorted(due_us, side="right"))
                 if j == i:
-                    wait = (int(batch.time_us[i]) - due(now)) / 1e6
-                    time.sleep(min(max(wait, 0.001), TICK_S))
+                    time.sleep(min(max((int(batch.time_us[i]) - due_us) / 1e6, 0.001), TICK_S))
                     continue
-                j = min(j, i + MAX_SEND)
-                part = batch.slice(i, j)
+                part = batch.slice(i, min(j, i + MAX_SEND))
                 publish(bus, part)
                 stats.sent.update(part.topics)
                 for topic, counts in part.dirt_counts().items():
                     stats.dirt[topic] += counts
-                stats.behind_s = max(stats.behind_s, (due(time.time()) - int(part.time_us[-1])) / 1e6)
-                i = j
+                stats.behind_s = max(stats.behind_s, (int(time.time() * 1e6) - offset_us - int(part.time_us[-1])) / 1e6)
+                i += len(part)
     finally:
         bus.close()
     return stats
@@ -87,7 +83,8 @@ def run_trickle(lake: Lake, db: OrdersDB, seed: int, users: int, products_per_s:
                 duration_s: float | None, dirty_rate: float = 0.0,
                 should_stop: Callable[[], bool] = lambda: False) -> TrickleStats:
     """New products (one file each) and orders (in batches of 100) at steady rates, continuing the
-    data set where it ends: record i is the record a one-off generation would have made."""
+    data set where it ends. Product i is the product a one-off generation makes; new orders refer
+    to the products that exist when they are placed."""
     db.ensure()
     next_product = next_product_id(lake)
     next_order = db.max_order_id() or 0  # order index i has orderId i + 1

@@ -43,7 +43,9 @@ class Lake:
         return f"{self.root}/{relative}" if self.root else relative
 
     def display(self, relative: str = "") -> str:
-        return f"{self.url.rstrip('/')}/{relative}" if relative else self.url
+        if not relative:
+            return self.url
+        return self.url + relative if self.url.endswith("://") else f"{self.url.rstrip('/')}/{relative}"
 
     def check_writable(self) -> None:
         """Fail early, before any data is generated, when the lake cannot be written."""
@@ -66,9 +68,13 @@ class Lake:
                 folder, name = os.path.split(target)
                 os.makedirs(folder, exist_ok=True)
                 temporary = os.path.join(folder, f".{name}.inprogress")
-                with open(temporary, "wb") as handle:
-                    yield handle
-                os.replace(temporary, target)
+                try:
+                    with open(temporary, "wb") as handle:
+                        yield handle
+                    os.replace(temporary, target)
+                finally:
+                    if os.path.exists(temporary):
+                        os.remove(temporary)
             else:  # a blob upload is committed whole when the file closes
                 with self.fs.open(target, "wb") as handle:
                     yield handle

@@ -106,6 +106,8 @@ class OrdersDB:
     def _append_adbc(self, orders: pl.DataFrame, items: pl.DataFrame) -> None:
         if self.dialect == "sqlite":  # SQLAlchemy reads SQLite datetimes from this text form
             orders = orders.with_columns(pl.col("orderDate").dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
+        else:  # binary COPY wants the column's own width: Integer is int4
+            orders, items = (f.with_columns(pl.col(pl.Int64).cast(pl.Int32)) for f in (orders, items))
         conn = self._connect_adbc()
         with conn.cursor() as cur:
             cur.execute("BEGIN")

@@ -1,0 +1,110 @@
+"""Bad input gets one clear message naming what was wrong, and a non-zero exit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from generators.cli import app
+from tests.helpers import dataset_args, playground
+
+runner = CliRunner()
+
+
+def fails(*args: str, env: dict[str, str] | None = None) -> str:
+    result = runner.invoke(app, list(args), env=env)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return " ".join(result.output.split())
+
+
+def test_unknown_source(tmp_path: Path) -> None:
+    assert "'customers' is not one of" in fails("generate", "customers", *dataset_args(tmp_path))
+
+
+def test_unknown_scale(tmp_path: Path) -> None:
+    assert "unknown scale 'huge'" in fails("generate", "users", "--scale", "huge", *dataset_args(tmp_path))
+
+
+def test_count_needs_one_source(tmp_path: Path) -> None:
+    assert "--count applies to one source" in fails("generate", "all", "--count", "5", *dataset_args(tmp_path))
+
+
+def test_unreachable_database(tmp_path: Path) -> None:
+    args = dataset_args(tmp_path)
+    args[args.index("--orders-url") + 1] = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    message = fails("generate", "orders", "--count", "10", *args)
+    assert "cannot connect to orders DB postgresql+psycopg://nobody@127.0.0.1:1/none" in message
+    assert "--orders-url" in message
+
+
+def test_not_a_database_url(tmp_path: Path) -> None:
+    args = dataset_args(tmp_path)
+    args[args.index("--orders-url") + 1] = "not a url"
+    assert "is not a SQLAlchemy URL" in fails("generate", "orders", *args)
+
+
+def test_password_is_not_echoed(tmp_path: Path) -> None:
+    args = dataset_args(tmp_path)
+    args[args.index("--orders-url") + 1] = "postgresql+psycopg://me:s3cret@127.0.0.1:1/db"
+    assert "s3cret" not in fails("generate", "orders", "--count", "10", *args)
+
+
+def test_unwritable_lake(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    args = dataset_args(tmp_path)
+    args[args.index("--lake") + 1] = str(blocker / "lake")
+    message = fails("generate", "users", "--count", "10", *args)
+    assert "cannot write" in message and "Not a directory" in message and "Choose a writable --lake" in message
+
+
+@pytest.mark.parametrize("connection, expected", [
+    ("Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send", "lacks SharedAccessKey"),
+    ("just some text", "connection string is malformed"),
+    ("Endpoint=https://ns.example/;SharedAccessKeyName=a;SharedAccessKey=b", "Endpoint must look like sb://"),
+])
+def test_malformed_event_hubs_connection_string(tmp_path: Path, connection: str, expected: str) -> None:
+    args = dataset_args(tmp_path)
+    args[args.index("--bus") + 1] = "eventhubs"
+    playground("generate", "users", "--count", "10", *dataset_args(tmp_path))
+    message = fails("generate", "pageviews", "--count", "10", *args, env={"EVENTHUBS_CONNECTION_STRING": connection})
+    assert expected in message
+    assert "SharedAccessKey=b" not in message
+
+
+def test_missing_event_hubs_connection_string(tmp_path: Path) -> None:
+    args = dataset_args(tmp_path)
+    args[args.index("--bus") + 1] = "eventhubs-amqp"
+    message = fails("generate", "pageviews", "--count", "10", *args, env={"EVENTHUBS_CONNECTION_STRING": ""})
+    assert "EVENTHUBS_CONNECTION_STRING" in message
+
+
+def test_unknown_bus(tmp_path: Path) -> None:
+    args = dataset_args(tmp_path)
+    args[args.index("--bus") + 1] = "amqp://somewhere"
+    assert "unknown bus 'amqp://somewhere'" in fails("generate", "pageviews", "--count", "10", *args)
+
+
+def test_azure_lake_without_credentials(tmp_path: Path) -> None:
+    args = dataset_args(tmp_path)
+    args[args.index("--lake") + 1] = "abfs://landing"
+    env = {"AZURE_STORAGE_CONNECTION_STRING": "", "AZURE_STORAGE_ACCOUNT_NAME": ""}
+    assert "AZURE_STORAGE_CONNECTION_STRING" in fails("generate", "users", *args, env=env)
+
+
+def test_bad_dirty_rate(tmp_path: Path) -> None:
+    assert "--dirty-rate must be between 0 and 1" in fails("generate", "users", "--dirty-rate", "2",
+                                                          *dataset_args(tmp_path))
+
+
+def test_failed_generation_keeps_the_previous_file(tmp_path: Path) -> None:
+    """A run that fails half-way leaves what was there before: files are replaced whole."""
+    playground("generate", "users", "--count", "100", *dataset_args(tmp_path))
+    users = tmp_path / "lake/landing/users/users.json"
+    before = users.read_bytes()
+    fails("generate", "users", "--count", "100", "--dirty-rate", "-1", *dataset_args(tmp_path))
+    assert users.read_bytes() == before
+    assert not list(users.parent.glob(".*inprogress"))

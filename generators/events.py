@@ -66,31 +66,49 @@ class StreamConfig:
 
 @dataclass
 class EventBatch:
-    """Events of both topics in event-time order; `keys` are user ids (the partition key) and
-    `dirt` names, per event, the dirt it was written with (the second copy of a duplicate)."""
-    time_us: np.ndarray
-    topics: list[str]
-    keys: list[int]
-    bodies: list[bytes]
-    dirt: list[str | None]
+    """Events of both topics in event-time order, as arrays: `keys` are user ids (the partition
+    key); `dirt` names, per event, the dirt it was written with (the second copy of a duplicate)."""
+    time_us: np.ndarray  # int64
+    is_star: np.ndarray  # bool: the stars topic, else pageviews
+    keys: np.ndarray  # int64
+    bodies: np.ndarray  # object: bytes
+    dirt: np.ndarray  # object: str or None
 
     def __len__(self) -> int:
         return len(self.bodies)
 
     @property
     def pageviews(self) -> int:
-        return self.topics.count(PAGEVIEWS_TOPIC)
+        return int(len(self.is_star) - self.is_star.sum())
+
+    @property
+    def stars(self) -> int:
+        return int(self.is_star.sum())
+
+    @property
+    def topics(self) -> list[str]:
+        return np.where(self.is_star, STARS_TOPIC, PAGEVIEWS_TOPIC).tolist()
+
+    def by_topic(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """(topic, keys, bodies) of each topic present."""
+        masks = ((PAGEVIEWS_TOPIC, ~self.is_star), (STARS_TOPIC, self.is_star))
+        return [(topic, self.keys[mask], self.bodies[mask]) for topic, mask in masks if mask.any()]
 
     def slice(self, lo: int, hi: int) -> EventBatch:
-        return EventBatch(self.time_us[lo:hi], self.topics[lo:hi], self.keys[lo:hi], self.bodies[lo:hi],
+        return EventBatch(self.time_us[lo:hi], self.is_star[lo:hi], self.keys[lo:hi], self.bodies[lo:hi],
                           self.dirt[lo:hi])
 
     def dirt_counts(self) -> dict[str, Counter]:
         counts: dict[str, Counter] = {PAGEVIEWS_TOPIC: Counter(), STARS_TOPIC: Counter()}
-        for topic, kind in zip(self.topics, self.dirt, strict=True):
-            if kind is not None:
-                counts[topic][kind] += 1
+        for i in np.flatnonzero(self.dirt != None):  # noqa: E711 (element-wise on an object array)
+            counts[STARS_TOPIC if self.is_star[i] else PAGEVIEWS_TOPIC][self.dirt[i]] += 1
         return counts
+
+
+def _objects(values: list) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 def _abs_gauss(rng: np.random.Generator, params: tuple[float, float], shape: int | tuple[int, ...]) -> np.ndarray:
@@ -117,14 +135,18 @@ def _draw_sessions(rng: np.random.Generator, n: int) -> Draws:
         "star": rng.random(n) < STAR_SHARE,
         "stars": rng.integers(1, 6, n),
         "star_delay": _abs_gauss(rng, STAR_DELAY_S, n),
-        "id_hi": rng.integers(0, 1 << 63, slots),
-        "id_lo": rng.integers(0, 1 << 63, slots),
+        "id_hi": rng.integers(0, np.iinfo(np.uint64).max, slots, dtype=np.uint64, endpoint=True),
+        "id_lo": rng.integers(0, np.iinfo(np.uint64).max, slots, dtype=np.uint64, endpoint=True),
     }
 
 
-def _uuid(hi: int, lo: int) -> str:
-    h = f"{hi:016x}{lo:016x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
+def _uuids(high: np.ndarray, low: np.ndarray) -> pl.Series:
+    """Version-4 UUID strings from two random 64-bit halves each, built column-wise."""
+    random_bytes = np.stack([high, low], axis=1).astype(">u8").tobytes()
+    hex32 = pl.Series(np.frombuffer(random_bytes.hex().encode(), dtype="S32").astype("U32"))
+    return pl.select(pl.concat_str(
+        hex32.str.slice(0, 8), pl.lit("-"), hex32.str.slice(8, 4), pl.lit("-4"), hex32.str.slice(13, 3),
+        pl.lit("-a"), hex32.str.slice(17, 3), pl.lit("-"), hex32.str.slice(20, 12))).to_series()
 
 
 class EventStream:
@@ -199,10 +221,9 @@ class EventStream:
         col = pl.col
         methods = pl.Series([m for m, _ in SITE_PAGES])
         paths = pl.Series([p for _, p in SITE_PAGES])
-        ids = [_uuid(h, lo) for h, lo in zip(events["id_hi"].to_list(), events["id_lo"].to_list(), strict=True)]
         ip = col("ip")
         frame = events.with_columns(
-            event_id=pl.Series(ids),
+            event_id=_uuids(events["id_hi"].to_numpy(), events["id_lo"].to_numpy()),
             event_time=pl.from_epoch("time_us", "us").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
             http_method=methods.gather(events["page"]),
             path=paths.gather(events["page"]),
@@ -223,10 +244,9 @@ class EventStream:
         pageview_json = frame.select(pl.struct(*PAGEVIEW_FIELDS).struct.json_encode())
         star_json = frame.select(pl.struct(*STAR_FIELDS).struct.json_encode())
         body = pl.select(pl.when(pl.lit(is_star)).then(star_json.to_series()).otherwise(pageview_json.to_series()))
-        bodies = [b.encode() for b in body.to_series().to_list()]
-        topics = [STARS_TOPIC if s else PAGEVIEWS_TOPIC for s in is_star.to_list()]
-        keys = frame["user_id"].to_list()
-        batch = EventBatch(frame["time_us"].to_numpy(), topics, keys, bodies, [None] * len(bodies))
+        bodies = _objects(body.to_series().cast(pl.Binary).to_list())
+        batch = EventBatch(frame["time_us"].to_numpy(), is_star.to_numpy(), frame["user_id"].to_numpy(), bodies,
+                           np.full(len(bodies), None, dtype=object))
         if cfg.dirty_rate > 0:
             batch = self._spoil(batch, frame)
         return batch
@@ -238,23 +258,18 @@ class EventStream:
         lo, hi = int(positions.min()), int(positions.max()) + 1
         full = dirty_plan(cfg.seed, "events", lo, hi, cfg.dirty_rate, EVENT_DIRT)
         plan = full[positions - lo]
-        out_time, out_topics, out_keys, out_bodies, out_dirt = [], [], [], [], []
-
         def orphan(record: dict) -> None:
             record["user_id"] = cfg.users + record["user_id"] % 1000
 
-        for i in range(len(batch)):
-            body = batch.bodies[i]
-            if plan[i] == CLEAN:
-                lines, kinds = [body], [None]
-            else:
-                kind = EVENT_DIRT[plan[i]]
-                lines = [line.encode() for line in spoil(json.loads(body), kind, int(positions[i]), orphan, "event_id")]
-                kinds = [None, kind] if kind == DUPLICATE else [kind]
-            for line, line_kind in zip(lines, kinds, strict=True):
-                out_time.append(batch.time_us[i])
-                out_topics.append(batch.topics[i])
-                out_keys.append(batch.keys[i])
-                out_bodies.append(line)
-                out_dirt.append(line_kind)
-        return EventBatch(np.array(out_time, dtype=np.int64), out_topics, out_keys, out_bodies, out_dirt)
+        # Each event is written once, or twice (a duplicate), in place.
+        repeat = np.where(plan == EVENT_DIRT.index(DUPLICATE), 2, 1)
+        at = np.repeat(np.arange(len(batch)), repeat)
+        out = EventBatch(batch.time_us[at], batch.is_star[at], batch.keys[at], batch.bodies[at], batch.dirt[at])
+        first_copy = np.cumsum(repeat) - repeat
+        for i in np.flatnonzero(plan != CLEAN):
+            kind = EVENT_DIRT[plan[i]]
+            lines = spoil(json.loads(batch.bodies[i]), kind, int(positions[i]), orphan, "event_id")
+            for k, line in enumerate(lines):
+                out.bodies[first_copy[i] + k] = line.encode()
+            out.dirt[first_copy[i] + len(lines) - 1] = kind
+        return out

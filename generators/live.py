@@ -54,7 +54,7 @@ def run_stream(bus: EventBus, config: StreamConfig, duration_s: float | None,
                     continue
                 part = batch.slice(i, min(j, i + MAX_SEND))
                 publish(bus, part)
-                stats.sent.update(part.topics)
+                stats.sent.update({PAGEVIEWS_TOPIC: part.pageviews, STARS_TOPIC: part.stars})
                 for topic, counts in part.dirt_counts().items():
                     stats.dirt[topic] += counts
                 stats.behind_s = max(stats.behind_s, (int(time.time() * 1e6) - offset_us - int(part.time_us[-1])) / 1e6)

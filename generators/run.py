@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 from generators.blocks import chunks
 from generators.dirty import DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, render_json_lines
 from generators.events import EventBatch, EventStream, StreamConfig
@@ -146,10 +148,10 @@ def generate_events(bus: EventBus, lake: Lake, config: StreamConfig, pageviews: 
     while seen < pageviews:
         batch = next(batches)
         if seen + batch.pageviews > pageviews:  # end right after the last pageview wanted
-            last = [i for i, t in enumerate(batch.topics) if t == PAGEVIEWS_TOPIC][pageviews - seen - 1]
+            last = np.flatnonzero(~batch.is_star)[pageviews - seen - 1]
             batch = batch.slice(0, last + 1)
         publish(bus, batch)
-        sent.update(batch.topics)
+        sent.update({PAGEVIEWS_TOPIC: batch.pageviews, STARS_TOPIC: batch.stars})
         for topic, counts in batch.dirt_counts().items():
             dirt[topic] += counts
         seen += batch.pageviews
@@ -164,10 +166,5 @@ def generate_events(bus: EventBus, lake: Lake, config: StreamConfig, pageviews: 
 
 
 def publish(bus: EventBus, batch: EventBatch) -> None:
-    by_topic: dict[str, tuple[list[int], list[bytes]]] = {}
-    for topic, key, body in zip(batch.topics, batch.keys, batch.bodies, strict=True):
-        keys, bodies = by_topic.setdefault(topic, ([], []))
-        keys.append(key)
-        bodies.append(body)
-    for topic, (keys, bodies) in by_topic.items():
+    for topic, keys, bodies in batch.by_topic():
         bus.send(topic, keys, bodies)

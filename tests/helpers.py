@@ -9,6 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from generators.cli import app
+from generators.sinks.bus.embedded import EmbeddedLog
 
 runner = CliRunner()
 
@@ -35,6 +36,10 @@ def table_rows(db: Path, sql: str) -> list[tuple]:
 
 
 def events(db: Path, topic: str) -> list[tuple[int, int, bytes]]:
-    return [(p, s, bytes(b)) for p, s, b in table_rows(
-        db, f"SELECT partition, sequence_number, body FROM events WHERE topic = '{topic}' "
-            "ORDER BY partition, sequence_number")]
+    """(partition, sequence number, body) of every event of a topic in the embedded log."""
+    log = EmbeddedLog(str(db), readonly=True)
+    try:
+        return [(r.partition, r.sequence_number, r.body) for p in log.partitions(topic)
+                for r in log.read(topic, p, 0, limit=10**9)]
+    finally:
+        log.close()

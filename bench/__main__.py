@@ -1,0 +1,95 @@
+"""Generator benchmarks: `python -m bench` (full, a few minutes) or `python -m bench --quick`.
+
+Every figure is printed beside a baseline measured in the same run, as a ratio, because these
+machines are shared and noisy. Peak memory is read per child process (wait4's rusage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.baselines import original_orders, original_stream, original_users
+
+GOALS = {"users": 100.0, "stream_events_per_s": 100_000, "orders_10m_s": 90.0}
+
+
+def cli(args: list[str], cwd: Path) -> tuple[float, int]:
+    """Run `playground ARGS` in a child process: (seconds, peak RSS in MiB)."""
+    began = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "generators.cli", *args, "--quiet"], cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - began
+    if status != 0:
+        raise SystemExit(f"playground {' '.join(args)} failed:\n{proc.stderr.read().decode() if proc.stderr else ''}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def line(name: str, ours: float, base: float, unit: str, goal: str = "") -> None:
+    print(f"{name:<34} ours {ours:>12,.0f} {unit:<9} baseline {base:>10,.0f} {unit:<9} "
+          f"ratio {ours / base:>7.1f}x {goal}", flush=True)
+
+
+def timed(fn, *args, **kwargs) -> float:  # type: ignore[no-untyped-def]
+    began = time.perf_counter()
+    fn(*args, **kwargs)
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    from generators.events import StreamConfig
+    from generators.run import generate_events, generate_orders, generate_products, generate_users
+    from generators.sinks.bus.embedded import EmbeddedLog
+    from generators.sinks.lake import Lake
+    from generators.sinks.orders_db import OrdersDB
+    from generators.vocab import vocab
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks the benchmarks run")
+    quick = parser.parse_args().quick
+    scale = 0.01 if quick else 1.0
+    users, orders, events = int(1_000_000 * scale), int(10_000_000 * scale), int(1_000_000 * scale)
+    print(f"# generator benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores"
+          + (" (quick)" if quick else ""), flush=True)
+    vocab()  # built once per process; not part of any one run
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        lake = Lake(str(work / "lake"))
+
+        base = original_users(max(200, int(2_000 * scale)), work / "baseline-users.json")
+        seconds = timed(generate_users, lake, 1, users, users // 100)
+        line(f"users ({users:,}, every field)", users / seconds, base, "rows/s",
+             f"{seconds:.1f} s, goal >= {GOALS['users']:.0f}x")
+
+        generate_products(lake, 1, 10_000)
+        base = original_orders(max(1_000, int(50_000 * scale)), work / "baseline-orders.db")
+        with OrdersDB(f"sqlite:///{work / 'orders.db'}") as db:
+            seconds = timed(generate_orders, db, lake, 1, orders, users, 10_000)
+            rows = sum(db.counts().values())
+        line(f"orders+items ({orders:,} orders)", rows / seconds, base, "rows/s",
+             f"{seconds:.1f} s (goal for 10M orders: < {GOALS['orders_10m_s']:.0f} s)")
+
+        base = original_stream(max(500, int(20_000 * scale)), work / "baseline-events.db")
+        config = StreamConfig(1, users, 10_000, datetime(2022, 8, 13, tzinfo=UTC))
+        seconds = timed(generate_events, EmbeddedLog(str(work / "events.db")), lake, config, events, "bench")
+        line(f"stream into embedded log ({events:,})", events / seconds, base, "events/s",
+             f"goal >= {GOALS['stream_events_per_s']:,}/s")
+
+        print("# peak RSS of a whole `playground generate` process: flat in the size, as it streams in chunks",
+              flush=True)
+        common = ["--lake", "lake", "--orders-url", "sqlite:///orders.db", "--bus", "events.db"]
+        for source, small in (("users", users), ("orders", orders // 10), ("pageviews", events)):
+            memory = [cli(["generate", source, "--count", str(n), *common], work)[1] for n in (small, small * 10)]
+            print(f"{source:<10} {small:>12,}: {memory[0]:>6} MiB   {small * 10:>12,}: {memory[1]:>6} MiB   "
+                  f"ratio {memory[1] / memory[0]:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -124,14 +124,16 @@ def generate_orders(db: OrdersDB, lake: Lake, seed: int, orders: int, users: int
     items = 0
     advance = progress("orders", orders)
 
-    def make(span: tuple[int, int]) -> OrderBatch:
-        return orders_batch(seed, span[0], span[1], users, products, dirty_rate)
+    def make(span: tuple[int, int]) -> tuple[OrderBatch, tuple]:
+        batch = orders_batch(seed, span[0], span[1], users, products, dirty_rate)
+        return batch, db.prepare(batch.orders, batch.items)
 
-    for batch in ordered_map(make, chunks(0, orders, chunk_size), workers):
-        db.append(batch.orders, batch.items)
-        dirt += batch.dirt
-        items += batch.items.height
-        advance(batch.orders.height)
+    with db.bulk_load():
+        for batch, prepared in ordered_map(make, chunks(0, orders, chunk_size), workers):
+            db.append_prepared(*prepared)
+            dirt += batch.dirt
+            items += batch.items.height
+            advance(batch.orders.height)
     manifest = Manifest("orders", seed, orders, orders, db.shown, dirty_rate, {**dirt, "items": items})
     manifest.save(lake)
     return manifest

@@ -8,11 +8,15 @@ included, through SQLAlchemy's batched executemany.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.schema import CreateTable
 
 from generators.errors import PlaygroundError
 from generators.schema import items_table, metadata, orders_table
@@ -39,6 +43,8 @@ class OrdersDB:
                 raise PlaygroundError(f"cannot create the folder of orders DB {self.shown}: {exc}") from exc
         try:
             self.engine = sa.create_engine(self.url, **options)
+            if self.dialect == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_settings)
             with self.engine.connect():
                 pass
         except (sa.exc.NoSuchModuleError, ModuleNotFoundError) as exc:
@@ -49,6 +55,8 @@ class OrdersDB:
                                   f"{str(exc.orig if hasattr(exc, 'orig') else exc).strip()}. "
                                   "Check --orders-url (or PLAYGROUND_ORDERS_URL) and that the server runs") from exc
         self._adbc: Any = None
+        self._staging: Any = None
+        self._staging_pool: ThreadPoolExecutor | None = None
 
     @property
     def dialect(self) -> str:
@@ -72,9 +80,26 @@ class OrdersDB:
             return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
                     for t in (orders_table, items_table)}
 
+    @property
+    def bulk(self) -> bool:
+        return self.dialect in ("sqlite", "postgresql")
+
+    def prepare(self, orders: pl.DataFrame, items: pl.DataFrame) -> tuple[Any, Any]:
+        """Frames in the form the database loads (safe to call from worker threads)."""
+        if not self.bulk:
+            return orders, items
+        if self.dialect == "sqlite":  # SQLAlchemy reads SQLite datetimes from this text form
+            orders = orders.with_columns(pl.col("orderDate").dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
+        else:  # binary COPY wants the column's own width: Integer is int4
+            orders, items = (f.with_columns(pl.col(pl.Int64).cast(pl.Int32)) for f in (orders, items))
+        return orders.to_arrow(), items.to_arrow()
+
     def append(self, orders: pl.DataFrame, items: pl.DataFrame) -> None:
         """Add orders with their items in one transaction: a reader never sees one without the other."""
-        if self.dialect in ("sqlite", "postgresql"):
+        self.append_prepared(*self.prepare(orders, items))
+
+    def append_prepared(self, orders: Any, items: Any) -> None:
+        if self.bulk:
             self._append_adbc(orders, items)
         else:
             with self.engine.begin() as conn:
@@ -103,17 +128,59 @@ class OrdersDB:
                 self._adbc = adbc.connect(plain, autocommit=True)
         return self._adbc
 
-    def _append_adbc(self, orders: pl.DataFrame, items: pl.DataFrame) -> None:
-        if self.dialect == "sqlite":  # SQLAlchemy reads SQLite datetimes from this text form
-            orders = orders.with_columns(pl.col("orderDate").dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
-        else:  # binary COPY wants the column's own width: Integer is int4
-            orders, items = (f.with_columns(pl.col(pl.Int64).cast(pl.Int32)) for f in (orders, items))
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Load a fresh data set faster. SQLite has one writer per file, so orders are written to a
+        side file while items go to the database, on two cores, and orders move in at the end (a
+        page copy: SQLite's transfer optimisation into an empty table). Readers see the orders
+        only when the load is complete."""
+        database = self.url.database
+        if self.dialect != "sqlite" or not database or database == ":memory:":
+            yield
+            return
+        import adbc_driver_sqlite.dbapi as adbc
+
+        side = f"{database}.orders-load"
+        _remove_sqlite_file(side)
+        self._staging = adbc.connect(side, autocommit=True)
+        with self._staging.cursor() as cur:
+            cur.execute("PRAGMA journal_mode=OFF")  # a throwaway file: a crash just means generating again
+            cur.execute("PRAGMA synchronous=OFF")
+            cur.execute(str(CreateTable(orders_table).compile(self.engine)))
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orders-load")
+        self._staging_pool = pool
+        with self._connect_adbc().cursor() as cur:
+            cur.execute("PRAGMA synchronous=OFF")  # a fresh data set: an OS crash means generating again
+        try:
+            yield
+            self._staging.close()
+            self._staging = None
+            with self._connect_adbc().cursor() as cur:
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute(f"ATTACH DATABASE '{side.replace(chr(39), chr(39) * 2)}' AS staged")
+                cur.execute("BEGIN")
+                cur.execute(f"INSERT INTO {orders_table.name} SELECT * FROM staged.{orders_table.name}")
+                cur.execute("COMMIT")
+                cur.execute("DETACH DATABASE staged")
+        finally:
+            pool.shutdown()
+            if self._staging is not None:
+                self._staging.close()
+            self._staging = self._staging_pool = None
+            _remove_sqlite_file(side)
+
+    def _append_adbc(self, orders: Any, items: Any) -> None:
+        if self._staging is not None and self._staging_pool is not None:
+            staged = self._staging_pool.submit(_ingest, self._staging, orders_table.name, orders)
+            _ingest(self._connect_adbc(), items_table.name, items)
+            staged.result()
+            return
         conn = self._connect_adbc()
         with conn.cursor() as cur:
             cur.execute("BEGIN")
             try:
-                cur.adbc_ingest(orders_table.name, orders.to_arrow(), mode="append")
-                cur.adbc_ingest(items_table.name, items.to_arrow(), mode="append")
+                cur.adbc_ingest(orders_table.name, orders, mode="append")
+                cur.adbc_ingest(items_table.name, items, mode="append")
             except Exception:
                 cur.execute("ROLLBACK")
                 raise
@@ -130,3 +197,23 @@ class OrdersDB:
     def __exit__(self, *exc: object) -> None:
         self.close()
         self.engine.dispose()
+
+
+def _ingest(conn: Any, table: str, data: Any) -> None:
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.adbc_ingest(table, data, mode="append")
+        cur.execute("COMMIT")
+
+
+def _sqlite_settings(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA page_size=16384")  # only takes on a new file: ~5% faster bulk loads
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers (ingestion) while trickle writes
+    cursor.close()
+
+
+def _remove_sqlite_file(path: str) -> None:
+    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        if os.path.exists(name):
+            os.remove(name)

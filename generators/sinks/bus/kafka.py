@@ -86,6 +86,7 @@ class KafkaBus:
 
     def close(self) -> None:
         left = self.producer.flush(30)
+        del self.producer  # the client's threads end with it, not at interpreter exit
         self._raise_errors()
         if left:
             raise PlaygroundError(f"{left} events were not confirmed by Kafka within 30 s; "

@@ -23,13 +23,12 @@ GOALS = {"users": 100.0, "stream_events_per_s": 100_000, "orders_10m_s": 90.0}
 def cli(args: list[str], cwd: Path) -> tuple[float, int]:
     """Run `playground ARGS` in a child process: (seconds, peak RSS in MiB)."""
     began = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "generators.cli", *args, "--quiet"], cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - began
-    if status != 0:
-        raise SystemExit(f"playground {' '.join(args)} failed:\n{proc.stderr.read().decode() if proc.stderr else ''}")
-    return elapsed, usage.ru_maxrss // 1024
+    result = subprocess.run([sys.executable, "-m", "bench.peak_rss", sys.executable, "-m", "generators.cli", *args,
+                             "--quiet"], cwd=cwd, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    if result.returncode != 0:
+        raise SystemExit(f"playground {' '.join(args)} failed:\n{result.stderr}")
+    return time.perf_counter() - began, int(result.stdout.split()[-1]) // 1024
 
 
 def line(name: str, ours: float, base: float, unit: str, goal: str = "") -> None:

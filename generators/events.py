@@ -240,12 +240,12 @@ class EventStream:
                 (ip // (1 << 24)).cast(pl.String), pl.lit("."), (ip // (1 << 16) % 256).cast(pl.String), pl.lit("."),
                 (ip // (1 << 8) % 256).cast(pl.String), pl.lit("."), (ip % 256).cast(pl.String))),
         )
-        is_star = frame["slot"] == STAR_SLOT
-        pageview_json = frame.select(pl.struct(*PAGEVIEW_FIELDS).struct.json_encode())
-        star_json = frame.select(pl.struct(*STAR_FIELDS).struct.json_encode())
-        body = pl.select(pl.when(pl.lit(is_star)).then(star_json.to_series()).otherwise(pageview_json.to_series()))
-        bodies = _objects(body.to_series().cast(pl.Binary).to_list())
-        batch = EventBatch(frame["time_us"].to_numpy(), is_star.to_numpy(), frame["user_id"].to_numpy(), bodies,
+        is_star = (frame["slot"] == STAR_SLOT).to_numpy()
+        bodies = np.empty(len(is_star), dtype=object)
+        for mask, fields in ((~is_star, PAGEVIEW_FIELDS), (is_star, STAR_FIELDS)):
+            encoded = frame.filter(pl.lit(mask)).select(pl.struct(*fields).struct.json_encode().cast(pl.Binary))
+            bodies[mask] = _objects(encoded.to_series().to_list())
+        batch = EventBatch(frame["time_us"].to_numpy(), is_star, frame["user_id"].to_numpy(), bodies,
                            np.full(len(bodies), None, dtype=object))
         if cfg.dirty_rate > 0:
             batch = self._spoil(batch, frame)

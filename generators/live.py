@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from generators.events import EventStream, StreamConfig
 from generators.orders import orders_batch
+from generators.parallel import prefetch
 from generators.run import Manifest, load_manifest, publish, write_products
 from generators.schema import PAGEVIEWS_TOPIC, PRODUCTS_DIR, STARS_TOPIC
 from generators.sinks.bus import EventBus
@@ -37,7 +38,7 @@ def run_stream(bus: EventBus, config: StreamConfig, duration_s: float | None,
     stream = EventStream(config)
     deadline = offset_us = None
     try:
-        for batch in stream.batches():
+        for batch in prefetch(stream.batches()):
             if deadline is None:  # a replay (config.start given) begins now; a live stream at its start
                 began = time.time() if config.start is not None else stream.start_us / 1e6
                 deadline = began + duration_s if duration_s is not None else float("inf")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -22,3 +22,19 @@ def ordered_map(fn: Callable[[In], Out], items: Iterable[In], workers: int) -> I
                 yield in_flight.popleft().result()
         while in_flight:
             yield in_flight.popleft().result()
+
+
+def prefetch(items: Iterable[Out], depth: int = 1) -> Iterator[Out]:
+    """Produce the next items in a background thread while the caller works on the current one."""
+    iterator = iter(items)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead: deque[Future[Out]] = deque(pool.submit(next, iterator, _END) for _ in range(depth))
+        while True:
+            item = ahead.popleft().result()
+            if item is _END:
+                return
+            ahead.append(pool.submit(next, iterator, _END))
+            yield item  # type: ignore[misc]
+
+
+_END: Any = object()

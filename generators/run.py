@@ -6,6 +6,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
@@ -15,7 +16,7 @@ from generators.blocks import chunks
 from generators.dirty import DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, render_json_lines
 from generators.events import EventBatch, EventStream, StreamConfig
 from generators.orders import OrderBatch, orders_batch
-from generators.parallel import ordered_map
+from generators.parallel import ordered_map, prefetch
 from generators.products import products_frame
 from generators.schema import MANIFESTS_DIR, PAGEVIEWS_TOPIC, STARS_TOPIC, USERS_FILE, VIP_FILE, product_file
 from generators.sinks.bus import EventBus
@@ -146,18 +147,18 @@ def generate_events(bus: EventBus, lake: Lake, config: StreamConfig, pageviews: 
     dirt = {PAGEVIEWS_TOPIC: Counter(), STARS_TOPIC: Counter()}
     advance = progress("pageviews", pageviews)
     seen = 0
-    batches = EventStream(config).batches()
-    while seen < pageviews:
-        batch = next(batches)
-        if seen + batch.pageviews > pageviews:  # end right after the last pageview wanted
-            last = np.flatnonzero(~batch.is_star)[pageviews - seen - 1]
-            batch = batch.slice(0, last + 1)
-        publish(bus, batch)
-        sent.update({PAGEVIEWS_TOPIC: batch.pageviews, STARS_TOPIC: batch.stars})
-        for topic, counts in batch.dirt_counts().items():
-            dirt[topic] += counts
-        seen += batch.pageviews
-        advance(batch.pageviews)
+    with closing(prefetch(EventStream(config).batches())) as batches:
+        while seen < pageviews:
+            batch = next(batches)
+            if seen + batch.pageviews > pageviews:  # end right after the last pageview wanted
+                last = np.flatnonzero(~batch.is_star)[pageviews - seen - 1]
+                batch = batch.slice(0, last + 1)
+            publish(bus, batch)
+            sent.update({PAGEVIEWS_TOPIC: batch.pageviews, STARS_TOPIC: batch.stars})
+            for topic, counts in batch.dirt_counts().items():
+                dirt[topic] += counts
+            seen += batch.pageviews
+            advance(batch.pageviews)
     bus.close()
     manifests = [Manifest(topic, config.seed, sent[topic] - dirt[topic][DUPLICATE], sent[topic],
                           f"{bus_name}#{topic}", config.dirty_rate, dict(dirt[topic]))

@@ -1,0 +1,23 @@
+"""The benchmarks themselves run (at small sizes): their figures live in docs/BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_quick_benchmark_prints_every_ratio() -> None:
+    result = subprocess.run([sys.executable, "-m", "bench", "--quick"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for name in ("users", "orders+items", "stream into embedded log"):
+        assert any(line.startswith(name) and "ratio" in line for line in lines), result.stdout
+    memory = [line for line in lines if "MiB" in line and "ratio" in line]
+    assert len(memory) == 3

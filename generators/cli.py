@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from generators.dirty import check_rate
 from generators.errors import PlaygroundError
 from generators.events import StreamConfig
 from generators.run import (
@@ -128,6 +129,7 @@ def generate(
     try:
         if chunk_size < 1 or workers < 1:
             raise PlaygroundError("--chunk-size and --workers must be at least 1")
+        check_rate(dirty_rate)
         sizes = sizes_for(scale)
         if count is not None:
             if source == Source.all:

@@ -21,10 +21,14 @@ MALFORMED, MISSING_FIELD, ORPHAN, DUPLICATE = "malformed", "missing_field", "orp
 CLEAN = -1
 
 
-def dirty_plan(seed: int, stream: str, start: int, stop: int, rate: float, kinds: Sequence[str]) -> np.ndarray:
-    """Per record: index into `kinds` of its dirt, or CLEAN."""
+def check_rate(rate: float) -> None:
     if not 0.0 <= rate <= 1.0:
         raise PlaygroundError(f"--dirty-rate must be between 0 and 1, got {rate}")
+
+
+def dirty_plan(seed: int, stream: str, start: int, stop: int, rate: float, kinds: Sequence[str]) -> np.ndarray:
+    """Per record: index into `kinds` of its dirt, or CLEAN."""
+    check_rate(rate)
     if rate == 0.0 or stop <= start:
         return np.full(stop - start, CLEAN, dtype=np.int8)
 

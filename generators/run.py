@@ -18,7 +18,15 @@ from generators.events import EventBatch, EventStream, StreamConfig
 from generators.orders import OrderBatch, orders_batch
 from generators.parallel import ordered_map, prefetch
 from generators.products import products_frame
-from generators.schema import MANIFESTS_DIR, PAGEVIEWS_TOPIC, STARS_TOPIC, USERS_FILE, VIP_FILE, product_file
+from generators.schema import (
+    MANIFESTS_DIR,
+    PAGEVIEWS_TOPIC,
+    PRODUCTS_DIR,
+    STARS_TOPIC,
+    USERS_FILE,
+    VIP_FILE,
+    product_file,
+)
 from generators.sinks.bus import EventBus
 from generators.sinks.lake import Lake
 from generators.sinks.orders_db import OrdersDB
@@ -105,13 +113,13 @@ def write_products(lake: Lake, seed: int, start: int, stop: int, dirty_rate: flo
 
 def generate_products(lake: Lake, seed: int, products: int, dirty_rate: float = 0.0,
                       chunk_size: int = DEFAULT_CHUNK, progress: Progress = no_progress) -> Manifest:
-    lake.remove("landing/products")
+    lake.remove(PRODUCTS_DIR)
     dirt: Counter = Counter()
     advance = progress("products", products)
     for lo, hi in chunks(0, products, min(chunk_size, 4096)):
         dirt += write_products(lake, seed, lo, hi, dirty_rate)
         advance(hi - lo)
-    manifest = Manifest("products", seed, products, products, lake.display("landing/products/"),
+    manifest = Manifest("products", seed, products, products, lake.display(f"{PRODUCTS_DIR}/"),
                         dirty_rate, dict(dirt))
     manifest.save(lake)
     return manifest

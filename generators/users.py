@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from generators.blocks import Draws, draw_range
+from generators.blocks import Draws, block_rng, draw_range
+from generators.errors import PlaygroundError
 from generators.vocab import vocab
 
 # Ages 18..90 on the day the original data set ends (2022-08-13).
@@ -131,9 +132,6 @@ def users_frame(seed: int, start: int, stop: int) -> pl.DataFrame:
 
 def vip_ids(seed: int, users: int, count: int) -> np.ndarray:
     """`count` distinct existing user ids, ascending (the original drew with replacement)."""
-    from generators.blocks import block_rng
-    from generators.errors import PlaygroundError
-
     if count > users:
         raise PlaygroundError(f"cannot pick {count} distinct VIP users from {users} users; lower the VIP count")
     return np.sort(block_rng(seed, "vip_users", 0).choice(users, size=count, replace=False))

@@ -27,9 +27,9 @@ from generators.run import (
     generate_orders,
     generate_products,
     generate_users,
-    load_manifest,
+    population,
 )
-from generators.scales import Sizes, sizes_for
+from generators.scales import sizes_for
 from generators.sinks.bus import open_bus
 from generators.sinks.lake import Lake
 from generators.sinks.orders_db import OrdersDB
@@ -101,12 +101,6 @@ def _parse_time(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _population(lake: Lake, sizes: Sizes) -> tuple[int, int]:
-    """Users and products that orders and events may refer to: what the lake holds, else the scale's."""
-    users, products = load_manifest(lake, "users"), load_manifest(lake, "products")
-    return (users.records if users else sizes.users), (products.records if products else sizes.products)
-
-
 @app.command()
 def generate(
     source: Annotated[Source, typer.Argument(help="What to generate (users includes the VIP list).")],
@@ -145,7 +139,7 @@ def generate(
                                             dirty_rate, chunk_size, workers, progress)
             if everything or source == Source.products:
                 manifests.append(generate_products(the_lake, seed, sizes.products, dirty_rate, chunk_size, progress))
-            users, products = (sizes.users, sizes.products) if everything else _population(the_lake, sizes)
+            users, products = (sizes.users, sizes.products) if everything else population(the_lake, sizes)
             if everything or source == Source.orders:
                 with OrdersDB(orders_url) as db:
                     manifests.append(generate_orders(db, the_lake, seed, sizes.orders, users, products,
@@ -190,7 +184,7 @@ def stream(
         if rate is not None and rate <= 0:
             raise PlaygroundError(f"--rate must be positive, got {rate}")
         seed = seed if seed is not None else int(time.time())
-        users, products = _population(Lake(lake), sizes_for(scale))
+        users, products = population(Lake(lake), sizes_for(scale))
         the_bus = open_bus(bus, partitions)
         config = StreamConfig(seed, users, products, None, rate, dirty_rate)
         console.print(f"streaming to {bus} (seed {seed}, {rate or 'original pace'} events/s, "
@@ -222,7 +216,7 @@ def trickle(
             raise PlaygroundError("rates must be >= 0")
         the_lake = Lake(lake)
         the_lake.check_writable()
-        users, _ = _population(the_lake, sizes_for(scale))
+        users, _ = population(the_lake, sizes_for(scale))
         from generators.live import run_trickle
 
         with OrdersDB(orders_url) as db, _stop_on_signals() as should_stop:

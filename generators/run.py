@@ -18,6 +18,7 @@ from generators.events import EventBatch, EventStream, StreamConfig
 from generators.orders import OrderBatch, orders_batch
 from generators.parallel import ordered_map, prefetch
 from generators.products import products_frame
+from generators.scales import Sizes
 from generators.schema import (
     MANIFESTS_DIR,
     PAGEVIEWS_TOPIC,
@@ -66,6 +67,12 @@ class Manifest:
 def load_manifest(lake: Lake, source: str) -> Manifest | None:
     path = f"{MANIFESTS_DIR}/{source}.json"
     return Manifest(**json.loads(lake.read_bytes(path))) if lake.exists(path) else None
+
+
+def population(lake: Lake, sizes: Sizes) -> tuple[int, int]:
+    """Users and products that orders and events may refer to: what the lake holds, else the scale's."""
+    users, products = load_manifest(lake, "users"), load_manifest(lake, "products")
+    return (users.records if users else sizes.users), (products.records if products else sizes.products)
 
 
 def generate_users(lake: Lake, seed: int, users: int, vip_users: int, dirty_rate: float = 0.0,

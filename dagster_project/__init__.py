@@ -1,0 +1,1 @@
+"""The playground's Dagster code: one asset graph, resources chosen per target."""

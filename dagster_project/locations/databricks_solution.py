@@ -1,0 +1,3 @@
+from dagster_project.definitions import build_definitions
+
+defs = build_definitions("databricks")

@@ -1,0 +1,38 @@
+"""Where the playground's data lives, as a Dagster resource: the lake, the orders DB, the bus."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+if TYPE_CHECKING:  # imported when used: definitions load without polars, SQLAlchemy or Faker
+    from generators.sinks.bus import EventBus
+    from generators.sinks.lake import Lake
+    from generators.sinks.orders_db import OrdersDB
+
+
+class PlaygroundResource(ConfigurableResource):
+    """Locally the landing assets run the generators; in the cloud the generators run as
+    containers and the landing assets observe what they wrote (their manifests)."""
+
+    lake: str = Field(description="Lake root: a folder or an abfs:// URL.")
+    orders_url: str = Field(description="SQLAlchemy URL of the orders database.")
+    bus: str = Field(description="Event bus spec: a file, kafka://host:port, eventhubs or eventhubs-amqp.")
+    generates: bool = Field(default=True, description="Run the generators (local) or observe them (cloud).")
+
+    def open_lake(self) -> Lake:
+        from generators.sinks.lake import Lake
+
+        return Lake(self.lake)
+
+    def open_orders_db(self) -> OrdersDB:
+        from generators.sinks.orders_db import OrdersDB
+
+        return OrdersDB(self.orders_url)
+
+    def open_bus(self) -> EventBus:
+        from generators.sinks.bus import open_bus
+
+        return open_bus(self.bus)

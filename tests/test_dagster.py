@@ -1,0 +1,112 @@
+"""Dagster: definitions load on every target, the asset graph is the same everywhere, landing
+materializes into a temp dir, and a cloud target fails clearly without its settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterInvalidConfigError, Definitions, materialize
+
+from dagster_project.assets.landing import landing_assets
+from dagster_project.definitions import build_definitions
+from dagster_project.resources import PlaygroundResource
+from dagster_project.targets import TARGETS, resources_for
+from tests.conftest import ROOT
+
+LANDING_KEYS = ["landing/items", "landing/orders", "landing/pageviews", "landing/products", "landing/stars",
+                "landing/users", "landing/vip_users"]
+CLOUD_SETTINGS = ("PLAYGROUND_LAKE", "PLAYGROUND_ORDERS_URL", "EVENTHUBS_CONNECTION_STRING",
+                  "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME")
+SMALL = {"counts": {"users": 300, "vip_users": 10, "products": 40, "orders": 500, "pageviews": 2_000}}
+
+
+def run_config(config: dict) -> dict:
+    return {"ops": {name: {"config": config} for name in
+                    ("landing_users", "landing_products", "landing_orders", "landing_events")}}
+
+
+def local_resources(root: Path) -> dict:
+    return {"playground": PlaygroundResource(lake=str(root / "lake"), orders_url=f"sqlite:///{root / 'orders.db'}",
+                                             bus=str(root / "events.db"))}
+
+
+@pytest.fixture
+def no_cloud_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CLOUD_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("no_cloud_settings")
+def test_every_target_loads_without_credentials_and_has_the_same_graph() -> None:
+    graphs = {}
+    for target in TARGETS:
+        defs = build_definitions(target)
+        Definitions.validate_loadable(defs)
+        graphs[target] = sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys())
+    assert graphs["local"] == LANDING_KEYS
+    assert graphs["databricks"] == graphs["synapse"] == graphs["local"]
+
+
+def test_lineage_refers_orders_and_events_to_users_and_products() -> None:
+    graph = build_definitions("local").resolve_asset_graph()
+    for source in ("orders", "items", "pageviews", "stars"):
+        parents = {k.to_user_string() for k in graph.get(AssetKey(["landing", source])).parent_keys}
+        assert parents == {"landing/users", "landing/products"}, source
+
+
+def test_materialize_landing_into_a_temp_dir(tmp_path: Path) -> None:
+    result = materialize(landing_assets, resources=local_resources(tmp_path), run_config=run_config(SMALL))
+    assert result.success
+    records = {m.asset_key.to_user_string(): m.metadata["records"].value
+               for m in result.get_asset_materialization_events() for m in [m.materialization]}
+    assert records == {"landing/users": 300, "landing/vip_users": 10, "landing/products": 40,
+                       "landing/orders": 500, "landing/items": records["landing/items"],
+                       "landing/pageviews": 2_000, "landing/stars": records["landing/stars"]}
+    assert 500 <= records["landing/items"] <= 5_000
+    assert len((tmp_path / "lake/landing/users/users.json").read_bytes().splitlines()) == 300
+    # orders refer to the users and products this run generated
+    manifest = json.loads((tmp_path / "lake/landing/_manifests/orders.json").read_text())
+    assert manifest["records"] == 500
+
+
+@pytest.mark.usefixtures("no_cloud_settings")
+def test_cloud_target_fails_naming_the_missing_setting() -> None:
+    with pytest.raises(DagsterInvalidConfigError) as error:
+        materialize(landing_assets, resources=resources_for("databricks"), run_config=run_config(SMALL))
+    message = str(error.value)
+    assert 'environment variable "PLAYGROUND_LAKE" which is not set' in message
+    assert 'environment variable "PLAYGROUND_ORDERS_URL" which is not set' in message
+
+
+def test_cloud_target_observes_what_the_generators_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert materialize(landing_assets, resources=local_resources(tmp_path), run_config=run_config(SMALL)).success
+    monkeypatch.setenv("PLAYGROUND_LAKE", str(tmp_path / "lake"))
+    monkeypatch.setenv("PLAYGROUND_ORDERS_URL", "mssql+pymssql://nobody@127.0.0.1:1/none")  # never contacted
+    before = (tmp_path / "lake/landing/users/users.json").stat().st_mtime_ns
+    result = materialize(landing_assets, resources=resources_for("synapse"), run_config=run_config(SMALL))
+    assert result.success
+    observed = {e.materialization.asset_key.to_user_string(): e.materialization.metadata["records"].value
+                for e in result.get_asset_materialization_events()}
+    assert observed["landing/users"] == 300 and observed["landing/orders"] == 500
+    assert (tmp_path / "lake/landing/users/users.json").stat().st_mtime_ns == before  # nothing regenerated
+
+
+@pytest.mark.slow
+def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
+    """`dagster asset materialize --select '*'` works from the command line, as a user runs it."""
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps(run_config(SMALL)))
+    env = {**os.environ, "PLAYGROUND_TARGET": "local", "PLAYGROUND_LAKE": str(tmp_path / "lake"),
+           "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}", "PLAYGROUND_BUS": str(tmp_path / "ev.db")}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "--select", "*",
+         "-m", "dagster_project.definitions", "--config", str(config)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "RUN_SUCCESS" in result.stderr
+    assert len((tmp_path / "lake/landing/users/users.json").read_bytes().splitlines()) == 300

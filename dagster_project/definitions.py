@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
+from dagster_project.assets.bronze import bronze_assets
 from dagster_project.assets.landing import landing_assets
 from dagster_project.targets import current_target, resources_for
 
@@ -12,7 +13,9 @@ landing_job = define_asset_job("landing", selection=AssetSelection.groups("landi
 
 
 def build_definitions(target: str) -> Definitions:
-    return Definitions(assets=landing_assets, jobs=[landing_job], resources=resources_for(target))
+    # In one process: DuckDB takes one writer process per file, and bronze assets share the file.
+    return Definitions(assets=[*landing_assets, *bronze_assets], jobs=[landing_job],
+                       resources=resources_for(target), executor=in_process_executor)
 
 
 defs = build_definitions(current_target())

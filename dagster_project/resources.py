@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource
 from pydantic import Field
 
 if TYPE_CHECKING:  # imported when used: definitions load without polars, SQLAlchemy or Faker
+    from collections.abc import Iterator
+
+    import duckdb
+
     from generators.sinks.bus import EventBus
     from generators.sinks.lake import Lake
     from generators.sinks.orders_db import OrdersDB
@@ -36,3 +41,22 @@ class PlaygroundResource(ConfigurableResource):
         from generators.sinks.bus import open_bus
 
         return open_bus(self.bus)
+
+
+class WarehouseResource(ConfigurableResource):
+    """The local warehouse: one DuckDB file holding the bronze tables (and, with dbt, silver and gold)."""
+
+    path: str = Field(description="DuckDB database file.")
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        import os
+
+        import duckdb
+
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        con = duckdb.connect(self.path)
+        try:
+            yield con
+        finally:
+            con.close()

@@ -11,7 +11,7 @@ import os
 
 from dagster import EnvVar
 
-from dagster_project.resources import PlaygroundResource
+from dagster_project.resources import PlaygroundResource, WarehouseResource
 from generators.errors import PlaygroundError
 
 TARGETS = ("local", "databricks", "synapse")
@@ -31,6 +31,7 @@ def resources_for(target: str) -> dict[str, object]:
             orders_url=os.environ.get("PLAYGROUND_ORDERS_URL", "sqlite:///data/orders.db"),
             bus=os.environ.get("PLAYGROUND_BUS", "data/events.db"),
         )
+        warehouse = WarehouseResource(path=os.environ.get("PLAYGROUND_WAREHOUSE", "data/warehouse.duckdb"))
     elif target in ("databricks", "synapse"):
         # ADLS gen2 (credentials: AZURE_STORAGE_*), Azure SQL, Event Hubs' Kafka endpoint
         # (EVENTHUBS_CONNECTION_STRING), all provisioned by terraform/<target>_solution.
@@ -40,6 +41,8 @@ def resources_for(target: str) -> dict[str, object]:
             bus="eventhubs",
             generates=False,
         )
+        # Bronze runs on the cloud warehouse there (not built yet); the DuckDB stand-in is explicit.
+        warehouse = WarehouseResource(path=EnvVar("PLAYGROUND_WAREHOUSE"))
     else:
         raise PlaygroundError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
-    return {"playground": playground}
+    return {"playground": playground, "warehouse": warehouse}

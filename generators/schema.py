@@ -15,6 +15,12 @@ PAGEVIEW_FIELDS = ("event_id", "event_time", "user_id", "http_method", "uri", "c
                    "latency")
 STAR_FIELDS = ("event_id", "event_time", "user_id", "stars")
 
+# Field types, for readers that parse what landed (the bronze tier): name -> (kind, element kind).
+# Kinds: int, float, str, list[str].
+USER_TYPES = {"id": "int", **{f: "str" for f in USER_FIELDS[1:-1]}, "jobs": "list[str]"}
+VIP_TYPES = {"id": "int"}
+PRODUCT_TYPES = {"id": "int", "name": "str", "description": "str", "pages": "list[str]", "price": "float"}
+
 # Lake layout, relative to the lake root (a folder, or an abfs:// container root).
 USERS_FILE = "landing/users/users.json"
 VIP_FILE = "landing/vipusers/vipusers.json"

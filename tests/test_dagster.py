@@ -18,9 +18,10 @@ from dagster_project.resources import PlaygroundResource
 from dagster_project.targets import TARGETS, resources_for
 from tests.conftest import ROOT
 
-LANDING_KEYS = ["landing/items", "landing/orders", "landing/pageviews", "landing/products", "landing/stars",
-                "landing/users", "landing/vip_users"]
-CLOUD_SETTINGS = ("PLAYGROUND_LAKE", "PLAYGROUND_ORDERS_URL", "EVENTHUBS_CONNECTION_STRING",
+ASSET_KEYS = ["bronze/products", "bronze/users", "bronze/vip_users",
+              "landing/items", "landing/orders", "landing/pageviews", "landing/products", "landing/stars",
+              "landing/users", "landing/vip_users"]
+CLOUD_SETTINGS = ("PLAYGROUND_LAKE", "PLAYGROUND_ORDERS_URL", "PLAYGROUND_WAREHOUSE", "EVENTHUBS_CONNECTION_STRING",
                   "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME")
 SMALL = {"counts": {"users": 300, "vip_users": 10, "products": 40, "orders": 500, "pageviews": 2_000}}
 
@@ -48,7 +49,7 @@ def test_every_target_loads_without_credentials_and_has_the_same_graph() -> None
         defs = build_definitions(target)
         Definitions.validate_loadable(defs)
         graphs[target] = sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys())
-    assert graphs["local"] == LANDING_KEYS
+    assert graphs["local"] == ASSET_KEYS
     assert graphs["databricks"] == graphs["synapse"] == graphs["local"]
 
 
@@ -102,7 +103,8 @@ def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(json.dumps(run_config(SMALL)))
     env = {**os.environ, "PLAYGROUND_TARGET": "local", "PLAYGROUND_LAKE": str(tmp_path / "lake"),
-           "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}", "PLAYGROUND_BUS": str(tmp_path / "ev.db")}
+           "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}", "PLAYGROUND_BUS": str(tmp_path / "ev.db"),
+           "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb")}
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "--select", "*",
          "-m", "dagster_project.definitions", "--config", str(config)],
@@ -110,3 +112,7 @@ def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "RUN_SUCCESS" in result.stderr
     assert len((tmp_path / "lake/landing/users/users.json").read_bytes().splitlines()) == 300
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM bronze.users").fetchone()[0] == 300

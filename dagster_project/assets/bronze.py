@@ -1,0 +1,73 @@
+"""Bronze: lake files (users, VIP users, products) ingested incrementally into DuckDB.
+
+(No `from __future__ import annotations`: Dagster reads the config and resource annotations.)
+"""
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from pydantic import Field
+
+from dagster_project.assets.landing import landing_key
+from dagster_project.resources import PlaygroundResource, WarehouseResource
+
+GROUP = "bronze"
+QUARANTINE_CHECK = "quarantine_share"
+
+
+class BronzeConfig(Config):
+    max_quarantine_share: float = Field(default=0.05, description="the quarantine check fails above this share")
+
+
+def markdown_table(columns: list[str], rows: list[tuple]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(str(v)[:40] for v in row) + " |" for row in rows])
+
+
+def bronze_key(source: str) -> AssetKey:
+    return AssetKey([GROUP, source])
+
+
+def file_asset(source: str) -> AssetsDefinition:
+    @asset(key=bronze_key(source), group_name=GROUP, deps=[landing_key(source)], kinds={"duckdb"},
+           description=f"Every {source} record from the lake, appended once per file version, with its "
+                       "file, line, version, batch id and ingestion time; bad lines go to bronze._quarantine.",
+           check_specs=[AssetCheckSpec(QUARANTINE_CHECK, asset=bronze_key(source),
+                                       description="Quarantined lines stay under the configured share.")])
+    def ingest(context: AssetExecutionContext, config: BronzeConfig, playground: PlaygroundResource,
+               warehouse: WarehouseResource):
+        from dagster_project.bronze.files import FILE_SOURCES, ingest_files
+
+        with warehouse.connect() as con:
+            result = ingest_files(con, playground.open_lake(), FILE_SOURCES[source])
+            quarantined_total = con.execute("SELECT count(*) FROM bronze._quarantine WHERE source = ?",
+                                            [source]).fetchone()[0]
+            cursor = con.execute(f"SELECT * EXCLUDE (_batch_id) FROM bronze.{source} "
+                                 "ORDER BY _ingested_at DESC LIMIT 5")
+            preview = markdown_table([d[0] for d in cursor.description], cursor.fetchall())
+        share = quarantined_total / max(1, result.total_rows + quarantined_total)
+        context.log.info(f"{source}: {result.new_rows:,} new rows from {result.files} files, "
+                         f"{result.quarantined:,} quarantined")
+        yield MaterializeResult(metadata={
+            "rows_new": result.new_rows, "rows_total": result.total_rows, "rows_quarantined": result.quarantined,
+            "files_new": result.files, "batch_id": result.batch_id,
+            "preview": MetadataValue.md(preview),
+        })
+        yield AssetCheckResult(
+            check_name=QUARANTINE_CHECK, passed=share <= config.max_quarantine_share,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"quarantined": quarantined_total, "share": share, "limit": config.max_quarantine_share})
+
+    return ingest
+
+
+bronze_assets = [file_asset(source) for source in ("users", "vip_users", "products")]

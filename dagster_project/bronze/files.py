@@ -1,0 +1,151 @@
+"""Lake files into bronze tables with Auto Loader semantics.
+
+Each file is ingested once, tracked by path and checksum; new files are picked up
+incrementally; a file whose content changed is ingested again as a new version. A line that is
+not a JSON object of the source's schema (or lacks its key) goes to bronze._quarantine with the
+file, line and reason; missing non-key fields stay NULL for silver to judge. Rows, quarantine and
+bookkeeping of one run are committed in one DuckDB transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+
+from generators.schema import (
+    PRODUCT_TYPES,
+    PRODUCTS_DIR,
+    USER_TYPES,
+    USERS_FILE,
+    VIP_FILE,
+    VIP_TYPES,
+)
+from generators.sinks.lake import Lake
+
+POLARS_TYPES = {"int": pl.Int64, "float": pl.Float64, "str": pl.String, "list[str]": pl.List(pl.String)}
+DUCKDB_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR", "list[str]": "VARCHAR[]"}
+METADATA_COLUMNS = {"_source_file": "VARCHAR", "_line": "BIGINT", "_file_version": "INTEGER",
+                    "_ingested_at": "TIMESTAMP", "_batch_id": "VARCHAR"}
+
+
+@dataclass(frozen=True)
+class FileSource:
+    name: str
+    folder: str
+    types: dict[str, str]
+    key: str = "id"
+
+
+FILE_SOURCES = {
+    "users": FileSource("users", USERS_FILE.rsplit("/", 1)[0], USER_TYPES),
+    "vip_users": FileSource("vip_users", VIP_FILE.rsplit("/", 1)[0], VIP_TYPES),
+    "products": FileSource("products", PRODUCTS_DIR, PRODUCT_TYPES),
+}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    source: str
+    batch_id: str
+    files: int
+    new_rows: int
+    quarantined: int
+    total_rows: int
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, source: FileSource) -> None:
+    columns = {**{f: DUCKDB_TYPES[t] for f, t in source.types.items()}, **METADATA_COLUMNS}
+    con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
+    con.execute(f"CREATE TABLE IF NOT EXISTS bronze.{source.name} "
+                f"({', '.join(f'{c} {t}' for c, t in columns.items())})")
+    con.execute("CREATE TABLE IF NOT EXISTS bronze._files (source VARCHAR, path VARCHAR, checksum VARCHAR, "
+                "version INTEGER, records BIGINT, quarantined BIGINT, batch_id VARCHAR, ingested_at TIMESTAMP, "
+                "PRIMARY KEY (source, path, checksum))")
+    con.execute("CREATE TABLE IF NOT EXISTS bronze._quarantine (source VARCHAR, location VARCHAR, "
+                "position BIGINT, reason VARCHAR, raw VARCHAR, batch_id VARCHAR, ingested_at TIMESTAMP)")
+
+
+def _check(record: object, source: FileSource) -> str | None:
+    """Why a parsed line cannot be a bronze row, or None."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if record.get(source.key) is None:
+        return f"no key field {source.key!r}"
+    for name, kind in source.types.items():
+        value = record.get(name)
+        if value is None:
+            continue
+        ok = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+              "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+              "str": lambda v: isinstance(v, str),
+              "list[str]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)}[kind](value)
+        if not ok:
+            return f"field {name!r} is not {kind}"
+    return None
+
+
+def parse_lines(data: bytes, source: FileSource) -> tuple[list[dict], list[tuple[int, str, str]]]:
+    """Good records (with their line numbers) and (line, reason, raw) of the bad ones."""
+    good, bad = [], []
+    for number, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            bad.append((number, f"malformed JSON: {exc.msg}", line.decode("utf-8", "replace")))
+            continue
+        reason = _check(record, source)
+        if reason:
+            bad.append((number, reason, line.decode("utf-8", "replace")))
+        else:
+            good.append({**{f: record.get(f) for f in source.types}, "_line": number})
+    return good, bad
+
+
+def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource) -> IngestResult:
+    ensure_tables(con, source)
+    known = {(path, checksum) for path, checksum in con.execute(
+        "SELECT path, checksum FROM bronze._files WHERE source = ?", [source.name]).fetchall()}
+    versions = dict(con.execute("SELECT path, max(version) FROM bronze._files WHERE source = ? GROUP BY path",
+                                [source.name]).fetchall())
+    batch_id, now = uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None)
+    frames, quarantine, files = [], [], []
+    for name in lake.list(source.folder):
+        path = f"{source.folder}/{name}"
+        data = lake.read_bytes(path)
+        checksum = hashlib.sha256(data).hexdigest()
+        if (path, checksum) in known:
+            continue
+        version = versions.get(path, 0) + 1
+        good, bad = parse_lines(data, source)
+        schema = {**{f: POLARS_TYPES[t] for f, t in source.types.items()}, "_line": pl.Int64}
+        frame = pl.DataFrame(good, schema=schema, orient="row") if good else pl.DataFrame(schema=schema)
+        frames.append(frame.with_columns(_source_file=pl.lit(path), _file_version=pl.lit(version, pl.Int32)))
+        quarantine += [(source.name, path, line, reason, raw, batch_id, now) for line, reason, raw in bad]
+        files.append((source.name, path, checksum, version, frame.height, len(bad), batch_id, now))
+    new_rows = sum(f.height for f in frames)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if new_rows:
+            rows = pl.concat(frames).with_columns(_ingested_at=pl.lit(now), _batch_id=pl.lit(batch_id))
+            columns = ", ".join([*source.types, *METADATA_COLUMNS])
+            con.register("new_rows", rows.to_arrow())
+            con.execute(f"INSERT INTO bronze.{source.name} ({columns}) SELECT {columns} FROM new_rows")
+            con.unregister("new_rows")
+        if quarantine:
+            con.executemany("INSERT INTO bronze._quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", quarantine)
+        if files:
+            con.executemany("INSERT INTO bronze._files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", files)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    total = con.execute(f"SELECT count(*) FROM bronze.{source.name}").fetchone()[0]
+    return IngestResult(source.name, batch_id, len(files), new_rows, len(quarantine), total)

@@ -129,3 +129,25 @@ def test_materialize_landing_and_bronze_with_the_quarantine_check(tmp_path: Path
                         if e.materialization.asset_key.to_user_string() == "bronze/users")
     assert bronze_users.metadata["rows_new"].value + bronze_users.metadata["rows_quarantined"].value == \
         manifest(tmp_path, "users")["written"]
+
+
+def test_orders_and_items_by_watermark(tmp_path: Path) -> None:
+    from dagster_project.bronze.tables import ingest_orders
+    from generators.live import run_trickle
+    from generators.sinks.orders_db import OrdersDB
+
+    playground("generate", "users", "--count", "500", *dataset_args(tmp_path))
+    playground("generate", "products", "--count", "30", *dataset_args(tmp_path))
+    playground("generate", "orders", "--count", "2000", *dataset_args(tmp_path))
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    with OrdersDB(f"sqlite:///{tmp_path / 'orders.db'}") as db:
+        first = ingest_orders(con, db)
+        assert (first.watermark_from, first.watermark_to, first.new_orders) == (0, 2000, 2000)
+        assert first.new_items == db.counts()["items"]
+        assert ingest_orders(con, db).new_orders == 0
+        stats = run_trickle(Lake(str(tmp_path / "lake")), db, 42, 500, 0, 1000, duration_s=0.5)
+        more = ingest_orders(con, db)
+        assert (more.watermark_from, more.new_orders, more.new_items) == (2000, stats.orders, stats.items)
+        assert more.total_orders == db.counts()["orders"] and more.total_items == db.counts()["items"]
+    # only the new rows were read: every bronze row appears once
+    assert con.execute('SELECT count(*) - count(DISTINCT "orderId") FROM bronze.orders').fetchone()[0] == 0

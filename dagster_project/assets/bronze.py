@@ -1,4 +1,5 @@
-"""Bronze: lake files (users, VIP users, products) ingested incrementally into DuckDB.
+"""Bronze: lake files (users, VIP users, products) and the SQL tables (orders, items) ingested
+incrementally into DuckDB.
 
 (No `from __future__ import annotations`: Dagster reads the config and resource annotations.)
 """
@@ -10,10 +11,12 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    AssetSpec,
     Config,
     MaterializeResult,
     MetadataValue,
     asset,
+    multi_asset,
 )
 from pydantic import Field
 
@@ -70,4 +73,25 @@ def file_asset(source: str) -> AssetsDefinition:
     return ingest
 
 
-bronze_assets = [file_asset(source) for source in ("users", "vip_users", "products")]
+@multi_asset(name="bronze_orders", specs=[
+    AssetSpec(bronze_key("orders"), group_name=GROUP, deps=[landing_key("orders")], kinds={"duckdb"},
+              description="Orders from the SQL database, appended above the last orderId taken."),
+    AssetSpec(bronze_key("items"), group_name=GROUP, deps=[landing_key("items")], kinds={"duckdb"},
+              description="The items of those orders, taken in the same snapshot and transaction."),
+])
+def bronze_orders(context: AssetExecutionContext, playground: PlaygroundResource, warehouse: WarehouseResource):
+    from dagster_project.bronze.tables import ingest_orders
+
+    with warehouse.connect() as con, playground.open_orders_db() as db:
+        result = ingest_orders(con, db)
+    context.log.info(f"orders {result.watermark_from} -> {result.watermark_to}: {result.new_orders:,} orders, "
+                     f"{result.new_items:,} items")
+    watermark = {"watermark_from": result.watermark_from, "watermark_to": result.watermark_to,
+                 "batch_id": result.batch_id}
+    yield MaterializeResult(asset_key=bronze_key("orders"),
+                            metadata={"rows_new": result.new_orders, "rows_total": result.total_orders, **watermark})
+    yield MaterializeResult(asset_key=bronze_key("items"),
+                            metadata={"rows_new": result.new_items, "rows_total": result.total_items, **watermark})
+
+
+bronze_assets = [*(file_asset(source) for source in ("users", "vip_users", "products")), bronze_orders]

@@ -20,6 +20,9 @@ STAR_FIELDS = ("event_id", "event_time", "user_id", "stars")
 USER_TYPES = {"id": "int", **{f: "str" for f in USER_FIELDS[1:-1]}, "jobs": "list[str]"}
 VIP_TYPES = {"id": "int"}
 PRODUCT_TYPES = {"id": "int", "name": "str", "description": "str", "pages": "list[str]", "price": "float"}
+PAGEVIEW_TYPES = {"event_id": "str", "event_time": "str", "user_id": "int", "http_method": "str", "uri": "str",
+                  "client_ip": "str", "user_agent": "str", "latency": "float"}
+STAR_TYPES = {"event_id": "str", "event_time": "str", "user_id": "int", "stars": "int"}
 
 # Lake layout, relative to the lake root (a folder, or an abfs:// container root).
 USERS_FILE = "landing/users/users.json"

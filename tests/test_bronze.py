@@ -151,3 +151,31 @@ def test_orders_and_items_by_watermark(tmp_path: Path) -> None:
         assert more.total_orders == db.counts()["orders"] and more.total_items == db.counts()["items"]
     # only the new rows were read: every bronze row appears once
     assert con.execute('SELECT count(*) - count(DISTINCT "orderId") FROM bronze.orders').fetchone()[0] == 0
+
+
+def test_events_by_committed_offsets(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from dagster_project.bronze.events import ingest_events
+    from generators.events import StreamConfig
+    from generators.live import run_stream
+    from generators.sinks.bus.embedded import EmbeddedLog
+
+    playground("generate", "pageviews", "--count", "5000", "--dirty-rate", "0.02", *dataset_args(tmp_path))
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    reader = EmbeddedLog(str(tmp_path / "events.db"), readonly=True)
+    first = ingest_events(con, reader, "pageviews")
+    m = manifest(tmp_path, "pageviews")
+    assert first.quarantined == m["dirty"]["malformed"]
+    assert first.new_rows + first.quarantined == m["written"]
+    assert first.offsets_to == reader.end_sequences("pageviews")
+    assert ingest_events(con, reader, "pageviews").new_rows == 0
+
+    writer = EmbeddedLog(str(tmp_path / "events.db"))
+    stats = run_stream(writer, StreamConfig(1, 10_000, 1_000, datetime(2022, 8, 14, tzinfo=UTC), rate=3000), 1.0)
+    more = ingest_events(con, reader, "pageviews")
+    assert more.offsets_from == first.offsets_to
+    assert more.new_rows == stats.sent["pageviews"]
+    rows = con.execute("SELECT _partition, _sequence_number FROM bronze.pageviews ORDER BY 1, 2").fetchall()
+    quarantined = con.execute("SELECT position FROM bronze._quarantine WHERE source = 'pageviews'").fetchall()
+    assert len(rows) + len(quarantined) == sum(reader.end_sequences("pageviews").values())  # each event once

@@ -18,7 +18,8 @@ from dagster_project.resources import PlaygroundResource
 from dagster_project.targets import TARGETS, resources_for
 from tests.conftest import ROOT
 
-ASSET_KEYS = ["bronze/items", "bronze/orders", "bronze/products", "bronze/users", "bronze/vip_users",
+ASSET_KEYS = ["bronze/items", "bronze/orders", "bronze/pageviews", "bronze/products", "bronze/stars",
+              "bronze/users", "bronze/vip_users",
               "landing/items", "landing/orders", "landing/pageviews", "landing/products", "landing/stars",
               "landing/users", "landing/vip_users"]
 CLOUD_SETTINGS = ("PLAYGROUND_LAKE", "PLAYGROUND_ORDERS_URL", "PLAYGROUND_WAREHOUSE", "EVENTHUBS_CONNECTION_STRING",

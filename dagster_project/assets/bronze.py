@@ -1,5 +1,5 @@
-"""Bronze: lake files (users, VIP users, products) and the SQL tables (orders, items) ingested
-incrementally into DuckDB.
+"""Bronze: lake files (users, VIP users, products), the SQL tables (orders, items) and the event
+bus (pageviews, stars) ingested incrementally into DuckDB.
 
 (No `from __future__ import annotations`: Dagster reads the config and resource annotations.)
 """
@@ -94,4 +94,41 @@ def bronze_orders(context: AssetExecutionContext, playground: PlaygroundResource
                             metadata={"rows_new": result.new_items, "rows_total": result.total_items, **watermark})
 
 
-bronze_assets = [*(file_asset(source) for source in ("users", "vip_users", "products")), bronze_orders]
+def event_asset(topic: str) -> AssetsDefinition:
+    @asset(key=bronze_key(topic), group_name=GROUP, deps=[landing_key(topic)], kinds={"duckdb"},
+           description=f"Every {topic} event from the bus, parsed, with its partition, sequence number, offset "
+                       "and enqueued time; read from the committed offsets on, committed with them.",
+           check_specs=[AssetCheckSpec(QUARANTINE_CHECK, asset=bronze_key(topic),
+                                       description="Quarantined events stay under the configured share.")])
+    def ingest(context: AssetExecutionContext, config: BronzeConfig, playground: PlaygroundResource,
+               warehouse: WarehouseResource):
+        from dagster_project.bronze.events import ingest_events
+        from generators.errors import PlaygroundError
+        from generators.sinks.bus.embedded import EmbeddedLog
+
+        if "://" in playground.bus and not playground.bus.startswith("sqlite:///"):
+            raise PlaygroundError(f"bronze reads the embedded log only so far, not {playground.bus}")
+        log = EmbeddedLog(playground.bus.removeprefix("sqlite:///"), readonly=True)
+        try:
+            with warehouse.connect() as con:
+                result = ingest_events(con, log, topic)
+                quarantined_total = con.execute("SELECT count(*) FROM bronze._quarantine WHERE source = ?",
+                                                [topic]).fetchone()[0]
+        finally:
+            log.close()
+        context.log.info(f"{topic}: {result.new_rows:,} new events, offsets {result.offsets_to}")
+        share = quarantined_total / max(1, result.total_rows + quarantined_total)
+        yield MaterializeResult(metadata={
+            "rows_new": result.new_rows, "rows_total": result.total_rows, "rows_quarantined": result.quarantined,
+            "offsets": MetadataValue.json({str(p): n for p, n in result.offsets_to.items()}),
+            "batch_id": result.batch_id})
+        yield AssetCheckResult(
+            check_name=QUARANTINE_CHECK, passed=share <= config.max_quarantine_share,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"quarantined": quarantined_total, "share": share, "limit": config.max_quarantine_share})
+
+    return ingest
+
+
+bronze_assets = [*(file_asset(source) for source in ("users", "vip_users", "products")), bronze_orders,
+                 *(event_asset(topic) for topic in ("pageviews", "stars"))]

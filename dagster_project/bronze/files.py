@@ -59,25 +59,38 @@ class IngestResult:
     total_rows: int
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection, source: FileSource) -> None:
-    columns = {**{f: DUCKDB_TYPES[t] for f, t in source.types.items()}, **METADATA_COLUMNS}
+def create_table(con: duckdb.DuckDBPyConnection, name: str, types: dict[str, str], metadata: dict[str, str]) -> None:
+    columns = {**{f: DUCKDB_TYPES[t] for f, t in types.items()}, **metadata}
     con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
-    con.execute(f"CREATE TABLE IF NOT EXISTS bronze.{source.name} "
-                f"({', '.join(f'{c} {t}' for c, t in columns.items())})")
-    con.execute("CREATE TABLE IF NOT EXISTS bronze._files (source VARCHAR, path VARCHAR, checksum VARCHAR, "
-                "version INTEGER, records BIGINT, quarantined BIGINT, batch_id VARCHAR, ingested_at TIMESTAMP, "
-                "PRIMARY KEY (source, path, checksum))")
+    con.execute(f"CREATE TABLE IF NOT EXISTS bronze.{name} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
     con.execute("CREATE TABLE IF NOT EXISTS bronze._quarantine (source VARCHAR, location VARCHAR, "
                 "position BIGINT, reason VARCHAR, raw VARCHAR, batch_id VARCHAR, ingested_at TIMESTAMP)")
 
 
-def _check(record: object, source: FileSource) -> str | None:
-    """Why a parsed line cannot be a bronze row, or None."""
+def ensure_tables(con: duckdb.DuckDBPyConnection, source: FileSource) -> None:
+    create_table(con, source.name, source.types, METADATA_COLUMNS)
+    con.execute("CREATE TABLE IF NOT EXISTS bronze._files (source VARCHAR, path VARCHAR, checksum VARCHAR, "
+                "version INTEGER, records BIGINT, quarantined BIGINT, batch_id VARCHAR, ingested_at TIMESTAMP, "
+                "PRIMARY KEY (source, path, checksum))")
+
+
+def parse_record(raw: bytes, types: dict[str, str], key: str) -> tuple[dict | None, str]:
+    """A JSON record of the given field types, or None and why it cannot be a bronze row.
+    Missing fields other than the key are allowed (NULL): silver judges them."""
+    try:
+        record = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return None, f"malformed JSON: {getattr(exc, 'msg', exc)}"
+    reason = _check(record, types, key)
+    return (None, reason) if reason else ({f: record.get(f) for f in types}, "")
+
+
+def _check(record: object, types: dict[str, str], key: str) -> str | None:
     if not isinstance(record, dict):
         return "not a JSON object"
-    if record.get(source.key) is None:
-        return f"no key field {source.key!r}"
-    for name, kind in source.types.items():
+    if record.get(key) is None:
+        return f"no key field {key!r}"
+    for name, kind in types.items():
         value = record.get(name)
         if value is None:
             continue
@@ -96,16 +109,12 @@ def parse_lines(data: bytes, source: FileSource) -> tuple[list[dict], list[tuple
     for number, line in enumerate(data.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            bad.append((number, f"malformed JSON: {exc.msg}", line.decode("utf-8", "replace")))
-            continue
-        reason = _check(record, source)
-        if reason:
+        record, reason = parse_record(line, source.types, source.key)
+        if record is None:
             bad.append((number, reason, line.decode("utf-8", "replace")))
         else:
-            good.append({**{f: record.get(f) for f in source.types}, "_line": number})
+            record["_line"] = number
+            good.append(record)
     return good, bad
 
 

@@ -11,11 +11,14 @@ SERVICES := tests/services
 # Use the machine's Python 3.11+; never download an interpreter.
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
+# Dagster keeps runs, sensor cursors and logs here (not in the repo's history).
+export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: help setup setup-dev system-deps demo test lint bench clean
+.PHONY: help setup setup-dev system-deps demo up test lint bench clean
 
 help:
-	@echo "make demo   - set up, then generate the small data set into ./data (no server, no cloud)"
+	@echo "make demo   - set up, then materialize landing and bronze into ./data (no server, no cloud)"
+	@echo "make up     - stream events, trickle products and orders, and run the Dagster UI with sensors"
 	@echo "make test   - set up everything the tests use, then run lint and every test"
 	@echo "make bench  - benchmarks (figures in docs/BENCHMARKS.md)"
 	@echo "make clean  - remove ./data, the virtualenv and tool caches"
@@ -36,8 +39,19 @@ setup-dev: $(UV) system-deps
 system-deps:
 	$(SERVICES)/install-system-deps.sh
 
+# The main job, headless: landing (the generators) and bronze, then a summary.
 demo: setup
-	$(BIN)/playground generate all --scale small
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster asset materialize -m dagster_project.definitions --select '*'
+	$(BIN)/python -m dagster_project.summary
+
+# Data keeps arriving and the sensors ingest it: open http://127.0.0.1:3000. Ctrl-C stops all three.
+up: setup
+	@mkdir -p $(DAGSTER_HOME)
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/playground stream --rate 50 & \
+	$(BIN)/playground trickle --products-per-s 0.2 --orders-per-s 20 & \
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 test: setup-dev lint
 	$(BIN)/pytest
@@ -49,4 +63,4 @@ bench: setup-dev
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf data $(VENV) $(TOOLS) $(SERVICES)/node_modules .pytest_cache
+	rm -rf data .dagster $(VENV) $(TOOLS) $(SERVICES)/node_modules .pytest_cache

@@ -1,0 +1,89 @@
+"""Sensors that turn new data into bronze runs: new lake files, new order rows, new events.
+
+Each keeps its cursor in Dagster: a fingerprint of the file listing, the highest orderId, the
+end sequence numbers of the bus partitions. A run is requested only when the cursor moves, with
+the cursor as run key, so the same data never asks twice.
+"""
+
+import hashlib
+import json
+
+from dagster import (
+    AssetKey,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from dagster_project.assets.bronze import bronze_key
+from dagster_project.resources import PlaygroundResource
+
+FILE_SOURCES = ("users", "vip_users", "products")
+EVENT_TOPICS = ("pageviews", "stars")
+
+
+def _moved(context: SensorEvaluationContext, state: dict, keys: list[AssetKey], what: str) -> SensorResult | SkipReason:
+    cursor = json.dumps(state, sort_keys=True)
+    if cursor == context.cursor:
+        return SkipReason(f"no new {what}")
+    run_key = hashlib.sha256(cursor.encode()).hexdigest()[:16]
+    return SensorResult(run_requests=[RunRequest(run_key=run_key, asset_selection=keys)], cursor=cursor)
+
+
+@sensor(name="new_lake_files", minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
+        asset_selection=[bronze_key(s) for s in FILE_SOURCES],
+        description="New or changed files in the lake's landing folders -> their bronze assets.")
+def new_lake_files(context: SensorEvaluationContext, playground: PlaygroundResource):
+    from dagster_project.bronze.files import FILE_SOURCES as SOURCES
+
+    lake = playground.open_lake()
+    state = {}
+    for name in FILE_SOURCES:
+        folder = lake.path(SOURCES[name].folder)
+        entries = lake.fs.ls(folder, detail=True) if lake.fs.exists(folder) else []
+        state[name] = sorted([e["name"].rsplit("/", 1)[-1], e.get("size"), str(e.get("mtime", e.get("last_modified")))]
+                             for e in entries if not e["name"].rsplit("/", 1)[-1].startswith((".", "_")))
+    previous = json.loads(context.cursor) if context.cursor else {}
+    changed = [bronze_key(name) for name in FILE_SOURCES if state[name] and state[name] != previous.get(name)]
+    if not changed:
+        return SkipReason("no new lake files")
+    return _moved(context, state, changed, "lake files")
+
+
+@sensor(name="new_orders", minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
+        asset_selection=[bronze_key("orders"), bronze_key("items")],
+        description="Orders above the last orderId seen -> bronze orders and items.")
+def new_orders(context: SensorEvaluationContext, playground: PlaygroundResource):
+    with playground.open_orders_db() as db:
+        db.ensure()
+        top = db.max_order_id() or 0
+    if not top:
+        return SkipReason("no orders yet")
+    return _moved(context, {"orderId": top}, [bronze_key("orders"), bronze_key("items")], "orders")
+
+
+@sensor(name="new_events", minimum_interval_seconds=10, default_status=DefaultSensorStatus.RUNNING,
+        asset_selection=[bronze_key(t) for t in EVENT_TOPICS],
+        description="New events on the bus -> a micro-batch of bronze pageviews and stars.")
+def new_events(context: SensorEvaluationContext, playground: PlaygroundResource):
+    import os
+
+    from generators.sinks.bus.embedded import EmbeddedLog
+
+    path = playground.bus.removeprefix("sqlite:///")
+    if "://" in path or not os.path.exists(path):
+        return SkipReason(f"no embedded event log at {playground.bus}")
+    log = EmbeddedLog(path, readonly=True)
+    try:
+        state = {topic: {str(p): n for p, n in log.end_sequences(topic).items()} for topic in EVENT_TOPICS}
+    finally:
+        log.close()
+    if not any(state.values()):
+        return SkipReason("no events yet")
+    return _moved(context, state, [bronze_key(t) for t in EVENT_TOPICS], "events")
+
+
+sensors = [new_lake_files, new_orders, new_events]

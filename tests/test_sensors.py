@@ -1,0 +1,55 @@
+"""Sensors request bronze runs when, and only when, new data has arrived."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import SensorResult, SkipReason, build_sensor_context
+
+from dagster_project.resources import PlaygroundResource
+from dagster_project.sensors import new_events, new_lake_files, new_orders
+from generators.run import write_products
+from generators.sinks.lake import Lake
+from tests.helpers import dataset_args, playground
+
+
+def evaluate(sensor, root: Path, cursor: str | None):  # type: ignore[no-untyped-def]
+    resource = PlaygroundResource(lake=str(root / "lake"), orders_url=f"sqlite:///{root / 'orders.db'}",
+                                  bus=str(root / "events.db"))
+    return sensor(build_sensor_context(cursor=cursor, resources={"playground": resource}))
+
+
+def requested(result: SensorResult) -> list[str]:
+    (request,) = result.run_requests
+    return sorted(k.to_user_string() for k in request.asset_selection)
+
+
+def test_lake_files_sensor(tmp_path: Path) -> None:
+    assert isinstance(evaluate(new_lake_files, tmp_path, None), SkipReason)
+    playground("generate", "users", "--count", "100", *dataset_args(tmp_path))
+    playground("generate", "products", "--count", "10", *dataset_args(tmp_path))
+    first = evaluate(new_lake_files, tmp_path, None)
+    assert requested(first) == ["bronze/products", "bronze/users", "bronze/vip_users"]
+    assert isinstance(evaluate(new_lake_files, tmp_path, first.cursor), SkipReason)
+    write_products(Lake(str(tmp_path / "lake")), 42, 10, 12)
+    second = evaluate(new_lake_files, tmp_path, first.cursor)
+    assert requested(second) == ["bronze/products"]
+    assert second.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+def test_orders_sensor(tmp_path: Path) -> None:
+    assert isinstance(evaluate(new_orders, tmp_path, None), SkipReason)
+    playground("generate", "orders", "--count", "50", *dataset_args(tmp_path))
+    first = evaluate(new_orders, tmp_path, None)
+    assert requested(first) == ["bronze/items", "bronze/orders"]
+    assert isinstance(evaluate(new_orders, tmp_path, first.cursor), SkipReason)
+    playground("generate", "orders", "--count", "60", *dataset_args(tmp_path))
+    assert requested(evaluate(new_orders, tmp_path, first.cursor)) == ["bronze/items", "bronze/orders"]
+
+
+def test_events_sensor(tmp_path: Path) -> None:
+    assert isinstance(evaluate(new_events, tmp_path, None), SkipReason)
+    playground("generate", "pageviews", "--count", "200", *dataset_args(tmp_path))
+    first = evaluate(new_events, tmp_path, None)
+    assert requested(first) == ["bronze/pageviews", "bronze/stars"]
+    assert isinstance(evaluate(new_events, tmp_path, first.cursor), SkipReason)

@@ -45,10 +45,11 @@ demo: setup
 	$(BIN)/dagster asset materialize -m dagster_project.definitions --select '*'
 	$(BIN)/python -m dagster_project.summary
 
-# Data keeps arriving and the sensors ingest it: open http://127.0.0.1:3000. Ctrl-C stops all three.
+# Data keeps arriving and the sensors ingest it: open http://127.0.0.1:3000. Ctrl-C stops Dagster;
+# the stream and the trickle are stopped (SIGTERM, handled cleanly) when it returns.
 up: setup
 	@mkdir -p $(DAGSTER_HOME)
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	$(BIN)/playground stream --rate 50 & \
 	$(BIN)/playground trickle --products-per-s 0.2 --orders-per-s 20 & \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

@@ -12,6 +12,7 @@ from dagster import (
     AssetKey,
     DefaultSensorStatus,
     RunRequest,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -33,9 +34,6 @@ def _moved(context: SensorEvaluationContext, state: dict, keys: list[AssetKey], 
     return SensorResult(run_requests=[RunRequest(run_key=run_key, asset_selection=keys)], cursor=cursor)
 
 
-@sensor(name="new_lake_files", minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
-        asset_selection=[bronze_key(s) for s in FILE_SOURCES],
-        description="New or changed files in the lake's landing folders -> their bronze assets.")
 def new_lake_files(context: SensorEvaluationContext, playground: PlaygroundResource):
     from dagster_project.bronze.files import FILE_SOURCES as SOURCES
 
@@ -53,9 +51,6 @@ def new_lake_files(context: SensorEvaluationContext, playground: PlaygroundResou
     return _moved(context, state, changed, "lake files")
 
 
-@sensor(name="new_orders", minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
-        asset_selection=[bronze_key("orders"), bronze_key("items")],
-        description="Orders above the last orderId seen -> bronze orders and items.")
 def new_orders(context: SensorEvaluationContext, playground: PlaygroundResource):
     with playground.open_orders_db() as db:
         db.ensure()
@@ -65,9 +60,6 @@ def new_orders(context: SensorEvaluationContext, playground: PlaygroundResource)
     return _moved(context, {"orderId": top}, [bronze_key("orders"), bronze_key("items")], "orders")
 
 
-@sensor(name="new_events", minimum_interval_seconds=10, default_status=DefaultSensorStatus.RUNNING,
-        asset_selection=[bronze_key(t) for t in EVENT_TOPICS],
-        description="New events on the bus -> a micro-batch of bronze pageviews and stars.")
 def new_events(context: SensorEvaluationContext, playground: PlaygroundResource):
     import os
 
@@ -86,4 +78,16 @@ def new_events(context: SensorEvaluationContext, playground: PlaygroundResource)
     return _moved(context, state, [bronze_key(t) for t in EVENT_TOPICS], "events")
 
 
-sensors = [new_lake_files, new_orders, new_events]
+def sensors_for(target: str) -> list[SensorDefinition]:
+    """On locally; in a cloud location they start stopped, until its settings are in the environment."""
+    status = DefaultSensorStatus.RUNNING if target == "local" else DefaultSensorStatus.STOPPED
+    specs = (
+        (new_lake_files, 30, [bronze_key(s) for s in FILE_SOURCES],
+         "New or changed files in the lake's landing folders -> their bronze assets."),
+        (new_orders, 30, [bronze_key("orders"), bronze_key("items")],
+         "Orders above the last orderId seen -> bronze orders and items."),
+        (new_events, 10, [bronze_key(t) for t in EVENT_TOPICS],
+         "New events on the bus -> a micro-batch of bronze pageviews and stars."),
+    )
+    return [sensor(name=fn.__name__, minimum_interval_seconds=interval, default_status=status, asset_selection=keys,
+                   description=description)(fn) for fn, interval, keys, description in specs]

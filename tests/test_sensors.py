@@ -7,10 +7,13 @@ from pathlib import Path
 from dagster import SensorResult, SkipReason, build_sensor_context
 
 from dagster_project.resources import PlaygroundResource
-from dagster_project.sensors import new_events, new_lake_files, new_orders
+from dagster_project.sensors import sensors_for
 from generators.run import write_products
 from generators.sinks.lake import Lake
 from tests.helpers import dataset_args, playground
+
+SENSORS = {s.name: s for s in sensors_for("local")}
+new_lake_files, new_orders, new_events = SENSORS["new_lake_files"], SENSORS["new_orders"], SENSORS["new_events"]
 
 
 def evaluate(sensor, root: Path, cursor: str | None):  # type: ignore[no-untyped-def]
@@ -53,3 +56,10 @@ def test_events_sensor(tmp_path: Path) -> None:
     first = evaluate(new_events, tmp_path, None)
     assert requested(first) == ["bronze/pageviews", "bronze/stars"]
     assert isinstance(evaluate(new_events, tmp_path, first.cursor), SkipReason)
+
+
+def test_cloud_locations_start_with_sensors_stopped() -> None:
+    from dagster import DefaultSensorStatus
+
+    assert {s.default_status for s in sensors_for("local")} == {DefaultSensorStatus.RUNNING}
+    assert {s.default_status for s in sensors_for("synapse")} == {DefaultSensorStatus.STOPPED}

@@ -40,24 +40,33 @@ def bronze_key(source: str) -> AssetKey:
     return AssetKey([GROUP, source])
 
 
+def quarantine_check_spec(source: str) -> AssetCheckSpec:
+    return AssetCheckSpec(QUARANTINE_CHECK, asset=bronze_key(source),
+                          description="Quarantined records stay under the configured share of all records.")
+
+
+def quarantine_check(con, source: str, total_rows: int, limit: float) -> AssetCheckResult:  # con: DuckDB
+    quarantined = con.execute("SELECT count(*) FROM bronze._quarantine WHERE source = ?", [source]).fetchone()[0]
+    share = quarantined / max(1, total_rows + quarantined)
+    return AssetCheckResult(check_name=QUARANTINE_CHECK, passed=share <= limit, severity=AssetCheckSeverity.ERROR,
+                            metadata={"quarantined": quarantined, "share": share, "limit": limit})
+
+
 def file_asset(source: str) -> AssetsDefinition:
     @asset(key=bronze_key(source), group_name=GROUP, deps=[landing_key(source)], kinds={"duckdb"},
            description=f"Every {source} record from the lake, appended once per file version, with its "
                        "file, line, version, batch id and ingestion time; bad lines go to bronze._quarantine.",
-           check_specs=[AssetCheckSpec(QUARANTINE_CHECK, asset=bronze_key(source),
-                                       description="Quarantined lines stay under the configured share.")])
+           check_specs=[quarantine_check_spec(source)])
     def ingest(context: AssetExecutionContext, config: BronzeConfig, playground: PlaygroundResource,
                warehouse: WarehouseResource):
         from dagster_project.bronze.files import FILE_SOURCES, ingest_files
 
         with warehouse.connect() as con:
             result = ingest_files(con, playground.open_lake(), FILE_SOURCES[source])
-            quarantined_total = con.execute("SELECT count(*) FROM bronze._quarantine WHERE source = ?",
-                                            [source]).fetchone()[0]
+            check = quarantine_check(con, source, result.total_rows, config.max_quarantine_share)
             cursor = con.execute(f"SELECT * EXCLUDE (_batch_id) FROM bronze.{source} "
                                  "ORDER BY _ingested_at DESC LIMIT 5")
             preview = markdown_table([d[0] for d in cursor.description], cursor.fetchall())
-        share = quarantined_total / max(1, result.total_rows + quarantined_total)
         context.log.info(f"{source}: {result.new_rows:,} new rows from {result.files} files, "
                          f"{result.quarantined:,} quarantined")
         yield MaterializeResult(metadata={
@@ -65,10 +74,7 @@ def file_asset(source: str) -> AssetsDefinition:
             "files_new": result.files, "batch_id": result.batch_id,
             "preview": MetadataValue.md(preview),
         })
-        yield AssetCheckResult(
-            check_name=QUARANTINE_CHECK, passed=share <= config.max_quarantine_share,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={"quarantined": quarantined_total, "share": share, "limit": config.max_quarantine_share})
+        yield check
 
     return ingest
 
@@ -98,8 +104,7 @@ def event_asset(topic: str) -> AssetsDefinition:
     @asset(key=bronze_key(topic), group_name=GROUP, deps=[landing_key(topic)], kinds={"duckdb"},
            description=f"Every {topic} event from the bus, parsed, with its partition, sequence number, offset "
                        "and enqueued time; read from the committed offsets on, committed with them.",
-           check_specs=[AssetCheckSpec(QUARANTINE_CHECK, asset=bronze_key(topic),
-                                       description="Quarantined events stay under the configured share.")])
+           check_specs=[quarantine_check_spec(topic)])
     def ingest(context: AssetExecutionContext, config: BronzeConfig, playground: PlaygroundResource,
                warehouse: WarehouseResource):
         from dagster_project.bronze.events import ingest_events
@@ -112,20 +117,15 @@ def event_asset(topic: str) -> AssetsDefinition:
         try:
             with warehouse.connect() as con:
                 result = ingest_events(con, log, topic)
-                quarantined_total = con.execute("SELECT count(*) FROM bronze._quarantine WHERE source = ?",
-                                                [topic]).fetchone()[0]
+                check = quarantine_check(con, topic, result.total_rows, config.max_quarantine_share)
         finally:
             log.close()
         context.log.info(f"{topic}: {result.new_rows:,} new events, offsets {result.offsets_to}")
-        share = quarantined_total / max(1, result.total_rows + quarantined_total)
         yield MaterializeResult(metadata={
             "rows_new": result.new_rows, "rows_total": result.total_rows, "rows_quarantined": result.quarantined,
             "offsets": MetadataValue.json({str(p): n for p, n in result.offsets_to.items()}),
             "batch_id": result.batch_id})
-        yield AssetCheckResult(
-            check_name=QUARANTINE_CHECK, passed=share <= config.max_quarantine_share,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={"quarantined": quarantined_total, "share": share, "limit": config.max_quarantine_share})
+        yield check
 
     return ingest
 

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
-from dagster_project.bronze.files import POLARS_TYPES, create_table, parse_record
+from dagster_project.bronze.files import POLARS_TYPES, parse_record
+from dagster_project.bronze.store import DUCKDB_TYPES, commit_batch, create_table
 from generators.schema import PAGEVIEW_TYPES, PAGEVIEWS_TOPIC, STAR_TYPES, STARS_TOPIC
 from generators.sinks.bus.embedded import EmbeddedLog
 
@@ -36,7 +37,7 @@ class OffsetsResult:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, topic: str) -> None:
-    create_table(con, topic, TOPIC_TYPES[topic], ENVELOPE_COLUMNS)
+    create_table(con, topic, {**{f: DUCKDB_TYPES[t] for f, t in TOPIC_TYPES[topic].items()}, **ENVELOPE_COLUMNS})
     con.execute("CREATE TABLE IF NOT EXISTS bronze._offsets (topic VARCHAR, partition INTEGER, "
                 "next_sequence BIGINT, batch_id VARCHAR, ingested_at TIMESTAMP)")
 
@@ -71,20 +72,7 @@ def ingest_events(con: duckdb.DuckDBPyConnection, log: EmbeddedLog, topic: str) 
               "_offset": pl.Int64, "_enqueued_time": pl.Int64}
     rows = pl.DataFrame(good, schema=schema, orient="row").with_columns(
         pl.from_epoch("_enqueued_time", "ms"), _ingested_at=pl.lit(now), _batch_id=pl.lit(batch_id))
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if rows.height:
-            con.register("new_rows", rows.to_arrow())
-            con.execute(f"INSERT INTO bronze.{topic} SELECT * FROM new_rows")
-            con.unregister("new_rows")
-        if quarantine:
-            con.executemany("INSERT INTO bronze._quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", quarantine)
-        moved = [(topic, p, n, batch_id, now) for p, n in end.items() if n > start.get(p, 0)]
-        if moved:
-            con.executemany("INSERT INTO bronze._offsets VALUES (?, ?, ?, ?, ?)", moved)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    moved = [(topic, p, n, batch_id, now) for p, n in end.items() if n > start.get(p, 0)]
+    commit_batch(con, {topic: rows}, quarantine, "INSERT INTO bronze._offsets VALUES (?, ?, ?, ?, ?)", moved)
     total = con.execute(f"SELECT count(*) FROM bronze.{topic}").fetchone()[0]
     return OffsetsResult(topic, batch_id, start, {**start, **end}, rows.height, len(quarantine), total)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
+from dagster_project.bronze.store import DUCKDB_TYPES, commit_batch, create_table
 from generators.schema import (
     PRODUCT_TYPES,
     PRODUCTS_DIR,
@@ -29,7 +30,6 @@ from generators.schema import (
 from generators.sinks.lake import Lake
 
 POLARS_TYPES = {"int": pl.Int64, "float": pl.Float64, "str": pl.String, "list[str]": pl.List(pl.String)}
-DUCKDB_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR", "list[str]": "VARCHAR[]"}
 METADATA_COLUMNS = {"_source_file": "VARCHAR", "_line": "BIGINT", "_file_version": "INTEGER",
                     "_ingested_at": "TIMESTAMP", "_batch_id": "VARCHAR"}
 
@@ -59,16 +59,8 @@ class IngestResult:
     total_rows: int
 
 
-def create_table(con: duckdb.DuckDBPyConnection, name: str, types: dict[str, str], metadata: dict[str, str]) -> None:
-    columns = {**{f: DUCKDB_TYPES[t] for f, t in types.items()}, **metadata}
-    con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
-    con.execute(f"CREATE TABLE IF NOT EXISTS bronze.{name} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
-    con.execute("CREATE TABLE IF NOT EXISTS bronze._quarantine (source VARCHAR, location VARCHAR, "
-                "position BIGINT, reason VARCHAR, raw VARCHAR, batch_id VARCHAR, ingested_at TIMESTAMP)")
-
-
 def ensure_tables(con: duckdb.DuckDBPyConnection, source: FileSource) -> None:
-    create_table(con, source.name, source.types, METADATA_COLUMNS)
+    create_table(con, source.name, {**{f: DUCKDB_TYPES[t] for f, t in source.types.items()}, **METADATA_COLUMNS})
     con.execute("CREATE TABLE IF NOT EXISTS bronze._files (source VARCHAR, path VARCHAR, checksum VARCHAR, "
                 "version INTEGER, records BIGINT, quarantined BIGINT, batch_id VARCHAR, ingested_at TIMESTAMP, "
                 "PRIMARY KEY (source, path, checksum))")
@@ -140,21 +132,8 @@ def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource)
         quarantine += [(source.name, path, line, reason, raw, batch_id, now) for line, reason, raw in bad]
         files.append((source.name, path, checksum, version, frame.height, len(bad), batch_id, now))
     new_rows = sum(f.height for f in frames)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if new_rows:
-            rows = pl.concat(frames).with_columns(_ingested_at=pl.lit(now), _batch_id=pl.lit(batch_id))
-            columns = ", ".join([*source.types, *METADATA_COLUMNS])
-            con.register("new_rows", rows.to_arrow())
-            con.execute(f"INSERT INTO bronze.{source.name} ({columns}) SELECT {columns} FROM new_rows")
-            con.unregister("new_rows")
-        if quarantine:
-            con.executemany("INSERT INTO bronze._quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", quarantine)
-        if files:
-            con.executemany("INSERT INTO bronze._files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", files)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    rows = pl.concat(frames).with_columns(_ingested_at=pl.lit(now), _batch_id=pl.lit(batch_id)) if frames else None
+    commit_batch(con, {source.name: rows} if rows is not None else {}, quarantine,
+                 "INSERT INTO bronze._files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", files)
     total = con.execute(f"SELECT count(*) FROM bronze.{source.name}").fetchone()[0]
     return IngestResult(source.name, batch_id, len(files), new_rows, len(quarantine), total)

@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 import sqlalchemy as sa
 
+from dagster_project.bronze.store import commit_batch, create_table
 from generators.schema import items_table, orders_table
 from generators.sinks.orders_db import OrdersDB
 
@@ -36,10 +37,8 @@ class WatermarkResult:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
     for name, columns in (("orders", ORDER_COLUMNS), ("items", ITEM_COLUMNS)):
-        ddl = ", ".join(f'"{c}" {t}' for c, t in {**columns, **METADATA_COLUMNS}.items())
-        con.execute(f"CREATE TABLE IF NOT EXISTS bronze.{name} ({ddl})")
+        create_table(con, name, {f'"{c}"': t for c, t in {**columns, **METADATA_COLUMNS}.items()})
     con.execute("CREATE TABLE IF NOT EXISTS bronze._watermarks (source VARCHAR, watermark BIGINT, "
                 "batch_id VARCHAR, ingested_at TIMESTAMP)")
 
@@ -57,19 +56,9 @@ def ingest_orders(con: duckdb.DuckDBPyConnection, db: OrdersDB) -> WatermarkResu
                                                               items_table.c.orderId <= end)
                                  .order_by(items_table.c.orderId, items_table.c.rowId), conn)
     batch_id, now = uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for name, frame, columns in (("orders", orders, ORDER_COLUMNS), ("items", items, ITEM_COLUMNS)):
-            if frame.height:
-                rows = frame.select(list(columns)).with_columns(_ingested_at=pl.lit(now), _batch_id=pl.lit(batch_id))
-                con.register("new_rows", rows.to_arrow())
-                con.execute(f"INSERT INTO bronze.{name} SELECT * FROM new_rows")
-                con.unregister("new_rows")
-        if end > start:
-            con.execute("INSERT INTO bronze._watermarks VALUES (?, ?, ?, ?)", [SOURCE, end, batch_id, now])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    new = {name: frame.select(list(columns)).with_columns(_ingested_at=pl.lit(now), _batch_id=pl.lit(batch_id))
+           for name, frame, columns in (("orders", orders, ORDER_COLUMNS), ("items", items, ITEM_COLUMNS))}
+    watermark = [(SOURCE, end, batch_id, now)] if end > start else []
+    commit_batch(con, new, [], "INSERT INTO bronze._watermarks VALUES (?, ?, ?, ?)", watermark)
     totals = [con.execute(f"SELECT count(*) FROM bronze.{t}").fetchone()[0] for t in ("orders", "items")]
     return WatermarkResult(batch_id, start, end, orders.height, items.height, *totals)

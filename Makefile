@@ -30,10 +30,12 @@ $(UV):
 # The embedded default: the locked runtime dependencies only.
 setup: $(UV)
 	$(UV) sync --frozen --no-dev --inexact
+	@mkdir -p $(DAGSTER_HOME)
 
 # Everything the tests use: every extra, dev tools, system packages and the Azurite emulator.
 setup-dev: $(UV) system-deps
 	$(UV) sync --frozen --all-extras
+	@mkdir -p $(DAGSTER_HOME)
 	npm ci --prefix $(SERVICES) --no-audit --no-fund --loglevel=error
 
 system-deps:
@@ -41,14 +43,12 @@ system-deps:
 
 # The main job, headless: landing (the generators) and bronze, then a summary.
 demo: setup
-	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster asset materialize -m dagster_project.definitions --select '*'
 	$(BIN)/python -m dagster_project.summary
 
 # Data keeps arriving and the sensors ingest it: open http://127.0.0.1:3000. Ctrl-C stops Dagster;
 # the stream and the trickle are stopped (SIGTERM, handled cleanly) when it returns.
 up: setup
-	@mkdir -p $(DAGSTER_HOME)
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	$(BIN)/playground stream --rate 50 & \
 	$(BIN)/playground trickle --products-per-s 0.2 --orders-per-s 20 & \

@@ -105,7 +105,8 @@ def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
     config.write_text(json.dumps(run_config(SMALL)))
     env = {**os.environ, "PLAYGROUND_TARGET": "local", "PLAYGROUND_LAKE": str(tmp_path / "lake"),
            "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}", "PLAYGROUND_BUS": str(tmp_path / "ev.db"),
-           "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb")}
+           "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb"), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    (tmp_path / "dagster_home").mkdir()
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "--select", "*",
          "-m", "dagster_project.definitions", "--config", str(config)],

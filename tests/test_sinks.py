@@ -143,3 +143,13 @@ def test_embedded_log_read_by_another_process_while_written(tmp_path: Path) -> N
     assert sum(next_sequence.values()) == total
     assert 0.8 * 3000 * 6 < total < 1.2 * 3000 * 6  # the stream starts in full swing
     log.close()
+
+
+def test_a_reader_of_a_log_still_being_created_sees_it_empty(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "events.db"
+    sqlite3.connect(path).close()  # the producer has created the file, not yet its tables
+    log = EmbeddedLog(str(path), readonly=True)
+    assert log.partitions("pageviews") == [] and log.end_sequences("pageviews") == {}
+    assert log.read("pageviews", 0, 0) == []

@@ -74,9 +74,17 @@ class EmbeddedLog:
         except (sqlite3.Error, OSError) as exc:
             raise PlaygroundError(f"cannot open event log {path}: {exc}. Choose a writable --bus path") from exc
 
+    def _select(self, sql: str, params: tuple) -> sqlite3.Cursor | list:
+        """A query, or nothing while the producer has not yet created the log's tables."""
+        try:
+            return self.db.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise
+
     def partitions(self, topic: str) -> list[int]:
-        rows = self.db.execute("SELECT partition FROM partitions WHERE topic = ? ORDER BY partition",
-                               (topic,)).fetchall()
+        rows = self._select("SELECT partition FROM partitions WHERE topic = ? ORDER BY partition", (topic,))
         return [r[0] for r in rows]
 
     def send(self, topic: str, keys: Sequence[int] | np.ndarray, bodies: Sequence[bytes] | np.ndarray) -> None:
@@ -116,12 +124,12 @@ class EmbeddedLog:
 
     def end_sequences(self, topic: str) -> dict[int, int]:
         """Per partition, the sequence number the next event will get."""
-        return dict(self.db.execute("SELECT partition, next_sequence FROM partitions WHERE topic = ?", (topic,)))
+        return dict(self._select("SELECT partition, next_sequence FROM partitions WHERE topic = ?", (topic,)))
 
     def read(self, topic: str, partition: int, from_sequence: int, limit: int = 10_000) -> list[EventRecord]:
         """Up to `limit` events of one partition from `from_sequence` on, in order."""
         records: list[EventRecord] = []
-        segments = self.db.execute(
+        segments = self._select(
             "SELECT first_sequence, first_offset, enqueued_time, lengths, bodies FROM segments "
             "WHERE topic = ? AND partition = ? AND last_sequence >= ? ORDER BY first_sequence",
             (topic, partition, from_sequence))
@@ -134,7 +142,6 @@ class EmbeddedLog:
                     records.append(EventRecord(topic, partition, sequence, first_offset + start, enqueued,
                                                bodies[start:end]))
                     if len(records) == limit:
-                        segments.close()
                         return records
                 start = end
         return records

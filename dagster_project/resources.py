@@ -42,6 +42,12 @@ class PlaygroundResource(ConfigurableResource):
 
         return open_bus(self.bus)
 
+    def event_log_path(self) -> str | None:
+        """The embedded log's file, when the bus is the embedded log."""
+        from generators.sinks.bus import embedded_log_path
+
+        return embedded_log_path(self.bus)
+
 
 class WarehouseResource(ConfigurableResource):
     """The local warehouse: one DuckDB file holding the bronze tables (and, with dbt, silver and gold)."""

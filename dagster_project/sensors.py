@@ -65,8 +65,8 @@ def new_events(context: SensorEvaluationContext, playground: PlaygroundResource)
 
     from generators.sinks.bus.embedded import EmbeddedLog
 
-    path = playground.bus.removeprefix("sqlite:///")
-    if "://" in path or not os.path.exists(path):
+    path = playground.event_log_path()
+    if path is None or not os.path.exists(path):
         return SkipReason(f"no embedded event log at {playground.bus}")
     log = EmbeddedLog(path, readonly=True)
     try:

@@ -111,9 +111,10 @@ def event_asset(topic: str) -> AssetsDefinition:
         from generators.errors import PlaygroundError
         from generators.sinks.bus.embedded import EmbeddedLog
 
-        if "://" in playground.bus and not playground.bus.startswith("sqlite:///"):
+        path = playground.event_log_path()
+        if path is None:
             raise PlaygroundError(f"bronze reads the embedded log only so far, not {playground.bus}")
-        log = EmbeddedLog(playground.bus.removeprefix("sqlite:///"), readonly=True)
+        log = EmbeddedLog(path, readonly=True)
         try:
             with warehouse.connect() as con:
                 result = ingest_events(con, log, topic)

@@ -21,6 +21,13 @@ class EventBus(Protocol):
     def close(self) -> None: ...
 
 
+def embedded_log_path(spec: str) -> str | None:
+    """The file of an embedded-log spec (a path or sqlite:///path); None for any other bus."""
+    if spec.startswith("sqlite:///"):
+        return spec.removeprefix("sqlite:///")
+    return None if "://" in spec or spec in ("eventhubs", "eventhubs-amqp") else spec
+
+
 def open_bus(spec: str, partitions: int = 2) -> EventBus:
     """A bus from its spec: a file path or sqlite:/// URL (embedded log), kafka://host:port[,…],
     `eventhubs` (Event Hubs' Kafka endpoint) or `eventhubs-amqp` (azure-eventhub); the Event Hubs
@@ -41,10 +48,10 @@ def open_bus(spec: str, partitions: int = 2) -> EventBus:
         from generators.sinks.bus.eventhubs import EventHubsBus
 
         return EventHubsBus(connection)
-    if "://" in spec and not spec.startswith("sqlite://"):
+    path = embedded_log_path(spec)
+    if path is None:
         raise PlaygroundError(f"unknown bus {spec!r}: use a file path or sqlite:///path (embedded log), "
                               "kafka://host:port, eventhubs or eventhubs-amqp")
     from generators.sinks.bus.embedded import EmbeddedLog
 
-    return EmbeddedLog(spec.removeprefix("sqlite:///") if spec.startswith("sqlite:///") else spec,
-                       partitions=partitions)
+    return EmbeddedLog(path, partitions=partitions)

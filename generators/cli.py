@@ -18,7 +18,7 @@ from rich.table import Table
 
 from generators.dirty import check_rate
 from generators.errors import PlaygroundError
-from generators.events import StreamConfig
+from generators.events import DEFAULT_START, StreamConfig
 from generators.run import (
     DEFAULT_CHUNK,
     DEFAULT_WORKERS,
@@ -37,7 +37,6 @@ from generators.sinks.orders_db import OrdersDB
 DEFAULT_LAKE = "data/lake"
 DEFAULT_ORDERS_URL = "sqlite:///data/orders.db"
 DEFAULT_BUS = "data/events.db"
-DEFAULT_EVENT_START = "2022-08-13T00:00:00Z"
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Generate, stream and trickle the playground's e-commerce data.")
@@ -113,7 +112,7 @@ def generate(
     dirty_rate: DirtyOpt = 0.0,
     chunk_size: Annotated[int, typer.Option(help="Records per chunk (memory is bounded by it).")] = DEFAULT_CHUNK,
     workers: Annotated[int, typer.Option(help="Parallel chunk builders.")] = DEFAULT_WORKERS,
-    start: Annotated[str, typer.Option(help="Event time of the first pageview.")] = DEFAULT_EVENT_START,
+    start: Annotated[str, typer.Option(help="Event time of the first pageview.")] = DEFAULT_START.isoformat(),
     rate: Annotated[float | None, typer.Option(help="Events per second of event time (default: the "
                                                     "original's pace, ~1.5/s).")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,

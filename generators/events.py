@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
@@ -41,6 +41,7 @@ SITE_PAGES = (
 )
 SITE_WEIGHTS = np.array([0.55, 0.10, 0.10, 0.06, 0.08, 0.02, 0.04, 0.03, 0.02])
 EVENTS_PER_SESSION = (1 + MAX_PAGEVIEWS) / 2 + STAR_SHARE
+DEFAULT_START = datetime(2022, 8, 13, tzinfo=UTC)  # event time of a generated (not live) stream
 ORIGINAL_RATE = EVENTS_PER_SESSION / SESSION_GAP_S[0]  # events/s of the original streamer
 EVENT_DIRT = (MALFORMED, MISSING_FIELD, ORPHAN, DUPLICATE)
 STAR_SLOT = MAX_PAGEVIEWS  # the star's place after a session's pageview slots
@@ -103,12 +104,6 @@ class EventBatch:
         for i in np.flatnonzero(self.dirt != None):  # noqa: E711 (element-wise on an object array)
             counts[STARS_TOPIC if self.is_star[i] else PAGEVIEWS_TOPIC][self.dirt[i]] += 1
         return counts
-
-
-def _objects(values: list) -> np.ndarray:
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
 
 
 def _abs_gauss(rng: np.random.Generator, params: tuple[float, float], shape: int | tuple[int, ...]) -> np.ndarray:
@@ -244,7 +239,7 @@ class EventStream:
         bodies = np.empty(len(is_star), dtype=object)
         for mask, fields in ((~is_star, PAGEVIEW_FIELDS), (is_star, STAR_FIELDS)):
             encoded = frame.filter(pl.lit(mask)).select(pl.struct(*fields).struct.json_encode().cast(pl.Binary))
-            bodies[mask] = _objects(encoded.to_series().to_list())
+            bodies[mask] = np.asarray(encoded.to_series().to_list(), dtype=object)
         batch = EventBatch(frame["time_us"].to_numpy(), is_star, frame["user_id"].to_numpy(), bodies,
                            np.full(len(bodies), None, dtype=object))
         if cfg.dirty_rate > 0:
@@ -258,6 +253,7 @@ class EventStream:
         lo, hi = int(positions.min()), int(positions.max()) + 1
         full = dirty_plan(cfg.seed, "events", lo, hi, cfg.dirty_rate, EVENT_DIRT)
         plan = full[positions - lo]
+
         def orphan(record: dict) -> None:
             record["user_id"] = cfg.users + record["user_id"] % 1000
 

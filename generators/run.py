@@ -85,9 +85,9 @@ def generate_users(lake: Lake, seed: int, users: int, vip_users: int, dirty_rate
 
     dirt: Counter = Counter()
     advance = progress("users", users)
+    spans = chunks(0, users, chunk_size)
     with lake.writer(USERS_FILE) as out:
-        for (text, counts), (lo, hi) in zip(ordered_map(render, chunks(0, users, chunk_size), workers),
-                                            chunks(0, users, chunk_size), strict=True):
+        for (text, counts), (lo, hi) in zip(ordered_map(render, spans, workers), spans, strict=True):
             out.write(text)
             dirt += counts
             advance(hi - lo)

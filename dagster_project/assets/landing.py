@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from generators.run import Manifest
 
 GROUP = "landing"
-EVENTS_START = "2022-08-13T00:00:00+00:00"
 
 
 class LandingConfig(Config):
@@ -139,15 +138,13 @@ def landing_events(context: AssetExecutionContext, config: LandingConfig,
     if not playground.generates:
         yield from results(observed(playground, "pageviews", "stars"))
         return
-    from datetime import datetime
-
-    from generators.events import StreamConfig
+    from generators.events import DEFAULT_START, StreamConfig
     from generators.run import generate_events, population
 
     lake = playground.open_lake()
     sizes = config.sizes()
     users, products = population(lake, sizes)
-    stream = StreamConfig(config.seed, users, products, datetime.fromisoformat(EVENTS_START), None, config.dirty_rate)
+    stream = StreamConfig(config.seed, users, products, DEFAULT_START, None, config.dirty_rate)
     context.log.info(f"generating {sizes.pageviews:,} pageviews onto {playground.bus}")
     yield from results(generate_events(playground.open_bus(), lake, stream, sizes.pageviews, playground.bus))
 

@@ -171,20 +171,11 @@ class OrdersDB:
 
     def _append_adbc(self, orders: Any, items: Any) -> None:
         if self._staging is not None and self._staging_pool is not None:
-            staged = self._staging_pool.submit(_ingest, self._staging, orders_table.name, orders)
-            _ingest(self._connect_adbc(), items_table.name, items)
+            staged = self._staging_pool.submit(_ingest, self._staging, {orders_table.name: orders})
+            _ingest(self._connect_adbc(), {items_table.name: items})
             staged.result()
-            return
-        conn = self._connect_adbc()
-        with conn.cursor() as cur:
-            cur.execute("BEGIN")
-            try:
-                cur.adbc_ingest(orders_table.name, orders, mode="append")
-                cur.adbc_ingest(items_table.name, items, mode="append")
-            except Exception:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
+        else:
+            _ingest(self._connect_adbc(), {orders_table.name: orders, items_table.name: items})
 
     def close(self) -> None:
         if self._adbc is not None:
@@ -199,10 +190,16 @@ class OrdersDB:
         self.engine.dispose()
 
 
-def _ingest(conn: Any, table: str, data: Any) -> None:
+def _ingest(conn: Any, tables: dict[str, Any]) -> None:
+    """Append Arrow data to tables in one transaction."""
     with conn.cursor() as cur:
         cur.execute("BEGIN")
-        cur.adbc_ingest(table, data, mode="append")
+        try:
+            for table, data in tables.items():
+                cur.adbc_ingest(table, data, mode="append")
+        except Exception:
+            cur.execute("ROLLBACK")
+            raise
         cur.execute("COMMIT")
 
 

@@ -91,10 +91,7 @@ class EmbeddedLog:
         if len(bodies) == 0:
             return
         keys = np.asarray(keys, dtype=np.int64)
-        if not isinstance(bodies, np.ndarray):
-            as_objects = np.empty(len(bodies), dtype=object)
-            as_objects[:] = list(bodies)
-            bodies = as_objects
+        bodies = np.asarray(bodies, dtype=object)
         enqueued = int(time.time() * 1000)
         db = self.db
         db.execute("BEGIN IMMEDIATE")

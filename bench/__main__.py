@@ -1,4 +1,4 @@
-"""Generator benchmarks: `python -m bench` (full, a few minutes) or `python -m bench --quick`.
+"""Every benchmark: `python -m bench` (full, about ten minutes) or `python -m bench --quick`.
 
 Every figure is printed beside a baseline measured in the same run, as a ratio, because these
 machines are shared and noisy. Peak memory is read per child process (wait4's rusage).
@@ -89,6 +89,11 @@ def main() -> None:
             memory = [cli(["generate", source, "--count", str(n), *common], work)[1] for n in (small, small * 10)]
             print(f"{source:<10} {small:>12,}: {memory[0]:>6} MiB   {small * 10:>12,}: {memory[1]:>6} MiB   "
                   f"ratio {memory[1] / memory[0]:.2f}", flush=True)
+
+    from bench import definitions_load, ingest
+
+    ingest.report(quick)
+    definitions_load.main()
 
 
 if __name__ == "__main__":

@@ -69,39 +69,81 @@ def test_bad_lines_are_quarantined_with_position_and_reason(tmp_path: Path) -> N
 
 INGEST = """
 import sys, duckdb
+from dagster_project.bronze.events import ingest_events
 from dagster_project.bronze.files import FILE_SOURCES, ingest_files
+from dagster_project.bronze.tables import ingest_orders
+from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake
-con = duckdb.connect(sys.argv[2])
-print("ready", flush=True)
-ingest_files(con, Lake(sys.argv[1]), FILE_SOURCES["users"])
-con.close()
+from generators.sinks.orders_db import OrdersDB
+
+def ingest(source, data, con):
+    if source == "users":
+        ingest_files(con, Lake(data + "/lake"), FILE_SOURCES["users"])
+    elif source == "orders":
+        with OrdersDB(f"sqlite:///{data}/orders.db") as db:
+            ingest_orders(con, db)
+    else:
+        log = EmbeddedLog(data + "/events.db", readonly=True)
+        ingest_events(con, log, source)
+        log.close()
+
+if __name__ == "__main__":
+    con = duckdb.connect(sys.argv[3])
+    print("ready", flush=True)
+    ingest(sys.argv[1], sys.argv[2], con)
+    con.close()
 """
+
+# What bronze holds, without the per-run ingestion time and batch id: (query, expected bookkeeping rows).
+KILL_CASES = {
+    "users": (["users", "--count", "20000"], [f"SELECT {BUSINESS} FROM bronze.users ORDER BY _line",
+                                              "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._files",
+                                              "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._quarantine"]),
+    "orders": (["orders", "--count", "50000"], [f'SELECT {BUSINESS} FROM bronze.orders ORDER BY "orderId"',
+                                                 f'SELECT {BUSINESS} FROM bronze.items ORDER BY "orderId", "rowId"',
+                                                 "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._watermarks"]),
+    "pageviews": (["pageviews", "--count", "50000"],
+                  [f"SELECT {BUSINESS} FROM bronze.pageviews ORDER BY _partition, _sequence_number",
+                   "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._offsets ORDER BY partition",
+                   "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._quarantine ORDER BY location, position"]),
+}
 
 
 @pytest.mark.slow
-def test_a_killed_ingest_rerun_equals_an_uninterrupted_one(tmp_path: Path) -> None:
-    playground("generate", "users", "--count", "60000", "--dirty-rate", "0.01", *dataset_args(tmp_path))
-    lake = str(tmp_path / "lake")
-    reference = duckdb.connect(str(tmp_path / "reference.duckdb"))
-    ingest_files(reference, Lake(lake), FILE_SOURCES["users"])
-    expected = reference.execute(f"SELECT {BUSINESS} FROM bronze.users ORDER BY _line").fetchall()
-    expected_quarantine = reference.execute("SELECT count(*) FROM bronze._quarantine").fetchone()[0]
-    reference.close()
+@pytest.mark.parametrize("source", list(KILL_CASES))
+def test_a_killed_ingest_rerun_equals_an_uninterrupted_one(tmp_path: Path, source: str) -> None:
+    """Files, watermark and offsets: SIGKILL at several points, re-run, and bronze is as if never killed."""
+    generate, queries = KILL_CASES[source]
+    playground("generate", *generate, "--dirty-rate", "0.01", *dataset_args(tmp_path))
+    namespace: dict = {}
+    exec(INGEST, namespace)
 
-    for delay in (0.0, 0.5, 1.0, 1.5, 2.5):
-        warehouse = tmp_path / f"killed-{delay}.duckdb"
-        proc = subprocess.Popen([sys.executable, "-c", INGEST, lake, str(warehouse)], cwd=ROOT,
+    def snapshot(warehouse: Path) -> list[list[tuple]]:
+        con = duckdb.connect(str(warehouse))
+        try:
+            return [con.execute(query).fetchall() for query in queries]
+        finally:
+            con.close()
+
+    reference = tmp_path / "reference.duckdb"
+    began = time.perf_counter()
+    with duckdb.connect(str(reference)) as con:
+        namespace["ingest"](source, str(tmp_path), con)
+    took = time.perf_counter() - began
+    expected = snapshot(reference)
+    assert expected[0]
+
+    for fraction in (0.0, 0.2, 0.5, 0.8, 1.2):  # of an uninterrupted run's time; the last may land after commit
+        warehouse = tmp_path / f"killed-{fraction}.duckdb"
+        proc = subprocess.Popen([sys.executable, "-c", INGEST, source, str(tmp_path), str(warehouse)], cwd=ROOT,
                                 stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        time.sleep(delay)
+        time.sleep(fraction * took)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        con = duckdb.connect(str(warehouse))
-        ingest_files(con, Lake(lake), FILE_SOURCES["users"])  # the re-run
-        assert con.execute(f"SELECT {BUSINESS} FROM bronze.users ORDER BY _line").fetchall() == expected, delay
-        assert con.execute("SELECT count(*) FROM bronze._quarantine").fetchone()[0] == expected_quarantine
-        assert con.execute("SELECT count(*) FROM bronze._files").fetchone()[0] == 1
-        con.close()
+        with duckdb.connect(str(warehouse)) as con:
+            namespace["ingest"](source, str(tmp_path), con)  # the re-run
+        assert snapshot(warehouse) == expected, fraction
 
 
 def run_config(dirty_rate: float) -> dict:
@@ -112,9 +154,8 @@ def run_config(dirty_rate: float) -> dict:
     return {"ops": ops}
 
 
-@pytest.mark.parametrize("dirty_rate, passes", [(0.0, True), (0.3, False)])
-def test_materialize_landing_and_bronze_with_the_quarantine_check(tmp_path: Path, dirty_rate: float,
-                                                                  passes: bool) -> None:
+@pytest.mark.parametrize("dirty_rate", [0.0, 0.3])
+def test_materialize_landing_and_bronze_with_its_checks(tmp_path: Path, dirty_rate: float) -> None:
     resources = {
         "playground": PlaygroundResource(lake=str(tmp_path / "lake"), orders_url=f"sqlite:///{tmp_path / 'o.db'}",
                                          bus=str(tmp_path / "ev.db")),
@@ -122,13 +163,44 @@ def test_materialize_landing_and_bronze_with_the_quarantine_check(tmp_path: Path
     }
     result = materialize([*landing_assets, *bronze_assets], resources=resources, run_config=run_config(dirty_rate))
     assert result.success
-    checks = {e.asset_check_evaluation_data.asset_key.to_user_string(): e.asset_check_evaluation_data.passed
-              for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
-    assert checks["bronze/users"] is passes
+    checks = {(e.asset_check_evaluation_data.asset_key.to_user_string(), e.asset_check_evaluation_data.check_name):
+              e.asset_check_evaluation_data for e in result.all_events
+              if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    clean = dirty_rate == 0.0
+    assert checks["bronze/users", "quarantine_share"].passed is clean
+    # the source repeats users when dirty: a warning with the count, for silver to deduplicate
+    users_unique = checks["bronze/users", "key_unique"]
+    assert users_unique.passed is clean and users_unique.severity.value == "WARN"
+    assert users_unique.metadata["extra_rows"].value == manifest(tmp_path, "users")["dirty"].get("duplicate", 0)
+    # what the ingestion guarantees holds either way
+    for asset, check in (("bronze/orders", "key_unique"), ("bronze/items", "key_unique"),
+                         ("bronze/items", "references_orders"), ("bronze/pageviews", "key_not_null")):
+        assert checks[asset, check].passed, (asset, check)
+    assert len(checks) == 2 * 7 + 1 + 5  # keys of every table, items' parent, quarantine of files and events
     bronze_users = next(e.materialization for e in result.get_asset_materialization_events()
                         if e.materialization.asset_key.to_user_string() == "bronze/users")
     assert bronze_users.metadata["rows_new"].value + bronze_users.metadata["rows_quarantined"].value == \
         manifest(tmp_path, "users")["written"]
+
+
+def test_key_checks_catch_a_batch_taken_twice_and_a_torn_one(tmp_path: Path) -> None:
+    from dagster_project.bronze.checks import key_checks
+    from dagster_project.bronze.tables import ensure_tables
+
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    ensure_tables(con)
+    con.execute("INSERT INTO bronze.orders VALUES (1, 7, NULL, 10.0, NULL, 'a'), (2, 7, NULL, 5.0, NULL, 'a')")
+    con.execute("INSERT INTO bronze.items VALUES (1, 1, 3, NULL, 'a'), (2, 1, 4, NULL, 'a'), (2, 2, 4, NULL, 'a')")
+    assert all(o.passed for o in key_checks(con, "orders", "a") + key_checks(con, "items", "a"))
+
+    con.execute("INSERT INTO bronze.orders VALUES (2, 7, NULL, 5.0, NULL, 'b')")  # order 2 again
+    con.execute("INSERT INTO bronze.items VALUES (3, 1, 4, NULL, 'b'), (NULL, 2, 4, NULL, 'b')")  # no order 3
+    orders = {o.name: o for o in key_checks(con, "orders", "b")}
+    items = {o.name: o for o in key_checks(con, "items", "b")}
+    assert not orders["key_unique"].passed and orders["key_unique"].blocking
+    assert orders["key_unique"].metadata == {"repeated_keys": 1, "extra_rows": 1}
+    assert items["key_not_null"].metadata == {"null_keys": 1}
+    assert items["references_orders"].metadata == {"orphan_rows": 2}  # order 3, and the NULL key
 
 
 def test_orders_and_items_by_watermark(tmp_path: Path) -> None:

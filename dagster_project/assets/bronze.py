@@ -21,6 +21,7 @@ from dagster import (
 from pydantic import Field
 
 from dagster_project.assets.landing import landing_key
+from dagster_project.bronze.checks import KEY_RULES, check_description
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 
 GROUP = "bronze"
@@ -36,45 +37,66 @@ def markdown_table(columns: list[str], rows: list[tuple]) -> str:
     return "\n".join(lines + ["| " + " | ".join(str(v)[:40] for v in row) + " |" for row in rows])
 
 
+def preview(con, table: str, rows: int = 5) -> MetadataValue:
+    """The newest rows of a bronze table, as a markdown table."""
+    cursor = con.execute(f"SELECT * EXCLUDE (_batch_id) FROM bronze.{table} ORDER BY _ingested_at DESC LIMIT {rows}")
+    return MetadataValue.md(markdown_table([d[0] for d in cursor.description], cursor.fetchall()))
+
+
 def bronze_key(source: str) -> AssetKey:
     return AssetKey([GROUP, source])
 
 
-def quarantine_check_spec(source: str) -> AssetCheckSpec:
-    return AssetCheckSpec(QUARANTINE_CHECK, asset=bronze_key(source),
-                          description="Quarantined records stay under the configured share of all records.")
+def check_specs(table: str, quarantine: bool = True) -> list[AssetCheckSpec]:
+    specs = [AssetCheckSpec(name, asset=bronze_key(table), description=check_description(name))
+             for name in KEY_RULES[table].check_names]
+    if quarantine:
+        specs.append(AssetCheckSpec(QUARANTINE_CHECK, asset=bronze_key(table),
+                                    description="Quarantined records stay under the configured share of all records."))
+    return specs
 
 
-def quarantine_check(con, source: str, total_rows: int, limit: float) -> AssetCheckResult:  # con: DuckDB
-    quarantined = con.execute("SELECT count(*) FROM bronze._quarantine WHERE source = ?", [source]).fetchone()[0]
-    share = quarantined / max(1, total_rows + quarantined)
-    return AssetCheckResult(check_name=QUARANTINE_CHECK, passed=share <= limit, severity=AssetCheckSeverity.ERROR,
-                            metadata={"quarantined": quarantined, "share": share, "limit": limit})
+def check_results(con, table: str, batch_id: str, max_quarantine_share: float | None = None
+                  ) -> list[AssetCheckResult]:
+    """The key checks on a batch's rows and, where records can be quarantined, the quarantine share."""
+    from dagster_project.bronze.checks import key_checks
+
+    results = [AssetCheckResult(asset_key=bronze_key(table), check_name=o.name, passed=o.passed,
+                                severity=AssetCheckSeverity.ERROR if o.blocking else AssetCheckSeverity.WARN,
+                                metadata=o.metadata) for o in key_checks(con, table, batch_id)]
+    if max_quarantine_share is not None:
+        quarantined, total = con.execute(
+            f"SELECT (SELECT count(*) FROM bronze._quarantine WHERE source = ?), (SELECT count(*) FROM bronze.{table})",
+            [table]).fetchone()
+        share = quarantined / max(1, total + quarantined)
+        results.append(AssetCheckResult(asset_key=bronze_key(table), check_name=QUARANTINE_CHECK,
+                                        passed=share <= max_quarantine_share, severity=AssetCheckSeverity.ERROR,
+                                        metadata={"quarantined": quarantined, "share": share,
+                                                  "limit": max_quarantine_share}))
+    return results
 
 
 def file_asset(source: str) -> AssetsDefinition:
     @asset(key=bronze_key(source), group_name=GROUP, deps=[landing_key(source)], kinds={"duckdb"},
            description=f"Every {source} record from the lake, appended once per file version, with its "
                        "file, line, version, batch id and ingestion time; bad lines go to bronze._quarantine.",
-           check_specs=[quarantine_check_spec(source)])
+           check_specs=check_specs(source))
     def ingest(context: AssetExecutionContext, config: BronzeConfig, playground: PlaygroundResource,
                warehouse: WarehouseResource):
         from dagster_project.bronze.files import FILE_SOURCES, ingest_files
 
         with warehouse.connect() as con:
             result = ingest_files(con, playground.open_lake(), FILE_SOURCES[source])
-            check = quarantine_check(con, source, result.total_rows, config.max_quarantine_share)
-            cursor = con.execute(f"SELECT * EXCLUDE (_batch_id) FROM bronze.{source} "
-                                 "ORDER BY _ingested_at DESC LIMIT 5")
-            preview = markdown_table([d[0] for d in cursor.description], cursor.fetchall())
+            checks = check_results(con, source, result.batch_id, config.max_quarantine_share)
+            newest = preview(con, source)
         context.log.info(f"{source}: {result.new_rows:,} new rows from {result.files} files, "
                          f"{result.quarantined:,} quarantined")
         yield MaterializeResult(metadata={
             "rows_new": result.new_rows, "rows_total": result.total_rows, "rows_quarantined": result.quarantined,
             "files_new": result.files, "batch_id": result.batch_id,
-            "preview": MetadataValue.md(preview),
+            "preview": newest,
         })
-        yield check
+        yield from checks
 
     return ingest
 
@@ -84,27 +106,32 @@ def file_asset(source: str) -> AssetsDefinition:
               description="Orders from the SQL database, appended above the last orderId taken."),
     AssetSpec(bronze_key("items"), group_name=GROUP, deps=[landing_key("items")], kinds={"duckdb"},
               description="The items of those orders, taken in the same snapshot and transaction."),
-])
+], check_specs=[*check_specs("orders", quarantine=False), *check_specs("items", quarantine=False)])
 def bronze_orders(context: AssetExecutionContext, playground: PlaygroundResource, warehouse: WarehouseResource):
     from dagster_project.bronze.tables import ingest_orders
 
     with warehouse.connect() as con, playground.open_orders_db() as db:
         result = ingest_orders(con, db)
+        checks = [*check_results(con, "orders", result.batch_id), *check_results(con, "items", result.batch_id)]
+        previews = {table: preview(con, table) for table in ("orders", "items")}
     context.log.info(f"orders {result.watermark_from} -> {result.watermark_to}: {result.new_orders:,} orders, "
                      f"{result.new_items:,} items")
     watermark = {"watermark_from": result.watermark_from, "watermark_to": result.watermark_to,
                  "batch_id": result.batch_id}
     yield MaterializeResult(asset_key=bronze_key("orders"),
-                            metadata={"rows_new": result.new_orders, "rows_total": result.total_orders, **watermark})
+                            metadata={"rows_new": result.new_orders, "rows_total": result.total_orders, **watermark,
+                                      "preview": previews["orders"]})
     yield MaterializeResult(asset_key=bronze_key("items"),
-                            metadata={"rows_new": result.new_items, "rows_total": result.total_items, **watermark})
+                            metadata={"rows_new": result.new_items, "rows_total": result.total_items, **watermark,
+                                      "preview": previews["items"]})
+    yield from checks
 
 
 def event_asset(topic: str) -> AssetsDefinition:
     @asset(key=bronze_key(topic), group_name=GROUP, deps=[landing_key(topic)], kinds={"duckdb"},
            description=f"Every {topic} event from the bus, parsed, with its partition, sequence number, offset "
                        "and enqueued time; read from the committed offsets on, committed with them.",
-           check_specs=[quarantine_check_spec(topic)])
+           check_specs=check_specs(topic))
     def ingest(context: AssetExecutionContext, config: BronzeConfig, playground: PlaygroundResource,
                warehouse: WarehouseResource):
         from dagster_project.bronze.events import ingest_events
@@ -118,15 +145,16 @@ def event_asset(topic: str) -> AssetsDefinition:
         try:
             with warehouse.connect() as con:
                 result = ingest_events(con, log, topic)
-                check = quarantine_check(con, topic, result.total_rows, config.max_quarantine_share)
+                checks = check_results(con, topic, result.batch_id, config.max_quarantine_share)
+                newest = preview(con, topic)
         finally:
             log.close()
         context.log.info(f"{topic}: {result.new_rows:,} new events, offsets {result.offsets_to}")
         yield MaterializeResult(metadata={
             "rows_new": result.new_rows, "rows_total": result.total_rows, "rows_quarantined": result.quarantined,
             "offsets": MetadataValue.json({str(p): n for p, n in result.offsets_to.items()}),
-            "batch_id": result.batch_id})
-        yield check
+            "batch_id": result.batch_id, "preview": newest})
+        yield from checks
 
     return ingest
 

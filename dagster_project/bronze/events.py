@@ -73,6 +73,6 @@ def ingest_events(con: duckdb.DuckDBPyConnection, log: EmbeddedLog, topic: str) 
     rows = pl.DataFrame(good, schema=schema, orient="row").with_columns(
         pl.from_epoch("_enqueued_time", "ms"), _ingested_at=pl.lit(now), _batch_id=pl.lit(batch_id))
     moved = [(topic, p, n, batch_id, now) for p, n in end.items() if n > start.get(p, 0)]
-    commit_batch(con, {topic: rows}, quarantine, "INSERT INTO bronze._offsets VALUES (?, ?, ?, ?, ?)", moved)
+    commit_batch(con, {topic: rows, "_quarantine": quarantine, "_offsets": moved})
     total = con.execute(f"SELECT count(*) FROM bronze.{topic}").fetchone()[0]
     return OffsetsResult(topic, batch_id, start, {**start, **end}, rows.height, len(quarantine), total)

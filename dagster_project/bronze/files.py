@@ -62,8 +62,8 @@ class IngestResult:
 def ensure_tables(con: duckdb.DuckDBPyConnection, source: FileSource) -> None:
     create_table(con, source.name, {**{f: DUCKDB_TYPES[t] for f, t in source.types.items()}, **METADATA_COLUMNS})
     con.execute("CREATE TABLE IF NOT EXISTS bronze._files (source VARCHAR, path VARCHAR, checksum VARCHAR, "
-                "version INTEGER, records BIGINT, quarantined BIGINT, batch_id VARCHAR, ingested_at TIMESTAMP, "
-                "PRIMARY KEY (source, path, checksum))")
+                "version INTEGER, stamp VARCHAR, records BIGINT, quarantined BIGINT, batch_id VARCHAR, "
+                "ingested_at TIMESTAMP, PRIMARY KEY (source, path, version))")
 
 
 def parse_record(raw: bytes, types: dict[str, str], key: str) -> tuple[dict | None, str]:
@@ -112,28 +112,37 @@ def parse_lines(data: bytes, source: FileSource) -> tuple[list[dict], list[tuple
 
 def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource) -> IngestResult:
     ensure_tables(con, source)
-    known = {(path, checksum) for path, checksum in con.execute(
-        "SELECT path, checksum FROM bronze._files WHERE source = ?", [source.name]).fetchall()}
-    versions = dict(con.execute("SELECT path, max(version) FROM bronze._files WHERE source = ? GROUP BY path",
-                                [source.name]).fetchall())
+    # Listing is cheap, reading is not: a file with the size and time it had when last ingested is skipped
+    # unread. The listing is compared with the bookkeeping in SQL: per known file, only its stat is paid.
+    prefix = f"{source.folder}/"
+    listed = lake.stamps(source.folder)
+    con.register("listed", pl.DataFrame({"path": [prefix + n for n in listed], "stamp": list(listed.values())},
+                                        schema={"path": pl.String, "stamp": pl.String}).to_arrow())
+    latest = {path: (checksum, version) for path, checksum, version in con.execute(
+        "SELECT l.path, f.checksum, f.version FROM listed l LEFT JOIN (SELECT * FROM bronze._files WHERE source = ? "
+        "QUALIFY version = max(version) OVER (PARTITION BY path)) f USING (path) "
+        "WHERE f.stamp IS DISTINCT FROM l.stamp ORDER BY l.path", [source.name]).fetchall()}
+    con.unregister("listed")
     batch_id, now = uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None)
-    frames, quarantine, files = [], [], []
-    for name in lake.list(source.folder):
-        path = f"{source.folder}/{name}"
+    good: list[dict] = []
+    quarantine, files = [], []
+    for path, (last_checksum, last_version) in latest.items():
         data = lake.read_bytes(path)
         checksum = hashlib.sha256(data).hexdigest()
-        if (path, checksum) in known:
+        if checksum == last_checksum:  # touched, not changed
             continue
-        version = versions.get(path, 0) + 1
-        good, bad = parse_lines(data, source)
-        schema = {**{f: POLARS_TYPES[t] for f, t in source.types.items()}, "_line": pl.Int64}
-        frame = pl.DataFrame(good, schema=schema, orient="row") if good else pl.DataFrame(schema=schema)
-        frames.append(frame.with_columns(_source_file=pl.lit(path), _file_version=pl.lit(version, pl.Int32)))
+        version = (last_version or 0) + 1
+        records, bad = parse_lines(data, source)
+        for record in records:
+            record.update(_source_file=path, _file_version=version)
+        good += records
         quarantine += [(source.name, path, line, reason, raw, batch_id, now) for line, reason, raw in bad]
-        files.append((source.name, path, checksum, version, frame.height, len(bad), batch_id, now))
-    new_rows = sum(f.height for f in frames)
-    rows = pl.concat(frames).with_columns(_ingested_at=pl.lit(now), _batch_id=pl.lit(batch_id)) if frames else None
-    commit_batch(con, {source.name: rows} if rows is not None else {}, quarantine,
-                 "INSERT INTO bronze._files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", files)
+        files.append((source.name, path, checksum, version, listed[path.removeprefix(prefix)], len(records),
+                      len(bad), batch_id, now))
+    schema = {**{f: POLARS_TYPES[t] for f, t in source.types.items()}, "_line": pl.Int64,
+              "_source_file": pl.String, "_file_version": pl.Int32}
+    rows = pl.DataFrame(good, schema=schema, orient="row").with_columns(_ingested_at=pl.lit(now),
+                                                                         _batch_id=pl.lit(batch_id))
+    commit_batch(con, {source.name: rows, "_quarantine": quarantine, "_files": files})
     total = con.execute(f"SELECT count(*) FROM bronze.{source.name}").fetchone()[0]
-    return IngestResult(source.name, batch_id, len(files), new_rows, len(quarantine), total)
+    return IngestResult(source.name, batch_id, len(files), rows.height, len(quarantine), total)

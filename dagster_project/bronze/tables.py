@@ -59,6 +59,6 @@ def ingest_orders(con: duckdb.DuckDBPyConnection, db: OrdersDB) -> WatermarkResu
     new = {name: frame.select(list(columns)).with_columns(_ingested_at=pl.lit(now), _batch_id=pl.lit(batch_id))
            for name, frame, columns in (("orders", orders, ORDER_COLUMNS), ("items", items, ITEM_COLUMNS))}
     watermark = [(SOURCE, end, batch_id, now)] if end > start else []
-    commit_batch(con, new, [], "INSERT INTO bronze._watermarks VALUES (?, ?, ?, ?)", watermark)
+    commit_batch(con, {**new, "_watermarks": watermark})
     totals = [con.execute(f"SELECT count(*) FROM bronze.{t}").fetchone()[0] for t in ("orders", "items")]
     return WatermarkResult(batch_id, start, end, orders.height, items.height, *totals)

@@ -94,11 +94,27 @@ class Lake:
         return self.fs.exists(self.path(relative))
 
     def list(self, folder: str) -> list[str]:
-        """Names of the data files in `folder` (hidden and `_` files excluded, as Spark does)."""
+        """Names in `folder`, hidden and `_` ones excluded as Spark does (`_manifests` is bookkeeping)."""
         if not self.fs.exists(self.path(folder)):
             return []
         names = (entry.rstrip("/").rsplit("/", 1)[-1] for entry in self.fs.ls(self.path(folder), detail=False))
         return sorted(n for n in names if not n.startswith((".", "_")))
+
+    def stamps(self, folder: str) -> dict[str, str]:
+        """Each data file's name and a stamp of its size and modification time: a file whose stamp is
+        unchanged need not be read again."""
+        if not self.fs.exists(self.path(folder)):
+            return {}
+        if self.local:  # one scandir: fsspec's ls stats each file through several layers
+            with os.scandir(self.path(folder)) as entries:
+                found = [(e.name, e.stat()) for e in entries if e.is_file()]
+            return {name: f"{st.st_size}@{st.st_mtime_ns}" for name, st in found if not name.startswith((".", "_"))}
+        stamps = {}
+        for entry in self.fs.ls(self.path(folder), detail=True):
+            name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
+            if entry.get("type") != "directory" and not name.startswith((".", "_")):
+                stamps[name] = f"{entry.get('size')}@{entry.get('last_modified') or entry.get('mtime')}"
+        return stamps
 
     def remove(self, relative: str) -> None:
         if self.fs.exists(self.path(relative)):

@@ -1,0 +1,119 @@
+"""Bronze ingest cost follows new data, not history: `python -m bench.ingest [--quick]`.
+
+For each way into bronze (lake files, SQL watermark, bus offsets) 10k new records are ingested,
+with their checks, into a bronze that already holds as many (1x) and into one that holds 10x as
+many; the ratio of the two times is the figure (goal: at most 1.5x). Each ingest runs in a fresh
+process, as a Dagster run does, and its time includes the checks and closing the warehouse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+GOAL_RATIO = 1.5
+SEED, USERS, PRODUCTS = 7, 100_000, 1_000
+
+
+def land(source: str, work: Path, start: int, stop: int) -> None:
+    """Records start..stop of a source, landed where the generators put them."""
+    from generators.sinks.lake import Lake
+
+    lake = Lake(str(work / "lake"))
+    if source == "products":
+        from generators.run import write_products
+
+        write_products(lake, SEED, start, stop)
+    elif source == "orders":
+        from generators.orders import orders_batch
+        from generators.sinks.orders_db import OrdersDB
+
+        with OrdersDB(f"sqlite:///{work / 'orders.db'}") as db:
+            db.ensure()
+            for lo in range(start, stop, 100_000):
+                batch = orders_batch(SEED, lo, min(stop, lo + 100_000), USERS, PRODUCTS, 0.0)
+                db.append(batch.orders, batch.items)
+    else:
+        from generators.events import StreamConfig
+        from generators.run import generate_events
+        from generators.sinks.bus.embedded import EmbeddedLog
+
+        begins = datetime(2022, 8, 13, tzinfo=UTC) + timedelta(days=30 * (start > 0))
+        generate_events(EmbeddedLog(str(work / "events.db")), lake,
+                        StreamConfig(SEED + start, USERS, PRODUCTS, begins), stop - start, "bench")
+
+
+def ingest(source: str, work: Path) -> float:
+    """What the bronze asset does: ingest, check the batch, close the warehouse. Seconds taken."""
+    import duckdb
+
+    from dagster_project.bronze.checks import key_checks
+    from dagster_project.bronze.events import ingest_events
+    from dagster_project.bronze.files import FILE_SOURCES, ingest_files
+    from dagster_project.bronze.tables import ingest_orders
+    from generators.sinks.bus.embedded import EmbeddedLog
+    from generators.sinks.lake import Lake
+    from generators.sinks.orders_db import OrdersDB
+
+    began = time.perf_counter()
+    con = duckdb.connect(str(work / "wh.duckdb"))
+    if source == "products":
+        batch, tables = ingest_files(con, Lake(str(work / "lake")), FILE_SOURCES["products"]).batch_id, ["products"]
+    elif source == "orders":
+        with OrdersDB(f"sqlite:///{work / 'orders.db'}") as db:
+            batch, tables = ingest_orders(con, db).batch_id, ["orders", "items"]
+    else:
+        log = EmbeddedLog(str(work / "events.db"), readonly=True)
+        batch, tables = ingest_events(con, log, "pageviews").batch_id, ["pageviews"]
+        log.close()
+    for table in tables:
+        key_checks(con, table, batch)
+    con.close()
+    return time.perf_counter() - began
+
+
+def seconds_to_ingest(source: str, history: int, new: int) -> float:
+    """Land and ingest `history` records, land `new` more, and time their ingest in a fresh process:
+    a long-lived process's heap would slow Python's GC and skew the figure."""
+    def run_ingest(work: str) -> float:
+        result = subprocess.run([sys.executable, "-m", "bench.ingest", "--ingest", source, work],
+                                capture_output=True, text=True, check=True)
+        return float(result.stdout.split()[-1])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        land(source, Path(tmp), 0, history)
+        run_ingest(tmp)
+        land(source, Path(tmp), history, history + new)
+        return run_ingest(tmp)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks the benchmark runs")
+    parser.add_argument("--ingest", nargs=2, metavar=("SOURCE", "DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.ingest:
+        print(ingest(args.ingest[0], Path(args.ingest[1])))
+    else:
+        report(args.quick)
+
+
+def report(quick: bool) -> None:
+    new = 1_000 if quick else 10_000
+    print(f"# bronze ingest cost vs history, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores"
+          + (" (quick)" if quick else ""), flush=True)
+    for source, how in (("products", "a file each"), ("orders", "+ items, by watermark"),
+                        ("pageviews", "by offsets")):
+        small, large = (seconds_to_ingest(source, history, new) for history in (new, new * 10))
+        print(f"{source + ' (' + how + ')':<32} {new:>6,} new over {new:>7,}: {small:5.2f} s   over {new * 10:>7,}: "
+              f"{large:5.2f} s   ratio {large / small:.2f}x (goal <= {GOAL_RATIO}x)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Key checks on the bronze tables: not-null and unique keys, and items that belong to an order.
+
+Bronze keeps what arrived, so a source that repeats a record (the generators' duplicate dirt)
+leaves repeated keys for silver to deduplicate: those checks warn. Keys the ingestion itself
+guarantees (a database primary key taken by watermark, items read in the same snapshot as their
+order) are errors: breaking them means a batch was taken twice or torn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the checks' names are read when definitions load; duckdb only when they run
+    import duckdb
+
+# The rows whose keys should be unique: a lake file's latest version repeats every record of the
+# earlier ones, so only the latest version of each file counts.
+LATEST_FILE_VERSIONS = ("(SELECT * FROM bronze.{table} "
+                        "QUALIFY _file_version = max(_file_version) OVER (PARTITION BY _source_file))")
+
+
+@dataclass(frozen=True)
+class KeyRule:
+    table: str
+    key: tuple[str, ...]
+    repeats_expected: bool  # the source may repeat a record: duplicates warn
+    scope: str = "bronze.{table}"
+    parent: str | None = None  # every row's key prefix is a key of this table
+
+    @property
+    def check_names(self) -> list[str]:
+        return ["key_not_null", "key_unique", *([f"references_{self.parent}"] if self.parent else [])]
+
+    @property
+    def columns(self) -> str:
+        return ", ".join(f'"{c}"' for c in self.key)
+
+
+KEY_RULES = {rule.table: rule for rule in (
+    KeyRule("users", ("id",), True, LATEST_FILE_VERSIONS),
+    KeyRule("vip_users", ("id",), True, LATEST_FILE_VERSIONS),
+    KeyRule("products", ("id",), False, LATEST_FILE_VERSIONS),
+    KeyRule("orders", ("orderId",), False),
+    KeyRule("items", ("orderId", "rowId"), False, parent="orders"),
+    KeyRule("pageviews", ("event_id",), True),
+    KeyRule("stars", ("event_id",), True),
+)}
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    name: str
+    passed: bool
+    blocking: bool  # a failure is an error, not a warning
+    metadata: dict[str, int]
+
+
+def key_checks(con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> list[CheckOutcome]:
+    """The checks on the rows one batch added, against everything already there: the cost follows
+    the batch (DuckDB pushes the batch's key range into the scans of the history)."""
+    rule = KEY_RULES[table]
+    batch = f"(SELECT * FROM bronze.{table} WHERE _batch_id = $batch)"
+    nulls = con.execute(f"SELECT count(*) FROM {batch} WHERE " + " OR ".join(f'"{c}" IS NULL' for c in rule.key),
+                        {"batch": batch_id}).fetchone()[0]
+    keys, extra = con.execute(
+        f"SELECT count(*), coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {rule.scope.format(table=table)} "
+        f"SEMI JOIN {batch} b USING ({rule.columns}) GROUP BY {rule.columns} HAVING n > 1)",
+        {"batch": batch_id}).fetchone()
+    outcomes = [CheckOutcome("key_not_null", nulls == 0, True, {"null_keys": nulls}),
+                CheckOutcome("key_unique", keys == 0, not rule.repeats_expected,
+                             {"repeated_keys": keys, "extra_rows": int(extra)})]
+    if rule.parent:
+        orphans = con.execute(f"SELECT count(*) FROM {batch} b ANTI JOIN bronze.{rule.parent} "
+                              f"USING ({KEY_RULES[rule.parent].columns})", {"batch": batch_id}).fetchone()[0]
+        outcomes.append(CheckOutcome(f"references_{rule.parent}", orphans == 0, True, {"orphan_rows": orphans}))
+    return outcomes
+
+
+def check_description(name: str) -> str:
+    if name.startswith("references_"):
+        return f"Every row belongs to a row of bronze.{name.removeprefix('references_')} (read in one snapshot)."
+    return {"key_not_null": "Every row has its key.",
+            "key_unique": "No key appears twice (a lake file counts in its latest version)."}[name]

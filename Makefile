@@ -8,16 +8,17 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := tests/services
+DBT_DIR := dbt_project
 # Use the machine's Python 3.11+; never download an interpreter.
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 # Dagster keeps runs, sensor cursors and logs here (not in the repo's history).
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: help setup setup-dev system-deps demo up test lint bench clean
+.PHONY: help setup setup-dev system-deps dbt-manifest demo up test lint bench clean
 
 help:
-	@echo "make demo   - set up, then materialize landing and bronze into ./data (no server, no cloud)"
+	@echo "make demo   - set up, then materialize landing -> bronze -> silver -> gold into ./data (no server, no cloud)"
 	@echo "make up     - stream events, trickle products and orders, and run the Dagster UI with sensors"
 	@echo "make test   - set up everything the tests use, then run lint and every test"
 	@echo "make bench  - benchmarks (figures in docs/BENCHMARKS.md)"
@@ -27,21 +28,31 @@ $(UV):
 	python3 -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
-# The embedded default: the locked runtime dependencies only.
+# The embedded default: the locked runtime dependencies, and dbt (DuckDB) in its own environment.
 setup: $(UV)
 	$(UV) sync --frozen --no-dev --inexact
-	@mkdir -p $(DAGSTER_HOME)
+	$(UV) sync --frozen --project $(DBT_DIR) --inexact
+	@$(MAKE) --no-print-directory dbt-manifest
 
-# Everything the tests use: every extra, dev tools, system packages and the Azurite emulator.
+# Everything the tests use: every extra (dbt's Spark, Databricks and Synapse adapters too), dev
+# tools, system packages (Java, ODBC, PostgreSQL, Node) and the Azurite emulator.
 setup-dev: $(UV) system-deps
 	$(UV) sync --frozen --all-extras
-	@mkdir -p $(DAGSTER_HOME)
+	$(UV) sync --frozen --project $(DBT_DIR) --all-extras
 	npm ci --prefix $(SERVICES) --no-audit --no-fund --loglevel=error
+	@$(MAKE) --no-print-directory dbt-manifest
+
+# Dagster reads dbt's manifest (never parses the project at import): prepared here, and by every
+# set-up, so a changed model is seen after `make setup`.
+dbt-manifest:
+	cd $(DBT_DIR) && DBT_PROFILES_DIR=. .venv/bin/dbt parse --quiet --target duckdb
+	@mkdir -p $(DAGSTER_HOME)
+	@cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
 
 system-deps:
 	$(SERVICES)/install-system-deps.sh
 
-# The main job, headless: landing (the generators) and bronze, then a summary.
+# The main job, headless: landing (the generators), bronze, silver and gold, then a summary.
 demo: setup
 	$(BIN)/dagster asset materialize -m dagster_project.definitions --select '*'
 	$(BIN)/python -m dagster_project.summary
@@ -64,4 +75,5 @@ bench: setup-dev
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf data .dagster $(VENV) $(TOOLS) $(SERVICES)/node_modules .pytest_cache
+	rm -rf data .dagster $(VENV) $(TOOLS) $(SERVICES)/node_modules .pytest_cache \
+		$(DBT_DIR)/.venv $(DBT_DIR)/target $(DBT_DIR)/logs

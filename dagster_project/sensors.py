@@ -1,4 +1,5 @@
-"""Sensors that turn new data into bronze runs: new lake files, new order rows, new events.
+"""Sensors that turn new data into bronze runs (new lake files, new order rows, new events), and
+the schedule that refreshes everything downstream of bronze.
 
 Each keeps its cursor in Dagster: a fingerprint of the file listing, the highest orderId, the
 end sequence numbers of the bus partitions. A run is requested only when the cursor moves, with
@@ -10,12 +11,16 @@ import json
 
 from dagster import (
     AssetKey,
+    AssetSelection,
+    DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
+    ScheduleDefinition,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
+    define_asset_job,
     sensor,
 )
 
@@ -38,12 +43,7 @@ def new_lake_files(context: SensorEvaluationContext, playground: PlaygroundResou
     from dagster_project.bronze.files import FILE_SOURCES as SOURCES
 
     lake = playground.open_lake()
-    state = {}
-    for name in FILE_SOURCES:
-        folder = lake.path(SOURCES[name].folder)
-        entries = lake.fs.ls(folder, detail=True) if lake.fs.exists(folder) else []
-        state[name] = sorted([e["name"].rsplit("/", 1)[-1], e.get("size"), str(e.get("mtime", e.get("last_modified")))]
-                             for e in entries if not e["name"].rsplit("/", 1)[-1].startswith((".", "_")))
+    state = {name: sorted(lake.stamps(SOURCES[name].folder).items()) for name in FILE_SOURCES}
     previous = json.loads(context.cursor) if context.cursor else {}
     changed = [bronze_key(name) for name in FILE_SOURCES if state[name] and state[name] != previous.get(name)]
     if not changed:
@@ -91,3 +91,15 @@ def sensors_for(target: str) -> list[SensorDefinition]:
     )
     return [sensor(name=fn.__name__, minimum_interval_seconds=interval, default_status=status, asset_selection=keys,
                    description=description)(fn) for fn, interval, keys, description in specs]
+
+
+refresh_job = define_asset_job(
+    "refresh_downstream_of_bronze", selection=AssetSelection.groups("bronze").downstream(include_self=False),
+    description="Silver and gold (dbt) from what bronze holds now.")
+
+
+def schedules_for(target: str) -> list[ScheduleDefinition]:
+    """Every 15 minutes, as the original's trigger ran its notebooks; on locally, stopped in the cloud."""
+    status = DefaultScheduleStatus.RUNNING if target == "local" else DefaultScheduleStatus.STOPPED
+    return [ScheduleDefinition(name="every_15_minutes", job=refresh_job, cron_schedule="*/15 * * * *",
+                               default_status=status)]

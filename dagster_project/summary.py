@@ -1,4 +1,5 @@
-"""`python -m dagster_project.summary`: what landed and what bronze holds, for `make demo`."""
+"""`python -m dagster_project.summary`: what landed, what bronze holds, and the top of gold's
+engagements, for `make demo`."""
 
 from __future__ import annotations
 
@@ -29,7 +30,16 @@ def main() -> None:
             quarantined = con.execute("SELECT count(*) FROM bronze._quarantine WHERE source = ?",
                                       [source]).fetchone()[0] if source not in ("orders", "items") else 0
             table.add_row(source, f"{landed:,}", f"{rows:,}", f"{quarantined:,}")
-    Console(width=None if sys.stdout.isatty() else 120).print(table)
+        cursor = con.execute("SELECT * FROM gold.engagements ORDER BY total_orders_value DESC, id LIMIT 10")
+        columns = [d[0] for d in cursor.description]
+        top = Table(title="gold.engagements, top 10 by total order value", title_justify="left")
+        for column in columns:
+            top.add_column(column, justify="left" if column in ("user_name", "city") else "right")
+        for row in cursor.fetchall():
+            top.add_row(*("" if v is None else f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row))
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    console.print(table)
+    console.print(top)
 
 
 if __name__ == "__main__":

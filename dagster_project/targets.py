@@ -15,6 +15,14 @@ from dagster_project.resources import PlaygroundResource, WarehouseResource
 from generators.errors import PlaygroundError
 
 TARGETS = ("local", "databricks", "synapse")
+# The dbt target (dbt_project/profiles.yml) of each, and what it needs from the environment.
+DBT_TARGETS = {"local": "duckdb", "databricks": "databricks", "synapse": "synapse"}
+DBT_SETTINGS = {
+    "duckdb": (),
+    "spark": (),
+    "databricks": ("DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "DATABRICKS_TOKEN"),
+    "synapse": ("SYNAPSE_SERVER", "SYNAPSE_DATABASE", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"),
+}
 
 
 def current_target() -> str:
@@ -45,4 +53,21 @@ def resources_for(target: str) -> dict[str, object]:
         warehouse = WarehouseResource(path=EnvVar("PLAYGROUND_WAREHOUSE"))
     else:
         raise PlaygroundError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
-    return {"playground": playground, "warehouse": warehouse}
+    return {"playground": playground, "warehouse": warehouse, "dbt": dbt_resource(DBT_TARGETS[target])}
+
+
+def dbt_resource(dbt_target: str) -> object:
+    from dagster_dbt import DbtCliResource
+
+    from dagster_project.assets.transform import DBT_DIR, DBT_EXECUTABLE
+
+    return DbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), target=dbt_target,
+                          dbt_executable=str(DBT_EXECUTABLE))
+
+
+def check_dbt_settings(dbt_target: str) -> None:
+    """Before dbt runs: every setting its profile needs, or one error naming the missing ones."""
+    missing = [name for name in DBT_SETTINGS[dbt_target] if not os.environ.get(name)]
+    if missing:
+        raise PlaygroundError(f"dbt target {dbt_target} needs {', '.join(missing)} in the environment "
+                              "(see README: cloud targets)")

@@ -8,6 +8,10 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)  # PySpark, for dbt's local spark target
+# dbt-synapse loads the ODBC driver manager even to parse a project.
+ls /usr/lib/*/libodbc.so.2 >/dev/null 2>&1 || need+=(libodbc2)
+ls /usr/lib/*/libltdl.so.7 >/dev/null 2>&1 || need+=(libltdl7)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -1,4 +1,4 @@
-"""Every benchmark: `python -m bench` (full, about ten minutes) or `python -m bench --quick`.
+"""Every benchmark: `python -m bench` (full, about half an hour) or `python -m bench --quick`.
 
 Every figure is printed beside a baseline measured in the same run, as a ratio, because these
 machines are shared and noisy. Peak memory is read per child process (wait4's rusage).
@@ -90,10 +90,11 @@ def main() -> None:
             print(f"{source:<10} {small:>12,}: {memory[0]:>6} MiB   {small * 10:>12,}: {memory[1]:>6} MiB   "
                   f"ratio {memory[1] / memory[0]:.2f}", flush=True)
 
-    from bench import definitions_load, ingest
+    from bench import dbt_build, definitions_load, ingest
 
     ingest.report(quick)
     definitions_load.main()
+    dbt_build.report(quick)
 
 
 if __name__ == "__main__":

@@ -57,12 +57,10 @@ def resources_for(target: str) -> dict[str, object]:
 
 
 def dbt_resource(dbt_target: str) -> object:
-    from dagster_dbt import DbtCliResource
+    from dagster_project.assets.transform import DBT_DIR, DBT_EXECUTABLE, DbtResource
 
-    from dagster_project.assets.transform import DBT_DIR, DBT_EXECUTABLE
-
-    return DbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), target=dbt_target,
-                          dbt_executable=str(DBT_EXECUTABLE))
+    return DbtResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), target=dbt_target,
+                       dbt_executable=str(DBT_EXECUTABLE))
 
 
 def check_dbt_settings(dbt_target: str) -> None:

@@ -21,5 +21,6 @@ def test_quick_benchmark_prints_every_ratio() -> None:
         assert any(line.startswith(name) and "ratio" in line for line in lines), result.stdout
     memory = [line for line in lines if "MiB" in line and "ratio" in line]
     assert len(memory) == 3
-    for name in ("products (a file each)", "orders (+ items", "pageviews (by offsets)", "definitions load"):
+    for name in ("products (a file each)", "orders (+ items", "pageviews (by offsets)", "definitions load",
+                 "full build   duckdb", "after 1% new data"):
         assert any(line.startswith(name) and "ratio" in line for line in lines), result.stdout

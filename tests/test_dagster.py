@@ -20,8 +20,11 @@ from tests.conftest import ROOT
 
 ASSET_KEYS = ["bronze/items", "bronze/orders", "bronze/pageviews", "bronze/products", "bronze/stars",
               "bronze/users", "bronze/vip_users",
+              "gold/daily_sales", "gold/engagements", "gold/product_popularity", "gold/stars_distribution",
               "landing/items", "landing/orders", "landing/pageviews", "landing/products", "landing/stars",
-              "landing/users", "landing/vip_users"]
+              "landing/users", "landing/vip_users",
+              "silver/items", "silver/orders", "silver/pageviews", "silver/products", "silver/stars",
+              "silver/user_jobs", "silver/users", "silver/vip_users"]
 CLOUD_SETTINGS = ("PLAYGROUND_LAKE", "PLAYGROUND_ORDERS_URL", "PLAYGROUND_WAREHOUSE", "EVENTHUBS_CONNECTION_STRING",
                   "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME")
 SMALL = {"counts": {"users": 300, "vip_users": 10, "products": 40, "orders": 500, "pageviews": 2_000}}
@@ -118,3 +121,5 @@ def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
 
     with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM bronze.users").fetchone()[0] == 300
+        assert con.execute("SELECT count(*) FROM gold.engagements").fetchone()[0] == 300
+    assert (tmp_path / "lake/gold/engagements/data.parquet").exists()

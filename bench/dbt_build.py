@@ -1,0 +1,117 @@
+"""Silver + gold with dbt: DuckDB vs the local Spark target, and incremental vs full.
+`python -m bench.dbt_build [--quick]` (medium scale: ten minutes or more; --quick: small).
+
+Lands and ingests a data set into bronze, then times `dbt run` (every silver and gold model) on
+DuckDB and on Spark (PySpark local[2], bronze read as Parquet) and prints both and their ratio
+(goal: DuckDB at least 5x faster). Then 1% more orders and events arrive in bronze, and an
+incremental `dbt run` is timed against a full refresh on DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+GOAL_RATIO = 5.0
+MEDIUM = {"users": 1_000_000, "vip_users": 10_000, "products": 10_000, "orders": 10_000_000, "pageviews": 1_000_000}
+SMALL = {"users": 10_000, "vip_users": 100, "products": 1_000, "orders": 100_000, "pageviews": 100_000}
+BRONZE = ("users", "vip_users", "products", "orders", "items", "pageviews", "stars")
+
+
+def dbt_seconds(command: str, target: str, *args: str, env: dict[str, str]) -> float:
+    """Seconds for one dbt command, after a parse for the same target (so the timed run parses nothing)."""
+    from dagster_project.assets.transform import DBT_DIR, DBT_EXECUTABLE
+
+    def run(*words: str) -> None:
+        subprocess.run([str(DBT_EXECUTABLE), *words, "--target", target, "--project-dir", str(DBT_DIR),
+                        "--profiles-dir", str(DBT_DIR), "--target-path", env["SCRATCH"] + "/target",
+                        "--log-path", env["SCRATCH"] + "/logs"],
+                       cwd=DBT_DIR, env={**os.environ, **env}, check=True, capture_output=True)
+
+    run("parse")
+    began = time.perf_counter()
+    run(command, *args)
+    return time.perf_counter() - began
+
+
+def land_and_ingest(work: Path, counts: dict[str, int]) -> None:
+    from dagster import materialize
+
+    from dagster_project.assets.bronze import bronze_assets
+    from dagster_project.assets.landing import landing_assets
+    from dagster_project.resources import PlaygroundResource, WarehouseResource
+
+    ops = {name: {"config": {"counts": counts}} for name in
+           ("landing_users", "landing_products", "landing_orders", "landing_events")}
+    resources = {"playground": PlaygroundResource(lake=str(work / "lake"), orders_url=f"sqlite:///{work / 'o.db'}",
+                                                  bus=str(work / "events.db")),
+                 "warehouse": WarehouseResource(path=str(work / "wh.duckdb"))}
+    assert materialize([*landing_assets, *bronze_assets], resources=resources, run_config={"ops": ops}).success
+
+
+def one_percent_more(work: Path, counts: dict[str, int]) -> None:
+    """1% more orders (with their items) and pageviews (with stars) land, and bronze takes them."""
+    import duckdb
+
+    from dagster_project.bronze.events import ingest_events
+    from dagster_project.bronze.tables import ingest_orders
+    from generators.events import StreamConfig
+    from generators.orders import orders_batch
+    from generators.run import generate_events
+    from generators.sinks.bus.embedded import EmbeddedLog
+    from generators.sinks.lake import Lake
+    from generators.sinks.orders_db import OrdersDB
+
+    with OrdersDB(f"sqlite:///{work / 'o.db'}") as db:
+        start = db.max_order_id() or 0
+        batch = orders_batch(99, start, start + counts["orders"] // 100, counts["users"], counts["products"], 0.0)
+        db.append(batch.orders, batch.items)
+        with duckdb.connect(str(work / "wh.duckdb")) as con:
+            ingest_orders(con, db)
+    generate_events(EmbeddedLog(str(work / "events.db")), Lake(str(work / "lake")),
+                    StreamConfig(99, counts["users"], counts["products"], datetime(2023, 1, 1, tzinfo=UTC)),
+                    counts["pageviews"] // 100, "bench")
+    reader = EmbeddedLog(str(work / "events.db"), readonly=True)
+    with duckdb.connect(str(work / "wh.duckdb")) as con:
+        for topic in ("pageviews", "stars"):
+            ingest_events(con, reader, topic)
+    reader.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small scale: checks the benchmark runs")
+    report(parser.parse_args().quick)
+
+
+def report(quick: bool) -> None:
+    from dagster_project.publish import publish_tables
+    from generators.sinks.lake import Lake
+
+    counts = SMALL if quick else MEDIUM
+    print(f"# dbt silver + gold, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+          f"{'small' if quick else 'medium'} scale ({counts['orders']:,} orders)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        land_and_ingest(work, counts)
+        env = {"PLAYGROUND_WAREHOUSE": str(work / "wh.duckdb"), "PLAYGROUND_LAKE": str(work / "lake"),
+               "PLAYGROUND_SPARK_DIR": str(work / "spark"), "SCRATCH": str(work)}
+        duck = dbt_seconds("run", "duckdb", env=env)
+        publish_tables(str(work / "wh.duckdb"), "bronze", list(BRONZE), Lake(str(work / "lake")))
+        spark = dbt_seconds("run", "spark", env=env)
+        print(f"full build   duckdb {duck:7.1f} s   spark (local[2]) {spark:7.1f} s   "
+              f"ratio {spark / duck:5.1f}x (goal: DuckDB >= {GOAL_RATIO:.0f}x faster)", flush=True)
+        one_percent_more(work, counts)
+        incremental = dbt_seconds("run", "duckdb", env=env)
+        full = dbt_seconds("run", "duckdb", "--full-refresh", env=env)
+        print(f"after 1% new data, duckdb   incremental {incremental:7.1f} s   full refresh {full:7.1f} s   "
+              f"ratio {full / incremental:5.1f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -43,7 +43,7 @@ def new_lake_files(context: SensorEvaluationContext, playground: PlaygroundResou
     from dagster_project.bronze.files import FILE_SOURCES as SOURCES
 
     lake = playground.open_lake()
-    state = {name: sorted(lake.stamps(SOURCES[name].folder).items()) for name in FILE_SOURCES}
+    state = {name: lake.stamps(SOURCES[name].folder) for name in FILE_SOURCES}  # name -> size@mtime
     previous = json.loads(context.cursor) if context.cursor else {}
     changed = [bronze_key(name) for name in FILE_SOURCES if state[name] and state[name] != previous.get(name)]
     if not changed:

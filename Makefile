@@ -47,7 +47,7 @@ setup-dev: $(UV) system-deps
 dbt-manifest:
 	cd $(DBT_DIR) && DBT_PROFILES_DIR=. .venv/bin/dbt parse --quiet --target duckdb
 	@mkdir -p $(DAGSTER_HOME)
-	@cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
+	@cp -n dagster_instance.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
 
 system-deps:
 	$(SERVICES)/install-system-deps.sh

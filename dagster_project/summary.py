@@ -37,7 +37,7 @@ def main() -> None:
             top.add_column(column, justify="left" if column in ("user_name", "city") else "right")
         for row in cursor.fetchall():
             top.add_row(*("" if v is None else f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row))
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(table)
     console.print(top)
 

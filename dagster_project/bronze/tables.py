@@ -1,8 +1,8 @@
 """Orders and items from the SQL database into bronze by key watermark.
 
-Each run reads the orders above the last orderId taken and their items, in one read
-transaction (the generators commit an order with its items, so the cut is consistent), and
-appends them with the new watermark in one DuckDB transaction.
+Each run reads the orders above the last orderId taken and their items, in chunks of orderIds
+(the generators commit an order with its items and ids only grow, so each cut is consistent),
+and appends each chunk with its watermark in one DuckDB transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ SOURCE = "orders"
 ORDER_COLUMNS = {"orderId": "BIGINT", "userId": "BIGINT", "orderDate": "TIMESTAMP", "orderValue": "DOUBLE"}
 ITEM_COLUMNS = {"orderId": "BIGINT", "rowId": "BIGINT", "productId": "BIGINT"}
 METADATA_COLUMNS = {"_ingested_at": "TIMESTAMP", "_batch_id": "VARCHAR"}
+CHUNK_ORDERS = 500_000  # with their ~2.75M items: a few hundred MB in memory at a time
 
 
 @dataclass(frozen=True)
@@ -43,22 +44,28 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
                 "batch_id VARCHAR, ingested_at TIMESTAMP)")
 
 
-def ingest_orders(con: duckdb.DuckDBPyConnection, db: OrdersDB) -> WatermarkResult:
+def ingest_orders(con: duckdb.DuckDBPyConnection, db: OrdersDB, chunk: int = CHUNK_ORDERS) -> WatermarkResult:
+    """Orders above the watermark, up to the highest orderId seen at the start, with their items, in
+    chunks of orderIds aligned to multiples of `chunk`: each chunk's rows commit with its watermark,
+    so memory stays bounded and a re-run after a kill takes the same chunks from where it stopped."""
     ensure_tables(con)
     start = con.execute("SELECT coalesce(max(watermark), 0) FROM bronze._watermarks WHERE source = ?",
                         [SOURCE]).fetchone()[0]
     order_id = orders_table.c.orderId
-    with db.engine.connect() as conn, conn.begin():  # one snapshot for both tables
+    with db.engine.connect() as conn:
         end = conn.execute(sa.select(sa.func.coalesce(sa.func.max(order_id), start))).scalar_one()
-        orders = pl.read_database(sa.select(orders_table).where(order_id > start, order_id <= end)
-                                  .order_by(order_id), conn, schema_overrides={"orderDate": pl.Datetime("us")})
-        items = pl.read_database(sa.select(items_table).where(items_table.c.orderId > start,
-                                                              items_table.c.orderId <= end)
-                                 .order_by(items_table.c.orderId, items_table.c.rowId), conn)
     batch_id, now = uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None)
-    new = {name: frame.select(list(columns)).with_columns(_ingested_at=pl.lit(now), _batch_id=pl.lit(batch_id))
-           for name, frame, columns in (("orders", orders, ORDER_COLUMNS), ("items", items, ITEM_COLUMNS))}
-    watermark = [(SOURCE, end, batch_id, now)] if end > start else []
-    commit_batch(con, {**new, "_watermarks": watermark})
+    new_orders = new_items = 0
+    low = start
+    while low < end:
+        # Orders are committed with their items, and ids only grow: everything up to `high` is complete.
+        high = min(end, (low // chunk + 1) * chunk)
+        orders = db.read(sa.select(orders_table).where(order_id > low, order_id <= high).order_by(order_id))
+        items = db.read(sa.select(items_table).where(items_table.c.orderId > low, items_table.c.orderId <= high)
+                        .order_by(items_table.c.orderId, items_table.c.rowId))
+        new = {name: frame.select(list(columns)).with_columns(_ingested_at=pl.lit(now), _batch_id=pl.lit(batch_id))
+               for name, frame, columns in (("orders", orders, ORDER_COLUMNS), ("items", items, ITEM_COLUMNS))}
+        commit_batch(con, {**new, "_watermarks": [(SOURCE, high, batch_id, now)]})
+        new_orders, new_items, low = new_orders + orders.height, new_items + items.height, high
     totals = [con.execute(f"SELECT count(*) FROM bronze.{t}").fetchone()[0] for t in ("orders", "items")]
-    return WatermarkResult(batch_id, start, end, orders.height, items.height, *totals)
+    return WatermarkResult(batch_id, start, end, new_orders, new_items, *totals)

@@ -25,12 +25,10 @@ BRONZE = ("users", "vip_users", "products", "orders", "items", "pageviews", "sta
 
 def dbt_seconds(command: str, target: str, *args: str, env: dict[str, str]) -> float:
     """Seconds for one dbt command, after a parse for the same target (so the timed run parses nothing)."""
-    from dagster_project.assets.transform import DBT_DIR, DBT_EXECUTABLE
+    from dagster_project.assets.transform import DBT_DIR, dbt_command
 
     def run(*words: str) -> None:
-        subprocess.run([str(DBT_EXECUTABLE), *words, "--target", target, "--project-dir", str(DBT_DIR),
-                        "--profiles-dir", str(DBT_DIR), "--target-path", env["SCRATCH"] + "/target",
-                        "--log-path", env["SCRATCH"] + "/logs"],
+        subprocess.run(dbt_command(*words, "--target", target, scratch=env["SCRATCH"]),
                        cwd=DBT_DIR, env={**os.environ, **env}, check=True, capture_output=True)
 
     run("parse")

@@ -17,7 +17,7 @@ from dagster import materialize
 
 from dagster_project.assets.bronze import bronze_assets
 from dagster_project.assets.landing import landing_assets
-from dagster_project.assets.transform import DBT_DIR, DBT_EXECUTABLE, dbt_models
+from dagster_project.assets.transform import DBT_DIR, dbt_command, dbt_models
 from dagster_project.publish import publish_tables
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.targets import check_dbt_settings, dbt_resource
@@ -32,11 +32,9 @@ BRONZE = ("users", "vip_users", "products", "orders", "items", "pageviews", "sta
 def dbt(*args: str, project: Path = DBT_DIR, env: dict[str, str] | None = None,
         check: bool = True) -> subprocess.CompletedProcess:
     """The dbt CLI from dbt's environment; its target/ and logs go to a scratch folder beside the warehouse."""
-    scratch = Path((env or {}).get("SCRATCH", "/tmp"))
-    result = subprocess.run([str(DBT_EXECUTABLE), *args, "--project-dir", str(project), "--profiles-dir",
-                             str(project), "--target-path", str(scratch / "target"), "--log-path",
-                             str(scratch / "logs")],
-                            cwd=project, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=900)
+    command = dbt_command(*args, scratch=(env or {}).get("SCRATCH", "/tmp"), project=project)
+    result = subprocess.run(command, cwd=project, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+                            timeout=900)
     if check:
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return result

@@ -27,6 +27,13 @@ for needed, what in ((DBT_EXECUTABLE, "dbt's environment"), (MANIFEST, "the dbt 
         raise PlaygroundError(f"{needed} is missing: run `make setup`, which installs {what}")
 
 
+def dbt_command(*args: str, scratch: str, project: Path = DBT_DIR) -> list[str]:
+    """A dbt CLI call outside Dagster (tests, benchmarks): its target/ and logs go to `scratch`, so
+    the manifest Dagster reads stays as `make setup` left it."""
+    return [str(DBT_EXECUTABLE), *args, "--project-dir", str(project), "--profiles-dir", str(project),
+            "--target-path", f"{scratch}/target", "--log-path", f"{scratch}/logs"]
+
+
 class DbtResource(DbtCliResource):
     """dbt's CLI from dbt's own environment. dagster-dbt would also import dbt-core's adapter into
     this process (for optional row counts) and log a warning with a traceback on every run when it

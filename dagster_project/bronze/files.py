@@ -118,15 +118,15 @@ def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource)
     listed = lake.stamps(source.folder)
     con.register("listed", pl.DataFrame({"path": [prefix + n for n in listed], "stamp": list(listed.values())},
                                         schema={"path": pl.String, "stamp": pl.String}).to_arrow())
-    latest = {path: (checksum, version) for path, checksum, version in con.execute(
-        "SELECT l.path, f.checksum, f.version FROM listed l LEFT JOIN (SELECT * FROM bronze._files WHERE source = ? "
-        "QUALIFY version = max(version) OVER (PARTITION BY path)) f USING (path) "
-        "WHERE f.stamp IS DISTINCT FROM l.stamp ORDER BY l.path", [source.name]).fetchall()}
+    candidates = con.execute(
+        "SELECT l.path, l.stamp, f.checksum, f.version FROM listed l LEFT JOIN (SELECT * FROM bronze._files "
+        "WHERE source = ? QUALIFY version = max(version) OVER (PARTITION BY path)) f USING (path) "
+        "WHERE f.stamp IS DISTINCT FROM l.stamp ORDER BY l.path", [source.name]).fetchall()
     con.unregister("listed")
     batch_id, now = uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None)
     good: list[dict] = []
     quarantine, files = [], []
-    for path, (last_checksum, last_version) in latest.items():
+    for path, stamp, last_checksum, last_version in candidates:
         data = lake.read_bytes(path)
         checksum = hashlib.sha256(data).hexdigest()
         if checksum == last_checksum:  # touched, not changed
@@ -137,8 +137,7 @@ def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource)
             record.update(_source_file=path, _file_version=version)
         good += records
         quarantine += [(source.name, path, line, reason, raw, batch_id, now) for line, reason, raw in bad]
-        files.append((source.name, path, checksum, version, listed[path.removeprefix(prefix)], len(records),
-                      len(bad), batch_id, now))
+        files.append((source.name, path, checksum, version, stamp, len(records), len(bad), batch_id, now))
     schema = {**{f: POLARS_TYPES[t] for f, t in source.types.items()}, "_line": pl.Int64,
               "_source_file": pl.String, "_file_version": pl.Int32}
     rows = pl.DataFrame(good, schema=schema, orient="row").with_columns(_ingested_at=pl.lit(now),

@@ -7,9 +7,10 @@
     {%- endif %}
 {%- endmacro %}
 
+{# A condition to add with `and`: true on a full build. #}
 {% macro not_already_loaded(keys, alias='d') -%}
     {%- if is_incremental() %}
-    where not exists (
+    and not exists (
         select 1 from {{ this }} as existing
         where {% for key in keys %}existing.{{ key }} = {{ alias }}.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
     )

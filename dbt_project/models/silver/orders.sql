@@ -10,11 +10,9 @@ with ranked as (
         row_number() over (partition by orderId order by _ingested_at) as rank_in_key
     from {{ source('bronze', 'orders') }} as b
     {{ new_bronze_rows('b') }}
-),
-
-deduplicated as (
-    select order_id, user_id, order_date, order_value, _ingested_at from ranked where rank_in_key = 1
 )
 
-select * from deduplicated as d
+select order_id, user_id, order_date, order_value, _ingested_at
+from ranked as d
+where d.rank_in_key = 1
 {{ not_already_loaded(['order_id']) }}

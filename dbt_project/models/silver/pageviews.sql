@@ -16,14 +16,10 @@ with ranked as (
         row_number() over (partition by event_id order by _partition, _sequence_number) as rank_in_key
     from {{ source('bronze', 'pageviews') }} as b
     {{ new_bronze_rows('b') }}
-),
-
-deduplicated as (
-    select event_id, event_time, user_id, http_method, uri, client_ip, user_agent, latency_ms, enqueued_time,
-           _ingested_at
-    from ranked
-    where rank_in_key = 1
 )
 
-select * from deduplicated as d
+select event_id, event_time, user_id, http_method, uri, client_ip, user_agent, latency_ms, enqueued_time,
+       _ingested_at
+from ranked as d
+where d.rank_in_key = 1
 {{ not_already_loaded(['event_id']) }}

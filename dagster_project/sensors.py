@@ -25,18 +25,29 @@ from dagster import (
 )
 
 from dagster_project.assets.bronze import bronze_key
+from dagster_project.assets.streaming import streaming_key
 from dagster_project.resources import PlaygroundResource
+from dagster_project.streaming.scenarios import OUTPUT_NAMES
 
 FILE_SOURCES = ("users", "vip_users", "products")
 EVENT_TOPICS = ("pageviews", "stars")
+STREAMING_KEYS = [streaming_key(name) for name in OUTPUT_NAMES]
 
 
-def _moved(context: SensorEvaluationContext, state: dict, keys: list[AssetKey], what: str) -> SensorResult | SkipReason:
+# Runs are queued per database they write (dagster_instance.yaml): one writer at a time per DuckDB
+# file, while a streaming micro-batch never waits behind a dbt build.
+DATABASE_TAG = "playground/database"
+WAREHOUSE_RUN = {DATABASE_TAG: "warehouse"}
+STREAMING_RUN = {DATABASE_TAG: "streaming"}
+
+
+def _moved(context: SensorEvaluationContext, state: dict, keys: list[AssetKey], what: str,
+           tags: dict[str, str] = WAREHOUSE_RUN) -> SensorResult | SkipReason:
     cursor = json.dumps(state, sort_keys=True)
     if cursor == context.cursor:
         return SkipReason(f"no new {what}")
     run_key = hashlib.sha256(cursor.encode()).hexdigest()[:16]
-    return SensorResult(run_requests=[RunRequest(run_key=run_key, asset_selection=keys)], cursor=cursor)
+    return SensorResult(run_requests=[RunRequest(run_key=run_key, asset_selection=keys, tags=tags)], cursor=cursor)
 
 
 def new_lake_files(context: SensorEvaluationContext, playground: PlaygroundResource):
@@ -60,7 +71,7 @@ def new_orders(context: SensorEvaluationContext, playground: PlaygroundResource)
     return _moved(context, {"orderId": top}, [bronze_key("orders"), bronze_key("items")], "orders")
 
 
-def new_events(context: SensorEvaluationContext, playground: PlaygroundResource):
+def _bus_ends(playground: PlaygroundResource) -> dict | SkipReason:
     import os
 
     from generators.sinks.bus.embedded import EmbeddedLog
@@ -73,9 +84,21 @@ def new_events(context: SensorEvaluationContext, playground: PlaygroundResource)
         state = {topic: {str(p): n for p, n in log.end_sequences(topic).items()} for topic in EVENT_TOPICS}
     finally:
         log.close()
-    if not any(state.values()):
-        return SkipReason("no events yet")
+    return state if any(state.values()) else SkipReason("no events yet")
+
+
+def new_events(context: SensorEvaluationContext, playground: PlaygroundResource):
+    state = _bus_ends(playground)
+    if isinstance(state, SkipReason):
+        return state
     return _moved(context, state, [bronze_key(t) for t in EVENT_TOPICS], "events")
+
+
+def new_events_for_streaming(context: SensorEvaluationContext, playground: PlaygroundResource):
+    state = _bus_ends(playground)
+    if isinstance(state, SkipReason):
+        return state
+    return _moved(context, state, STREAMING_KEYS, "events", STREAMING_RUN)
 
 
 def sensors_for(target: str) -> list[SensorDefinition]:
@@ -88,6 +111,8 @@ def sensors_for(target: str) -> list[SensorDefinition]:
          "Orders above the last orderId seen -> bronze orders and items."),
         (new_events, 10, [bronze_key(t) for t in EVENT_TOPICS],
          "New events on the bus -> a micro-batch of bronze pageviews and stars."),
+        (new_events_for_streaming, 5, STREAMING_KEYS,
+         "New events on the bus -> a micro-batch of every streaming scenario."),
     )
     return [sensor(name=fn.__name__, minimum_interval_seconds=interval, default_status=status, asset_selection=keys,
                    description=description)(fn) for fn, interval, keys, description in specs]
@@ -95,7 +120,7 @@ def sensors_for(target: str) -> list[SensorDefinition]:
 
 refresh_job = define_asset_job(
     "refresh_downstream_of_bronze", selection=AssetSelection.groups("bronze").downstream(include_self=False),
-    description="Silver and gold (dbt) from what bronze holds now.")
+    description="Silver and gold (dbt) from what bronze holds now.", tags=WAREHOUSE_RUN)
 
 
 def schedules_for(target: str) -> list[ScheduleDefinition]:

@@ -53,7 +53,11 @@ def resources_for(target: str) -> dict[str, object]:
         warehouse = WarehouseResource(path=EnvVar("PLAYGROUND_WAREHOUSE"))
     else:
         raise PlaygroundError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
-    return {"playground": playground, "warehouse": warehouse, "dbt": dbt_resource(DBT_TARGETS[target])}
+    # The streaming scenarios' local engine keeps its outputs and state in a DuckDB file of its own; in
+    # the cloud, Stream Analytics and the DLT pipeline compute them instead.
+    streaming = WarehouseResource(path=os.environ.get("PLAYGROUND_STREAMING", "data/streaming.duckdb"))
+    return {"playground": playground, "warehouse": warehouse, "streaming": streaming,
+            "dbt": dbt_resource(DBT_TARGETS[target])}
 
 
 def dbt_resource(dbt_target: str) -> object:

@@ -17,6 +17,7 @@ from dagster_project.assets.bronze import bronze_assets
 from dagster_project.assets.landing import landing_assets
 from dagster_project.bronze.files import FILE_SOURCES, ingest_files
 from dagster_project.resources import PlaygroundResource, WarehouseResource
+from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from generators.run import write_products
 from generators.sinks.lake import Lake
 from tests.conftest import ROOT
@@ -72,6 +73,7 @@ import sys, duckdb
 from dagster_project.bronze.events import ingest_events
 from dagster_project.bronze.files import FILE_SOURCES, ingest_files
 from dagster_project.bronze.tables import ingest_orders
+from dagster_project.streaming.engine import TimePolicy, process_batch
 from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake
 from generators.sinks.orders_db import OrdersDB
@@ -82,6 +84,10 @@ def ingest(source, data, con):
     elif source == "orders":
         with OrdersDB(f"sqlite:///{data}/orders.db") as db:
             ingest_orders(con, db, chunk=10_000)  # five chunks: kills land between commits too
+    elif source == "streaming":  # every streaming scenario: outputs, state and offsets in one commit
+        log = EmbeddedLog(data + "/events.db", readonly=True)
+        process_batch(con, log, Lake(data + "/lake"), TimePolicy())
+        log.close()
     else:
         log = EmbeddedLog(data + "/events.db", readonly=True)
         ingest_events(con, log, source)
@@ -106,13 +112,18 @@ KILL_CASES = {
                   [f"SELECT {BUSINESS} FROM bronze.pageviews ORDER BY _partition, _sequence_number",
                    "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._offsets ORDER BY partition",
                    "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._quarantine ORDER BY location, position"]),
+    "streaming": (["pageviews", "--count", "50000"],
+                  [f"SELECT * EXCLUDE (processed_time) FROM streaming.{output} ORDER BY ALL" for output in OUTPUT_NAMES]
+                  + [f"SELECT * FROM streaming.{state} ORDER BY ALL" for state in
+                     ("_offsets", "_clock", "_quarantine", "_windows", "_join_pageviews", "_join_stars", "_first")]),
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source", list(KILL_CASES))
 def test_a_killed_ingest_rerun_equals_an_uninterrupted_one(tmp_path: Path, source: str) -> None:
-    """Files, watermark and offsets: SIGKILL at several points, re-run, and bronze is as if never killed."""
+    """Files, watermark, offsets and the streaming micro-batch: SIGKILL at several points, re-run, and
+    what was written is as if never killed."""
     generate, queries = KILL_CASES[source]
     playground("generate", *generate, "--dirty-rate", "0.01", *dataset_args(tmp_path))
     namespace: dict = {}

@@ -24,7 +24,12 @@ ASSET_KEYS = ["bronze/items", "bronze/orders", "bronze/pageviews", "bronze/produ
               "landing/items", "landing/orders", "landing/pageviews", "landing/products", "landing/stars",
               "landing/users", "landing/vip_users",
               "silver/items", "silver/orders", "silver/pageviews", "silver/products", "silver/stars",
-              "silver/user_jobs", "silver/users", "silver/vip_users"]
+              "silver/user_jobs", "silver/users", "silver/vip_users",
+              "streaming/agg_http_method", "streaming/alert_high_latency", "streaming/alert_high_latency_enriched",
+              "streaming/first_event_in_user_sequence", "streaming/high_latency",
+              "streaming/pageviews_stars_correlation", "streaming/parsed_pageviews", "streaming/parsed_stars",
+              "streaming/raw_pageviews", "streaming/raw_stars",
+              "streaming/raw_vip_only"]
 CLOUD_SETTINGS = ("PLAYGROUND_LAKE", "PLAYGROUND_ORDERS_URL", "PLAYGROUND_WAREHOUSE", "EVENTHUBS_CONNECTION_STRING",
                   "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME")
 SMALL = {"counts": {"users": 300, "vip_users": 10, "products": 40, "orders": 500, "pageviews": 2_000}}
@@ -108,7 +113,8 @@ def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
     config.write_text(json.dumps(run_config(SMALL)))
     env = {**os.environ, "PLAYGROUND_TARGET": "local", "PLAYGROUND_LAKE": str(tmp_path / "lake"),
            "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}", "PLAYGROUND_BUS": str(tmp_path / "ev.db"),
-           "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb"), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+           "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb"), "PLAYGROUND_STREAMING": str(tmp_path / "st.duckdb"),
+           "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     (tmp_path / "dagster_home").mkdir()
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "--select", "*",
@@ -122,4 +128,8 @@ def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM bronze.users").fetchone()[0] == 300
         assert con.execute("SELECT count(*) FROM gold.engagements").fetchone()[0] == 300
+        pageviews = con.execute("SELECT count(*) FROM bronze.pageviews").fetchone()[0]
     assert (tmp_path / "lake/gold/engagements/data.parquet").exists()
+    with duckdb.connect(str(tmp_path / "st.duckdb"), read_only=True) as con:  # the same events, streamed
+        assert con.execute("SELECT count(*) FROM streaming.raw_pageviews").fetchone()[0] == pageviews
+    assert list((tmp_path / "lake/bronze/streaming/raw_pageviews").glob("part-*.parquet"))

@@ -8,6 +8,7 @@ from dagster import SensorResult, SkipReason, build_sensor_context
 
 from dagster_project.resources import PlaygroundResource
 from dagster_project.sensors import sensors_for
+from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from generators.run import write_products
 from generators.sinks.lake import Lake
 from tests.helpers import dataset_args, playground
@@ -56,6 +57,10 @@ def test_events_sensor(tmp_path: Path) -> None:
     first = evaluate(new_events, tmp_path, None)
     assert requested(first) == ["bronze/pageviews", "bronze/stars"]
     assert isinstance(evaluate(new_events, tmp_path, first.cursor), SkipReason)
+    streamed = evaluate(SENSORS["new_events_for_streaming"], tmp_path, None)
+    assert requested(streamed) == [f"streaming/{name}" for name in sorted(OUTPUT_NAMES)]
+    assert streamed.run_requests[0].tags == {"playground/database": "streaming"}  # queued apart from the warehouse
+    assert first.run_requests[0].tags == {"playground/database": "warehouse"}
 
 
 def test_cloud_locations_start_with_sensors_stopped() -> None:

@@ -16,10 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from generators.errors import PlaygroundError
 
 SEGMENT_EVENTS = 10_000
+EMPTY_EVENTS = pa.schema([("topic", pa.string()), ("partition", pa.int32()), ("sequence_number", pa.int64()),
+                          ("offset", pa.int64()), ("enqueued_ms", pa.int64()),
+                          ("body", pa.large_binary())]).empty_table()
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -87,12 +91,14 @@ class EmbeddedLog:
         rows = self._select("SELECT partition FROM partitions WHERE topic = ? ORDER BY partition", (topic,))
         return [r[0] for r in rows]
 
-    def send(self, topic: str, keys: Sequence[int] | np.ndarray, bodies: Sequence[bytes] | np.ndarray) -> None:
+    def send(self, topic: str, keys: Sequence[int] | np.ndarray, bodies: Sequence[bytes] | np.ndarray,
+             enqueued_time: int | None = None) -> None:
+        """Append a batch; `enqueued_time` (ms since the epoch) replays a recorded stream, else now."""
         if len(bodies) == 0:
             return
         keys = np.asarray(keys, dtype=np.int64)
         bodies = np.asarray(bodies, dtype=object)
-        enqueued = int(time.time() * 1000)
+        enqueued = int(time.time() * 1000) if enqueued_time is None else enqueued_time
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -142,6 +148,33 @@ class EmbeddedLog:
                         return records
                 start = end
         return records
+
+    def read_table(self, topic: str, partition: int, from_sequence: int, to_sequence: int) -> pa.Table:
+        """Events [from_sequence, to_sequence) of one partition as Arrow columns, bodies unparsed:
+        the segments' buffers become Arrow arrays without a Python object per event."""
+        pieces = []
+        segments = self._select(
+            "SELECT first_sequence, first_offset, enqueued_time, lengths, bodies FROM segments "
+            "WHERE topic = ? AND partition = ? AND last_sequence >= ? AND first_sequence < ? ORDER BY first_sequence",
+            (topic, partition, from_sequence, to_sequence))
+        for first_sequence, first_offset, enqueued, lengths, bodies in segments:
+            ends = np.cumsum(np.frombuffer(lengths, dtype="<i4"), dtype=np.int64)
+            starts = np.concatenate(([0], ends[:-1]))
+            count = len(ends)
+            body = pa.LargeBinaryArray.from_buffers(pa.large_binary(), count,
+                                                    [None, pa.py_buffer(np.concatenate(([0], ends))),
+                                                     pa.py_buffer(bodies)])
+            lo, hi = max(0, from_sequence - first_sequence), min(count, to_sequence - first_sequence)
+            sequence = np.arange(first_sequence + lo, first_sequence + hi, dtype=np.int64)
+            pieces.append(pa.table({
+                "topic": pa.repeat(pa.scalar(topic), hi - lo),
+                "partition": pa.array(np.full(hi - lo, partition, dtype=np.int32)),
+                "sequence_number": sequence,
+                "offset": first_offset + starts[lo:hi],
+                "enqueued_ms": np.full(hi - lo, enqueued, dtype=np.int64),
+                "body": body.slice(lo, hi - lo),
+            }))
+        return pa.concat_tables(pieces) if pieces else EMPTY_EVENTS
 
     def close(self) -> None:
         self.db.close()

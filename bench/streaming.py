@@ -1,0 +1,121 @@
+"""Streaming scenarios' throughput, events/s on one core: `python -m bench.streaming [--quick]`.
+
+A generated stream (1M events at 100 events/s of event time, about 2.8 hours, enqueued in
+10-second steps) goes through the local engine twice: as one batch, timed per stage, and as 100
+micro-batches, as the sensor feeds it. A scenario's cost is the shared stages (read the bus,
+decode, reference data, place in time) plus its own state and output stages. The baseline,
+measured on the same events, is the least a per-event Python consumer does: json.loads of each
+body and one comparison (the alert filter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+GOALS = {"filter": 100_000, "window": 100_000, "join": 40_000}
+SHARED = ("read", "decode", "reference", "time")
+SCENARIOS = {  # scenario -> (goal kind, its own stages)
+    "raw_pageviews": ("filter", ["raw_pageviews"]),
+    "raw_stars": ("filter", ["raw_stars"]),
+    "raw_vip_only": ("filter", ["raw_vip_only"]),
+    "alert_high_latency": ("filter", ["alert_high_latency"]),
+    "alert_high_latency_enriched": ("filter", ["alert_high_latency_enriched"]),
+    "parsed_pageviews + parsed_stars": ("filter", ["parsed_pageviews", "parsed_stars"]),
+    "high_latency": ("filter", ["high_latency"]),
+    "agg_http_method (5-min window)": ("window", ["window state", "agg_http_method"]),
+    "first_event_in_user_sequence": ("window", ["first-event state", "first_event_in_user_sequence"]),
+    "pageviews_stars_correlation (15-min join)": ("join", ["correlation state", "pageviews_stars_correlation"]),
+}
+STEP_MS = 10_000
+
+
+def stream_into(log_path: Path, events: int, steps: int) -> list[list[tuple[str, np.ndarray, np.ndarray, int]]]:
+    """The stream's sends (topic, keys, bodies, enqueued ms), grouped into `steps` equal parts."""
+    from generators.events import EventStream, StreamConfig
+
+    stream = EventStream(StreamConfig(seed=3, users=100_000, products=1_000, start=datetime(2022, 8, 13, tzinfo=UTC),
+                                      rate=100.0))
+    sends, count = [], 0
+    for batch in stream.batches():
+        batch = batch.slice(0, min(len(batch), events - count))
+        count += len(batch)
+        step = batch.time_us // 1000 // STEP_MS
+        for s in np.unique(step):
+            chosen = step == s
+            for topic, is_topic in (("pageviews", ~batch.is_star), ("stars", batch.is_star)):
+                mask = chosen & is_topic
+                if mask.any():
+                    sends.append((topic, batch.keys[mask], batch.bodies[mask], int(s + 1) * STEP_MS - 1))
+        if count >= events:
+            break
+    size = -(-len(sends) // steps)
+    return [sends[i: i + size] for i in range(0, len(sends), size)]
+
+
+def run(work: Path, parts: list[list[tuple]], name: str) -> tuple[float, dict[str, float], int]:
+    """Feed the log part by part, a micro-batch after each: (seconds in the engine, seconds per stage, events)."""
+    from dagster_project.streaming.engine import TimePolicy, process_batch
+    from generators.sinks.bus.embedded import EmbeddedLog
+    from generators.sinks.lake import Lake
+
+    log = EmbeddedLog(str(work / f"{name}.db"))
+    lake = Lake(str(work / "lake"))
+    con = duckdb.connect(str(work / f"{name}.duckdb"))
+    con.execute("SET threads = 1")  # per core
+    engine, stages, events = 0.0, {}, 0
+    for part in parts:
+        for topic, keys, bodies, enqueued in part:
+            log.send(topic, keys, bodies, enqueued_time=enqueued)
+        began = time.perf_counter()
+        result = process_batch(con, log, lake, TimePolicy())
+        engine += time.perf_counter() - began
+        events += result.events
+        for stage, seconds in result.seconds.items():
+            stages[stage] = stages.get(stage, 0.0) + seconds
+    con.close()
+    log.close()
+    return engine, stages, events
+
+
+def baseline(parts: list[list[tuple]]) -> float:
+    """Events/s of json.loads + one comparison per event."""
+    bodies = [b for part in parts for _, _, chunk, _ in part for b in chunk]
+    began = time.perf_counter()
+    alerts = sum(1 for b in bodies if (json.loads(b).get("latency") or 0) > 2000)
+    assert alerts >= 0
+    return len(bodies) / (time.perf_counter() - began)
+
+
+def report(quick: bool) -> None:
+    events = 10_000 if quick else 1_000_000
+    print(f"# streaming scenarios, {events:,} events, events/s on one core "
+          f"(baseline: a per-event Python json.loads consumer)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        parts = stream_into(work / "unused", events, 100)
+        base = baseline(parts)
+        whole, stages, total = run(work, [[send for part in parts for send in part]], "one")
+        shared = sum(stages.get(s, 0.0) for s in SHARED)
+        for scenario, (kind, own) in SCENARIOS.items():
+            rate = total / (shared + sum(stages[s] for s in own))
+            print(f"{scenario:<42} ours {rate:>10,.0f} events/s  baseline {base:>9,.0f}  ratio {rate / base:>5.1f}x "
+                  f"(goal >= {GOALS[kind]:,}/s)", flush=True)
+        print(f"{'every scenario, one batch':<42} ours {total / whole:>10,.0f} events/s  ({whole:.1f} s; "
+              f"shared stages {shared:.1f} s)", flush=True)
+        micro, _, total = run(work, parts, "micro")
+        print(f"{'every scenario, 100 micro-batches':<42} ours {total / micro:>10,.0f} events/s  ({micro:.1f} s)",
+              flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10k events: checks the benchmark runs")
+    report(parser.parse_args().quick)

@@ -1,0 +1,71 @@
+"""Streaming: the eight Stream Analytics outputs and the Delta Live Tables ones, as one micro-batch
+multi-asset over the event bus (see dagster_project/streaming/engine.py for the semantics).
+
+One run computes every output for the same range of events and commits them with the state and
+offsets, so the outputs are materialized together. They live in their own DuckDB file
+(PLAYGROUND_STREAMING), so a micro-batch never waits for a dbt build holding the warehouse.
+(No `from __future__ import annotations`: Dagster reads the config and resource annotations.)
+"""
+
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, MaterializeResult, MetadataValue, multi_asset
+from pydantic import Field
+
+from dagster_project.assets.landing import landing_key
+from dagster_project.resources import PlaygroundResource, WarehouseResource
+from dagster_project.streaming.scenarios import LATE_ARRIVAL_S, OUT_OF_ORDER_S, OUTPUTS
+
+GROUP = "streaming"
+
+
+class StreamingConfig(Config):
+    time_mode: str = Field(default="arrival", description="'arrival' (enqueued time, as the original job ran) or "
+                                                          "'event' (the events' event_time)")
+    late_arrival_s: int = Field(default=LATE_ARRIVAL_S, description="event mode: late-arrival tolerance")
+    out_of_order_s: int = Field(default=OUT_OF_ORDER_S, description="event mode: out-of-order tolerance")
+    policy: str = Field(default="adjust", description="event mode: 'adjust' or 'drop' events beyond a tolerance")
+
+
+def streaming_key(output: str) -> AssetKey:
+    return AssetKey([GROUP, output])
+
+
+@multi_asset(name="streaming_micro_batch", specs=[
+    AssetSpec(streaming_key(o.name), group_name=GROUP, kinds={"duckdb"},
+              deps=[landing_key("pageviews"), landing_key("stars"),
+                    *([landing_key("vip_users")] if o.name == "raw_vip_only" else []),
+                    *([landing_key("users")] if o.name == "alert_high_latency_enriched" else [])],
+              description=f"{o.description} Stands for {o.solution}'s `{o.original_name}`; "
+                          f"parts under <lake>/{o.lake_folder}/.")
+    for o in OUTPUTS])
+def streaming_micro_batch(context: AssetExecutionContext, config: StreamingConfig, playground: PlaygroundResource,
+                          streaming: WarehouseResource):
+    from dagster_project.streaming.engine import TimePolicy, process_batch
+    from generators.errors import PlaygroundError
+    from generators.sinks.bus.embedded import EmbeddedLog
+
+    time = TimePolicy(config.time_mode, config.late_arrival_s, config.out_of_order_s, config.policy)
+    path = playground.event_log_path()
+    if path is None:
+        raise PlaygroundError(f"the local streaming engine reads the embedded log, not {playground.bus}: in the "
+                              "cloud the Stream Analytics job and the DLT pipeline compute these outputs")
+    log = EmbeddedLog(path, readonly=True)
+    try:
+        with streaming.connect() as con:
+            result = process_batch(con, log, playground.open_lake(), time)
+    finally:
+        log.close()
+    context.log.info(f"batch {result.batch}: {result.events:,} events, {result.quarantined:,} quarantined, "
+                     f"watermark {result.watermark}")
+    shared = {
+        "batch": result.batch, "events": result.events, "quarantined": result.quarantined,
+        "late": result.late, "out_of_order": result.out_of_order, "adjusted": result.adjusted,
+        "dropped": result.dropped, "time_mode": time.label,
+        "watermark": str(result.watermark) if result.watermark else "none yet",
+        "offsets": MetadataValue.json({t: {str(p): n for p, n in o.items()} for t, o in result.offsets_to.items()}),
+    }
+    for output in OUTPUTS:
+        yield MaterializeResult(asset_key=streaming_key(output.name), metadata={
+            "rows_new": result.rows[output.name], "rows_total": result.totals[output.name], **shared})
+
+
+streaming_assets = [streaming_micro_batch]

@@ -1,0 +1,441 @@
+"""The local streaming engine: every scenario of scenarios.py over micro-batches of the event bus.
+
+A run reads each partition from its committed sequence number to the end it sees when it
+starts, places every event in time, computes every output for those events with the state the
+scenarios keep (open windows, the last 15 minutes of both streams for the join, each user's
+current ISFIRST interval), writes the outputs' Parquet parts, then commits outputs, state and
+offsets in one DuckDB transaction. A run killed at any point leaves the last commit; the re-run
+recomputes the same batch number and overwrites its parts.
+
+Time, as Stream Analytics keeps it:
+- arrival mode (the original job's): an event's time is its enqueued time (never earlier than an
+  event already processed: arrival time only moves forward);
+- event mode: its `event_time`, late-arrival and out-of-order tolerances applied in arrival order
+  with the adjust or drop policy (see `place_in_time`).
+The watermark is the earliest time a future event can still have. A window (start, end] is
+emitted when end < watermark, an ISFIRST candidate when its time <= watermark; join state older
+than the watermark minus 15 minutes is dropped. Batch boundaries therefore never change what is
+emitted, only when.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time as time_module
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow as pa
+
+from dagster_project.streaming.decode import decode_sql
+from dagster_project.streaming.scenarios import (
+    CORRELATION_MINUTES,
+    DLT_HIGH_LATENCY_MS,
+    FIRST_EVENT_INTERVAL_MINUTES,
+    HIGH_LATENCY_MS,
+    HTTP_METHOD_WINDOW_MINUTES,
+    LATE_ARRIVAL_S,
+    OUT_OF_ORDER_S,
+    OUTPUT_NAMES,
+    OUTPUTS,
+)
+from generators.errors import PlaygroundError
+from generators.schema import PAGEVIEWS_TOPIC, STARS_TOPIC, USERS_FILE, VIP_FILE
+from generators.sinks.bus.embedded import EmbeddedLog
+from generators.sinks.lake import Lake
+
+TOPICS = (PAGEVIEWS_TOPIC, STARS_TOPIC)
+MINUTE_MS = 60_000
+WINDOW_MS = HTTP_METHOD_WINDOW_MINUTES * MINUTE_MS
+INTERVAL_MS = FIRST_EVENT_INTERVAL_MINUTES * MINUTE_MS
+CORRELATION_MS = CORRELATION_MINUTES * MINUTE_MS
+USER_COLUMNS = {"id": "BIGINT", "name": "VARCHAR", "user_name": "VARCHAR", "city": "VARCHAR",
+                "street_address": "VARCHAR", "phone_number": "VARCHAR"}
+
+
+@dataclass(frozen=True)
+class TimePolicy:
+    mode: str = "arrival"          # "arrival" (enqueued time) or "event" (the event's event_time)
+    late_arrival_s: int = LATE_ARRIVAL_S
+    out_of_order_s: int = OUT_OF_ORDER_S
+    policy: str = "adjust"         # "adjust" or "drop" events beyond a tolerance
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("arrival", "event"):
+            raise PlaygroundError(f"streaming time mode {self.mode!r}: use 'arrival' or 'event'")
+        if self.policy not in ("adjust", "drop"):
+            raise PlaygroundError(f"streaming out-of-order policy {self.policy!r}: use 'adjust' or 'drop'")
+        if self.late_arrival_s < 0 or self.out_of_order_s < 0:
+            raise PlaygroundError("streaming tolerances must be zero or more seconds")
+
+    @property
+    def label(self) -> str:
+        if self.mode == "arrival":
+            return "arrival"
+        return f"event late={self.late_arrival_s}s out_of_order={self.out_of_order_s}s policy={self.policy}"
+
+
+@dataclass
+class BatchResult:
+    batch: int
+    offsets_from: dict[str, dict[int, int]]
+    offsets_to: dict[str, dict[int, int]]
+    events: int
+    quarantined: int
+    late: int
+    out_of_order: int
+    adjusted: int
+    dropped: int
+    watermark: datetime | None
+    rows: dict[str, int] = field(default_factory=dict)   # output -> rows this batch
+    totals: dict[str, int] = field(default_factory=dict)  # output -> rows in all
+    seconds: dict[str, float] = field(default_factory=dict)  # stage (or output) -> time taken
+
+
+class Stopwatch:
+    """Seconds per stage of a batch: what the benchmark divides events by, and run metadata."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time_module.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time_module.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._last
+        self._last = now
+
+
+STATE = """
+CREATE SCHEMA IF NOT EXISTS streaming;
+CREATE TABLE IF NOT EXISTS streaming._offsets (topic VARCHAR, partition INTEGER, next_sequence BIGINT);
+CREATE TABLE IF NOT EXISTS streaming._clock (batch BIGINT, last_arrival BIGINT, max_time BIGINT,
+    max_time_before_last BIGINT, time_policy VARCHAR);
+CREATE TABLE IF NOT EXISTS streaming._quarantine (topic VARCHAR, partition INTEGER, sequence_number BIGINT,
+    reason VARCHAR, raw BLOB, _batch BIGINT);
+CREATE TABLE IF NOT EXISTS streaming._windows (window_end BIGINT, http_method VARCHAR, pageviews BIGINT);
+CREATE TABLE IF NOT EXISTS streaming._join_pageviews (user_id BIGINT, event_id VARCHAR, t BIGINT,
+    http_method VARCHAR, uri VARCHAR);
+CREATE TABLE IF NOT EXISTS streaming._join_stars (user_id BIGINT, event_id VARCHAR, t BIGINT, stars BIGINT);
+CREATE TABLE IF NOT EXISTS streaming._reference (name VARCHAR, stamp VARCHAR);
+CREATE TABLE IF NOT EXISTS streaming._ref_vip (id BIGINT);
+CREATE TABLE IF NOT EXISTS streaming._ref_users ({users});
+""".format(users=", ".join(f"{c} {t}" for c, t in USER_COLUMNS.items()))
+
+# The pageview row every pageview output starts from (ASA's SELECT of the input, plus its envelope).
+PAGEVIEW_ROW = """event_id, event_time, user_id, http_method, uri, client_ip, user_agent, latency,
+    epoch_ms(t) AS event_timestamp, partition AS partition_id, sequence_number, byte_offset,
+    epoch_ms(enqueued_ms) AS enqueued_time"""
+STAR_ROW = """event_id, event_time, user_id, stars, epoch_ms(t) AS event_timestamp, partition AS partition_id,
+    sequence_number, byte_offset, epoch_ms(enqueued_ms) AS enqueued_time"""
+KAFKA_ROW = """topic AS kafka_topic, partition AS kafka_partition, byte_offset AS kafka_offset,
+    epoch_ms(enqueued_ms) AS kafka_timestamp"""
+
+# Each output's rows for this batch, over the batch's views: pv and st (accepted pageviews and stars,
+# `t` their time in ms), correlation_pairs, closed_windows and first_events (computed below).
+OUTPUT_QUERIES = {
+    "raw_pageviews": f"SELECT {PAGEVIEW_ROW} FROM pv",
+    "raw_stars": f"SELECT {STAR_ROW} FROM st",
+    "raw_vip_only": f"SELECT {PAGEVIEW_ROW} FROM pv WHERE user_id IN (SELECT id FROM streaming._ref_vip)",
+    "pageviews_stars_correlation": "SELECT * FROM correlation_pairs",
+    "agg_http_method": "SELECT * FROM closed_windows",
+    "alert_high_latency": f"SELECT {PAGEVIEW_ROW} FROM pv WHERE latency > {HIGH_LATENCY_MS}",
+    "alert_high_latency_enriched": f"""
+        SELECT {PAGEVIEW_ROW}, u.name, u.user_name, u.city, u.street_address, u.phone_number
+        FROM pv LEFT JOIN streaming._ref_users AS u ON u.id = pv.user_id WHERE latency > {HIGH_LATENCY_MS}""",
+    "first_event_in_user_sequence": "SELECT * FROM first_events",
+    "high_latency": f"""SELECT {KAFKA_ROW}, event_id, event_time, user_id, http_method, uri, client_ip,
+        user_agent, latency FROM pv WHERE latency > {DLT_HIGH_LATENCY_MS}""",
+}
+# The Delta Live Tables' parsed tables hold the same events as the raw ones, under Kafka's names:
+# views over them here (their lake parts are written all the same).
+KAFKA_VIEWS = {
+    "parsed_pageviews": ("raw_pageviews", """event_id, event_time, user_id, http_method, uri, client_ip, user_agent,
+        latency"""),
+    "parsed_stars": ("raw_stars", "event_id, event_time, user_id, stars"),
+}
+KAFKA_COLUMNS = """'{topic}' AS kafka_topic, partition_id AS kafka_partition, byte_offset AS kafka_offset,
+    enqueued_time AS kafka_timestamp"""
+assert set(OUTPUT_QUERIES) | set(KAFKA_VIEWS) == {o.name for o in OUTPUTS}
+
+
+def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(STATE)
+
+
+def committed_offsets(con: duckdb.DuckDBPyConnection) -> dict[str, dict[int, int]]:
+    offsets: dict[str, dict[int, int]] = {t: {} for t in TOPICS}
+    for topic, partition, sequence in con.execute("SELECT topic, partition, next_sequence FROM streaming._offsets"
+                                                  ).fetchall():
+        offsets[topic][partition] = sequence
+    return offsets
+
+
+def read_new_events(log: EmbeddedLog, start: dict[str, dict[int, int]]
+                    ) -> tuple[pa.Table, dict[str, dict[int, int]]]:
+    """Every event from the committed offsets to the end the log has now, and that end."""
+    end = {topic: log.end_sequences(topic) for topic in TOPICS}
+    pieces = [log.read_table(topic, p, start[topic].get(p, 0), stop)
+              for topic in TOPICS for p, stop in sorted(end[topic].items()) if stop > start[topic].get(p, 0)]
+    table = pa.concat_tables(pieces) if pieces else log.read_table(PAGEVIEWS_TOPIC, 0, 0, 0)
+    return table.rename_columns([("byte_offset" if c == "offset" else c) for c in table.column_names]), end
+
+
+def refresh_reference(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """The VIP list and users as of now, reloaded only when their landing file changed (ASA's
+    reference data is a blob it re-reads when it changes)."""
+    for name, relative, table, columns in (("vip_users", VIP_FILE, "_ref_vip", {"id": "BIGINT"}),
+                                          ("users", USERS_FILE, "_ref_users", USER_COLUMNS)):
+        folder, file = relative.rsplit("/", 1)
+        stamp = lake.stamps(folder).get(file)
+        known = con.execute("SELECT stamp FROM streaming._reference WHERE name = ?", [name]).fetchone()
+        if stamp is None or (known and known[0] == stamp):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            path = lake.path(relative)
+            if not lake.local:
+                path = os.path.join(tmp, file)
+                with open(path, "wb") as handle:
+                    handle.write(lake.read_bytes(relative))
+            spec = "{" + ", ".join(f"'{c}': '{t}'" for c, t in columns.items()) + "}"
+            con.execute(f"DELETE FROM streaming.{table}")
+            # Bad lines are bronze's business (it quarantines them); a reference keeps the good ones.
+            con.execute(f"""INSERT INTO streaming.{table} SELECT {", ".join(columns)} FROM read_json(?,
+                format = 'newline_delimited', columns = {spec}, ignore_errors = true) WHERE id IS NOT NULL
+                QUALIFY row_number() OVER (PARTITION BY id) = 1""", [path])
+        con.execute("DELETE FROM streaming._reference WHERE name = ?", [name])
+        con.execute("INSERT INTO streaming._reference VALUES (?, ?)", [name, stamp])
+
+
+def place_in_time(con: duckdb.DuckDBPyConnection, time: TimePolicy, clock: tuple) -> None:
+    """`timed`: each good event with its arrival, its time `t` (ms) and what the policy did to it.
+
+    Arrival = enqueued time, never before the last arrival already processed. In event mode an
+    event is late when event_time < arrival - late tolerance (adjusted to arrival - tolerance, or
+    dropped); then out of order when its time < M - out-of-order tolerance, M being the latest
+    time among events that arrived before it (adjusted up to M - tolerance, or dropped)."""
+    _, last_arrival, max_time, max_before_last = clock
+    arrived = (f"SELECT * EXCLUDE (body, reason), greatest(enqueued_ms, {last_arrival or 0}) AS arrival "
+               "FROM decoded WHERE reason IS NULL")
+    if time.mode == "arrival":  # time is arrival: nothing is late or out of order
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE timed AS SELECT *, false AS late, arrival AS t1,
+                        false AS out_of_order, arrival AS t FROM ({arrived})""")
+    else:
+        late_ms, disorder_ms, drop = time.late_arrival_s * 1000, time.out_of_order_s * 1000, time.policy == "drop"
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE timed AS
+            WITH late_handled AS (
+                SELECT *, event_ms < arrival - {late_ms} AS late, greatest(event_ms, arrival - {late_ms}) AS t1
+                FROM ({arrived})
+            ), ordered AS (
+                SELECT *, greatest(
+                    CASE WHEN arrival > {last_arrival or 0} THEN {max_time or "NULL"}::BIGINT
+                         ELSE {max_before_last or "NULL"}::BIGINT END,
+                    max(t1) OVER (ORDER BY arrival RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                ) AS latest_before
+                FROM late_handled WHERE NOT (late AND {drop})
+            )
+            SELECT * EXCLUDE (latest_before), coalesce(t1 < latest_before - {disorder_ms}, false) AS out_of_order,
+                   greatest(t1, latest_before - {disorder_ms}) AS t
+            FROM ordered
+            UNION ALL BY NAME
+            SELECT *, false AS out_of_order, NULL::BIGINT AS t FROM late_handled WHERE late AND {drop}
+        """)
+    dropped = "(late OR out_of_order)" if time.policy == "drop" else "false"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW accepted AS SELECT * FROM timed WHERE NOT {dropped}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW pv AS SELECT * FROM accepted WHERE topic = '{PAGEVIEWS_TOPIC}'")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW st AS SELECT * FROM accepted WHERE topic = '{STARS_TOPIC}'")
+
+
+def advance_clock(con: duckdb.DuckDBPyConnection, time: TimePolicy, clock: tuple) -> tuple[tuple, int | None]:
+    """The clock after this batch, and the watermark: the earliest time a later event can have."""
+    batch, last_arrival, max_time, max_before_last = clock
+    # Late events that were dropped (t is NULL) move arrival time, not event time.
+    newest_arrival, newest_time = con.execute("SELECT max(arrival), max(t1) FILTER (t IS NOT NULL) FROM timed"
+                                              ).fetchone()
+    if newest_arrival is not None:
+        before = con.execute("SELECT max(t1) FROM timed WHERE arrival < ? AND t IS NOT NULL",
+                             [newest_arrival]).fetchone()[0]
+        if last_arrival is None or newest_arrival > last_arrival:
+            max_before_last = _greatest(max_time, before)
+        max_time = _greatest(max_time, newest_time)
+        last_arrival = _greatest(last_arrival, newest_arrival)
+    clock = (batch + 1, last_arrival, max_time, max_before_last)
+    if last_arrival is None:
+        return clock, None
+    if time.mode == "arrival":
+        return clock, last_arrival
+    late_bound = last_arrival - time.late_arrival_s * 1000
+    if max_before_last is None:
+        return clock, late_bound
+    return clock, max(late_bound, max_before_last - time.out_of_order_s * 1000)
+
+
+def _greatest(*values: int | None) -> int | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, watch: Stopwatch) -> None:
+    """The views of the correlation, the closed windows and the first events, and the state after them."""
+    mark = "NULL::BIGINT" if watermark is None else str(watermark)
+    # Correlation: a pair is emitted when its second event arrives.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE correlation_pairs AS
+        WITH pageviews AS (
+            SELECT user_id, event_id, t, http_method, uri, true AS new FROM pv
+            UNION ALL SELECT *, false FROM streaming._join_pageviews
+        ), stars AS (
+            SELECT user_id, event_id, t, stars, true AS new FROM st
+            UNION ALL SELECT *, false FROM streaming._join_stars
+        )
+        SELECT p.user_id, p.event_id AS pageview_event_id, epoch_ms(p.t) AS pageview_time, p.http_method, p.uri,
+               s.event_id AS star_event_id, epoch_ms(s.t) AS star_time, s.stars,
+               (s.t - p.t) / 1000.0 AS seconds_between
+        FROM pageviews AS p JOIN stars AS s
+          ON p.user_id = s.user_id AND s.t - p.t BETWEEN 0 AND {CORRELATION_MS}
+        WHERE p.new OR s.new
+    """)
+    con.execute("INSERT INTO streaming._join_pageviews SELECT user_id, event_id, t, http_method, uri FROM pv")
+    con.execute("INSERT INTO streaming._join_stars SELECT user_id, event_id, t, stars FROM st")
+    # Only events a later event can still join with are kept.
+    con.execute(f"DELETE FROM streaming._join_pageviews WHERE t < {mark} - {CORRELATION_MS}")
+    con.execute(f"DELETE FROM streaming._join_stars WHERE t < {mark}")
+    watch.lap("correlation state")
+
+    # Tumbling windows (start, end]: an event at exactly `end` belongs to the window ending there.
+    con.execute(f"""INSERT INTO streaming._windows
+        SELECT (t + {WINDOW_MS} - 1) // {WINDOW_MS} * {WINDOW_MS} AS window_end, http_method, count(*)
+        FROM pv GROUP BY ALL""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE closed_windows AS
+        SELECT epoch_ms(window_end) AS window_end, http_method, sum(pageviews)::BIGINT AS pageviews
+        FROM streaming._windows WHERE window_end < {mark} GROUP BY ALL""")
+    con.execute(f"DELETE FROM streaming._windows WHERE window_end < {mark}")
+    watch.lap("window state")
+
+    # ISFIRST: per user and interval, the earliest event (ties: the first to arrive) once no later
+    # event can be earlier; the interval's winner is remembered until the interval has passed.
+    con.execute(f"""
+        CREATE TABLE IF NOT EXISTS streaming._first AS
+        SELECT {PAGEVIEW_ROW}, 0::BIGINT AS interval_end, t, arrival, partition, false AS emitted
+        FROM pv WHERE false""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE first_candidates AS
+        WITH candidates AS (
+            SELECT {PAGEVIEW_ROW}, (t + {INTERVAL_MS} - 1) // {INTERVAL_MS} * {INTERVAL_MS} AS interval_end,
+                   t, arrival, partition, false AS emitted
+            FROM pv
+            UNION ALL SELECT * FROM streaming._first
+        )
+        SELECT * REPLACE (emitted OR coalesce(t <= {mark}, false) AS emitted),
+               NOT emitted AND coalesce(t <= {mark}, false) AS emit_now
+        FROM candidates
+        QUALIFY row_number() OVER (PARTITION BY user_id, interval_end
+                                   ORDER BY t, arrival, partition, sequence_number) = 1""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE first_events AS
+        SELECT * EXCLUDE (interval_end, t, arrival, partition, emitted, emit_now),
+               epoch_ms(interval_end) AS interval_end
+        FROM first_candidates WHERE emit_now""")
+    con.execute("DELETE FROM streaming._first")
+    con.execute(f"""INSERT INTO streaming._first SELECT * EXCLUDE (emit_now) FROM first_candidates
+                    WHERE NOT emitted OR interval_end >= {mark}""")
+    watch.lap("first-event state")
+
+
+def process_batch(con: duckdb.DuckDBPyConnection, log: EmbeddedLog, lake: Lake, time: TimePolicy,
+                  processed_at: datetime | None = None) -> BatchResult:
+    """One micro-batch: everything new on the bus through every scenario, committed whole."""
+    watch = Stopwatch()
+    ensure_state(con)
+    processed_at = processed_at or datetime.now(UTC).replace(tzinfo=None)
+    row = con.execute("SELECT batch, last_arrival, max_time, max_time_before_last, time_policy "
+                      "FROM streaming._clock").fetchone()
+    if row and row[4] != time.label:
+        raise PlaygroundError(f"the streaming state was built in time mode '{row[4]}', not '{time.label}': "
+                              "keep the setting, or delete the streaming database (PLAYGROUND_STREAMING) to start "
+                              "over from the beginning of the bus")
+    clock = tuple(row[:4]) if row else (0, None, None, None)
+    start = committed_offsets(con)
+    incoming, end = read_new_events(log, start)
+    watch.lap("read")
+    if incoming.num_rows == 0:  # nothing new: no batch, nothing to commit
+        return BatchResult(clock[0], start, start, 0, 0, 0, 0, 0, 0, None, dict.fromkeys(OUTPUT_NAMES, 0),
+                           {o: con.execute(f"SELECT count(*) FROM streaming.{o}").fetchall()[0][0]
+                            if _exists(con, o) else 0 for o in OUTPUT_NAMES}, watch.seconds)
+    batch = clock[0] + 1
+    required = ("event_id", "user_id", "event_time") if time.mode == "event" else ("event_id", "user_id")
+
+    con.register("incoming", incoming)  # before other statements: DuckDB refuses it beside an unread result
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE decoded AS {decode_sql('incoming', required)}")
+        con.unregister("incoming")
+        watch.lap("decode")
+        refresh_reference(con, lake)
+        watch.lap("reference")
+        place_in_time(con, time, clock)
+        clock, watermark = advance_clock(con, time, clock)
+        watch.lap("time")
+        stateful_outputs(con, watermark, watch)
+        rows = {}
+        for output, query in OUTPUT_QUERIES.items():
+            con.execute(f"CREATE TABLE IF NOT EXISTS streaming.{output} AS SELECT *, NULL::TIMESTAMP AS "
+                        f"processed_time, 0::BIGINT AS _batch FROM ({query}) WHERE false")
+            rows[output] = con.execute(f"INSERT INTO streaming.{output} SELECT *, ?::TIMESTAMP, {batch} "
+                                       f"FROM ({query})", [processed_at]).fetchone()[0]
+            watch.lap(output)
+        for view, (raw, columns) in KAFKA_VIEWS.items():
+            topic = PAGEVIEWS_TOPIC if raw == "raw_pageviews" else STARS_TOPIC
+            con.execute(f"CREATE VIEW IF NOT EXISTS streaming.{view} AS SELECT {KAFKA_COLUMNS.format(topic=topic)}, "
+                        f"{columns}, processed_time, _batch FROM streaming.{raw}")
+            rows[view] = rows[raw]
+        quarantined = con.execute(f"""INSERT INTO streaming._quarantine
+            SELECT topic, partition, sequence_number, reason, body, {batch} FROM decoded WHERE reason IS NOT NULL
+            """).fetchone()[0]
+        late, out_of_order, adjusted, dropped = con.execute(f"""
+            SELECT count(*) FILTER (late), count(*) FILTER (out_of_order),
+                   count(*) FILTER ((late OR out_of_order) AND {time.policy == "adjust"}),
+                   count(*) FILTER ((late OR out_of_order) AND {time.policy == "drop"}) FROM timed""").fetchone()
+        con.execute("DELETE FROM streaming._clock")
+        con.execute("INSERT INTO streaming._clock VALUES (?, ?, ?, ?, ?)", [*clock, time.label])
+        con.execute("DELETE FROM streaming._offsets")
+        con.executemany("INSERT INTO streaming._offsets VALUES (?, ?, ?)",
+                        [(t, p, n) for t in TOPICS for p, n in {**start[t], **end[t]}.items()])
+        totals = {o.name: con.execute(f"SELECT count(*) FROM streaming.{o.name}").fetchone()[0] for o in OUTPUTS}
+        watch.lap("bookkeeping")
+        write_parts(con, lake, batch, rows, watch)
+        con.execute("COMMIT")
+        watch.lap("commit")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return BatchResult(batch, start, {t: {**start[t], **end[t]} for t in TOPICS}, incoming.num_rows, quarantined,
+                       late, out_of_order, adjusted, dropped,
+                       None if watermark is None else datetime.fromtimestamp(watermark / 1000, UTC), rows, totals,
+                       watch.seconds)
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'streaming' "
+                            "AND table_name = ?", [table]).fetchall()[0][0])
+
+
+def write_parts(con: duckdb.DuckDBPyConnection, lake: Lake, batch: int, rows: dict[str, int],
+                watch: Stopwatch) -> None:
+    """Each output's rows of this batch as <lake>/<tier>/streaming/<output>/part-<batch>.parquet, before
+    the commit: a re-run of an uncommitted batch rewrites (or removes) the same parts."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for output in OUTPUTS:
+            relative = f"{output.lake_folder}/part-{batch:08d}.parquet"
+            if not rows[output.name]:
+                lake.remove(relative)
+                continue
+            local = os.path.join(tmp, f"{output.name}.parquet")
+            con.execute(f"COPY (SELECT * EXCLUDE (_batch) FROM streaming.{output.name} WHERE _batch = {batch}) "
+                        f"TO '{local}' (FORMAT parquet)")
+            with open(local, "rb") as source, lake.writer(relative) as target:
+                while chunk := source.read(1 << 20):
+                    target.write(chunk)
+            watch.lap(f"part {output.name}")

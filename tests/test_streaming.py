@@ -1,0 +1,259 @@
+"""The streaming scenarios: hand-made cases with expected values worked out by hand, and random
+event sequences split into random micro-batches compared with a plain-SQL reference."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dagster_project.streaming.engine import BatchResult, TimePolicy, process_batch
+from dagster_project.streaming.scenarios import OUTPUT_NAMES
+from generators.sinks.bus.embedded import EmbeddedLog
+from generators.sinks.lake import Lake
+from tests.streaming_reference import reference_outputs
+
+MINUTE = 60_000
+BASE = int(datetime(2022, 8, 13, tzinfo=UTC).timestamp() * 1000)  # a whole hour: windows start here
+PROCESSED = datetime(2030, 1, 1)
+VIP = {1}
+USERS = {0: {"name": "Ann", "user_name": "ann", "city": "Brno"}, 1: {"name": "Bob", "city": "Praha"}}
+
+
+def at(ms: int) -> datetime:
+    return datetime(2022, 8, 13) + timedelta(milliseconds=ms - BASE)
+
+
+def iso(ms: int) -> str:
+    return at(ms).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def pageview(event_id: str, user: int, event_ms: int, latency: float = 100.0, method: str = "GET") -> bytes:
+    return json.dumps({"event_id": event_id, "event_time": iso(event_ms), "user_id": user, "http_method": method,
+                       "uri": "/", "client_ip": "10.0.0.1", "user_agent": "test", "latency": latency}).encode()
+
+
+def star(event_id: str, user: int, event_ms: int, stars: int = 5) -> bytes:
+    return json.dumps({"event_id": event_id, "event_time": iso(event_ms), "user_id": user, "stars": stars}).encode()
+
+
+class Stream:
+    """An embedded log, a lake with the reference files, a streaming database; events sent one by one
+    with the enqueued time given, micro-batches run on demand."""
+
+    def __init__(self, root: Path, time: TimePolicy | None = None):
+        self.log = EmbeddedLog(str(root / "events.db"))
+        self.lake = Lake(str(root / "lake"))
+        self.lake.write_bytes("landing/vipusers/vipusers.json", b"".join(b'{"id": %d}\n' % i for i in VIP))
+        self.lake.write_bytes("landing/users/users.json", b"".join(
+            json.dumps({"id": i, **u}).encode() + b"\n" for i, u in USERS.items()) + b"not json\n")
+        self.con = duckdb.connect()
+        self.time = time or TimePolicy()
+
+    def send(self, topic: str, user: int, body: bytes, enqueued_ms: int) -> None:
+        self.log.send(topic, [user], [body], enqueued_time=enqueued_ms)
+
+    def run(self) -> BatchResult:
+        return process_batch(self.con, self.log, self.lake, self.time, processed_at=PROCESSED)
+
+    def rows(self, output: str, columns: str = "*") -> list[tuple]:
+        return self.con.execute(f"SELECT {columns} FROM streaming.{output} ORDER BY ALL").fetchall()
+
+    def outputs(self) -> dict[str, list[tuple]]:
+        return {o: sorted(self.con.execute(f"SELECT * EXCLUDE (processed_time, _batch) FROM streaming.{o}")
+                          .fetchall(), key=repr) for o in OUTPUT_NAMES}
+
+    def close(self) -> None:
+        self.con.close()
+        self.log.close()
+
+
+@pytest.fixture
+def stream(tmp_path: Path):
+    s = Stream(tmp_path)
+    yield s
+    s.close()
+
+
+def test_tumbling_windows_are_start_exclusive_end_inclusive_and_emitted_once_closed(stream: Stream) -> None:
+    stream.send("pageviews", 0, pageview("a", 0, 0), BASE)                     # window (-5 min, 0]
+    stream.send("pageviews", 0, pageview("b", 0, 0), BASE + 1)                 # (0, 5 min]
+    stream.send("pageviews", 1, pageview("c", 1, 0, method="POST"), BASE + 5 * MINUTE)      # (0, 5 min]
+    stream.send("pageviews", 1, pageview("d", 1, 0, method="POST"), BASE + 5 * MINUTE + 1)  # (5, 10 min]
+    stream.run()
+    # The newest event is at 5 min + 1 ms: the windows ending at 0 and 5 min are closed, 10 min is not.
+    assert stream.rows("agg_http_method", "window_end, http_method, pageviews") == [
+        (at(BASE), "GET", 1), (at(BASE + 5 * MINUTE), "GET", 1), (at(BASE + 5 * MINUTE), "POST", 1)]
+    stream.send("pageviews", 0, pageview("e", 0, 0), BASE + 10 * MINUTE)  # closes nothing new: 10 min is inclusive
+    stream.run()
+    assert len(stream.rows("agg_http_method")) == 3
+    stream.send("pageviews", 0, pageview("f", 0, 0), BASE + 10 * MINUTE + 1)
+    stream.run()
+    assert stream.rows("agg_http_method", "window_end, http_method, pageviews")[3:] == [
+        (at(BASE + 10 * MINUTE), "GET", 1), (at(BASE + 10 * MINUTE), "POST", 1)]
+
+
+def test_the_correlation_includes_both_bounds_and_nothing_outside(stream: Stream) -> None:
+    stream.send("pageviews", 0, pageview("p", 0, 0), BASE)
+    stream.send("stars", 0, star("at-0", 0, 0), BASE)
+    stream.send("stars", 1, star("other-user", 1, 0), BASE + MINUTE)
+    stream.run()
+    stream.send("stars", 0, star("at-15", 0, 0), BASE + 15 * MINUTE)
+    stream.send("stars", 0, star("after-15", 0, 0), BASE + 15 * MINUTE + 1)
+    stream.run()
+    assert stream.rows("pageviews_stars_correlation", "pageview_event_id, star_event_id, seconds_between") == [
+        ("p", "at-0", 0.0), ("p", "at-15", 900.0)]
+
+
+def test_a_star_before_its_pageview_does_not_match(stream: Stream) -> None:
+    stream.send("stars", 0, star("s", 0, 0), BASE)
+    stream.send("pageviews", 0, pageview("p", 0, 0), BASE + 1)
+    stream.run()
+    assert stream.rows("pageviews_stars_correlation") == []
+
+
+def test_isfirst_flags_the_first_pageview_per_user_per_aligned_hour(stream: Stream) -> None:
+    hour = 60 * MINUTE
+    stream.send("pageviews", 0, pageview("tie-1", 0, 0), BASE + 10)
+    stream.send("pageviews", 0, pageview("tie-2", 0, 0), BASE + 10)  # same time: the first to arrive wins
+    stream.send("pageviews", 1, pageview("other", 1, 0), BASE + 20)
+    stream.run()
+    stream.send("pageviews", 0, pageview("at-hour", 0, 0), BASE + hour)          # still the interval (0, 1 h]
+    stream.send("pageviews", 0, pageview("next-hour", 0, 0), BASE + hour + 1)   # the next interval
+    stream.run()
+    assert stream.rows("first_event_in_user_sequence", "event_id, interval_end") == [
+        ("next-hour", at(BASE + 2 * hour)), ("other", at(BASE + hour)), ("tie-1", at(BASE + hour))]
+
+
+def test_reference_data_enriches_alerts_and_selects_vip_pageviews(stream: Stream) -> None:
+    stream.send("pageviews", 0, pageview("slow", 0, 0, latency=2000.5), BASE)
+    stream.send("pageviews", 1, pageview("vip", 1, 0, latency=2000.0), BASE)      # not above 2000
+    stream.send("pageviews", 3, pageview("unknown", 3, 0, latency=4000.5), BASE)  # no such user yet
+    stream.run()
+    assert stream.rows("alert_high_latency_enriched", "event_id, name, user_name, city") == [
+        ("slow", "Ann", "ann", "Brno"), ("unknown", None, None, None)]
+    assert stream.rows("raw_vip_only", "event_id") == [("vip",)]
+    assert stream.rows("high_latency", "event_id") == [("unknown",)]
+
+
+def test_malformed_events_are_quarantined_and_counted_and_base64_bodies_decoded(stream: Stream) -> None:
+    stream.send("pageviews", 0, base64.b64encode(pageview("b64", 0, 0)), BASE)
+    stream.send("pageviews", 0, b'{"event_id": "half', BASE)
+    stream.send("pageviews", 0, b'{"user_id": 0}', BASE)
+    stream.send("stars", 0, b'{"event_id": "s", "user_id": "zero"}', BASE)
+    stream.send("stars", 0, b"\xff", BASE)
+    result = stream.run()
+    assert result.events == 5 and result.quarantined == 4
+    assert stream.rows("parsed_pageviews", "event_id, kafka_topic, kafka_offset") == [("b64", "pageviews", 0)]
+    assert [r[:3] for r in stream.con.execute(
+        "SELECT topic, sequence_number, reason FROM streaming._quarantine ORDER BY ALL").fetchall()] == [
+        ("pageviews", 1, "malformed JSON"), ("pageviews", 2, "no field 'event_id'"),
+        ("stars", 0, "field 'user_id' is not int"), ("stars", 1, "not UTF-8 text")]
+
+
+@pytest.mark.parametrize("policy", ["adjust", "drop"])
+def test_event_time_late_and_out_of_order_events(tmp_path: Path, policy: str) -> None:
+    stream = Stream(tmp_path, TimePolicy(mode="event", policy=policy))
+    s = 1000
+    stream.send("pageviews", 0, pageview("on-time", 0, BASE), BASE)
+    stream.send("pageviews", 0, pageview("late", 0, BASE - 70 * s), BASE + 10 * s)   # 80 s behind arrival
+    stream.send("pageviews", 0, pageview("just-in", 0, BASE - 50 * s), BASE + 10 * s)  # 60 s: not late
+    stream.send("pageviews", 0, pageview("ahead", 0, BASE + 60 * s), BASE + 20 * s)
+    stream.send("pageviews", 0, pageview("disorder", 0, BASE + 5 * s), BASE + 30 * s)  # 55 s behind "ahead"
+    stream.send("pageviews", 0, pageview("edge", 0, BASE + 10 * s), BASE + 40 * s)     # 50 s behind: tolerated
+    result = stream.run()
+    times = dict(stream.rows("raw_pageviews", "event_id, event_timestamp"))
+    assert (result.late, result.out_of_order) == (1, 1)
+    if policy == "adjust":
+        assert (result.adjusted, result.dropped) == (2, 0)
+        assert times["late"] == at(BASE - 50 * s)       # arrival - 60 s
+        assert times["disorder"] == at(BASE + 10 * s)   # latest so far - 50 s
+    else:
+        assert (result.adjusted, result.dropped) == (0, 2)
+        assert "late" not in times and "disorder" not in times
+    assert times["just-in"] == at(BASE - 50 * s) and times["edge"] == at(BASE + 10 * s)
+    stream.close()
+
+
+def test_changing_the_time_mode_of_a_running_stream_is_refused(stream: Stream) -> None:
+    stream.send("pageviews", 0, pageview("a", 0, 0), BASE)
+    stream.run()
+    stream.time = TimePolicy(mode="event")
+    with pytest.raises(Exception, match="built in time mode 'arrival'"):
+        stream.run()
+
+
+def test_parts_in_the_lake_hold_each_batch_of_each_output(stream: Stream, tmp_path: Path) -> None:
+    stream.send("pageviews", 0, pageview("a", 0, 0, latency=3000), BASE)
+    stream.run()
+    stream.send("pageviews", 0, pageview("b", 0, 0), BASE + 1)
+    stream.run()
+    parts = sorted(p.relative_to(tmp_path / "lake").as_posix() for p in (tmp_path / "lake").rglob("part-*"))
+    assert "bronze/streaming/raw_pageviews/part-00000002.parquet" in parts
+    assert "silver/streaming/alert_high_latency/part-00000001.parquet" in parts
+    assert "silver/streaming/alert_high_latency/part-00000002.parquet" not in parts  # no rows, no part
+    read = duckdb.sql(f"SELECT event_id FROM '{tmp_path}/lake/bronze/streaming/raw_pageviews/*.parquet' "
+                      "ORDER BY ALL").fetchall()
+    assert read == [("a",), ("b",)]
+
+
+EVENT = st.fixed_dictionaries({
+    "topic": st.sampled_from(["pageviews"] * 3 + ["stars"]),
+    "user": st.integers(0, 3),
+    # Ties (0), bounds (15 min, 50 s, 60 s) and their neighbours are where batch boundaries can go wrong.
+    "gap_ms": st.sampled_from([0, 0, 0, 1, 999, 10_000, 50_000, 60_000, 4 * MINUTE, 5 * MINUTE, 15 * MINUTE,
+                               15 * MINUTE + 1, 61 * MINUTE]),
+    "skew_ms": st.sampled_from([0, 0, -1, -30_000, -50_000, -50_001, -60_000, -60_001, -120_000, 20_000]),
+    "latency": st.sampled_from([100.0, 2000.0, 2000.5, 4000.0, 4001.0]),
+    "method": st.sampled_from(["GET", "POST"]),
+    "malformed": st.sampled_from([False] * 9 + [True]),
+})
+POLICIES = [TimePolicy(), TimePolicy(mode="event", policy="adjust"), TimePolicy(mode="event", policy="drop")]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(EVENT, min_size=1, max_size=40), cuts=st.lists(st.integers(1, 40), max_size=20),
+       start=st.integers(0, 10 * MINUTE), policy=st.sampled_from(POLICIES))
+def test_any_split_into_micro_batches_equals_the_all_at_once_reference(
+        tmp_path_factory: pytest.TempPathFactory, events: list[dict], cuts: list[int], start: int,
+        policy: TimePolicy) -> None:
+    stream = Stream(tmp_path_factory.mktemp("stream"), policy)
+    enqueued, malformed, boundaries = BASE + start, 0, set(cuts)
+    for i, e in enumerate(events):
+        enqueued += e["gap_ms"]
+        if e["malformed"]:
+            body, malformed = b'{"event_id": ', malformed + 1
+        elif e["topic"] == "pageviews":
+            body = pageview(f"e{i}", e["user"], enqueued + e["skew_ms"], e["latency"], e["method"])
+        else:
+            body = star(f"e{i}", e["user"], enqueued + e["skew_ms"], 1 + i % 5)
+        stream.send(e["topic"], e["user"], body, enqueued)
+        if i + 1 in boundaries:
+            stream.run()
+    stream.run()
+    expected = reference_outputs(stream.log, policy, VIP, USERS)
+    got = stream.outputs()
+    for output in OUTPUT_NAMES:
+        assert got[output] == sorted(expected[output], key=repr), output
+    assert stream.con.execute("SELECT count(*) FROM streaming._quarantine").fetchall()[0][0] == malformed
+    stream.close()
+
+
+def test_the_stream_analytics_query_is_the_rendering_of_the_scenarios() -> None:
+    """The committed query cannot drift from the local engine's definitions: re-render after a change
+    (`python -m dagster_project.streaming.stream_analytics`)."""
+    from dagster_project.streaming.stream_analytics import QUERY_FILE, render
+
+    assert QUERY_FILE.read_text() == render()
+    query = render()
+    for needed in ("CAST(latency AS float) > 2000", "TumblingWindow(minute, 5)", "DATEDIFF(minute, p, s) BETWEEN 0 "
+                   "AND 15", "ISFIRST(minute, 60) OVER (PARTITION BY user_id)", "[raw-vip-only]", "[vipusers]"):
+        assert needed in query, needed
+    assert query.count("INTO [") == 8 and "] TIMESTAMP BY" not in query
+    assert "[pageviews] TIMESTAMP BY event_time" in render(event_time=True)

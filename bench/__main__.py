@@ -90,10 +90,11 @@ def main() -> None:
             print(f"{source:<10} {small:>12,}: {memory[0]:>6} MiB   {small * 10:>12,}: {memory[1]:>6} MiB   "
                   f"ratio {memory[1] / memory[0]:.2f}", flush=True)
 
-    from bench import dbt_build, definitions_load, ingest
+    from bench import dbt_build, definitions_load, ingest, streaming
 
     ingest.report(quick)
     definitions_load.main()
+    streaming.report(quick)
     dbt_build.report(quick)
 
 

@@ -22,5 +22,6 @@ def test_quick_benchmark_prints_every_ratio() -> None:
     memory = [line for line in lines if "MiB" in line and "ratio" in line]
     assert len(memory) == 3
     for name in ("products (a file each)", "orders (+ items", "pageviews (by offsets)", "definitions load",
-                 "full build   duckdb", "after 1% new data"):
+                 "full build   duckdb", "after 1% new data", "raw_pageviews", "agg_http_method",
+                 "pageviews_stars_correlation"):
         assert any(line.startswith(name) and "ratio" in line for line in lines), result.stdout

@@ -90,11 +90,14 @@ def main() -> None:
             print(f"{source:<10} {small:>12,}: {memory[0]:>6} MiB   {small * 10:>12,}: {memory[1]:>6} MiB   "
                   f"ratio {memory[1] / memory[0]:.2f}", flush=True)
 
-    from bench import dbt_build, definitions_load, ingest, streaming
+    from bench import dbt_build, definitions_load, ingest, streaming, streaming_latency
 
     ingest.report(quick)
     definitions_load.main()
     streaming.report(quick)
+    print("# end-to-end streaming latency, produce to output row, under the daemon with make up's settings",
+          flush=True)
+    streaming_latency.measure(1.0 if quick else 3.0)
     dbt_build.report(quick)
 
 

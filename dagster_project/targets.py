@@ -55,7 +55,7 @@ def resources_for(target: str) -> dict[str, object]:
         raise PlaygroundError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     # The streaming scenarios' local engine keeps its outputs and state in a DuckDB file of its own; in
     # the cloud, Stream Analytics and the DLT pipeline compute them instead.
-    streaming = WarehouseResource(path=os.environ.get("PLAYGROUND_STREAMING", "data/streaming.duckdb"))
+    streaming = WarehouseResource(path=os.environ.get("PLAYGROUND_STREAMING", "data/streams.duckdb"))
     return {"playground": playground, "warehouse": warehouse, "streaming": streaming,
             "dbt": dbt_resource(DBT_TARGETS[target])}
 

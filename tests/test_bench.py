@@ -23,5 +23,5 @@ def test_quick_benchmark_prints_every_ratio() -> None:
     assert len(memory) == 3
     for name in ("products (a file each)", "orders (+ items", "pageviews (by offsets)", "definitions load",
                  "full build   duckdb", "after 1% new data", "raw_pageviews", "agg_http_method",
-                 "pageviews_stars_correlation"):
+                 "pageviews_stars_correlation", "alert_high_latency latency", "raw_pageviews latency"):
         assert any(line.startswith(name) and "ratio" in line for line in lines), result.stdout

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from dagster_project.streaming.engine import BatchResult, TimePolicy, process_batch
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
+from generators.errors import PlaygroundError
 from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake
 from tests.streaming_reference import reference_outputs
@@ -185,7 +186,7 @@ def test_changing_the_time_mode_of_a_running_stream_is_refused(stream: Stream) -
     stream.send("pageviews", 0, pageview("a", 0, 0), BASE)
     stream.run()
     stream.time = TimePolicy(mode="event")
-    with pytest.raises(Exception, match="built in time mode 'arrival'"):
+    with pytest.raises(PlaygroundError, match="built in time mode 'arrival'"):
         stream.run()
 
 
@@ -312,4 +313,12 @@ def test_the_spark_structured_streaming_job_matches_the_local_engine(tmp_path: P
             assert last[0][0] is not None, output
         ours = stream.con.execute(f"SELECT {columns} FROM streaming.{output} {where}").fetchall()
         assert sorted(spark_rows, key=repr) == sorted(ours, key=repr), output
+    stream.close()
+
+
+def test_a_streaming_database_named_like_its_schema_is_refused_clearly(tmp_path: Path) -> None:
+    stream = Stream(tmp_path)
+    with duckdb.connect(str(tmp_path / "streaming.duckdb")) as con, \
+            pytest.raises(PlaygroundError, match="PLAYGROUND_STREAMING"):
+        process_batch(con, stream.log, stream.lake, TimePolicy())
     stream.close()

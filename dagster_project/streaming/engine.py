@@ -118,6 +118,7 @@ CREATE TABLE IF NOT EXISTS streaming._windows (window_end BIGINT, http_method VA
 CREATE TABLE IF NOT EXISTS streaming._join_pageviews (user_id BIGINT, event_id VARCHAR, t BIGINT,
     http_method VARCHAR, uri VARCHAR);
 CREATE TABLE IF NOT EXISTS streaming._join_stars (user_id BIGINT, event_id VARCHAR, t BIGINT, stars BIGINT);
+CREATE TABLE IF NOT EXISTS streaming._first_emitted (user_id BIGINT, interval_end BIGINT);
 CREATE TABLE IF NOT EXISTS streaming._reference (name VARCHAR, stamp VARCHAR);
 CREATE TABLE IF NOT EXISTS streaming._ref_vip (id BIGINT);
 CREATE TABLE IF NOT EXISTS streaming._ref_users ({users});
@@ -161,6 +162,10 @@ assert set(OUTPUT_QUERIES) | set(KAFKA_VIEWS) == {o.name for o in OUTPUTS}
 
 
 def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
+    if con.execute("SELECT current_database()").fetchall()[0][0] == "streaming":
+        raise PlaygroundError("the streaming database file must not be named streaming.duckdb: DuckDB could not "
+                              "tell its schema `streaming` from the file's catalog. Choose another "
+                              "PLAYGROUND_STREAMING (default data/streams.duckdb)")
     con.execute(STATE)
 
 
@@ -218,13 +223,13 @@ def place_in_time(con: duckdb.DuckDBPyConnection, time: TimePolicy, clock: tuple
     _, last_arrival, max_time, max_before_last = clock
     arrived = (f"SELECT * EXCLUDE (body, reason), greatest(enqueued_ms, {last_arrival or 0}) AS arrival "
                "FROM decoded WHERE reason IS NULL")
-    if time.mode == "arrival":  # time is arrival: nothing is late or out of order
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE timed AS SELECT *, false AS late, arrival AS t1,
+    if time.mode == "arrival":  # time is arrival: nothing is late or out of order; a view, as copying costs
+        con.execute(f"""CREATE OR REPLACE TEMP VIEW timed AS SELECT *, false AS late, arrival AS t1,
                         false AS out_of_order, arrival AS t FROM ({arrived})""")
     else:
         late_ms, disorder_ms, drop = time.late_arrival_s * 1000, time.out_of_order_s * 1000, time.policy == "drop"
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE timed AS
+            CREATE OR REPLACE TEMP TABLE placed AS
             WITH late_handled AS (
                 SELECT *, event_ms < arrival - {late_ms} AS late, greatest(event_ms, arrival - {late_ms}) AS t1
                 FROM ({arrived})
@@ -242,6 +247,7 @@ def place_in_time(con: duckdb.DuckDBPyConnection, time: TimePolicy, clock: tuple
             UNION ALL BY NAME
             SELECT *, false AS out_of_order, NULL::BIGINT AS t FROM late_handled WHERE late AND {drop}
         """)
+        con.execute("CREATE OR REPLACE TEMP VIEW timed AS SELECT * FROM placed")
     dropped = "(late OR out_of_order)" if time.policy == "drop" else "false"
     con.execute(f"CREATE OR REPLACE TEMP VIEW accepted AS SELECT * FROM timed WHERE NOT {dropped}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW pv AS SELECT * FROM accepted WHERE topic = '{PAGEVIEWS_TOPIC}'")
@@ -316,31 +322,32 @@ def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, watc
     watch.lap("window state")
 
     # ISFIRST: per user and interval, the earliest event (ties: the first to arrive) once no later
-    # event can be earlier; the interval's winner is remembered until the interval has passed.
+    # event can be earlier. An emitted winner is remembered by key until its interval has passed; a
+    # candidate not yet sure of winning (event mode) is kept whole.
     con.execute(f"""
-        CREATE TABLE IF NOT EXISTS streaming._first AS
-        SELECT {PAGEVIEW_ROW}, 0::BIGINT AS interval_end, t, arrival, partition, false AS emitted
-        FROM pv WHERE false""")
+        CREATE TABLE IF NOT EXISTS streaming._first_pending AS
+        SELECT {PAGEVIEW_ROW}, 0::BIGINT AS interval_end, t, arrival, partition FROM pv WHERE false""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE first_candidates AS
         WITH candidates AS (
             SELECT {PAGEVIEW_ROW}, (t + {INTERVAL_MS} - 1) // {INTERVAL_MS} * {INTERVAL_MS} AS interval_end,
-                   t, arrival, partition, false AS emitted
+                   t, arrival, partition
             FROM pv
-            UNION ALL SELECT * FROM streaming._first
+            UNION ALL SELECT * FROM streaming._first_pending
         )
-        SELECT * REPLACE (emitted OR coalesce(t <= {mark}, false) AS emitted),
-               NOT emitted AND coalesce(t <= {mark}, false) AS emit_now
-        FROM candidates
+        SELECT *, coalesce(t <= {mark}, false) AS emit_now
+        FROM candidates ANTI JOIN streaming._first_emitted USING (user_id, interval_end)
         QUALIFY row_number() OVER (PARTITION BY user_id, interval_end
                                    ORDER BY t, arrival, partition, sequence_number) = 1""")
     con.execute("""CREATE OR REPLACE TEMP TABLE first_events AS
-        SELECT * EXCLUDE (interval_end, t, arrival, partition, emitted, emit_now),
-               epoch_ms(interval_end) AS interval_end
+        SELECT * EXCLUDE (interval_end, t, arrival, partition, emit_now), epoch_ms(interval_end) AS interval_end
         FROM first_candidates WHERE emit_now""")
-    con.execute("DELETE FROM streaming._first")
-    con.execute(f"""INSERT INTO streaming._first SELECT * EXCLUDE (emit_now) FROM first_candidates
-                    WHERE NOT emitted OR interval_end >= {mark}""")
+    con.execute("INSERT INTO streaming._first_emitted SELECT user_id, interval_end FROM first_candidates "
+                "WHERE emit_now")
+    con.execute(f"DELETE FROM streaming._first_emitted WHERE interval_end < {mark}")
+    con.execute("DELETE FROM streaming._first_pending")
+    con.execute("INSERT INTO streaming._first_pending SELECT * EXCLUDE (emit_now) FROM first_candidates "
+                "WHERE NOT emit_now")
     watch.lap("first-event state")
 
 
@@ -349,7 +356,6 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: EmbeddedLog, lake: Lake, 
     """One micro-batch: everything new on the bus through every scenario, committed whole."""
     watch = Stopwatch()
     ensure_state(con)
-    processed_at = processed_at or datetime.now(UTC).replace(tzinfo=None)
     row = con.execute("SELECT batch, last_arrival, max_time, max_time_before_last, time_policy "
                       "FROM streaming._clock").fetchone()
     if row and row[4] != time.label:
@@ -379,6 +385,8 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: EmbeddedLog, lake: Lake, 
         clock, watermark = advance_clock(con, time, clock)
         watch.lap("time")
         stateful_outputs(con, watermark, watch)
+        # Stamped as the outputs are written: the rows become visible at the commit, a moment later.
+        processed_at = processed_at or datetime.now(UTC).replace(tzinfo=None)
         rows = {}
         for output, query in OUTPUT_QUERIES.items():
             con.execute(f"CREATE TABLE IF NOT EXISTS streaming.{output} AS SELECT *, NULL::TIMESTAMP AS "

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # imported when used: definitions load without polars, SQLAlc
 
     import duckdb
 
-    from generators.sinks.bus import EventBus
+    from generators.sinks.bus import BusReader, EventBus
     from generators.sinks.lake import Lake
     from generators.sinks.orders_db import OrdersDB
 
@@ -41,6 +41,11 @@ class PlaygroundResource(ConfigurableResource):
         from generators.sinks.bus import open_bus
 
         return open_bus(self.bus)
+
+    def open_bus_reader(self) -> BusReader:
+        from generators.sinks.bus import open_reader
+
+        return open_reader(self.bus)
 
     def event_log_path(self) -> str | None:
         """The embedded log's file, when the bus is the embedded log."""

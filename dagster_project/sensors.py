@@ -74,12 +74,10 @@ def new_orders(context: SensorEvaluationContext, playground: PlaygroundResource)
 def _bus_ends(playground: PlaygroundResource) -> dict | SkipReason:
     import os
 
-    from generators.sinks.bus.embedded import EmbeddedLog
-
     path = playground.event_log_path()
-    if path is None or not os.path.exists(path):
-        return SkipReason(f"no embedded event log at {playground.bus}")
-    log = EmbeddedLog(path, readonly=True)
+    if path is not None and not os.path.exists(path):
+        return SkipReason(f"no embedded event log at {playground.bus} yet")
+    log = playground.open_bus_reader()
     try:
         state = {topic: {str(p): n for p, n in log.end_sequences(topic).items()} for topic in EVENT_TOPICS}
     finally:

@@ -83,10 +83,10 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def kafka_bootstrap() -> Iterator[str]:
     """librdkafka's mock cluster: the real Kafka wire protocol on 127.0.0.1, for other clients too.
-    It creates topics on first use, with 4 partitions."""
+    It creates topics on first use, with 4 partitions; a fresh, empty one for each test."""
     from confluent_kafka import Producer
 
     owner = Producer({"test.mock.num.brokers": 1, "log_level": 0})

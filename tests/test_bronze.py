@@ -287,3 +287,56 @@ def test_events_by_committed_offsets(tmp_path: Path) -> None:
     rows = con.execute("SELECT _partition, _sequence_number FROM bronze.pageviews ORDER BY 1, 2").fetchall()
     quarantined = con.execute("SELECT position FROM bronze._quarantine WHERE source = 'pageviews'").fetchall()
     assert len(rows) + len(quarantined) == sum(reader.end_sequences("pageviews").values())  # each event once
+
+
+def test_bronze_and_streaming_read_kafka_by_committed_offsets(tmp_path: Path, kafka_bootstrap: str) -> None:
+    """The same events through Kafka as through the embedded log: bronze takes each once, by the offsets
+    it commits, and the streaming micro-batch asset reads them too."""
+    from dagster_project.assets.streaming import streaming_micro_batch
+    from dagster_project.bronze.events import ingest_events
+    from generators.sinks.bus import open_reader
+
+    kafka = f"kafka://{kafka_bootstrap}"
+    embedded_args, kafka_args = dataset_args(tmp_path / "embedded"), dataset_args(tmp_path / "kafka")
+    kafka_args[kafka_args.index("--bus") + 1] = kafka
+    for args in (embedded_args, kafka_args):
+        playground("generate", "pageviews", "--count", "3000", "--dirty-rate", "0.02", "--seed", "5", *args)
+    embedded, reader = open_reader(str(tmp_path / "embedded/events.db")), open_reader(kafka)
+    from_log, from_kafka = duckdb.connect(), duckdb.connect(str(tmp_path / "wh.duckdb"))
+    ingest_events(from_log, embedded, "pageviews")
+    first = ingest_events(from_kafka, reader, "pageviews")
+    m = manifest(tmp_path / "kafka", "pageviews")
+    assert first.quarantined == m["dirty"]["malformed"] and first.new_rows + first.quarantined == m["written"]
+    assert first.offsets_to == reader.end_sequences("pageviews") and len(first.offsets_to) == 4
+    business = ("SELECT * EXCLUDE (_partition, _sequence_number, _offset, _enqueued_time, _ingested_at, _batch_id) "
+                "FROM bronze.pageviews ORDER BY ALL")  # the events, without where the bus put them
+    assert from_kafka.execute(business).fetchall() == from_log.execute(business).fetchall()
+    assert ingest_events(from_kafka, reader, "pageviews").new_rows == 0
+
+    playground("generate", "pageviews", "--count", "500", "--seed", "6", *kafka_args)
+    more = ingest_events(from_kafka, reader, "pageviews")
+    assert more.offsets_from == first.offsets_to and more.new_rows == 500
+    bronze_pageviews = first.new_rows + more.new_rows
+
+    resources = {"playground": PlaygroundResource(lake=str(tmp_path / "kafka/lake"), orders_url="sqlite://",
+                                                  bus=kafka),
+                 "streaming": WarehouseResource(path=str(tmp_path / "streams.duckdb"))}
+    assert materialize([streaming_micro_batch], resources=resources).success
+    with duckdb.connect(str(tmp_path / "streams.duckdb")) as con:
+        raw, quarantined = con.execute("""SELECT (SELECT count(*) FROM streaming.raw_pageviews),
+            (SELECT count(*) FROM streaming._quarantine WHERE topic = 'pageviews')""").fetchone()
+    # Each event once; streaming also sets aside events without a user_id (every scenario is per user).
+    no_user = from_kafka.execute("SELECT count(*) FROM bronze.pageviews WHERE user_id IS NULL").fetchone()[0]
+    assert raw == bronze_pageviews - no_user and quarantined == first.quarantined + no_user
+    for closing in (embedded, reader):
+        closing.close()
+
+
+def test_an_unreachable_kafka_bus_is_one_clear_error() -> None:
+    from generators.errors import PlaygroundError
+    from generators.sinks.bus import open_reader
+
+    reader = open_reader("kafka://127.0.0.1:9")
+    with pytest.raises(PlaygroundError, match=r"cannot list topic 'pageviews' on kafka://127.0.0.1:9: .*reachable"):
+        reader.end_sequences("pageviews")
+    reader.close()

@@ -17,9 +17,9 @@ SENSORS = {s.name: s for s in sensors_for("local")}
 new_lake_files, new_orders, new_events = SENSORS["new_lake_files"], SENSORS["new_orders"], SENSORS["new_events"]
 
 
-def evaluate(sensor, root: Path, cursor: str | None):  # type: ignore[no-untyped-def]
+def evaluate(sensor, root: Path, cursor: str | None, bus: str | None = None):  # type: ignore[no-untyped-def]
     resource = PlaygroundResource(lake=str(root / "lake"), orders_url=f"sqlite:///{root / 'orders.db'}",
-                                  bus=str(root / "events.db"))
+                                  bus=bus or str(root / "events.db"))
     return sensor(build_sensor_context(cursor=cursor, resources={"playground": resource}))
 
 
@@ -61,6 +61,19 @@ def test_events_sensor(tmp_path: Path) -> None:
     assert requested(streamed) == [f"streaming/{name}" for name in sorted(OUTPUT_NAMES)]
     assert streamed.run_requests[0].tags == {"playground/database": "streaming"}  # queued apart from the warehouse
     assert first.run_requests[0].tags == {"playground/database": "warehouse"}
+
+
+def test_events_sensor_on_kafka(tmp_path: Path, kafka_bootstrap: str) -> None:
+    bus = f"kafka://{kafka_bootstrap}"
+    assert isinstance(evaluate(new_events, tmp_path, None, bus), SkipReason)  # no topics yet
+    args = dataset_args(tmp_path)
+    args[args.index("--bus") + 1] = bus
+    playground("generate", "pageviews", "--count", "200", *args)
+    first = evaluate(new_events, tmp_path, None, bus)
+    assert requested(first) == ["bronze/pageviews", "bronze/stars"]
+    assert isinstance(evaluate(new_events, tmp_path, first.cursor, bus), SkipReason)
+    playground("generate", "pageviews", "--count", "10", "--seed", "2", *args)
+    assert requested(evaluate(new_events, tmp_path, first.cursor, bus)) == ["bronze/pageviews", "bronze/stars"]
 
 
 def test_cloud_locations_start_with_sensors_stopped() -> None:

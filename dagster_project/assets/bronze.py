@@ -135,13 +135,8 @@ def event_asset(topic: str) -> AssetsDefinition:
     def ingest(context: AssetExecutionContext, config: BronzeConfig, playground: PlaygroundResource,
                warehouse: WarehouseResource):
         from dagster_project.bronze.events import ingest_events
-        from generators.errors import PlaygroundError
-        from generators.sinks.bus.embedded import EmbeddedLog
 
-        path = playground.event_log_path()
-        if path is None:
-            raise PlaygroundError(f"bronze reads the embedded log only so far, not {playground.bus}")
-        log = EmbeddedLog(path, readonly=True)
+        log = playground.open_bus_reader()
         try:
             with warehouse.connect() as con:
                 result = ingest_events(con, log, topic)

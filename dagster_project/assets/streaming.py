@@ -40,15 +40,9 @@ def streaming_key(output: str) -> AssetKey:
 def streaming_micro_batch(context: AssetExecutionContext, config: StreamingConfig, playground: PlaygroundResource,
                           streaming: WarehouseResource):
     from dagster_project.streaming.engine import TimePolicy, process_batch
-    from generators.errors import PlaygroundError
-    from generators.sinks.bus.embedded import EmbeddedLog
 
     time = TimePolicy(config.time_mode, config.late_arrival_s, config.out_of_order_s, config.policy)
-    path = playground.event_log_path()
-    if path is None:
-        raise PlaygroundError(f"the local streaming engine reads the embedded log, not {playground.bus}: in the "
-                              "cloud the Stream Analytics job and the DLT pipeline compute these outputs")
-    log = EmbeddedLog(path, readonly=True)
+    log = playground.open_bus_reader()
     try:
         with streaming.connect() as con:
             result = process_batch(con, log, playground.open_lake(), time)

@@ -17,12 +17,13 @@ import polars as pl
 from dagster_project.bronze.files import POLARS_TYPES, parse_record
 from dagster_project.bronze.store import DUCKDB_TYPES, commit_batch, create_table
 from generators.schema import PAGEVIEW_TYPES, PAGEVIEWS_TOPIC, STAR_TYPES, STARS_TOPIC
-from generators.sinks.bus.embedded import EmbeddedLog
+from generators.sinks.bus import BusReader
 
 TOPIC_TYPES = {PAGEVIEWS_TOPIC: PAGEVIEW_TYPES, STARS_TOPIC: STAR_TYPES}
 ENVELOPE_COLUMNS = {"_partition": "INTEGER", "_sequence_number": "BIGINT", "_offset": "BIGINT",
                     "_enqueued_time": "TIMESTAMP", "_ingested_at": "TIMESTAMP", "_batch_id": "VARCHAR"}
 READ_BATCH = 50_000
+READ_COLUMNS = ("sequence_number", "offset", "enqueued_ms", "body")
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def committed(con: duckdb.DuckDBPyConnection, topic: str) -> dict[int, int]:
                             "GROUP BY partition", [topic]).fetchall())
 
 
-def ingest_events(con: duckdb.DuckDBPyConnection, log: EmbeddedLog, topic: str) -> OffsetsResult:
+def ingest_events(con: duckdb.DuckDBPyConnection, log: BusReader, topic: str) -> OffsetsResult:
     ensure_tables(con, topic)
     types = TOPIC_TYPES[topic]
     start = committed(con, topic)
@@ -58,16 +59,17 @@ def ingest_events(con: duckdb.DuckDBPyConnection, log: EmbeddedLog, topic: str) 
     for partition, stop in sorted(end.items()):
         position = start.get(partition, 0)
         while position < stop:
-            for record in log.read(topic, partition, position, min(READ_BATCH, stop - position)):
-                parsed, reason = parse_record(record.body, types, "event_id")
+            chunk = log.read_table(topic, partition, position, min(position + READ_BATCH, stop))
+            for sequence, offset, enqueued, body in zip(*(chunk[c].to_pylist() for c in READ_COLUMNS), strict=True):
+                parsed, reason = parse_record(body, types, "event_id")
                 if parsed is None:
-                    quarantine.append((topic, f"{topic}/{partition}", record.sequence_number, reason,
-                                       record.body.decode("utf-8", "replace"), batch_id, now))
+                    quarantine.append((topic, f"{topic}/{partition}", sequence, reason,
+                                       body.decode("utf-8", "replace"), batch_id, now))
                 else:
-                    parsed.update(_partition=partition, _sequence_number=record.sequence_number,
-                                  _offset=record.offset, _enqueued_time=record.enqueued_time)
+                    parsed.update(_partition=partition, _sequence_number=sequence, _offset=offset,
+                                  _enqueued_time=enqueued)
                     good.append(parsed)
-                position = record.sequence_number + 1
+            position = min(position + READ_BATCH, stop)  # a Kafka range may hold fewer (compacted) records
     schema = {**{f: POLARS_TYPES[t] for f, t in types.items()}, "_partition": pl.Int32, "_sequence_number": pl.Int64,
               "_offset": pl.Int64, "_enqueued_time": pl.Int64}
     rows = pl.DataFrame(good, schema=schema, orient="row").with_columns(

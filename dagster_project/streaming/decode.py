@@ -4,7 +4,8 @@ A body is JSON bytes, or base64 of them as Kafka clients sometimes hand records 
 Live Tables pipeline decoded both). The rules are bronze's (bronze/files.py parse_record): a body
 that is not a JSON object, lacks a required field, or has a field of the wrong type (a string
 for a number, a fraction or boolean for an integer, a number for a string) is quarantined with
-the reason; other missing fields stay NULL.
+the reason; other missing fields stay NULL. Bronze requires only event_id; the scenarios also need
+user_id (each one is per user), so an event without it is quarantined here and kept in bronze.
 
 Speed: each body is parsed twice (validity, then one extraction of every field); a field's type
 is read from its JSON text (quote, digits) instead of parsing each value again, which keeps

@@ -43,7 +43,8 @@ from dagster_project.streaming.scenarios import (
 )
 from generators.errors import PlaygroundError
 from generators.schema import PAGEVIEWS_TOPIC, STARS_TOPIC, USERS_FILE, VIP_FILE
-from generators.sinks.bus.embedded import EmbeddedLog
+from generators.sinks.bus import BusReader
+from generators.sinks.bus.embedded import EMPTY_EVENTS
 from generators.sinks.lake import Lake
 
 TOPICS = (PAGEVIEWS_TOPIC, STARS_TOPIC)
@@ -177,13 +178,13 @@ def committed_offsets(con: duckdb.DuckDBPyConnection) -> dict[str, dict[int, int
     return offsets
 
 
-def read_new_events(log: EmbeddedLog, start: dict[str, dict[int, int]]
+def read_new_events(log: BusReader, start: dict[str, dict[int, int]]
                     ) -> tuple[pa.Table, dict[str, dict[int, int]]]:
     """Every event from the committed offsets to the end the log has now, and that end."""
     end = {topic: log.end_sequences(topic) for topic in TOPICS}
     pieces = [log.read_table(topic, p, start[topic].get(p, 0), stop)
               for topic in TOPICS for p, stop in sorted(end[topic].items()) if stop > start[topic].get(p, 0)]
-    table = pa.concat_tables(pieces) if pieces else log.read_table(PAGEVIEWS_TOPIC, 0, 0, 0)
+    table = pa.concat_tables(pieces) if pieces else EMPTY_EVENTS
     return table.rename_columns([("byte_offset" if c == "offset" else c) for c in table.column_names]), end
 
 
@@ -351,7 +352,7 @@ def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, watc
     watch.lap("first-event state")
 
 
-def process_batch(con: duckdb.DuckDBPyConnection, log: EmbeddedLog, lake: Lake, time: TimePolicy,
+def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, time: TimePolicy,
                   processed_at: datetime | None = None) -> BatchResult:
     """One micro-batch: everything new on the bus through every scenario, committed whole."""
     watch = Stopwatch()

@@ -8,15 +8,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from generators.errors import PlaygroundError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 EVENTHUBS_SETTING = "EVENTHUBS_CONNECTION_STRING"
 
 
 class EventBus(Protocol):
     def send(self, topic: str, keys: Sequence[int], bodies: Sequence[bytes]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class BusReader(Protocol):
+    """What bronze and the streaming engine read: per partition, the end (next sequence number) and
+    events by sequence range as Arrow columns topic, partition, sequence_number, offset, enqueued_ms, body."""
+
+    def end_sequences(self, topic: str) -> dict[int, int]: ...
+
+    def read_table(self, topic: str, partition: int, from_sequence: int, to_sequence: int) -> pa.Table: ...
 
     def close(self) -> None: ...
 
@@ -28,6 +42,21 @@ def embedded_log_path(spec: str) -> str | None:
     return None if "://" in spec or spec in ("eventhubs", "eventhubs-amqp") else spec
 
 
+def _embedded_path(spec: str) -> str:
+    path = embedded_log_path(spec)
+    if path is None:
+        raise PlaygroundError(f"unknown bus {spec!r}: use a file path or sqlite:///path (embedded log), "
+                              "kafka://host:port, eventhubs or eventhubs-amqp")
+    return path
+
+
+def _eventhubs_connection(spec: str) -> str:
+    connection = os.environ.get(EVENTHUBS_SETTING, "")
+    if not connection:
+        raise PlaygroundError(f"--bus {spec} needs the Event Hubs namespace connection string in {EVENTHUBS_SETTING}")
+    return connection
+
+
 def open_bus(spec: str, partitions: int = 2) -> EventBus:
     """A bus from its spec: a file path or sqlite:/// URL (embedded log), kafka://host:port[,…],
     `eventhubs` (Event Hubs' Kafka endpoint) or `eventhubs-amqp` (azure-eventhub); the Event Hubs
@@ -37,10 +66,7 @@ def open_bus(spec: str, partitions: int = 2) -> EventBus:
 
         return KafkaBus({"bootstrap.servers": spec.removeprefix("kafka://")})
     if spec in ("eventhubs", "eventhubs-amqp"):
-        connection = os.environ.get(EVENTHUBS_SETTING, "")
-        if not connection:
-            raise PlaygroundError(f"--bus {spec} needs the Event Hubs namespace connection string in "
-                                  f"{EVENTHUBS_SETTING}")
+        connection = _eventhubs_connection(spec)
         if spec == "eventhubs":
             from generators.sinks.bus.kafka import KafkaBus, eventhubs_kafka_config
 
@@ -48,10 +74,22 @@ def open_bus(spec: str, partitions: int = 2) -> EventBus:
         from generators.sinks.bus.eventhubs import EventHubsBus
 
         return EventHubsBus(connection)
-    path = embedded_log_path(spec)
-    if path is None:
-        raise PlaygroundError(f"unknown bus {spec!r}: use a file path or sqlite:///path (embedded log), "
-                              "kafka://host:port, eventhubs or eventhubs-amqp")
     from generators.sinks.bus.embedded import EmbeddedLog
 
-    return EmbeddedLog(path, partitions=partitions)
+    return EmbeddedLog(_embedded_path(spec), partitions=partitions)
+
+
+def open_reader(spec: str) -> BusReader:
+    """A reader of the bus `spec` names (as open_bus): the embedded log, or Kafka / Event Hubs through
+    the Kafka protocol. Event Hubs is read through its Kafka endpoint whichever way it was written."""
+    if spec.startswith("kafka://"):
+        from generators.sinks.bus.kafka import KafkaReader
+
+        return KafkaReader({"bootstrap.servers": spec.removeprefix("kafka://")}, spec)
+    if spec in ("eventhubs", "eventhubs-amqp"):
+        from generators.sinks.bus.kafka import KafkaReader, eventhubs_kafka_config
+
+        return KafkaReader(eventhubs_kafka_config(_eventhubs_connection(spec)), "Event Hubs' Kafka endpoint")
+    from generators.sinks.bus.embedded import EmbeddedLog
+
+    return EmbeddedLog(_embedded_path(spec), readonly=True)

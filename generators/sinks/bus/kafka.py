@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
 
+import pyarrow as pa
+
 from generators.errors import PlaygroundError
 
 # Event Hubs caps a Kafka request at 1 MB; batching below it keeps the producer fast and valid.
@@ -91,3 +93,90 @@ class KafkaBus:
         if left:
             raise PlaygroundError(f"{left} events were not confirmed by Kafka within 30 s; "
                                   "check that the brokers are reachable")
+
+
+READ_TIMEOUT_S = 10.0
+
+
+class KafkaReader:
+    """A topic's partitions read by offset range, as the bronze ingest and the streaming engine read
+    the embedded log. Kafka's offset serves as both sequence number and offset, and a record's
+    timestamp as its enqueued time (Event Hubs stamps it so). Offsets are kept by the reader's
+    caller, committed with its output: no consumer group offsets are used."""
+
+    def __init__(self, config: dict[str, Any], where: str):
+        try:
+            from confluent_kafka import Consumer
+        except ModuleNotFoundError as exc:
+            raise PlaygroundError("reading a Kafka bus needs the `kafka` extra (confluent-kafka)") from exc
+        self.where = where
+        # log_level 0: a broker that cannot be reached is reported once, by the error raised, not
+        # logged by librdkafka every few milliseconds (a sensor asks every 5 s).
+        self.consumer = Consumer({**config, "group.id": "data-playground", "enable.auto.commit": False,
+                                  "enable.partition.eof": True, "auto.offset.reset": "earliest", "log_level": 0})
+
+    def _failed(self, what: str, exc: object) -> PlaygroundError:
+        return PlaygroundError(f"cannot {what} on {self.where}: {exc}. Check the bootstrap servers / "
+                               "connection string and that the brokers are reachable")
+
+    def partitions(self, topic: str) -> list[int]:
+        from confluent_kafka import KafkaException
+
+        try:
+            found = self.consumer.list_topics(topic, timeout=READ_TIMEOUT_S).topics.get(topic)
+        except KafkaException as exc:
+            raise self._failed(f"list topic {topic!r}", exc) from exc
+        if found is None or found.error is not None:  # not created yet: nothing to read
+            return []
+        return sorted(found.partitions)
+
+    def end_sequences(self, topic: str) -> dict[int, int]:
+        from confluent_kafka import KafkaException, TopicPartition
+
+        try:
+            return {p: self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=READ_TIMEOUT_S)[1]
+                    for p in self.partitions(topic)}
+        except KafkaException as exc:
+            raise self._failed(f"read the end offsets of {topic!r}", exc) from exc
+
+    def read_table(self, topic: str, partition: int, from_sequence: int, to_sequence: int) -> pa.Table:
+        """Records [from_sequence, to_sequence) of one partition (fewer where Kafka left gaps)."""
+        from confluent_kafka import KafkaError, TopicPartition
+
+        offsets: list[int] = []
+        times: list[int] = []
+        bodies: list[bytes] = []
+        if to_sequence > from_sequence:
+            self.consumer.assign([TopicPartition(topic, partition, from_sequence)])
+            try:
+                position = from_sequence
+                while position < to_sequence:
+                    messages = self.consumer.consume(min(10_000, to_sequence - position), timeout=READ_TIMEOUT_S)
+                    if not messages:
+                        raise self._failed(f"read {topic}/{partition} from offset {position} (nothing came in "
+                                           f"{READ_TIMEOUT_S:.0f} s)", "timed out")
+                    for message in messages:
+                        error = message.error()
+                        if error is not None and error.code() == KafkaError._PARTITION_EOF:
+                            position = to_sequence  # nothing more below the end we were given
+                            break
+                        if error is not None:
+                            raise self._failed(f"read {topic}/{partition}", error)
+                        if message.offset() >= to_sequence:
+                            position = to_sequence
+                            break
+                        offsets.append(message.offset())
+                        times.append(message.timestamp()[1])
+                        bodies.append(message.value() or b"")
+                        position = message.offset() + 1
+            finally:
+                self.consumer.unassign()
+        count = len(offsets)
+        sequence = pa.array(offsets, pa.int64())
+        return pa.table({"topic": pa.array([topic] * count, pa.string()),
+                         "partition": pa.array([partition] * count, pa.int32()),
+                         "sequence_number": sequence, "offset": sequence,
+                         "enqueued_ms": pa.array(times, pa.int64()), "body": pa.array(bodies, pa.large_binary())})
+
+    def close(self) -> None:
+        self.consumer.close()

@@ -63,8 +63,8 @@ def ingest(source: str, work: Path) -> float:
 
     began = time.perf_counter()
     con = duckdb.connect(str(work / "wh.duckdb"))
-    if source == "products":
-        batch, tables = ingest_files(con, Lake(str(work / "lake")), FILE_SOURCES["products"]).batch_id, ["products"]
+    if source in ("products", "users"):
+        batch, tables = ingest_files(con, Lake(str(work / "lake")), FILE_SOURCES[source]).batch_id, [source]
     elif source == "orders":
         with OrdersDB(f"sqlite:///{work / 'orders.db'}") as db:
             batch, tables = ingest_orders(con, db).batch_id, ["orders", "items"]
@@ -93,6 +93,27 @@ def seconds_to_ingest(source: str, history: int, new: int) -> float:
         return run_ingest(tmp)
 
 
+def users_file_rate(users: int) -> tuple[float, float, int]:
+    """A users file of `users` lines into an empty bronze in a fresh process: (lines/s, baseline lines/s of
+    json.loads alone over the same lines in this process, peak RSS MiB of the ingest)."""
+    import json
+
+    from bench.__main__ import cli
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        cli(["generate", "users", "--count", str(users), "--lake", "lake"], work)
+        lines = (work / "lake/landing/users/users.json").read_bytes().splitlines()
+        began = time.perf_counter()
+        assert sum(1 for line in lines if json.loads(line)) == users
+        baseline = users / (time.perf_counter() - began)
+        del lines
+        result = subprocess.run([sys.executable, "-m", "bench.peak_rss", sys.executable, "-m", "bench.ingest",
+                                 "--ingest", "users", tmp], capture_output=True, text=True, check=True)
+        seconds, rss_kib = result.stdout.split()[-2:]  # the ingest's seconds, then peak_rss's KiB
+    return users / float(seconds), baseline, int(rss_kib) // 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the benchmark runs")
@@ -113,6 +134,10 @@ def report(quick: bool) -> None:
         small, large = (seconds_to_ingest(source, history, new) for history in (new, new * 10))
         print(f"{source + ' (' + how + ')':<32} {new:>6,} new over {new:>7,}: {small:5.2f} s   over {new * 10:>7,}: "
               f"{large:5.2f} s   ratio {large / small:.2f}x (goal <= {GOAL_RATIO}x)", flush=True)
+    users = 10_000 if quick else 1_000_000
+    rate, baseline, rss = users_file_rate(users)
+    print(f"{'users file into bronze':<32} {users:>9,} lines: {rate:>9,.0f} lines/s   json.loads alone "
+          f"{baseline:>9,.0f}/s   ratio {rate / baseline:.2f}x   peak RSS {rss} MiB", flush=True)
 
 
 if __name__ == "__main__":

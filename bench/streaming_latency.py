@@ -43,8 +43,9 @@ def measure(minutes: float) -> None:
                "PLAYGROUND_STREAMING": str(work / "streams.duckdb")}
         subprocess.run([bin_dir / "playground", "generate", "users", "--count", "10000", "--quiet"], env=env,
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        daemon_log = work / "daemon.log"
         daemon = subprocess.Popen([bin_dir / "dagster-daemon", "run", "-m", "dagster_project.definitions"], env=env,
-                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  cwd=ROOT, stdout=daemon_log.open("wb"), stderr=subprocess.STDOUT,
                                   start_new_session=True)
         try:
             time.sleep(10)  # the daemon up before the first event
@@ -57,6 +58,9 @@ def measure(minutes: float) -> None:
                 daemon.wait(60)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(daemon.pid, signal.SIGKILL)  # and any run worker left in its group
+        if not (work / "streams.duckdb").exists():
+            tail = daemon_log.read_text(errors="replace").splitlines()[-30:]
+            raise SystemExit("no micro-batch ran; the daemon's last lines:\n" + "\n".join(tail))
         with duckdb.connect(str(work / "streams.duckdb"), read_only=True) as con:
             batches, gap = con.execute("""
                 SELECT count(*), quantile_cont(gap, 0.5) FROM (

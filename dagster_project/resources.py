@@ -67,6 +67,7 @@ class WarehouseResource(ConfigurableResource):
 
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         con = duckdb.connect(self.path)
+        con.execute("SET enable_progress_bar = false")  # no bars in run logs
         try:
             yield con
         finally:

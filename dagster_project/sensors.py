@@ -50,13 +50,18 @@ def _moved(context: SensorEvaluationContext, state: dict, keys: list[AssetKey], 
     return SensorResult(run_requests=[RunRequest(run_key=run_key, asset_selection=keys, tags=tags)], cursor=cursor)
 
 
+def _digest(stamps: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(stamps, sort_keys=True).encode()).hexdigest()
+
+
 def new_lake_files(context: SensorEvaluationContext, playground: PlaygroundResource):
     from dagster_project.bronze.files import FILE_SOURCES as SOURCES
 
     lake = playground.open_lake()
-    state = {name: lake.stamps(SOURCES[name].folder) for name in FILE_SOURCES}  # name -> size@mtime
+    # A digest of each folder's names and size@mtime stamps: the cursor stays small with 100k files.
+    state = {name: _digest(stamps) for name in FILE_SOURCES if (stamps := lake.stamps(SOURCES[name].folder))}
     previous = json.loads(context.cursor) if context.cursor else {}
-    changed = [bronze_key(name) for name in FILE_SOURCES if state[name] and state[name] != previous.get(name)]
+    changed = [bronze_key(name) for name in state if state[name] != previous.get(name)]
     if not changed:
         return SkipReason("no new lake files")
     return _moved(context, state, changed, "lake files")

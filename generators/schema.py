@@ -38,6 +38,7 @@ def product_file(product_id: int) -> str:
 # Event bus topics (Event Hubs names).
 PAGEVIEWS_TOPIC = "pageviews"
 STARS_TOPIC = "stars"
+TOPIC_TYPES = {PAGEVIEWS_TOPIC: PAGEVIEW_TYPES, STARS_TOPIC: STAR_TYPES}
 
 # Orders fall in the original's window.
 ORDER_DATE_MIN = datetime(2010, 8, 13, tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -48,6 +49,60 @@ def test_files_are_ingested_once_and_new_or_changed_files_incrementally(tmp_path
     versions = con.execute("SELECT _file_version, price FROM bronze.products WHERE id = 3 ORDER BY 1").fetchall()
     assert versions[1] == (2, 1.5) and versions[0][0] == 1
     assert con.execute("SELECT count(DISTINCT _batch_id) FROM bronze.products").fetchone()[0] == 3
+
+    touched = tmp_path / "lake/landing/products/product_4.json"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    assert ingest_files(con, lake, products).files == 0  # same bytes: no new version
+    stamp = con.execute("SELECT stamp FROM bronze._files WHERE path LIKE '%product_4.json'").fetchall()
+    assert stamp == [(f"{touched.stat().st_size}@{touched.stat().st_mtime_ns}",)]  # not read again next time
+
+
+@pytest.mark.parametrize("ending", [b"", b"\n", b"\r\n"])
+def test_lines_read_in_chunks_keep_their_bytes_and_numbers(ending: bytes) -> None:
+    from dagster_project.bronze.files import file_pieces, numbered_lines
+
+    lines = [b'{"id": 1}', b"", b"  ", b'{"id": 2, "name": "\xc3\xa9"}', b"\xff\xfe", b'{"id": 3}']
+    data = ending.join(lines) + ending if ending else b"\n".join(lines)
+    for size in (1, 2, 7, 1 << 20):
+        chunks = [data[i:i + size] for i in range(0, len(data), size)]
+        # two files in one batch, each read in chunks: lines are numbered per file
+        pieces = [*file_pieces("a.json", 1, chunks), *file_pieces("b.json", 3, chunks)]
+        read = numbered_lines(pieces).to_pylist()
+        expected = [{"path": path, "version": version, "line": number, "body": body}
+                    for path, version in (("a.json", 1), ("b.json", 3)) for number, body in enumerate(lines, 1)]
+        assert read == expected, size
+
+
+def test_each_type_rule_of_a_lake_file(tmp_path: Path) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    lines = [
+        '{"id": 1, "name": "a", "pages": ["x", "y"], "price": 5}',     # an integer is a float
+        '{"id": 2, "name": null, "pages": [], "price": 1.5}',          # null stays NULL
+        "",                                                             # blank: no record
+        '{"id": "3", "name": "c"}',
+        '{"id": 4.5}',
+        '{"id": true}',
+        '{"name": "no id"}',
+        '{"id": 7, "name": 7}',
+        '{"id": 8, "pages": ["x", 1]}',
+        '{"id": 9, "pages": "x"}',
+        '{"id": 10, "price": "1.5"}',
+        '[{"id": 11}]',
+        '{"id": 12, "name": "tr',
+        '{"id": 13, "name": "esc\\"aped\\u00e9", "description": "multi\\nline"}',
+    ]
+    lake.write_bytes("landing/products/few.json", "\n".join(lines).encode())
+    con = duckdb.connect()
+    result = ingest_files(con, lake, FILE_SOURCES["products"])
+    assert (result.new_rows, result.quarantined) == (3, 10)
+    rows = con.execute("SELECT id, name, description, pages, price FROM bronze.products ORDER BY id").fetchall()
+    assert rows == [(1, "a", None, ["x", "y"], 5.0), (2, None, None, [], 1.5),
+                    (13, 'esc"aped\u00e9', "multi\nline", None, None)]
+    reasons = con.execute("SELECT position, reason FROM bronze._quarantine ORDER BY position").fetchall()
+    assert reasons == [(4, "field 'id' is not int"), (5, "field 'id' is not int"), (6, "field 'id' is not int"),
+                       (7, "no field 'id'"), (8, "field 'name' is not str"), (9, "field 'pages' is not list[str]"),
+                       (10, "field 'pages' is not list[str]"), (11, "field 'price' is not float"),
+                       (12, "not a JSON object"), (13, "malformed JSON")]
 
 
 def test_bad_lines_are_quarantined_with_position_and_reason(tmp_path: Path) -> None:

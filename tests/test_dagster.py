@@ -133,3 +133,26 @@ def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "st.duckdb"), read_only=True) as con:  # the same events, streamed
         assert con.execute("SELECT count(*) FROM streaming.raw_pageviews").fetchone()[0] == pageviews
     assert list((tmp_path / "lake/bronze/streaming/raw_pageviews").glob("part-*.parquet"))
+
+
+@pytest.mark.slow
+def test_dg_lists_and_launches_the_same_definitions(tmp_path: Path) -> None:
+    """`dg`, Dagster's newer CLI, sees the repository as one project (pyproject's [tool.dg])."""
+    env = {**os.environ, "PLAYGROUND_TARGET": "local", "PLAYGROUND_LAKE": str(tmp_path / "lake"),
+           "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}", "PLAYGROUND_BUS": str(tmp_path / "ev.db"),
+           "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb"), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    (tmp_path / "dagster_home").mkdir()
+    dg = str(Path(sys.executable).parent / "dg")
+    listed = subprocess.run([dg, "list", "defs", "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert sorted(a["asset_key"] for a in json.loads(listed.stdout)["assets"]) == ASSET_KEYS
+    launched = subprocess.run([dg, "launch", "--assets", "group:landing,group:bronze",
+                               "--config-json", json.dumps(run_config(SMALL))],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM bronze.users").fetchone()[0] == 300
+        assert con.execute("SELECT count(*) FROM bronze.orders").fetchone()[0] == 500

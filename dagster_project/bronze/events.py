@@ -1,8 +1,9 @@
 """Pageviews and stars from the event bus into bronze by committed offsets.
 
 Each run reads every partition from its committed sequence number up to the end it sees when it
-starts, parses the bodies, and appends rows, quarantined records and the new offsets in one
-DuckDB transaction: a re-run after a crash starts from the offsets of the last commit.
+starts, decodes the bodies in SQL (bronze/decode.py) and appends rows, quarantined records and the
+new offsets in one DuckDB transaction: a re-run after a crash starts from the offsets of the last
+commit.
 """
 
 from __future__ import annotations
@@ -12,18 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import duckdb
-import polars as pl
+import pyarrow as pa
 
-from dagster_project.bronze.files import POLARS_TYPES, parse_record
-from dagster_project.bronze.store import DUCKDB_TYPES, commit_batch, create_table
-from generators.schema import PAGEVIEW_TYPES, PAGEVIEWS_TOPIC, STAR_TYPES, STARS_TOPIC
+from dagster_project.bronze.decode import decode_sql
+from dagster_project.bronze.store import DUCKDB_TYPES, create_table
+from generators.schema import TOPIC_TYPES
 from generators.sinks.bus import BusReader
 
-TOPIC_TYPES = {PAGEVIEWS_TOPIC: PAGEVIEW_TYPES, STARS_TOPIC: STAR_TYPES}
 ENVELOPE_COLUMNS = {"_partition": "INTEGER", "_sequence_number": "BIGINT", "_offset": "BIGINT",
                     "_enqueued_time": "TIMESTAMP", "_ingested_at": "TIMESTAMP", "_batch_id": "VARCHAR"}
-READ_BATCH = 50_000
-READ_COLUMNS = ("sequence_number", "offset", "enqueued_ms", "body")
+READ_BATCH = 200_000  # events decoded and inserted at a time
 
 
 @dataclass(frozen=True)
@@ -48,33 +47,45 @@ def committed(con: duckdb.DuckDBPyConnection, topic: str) -> dict[int, int]:
                             "GROUP BY partition", [topic]).fetchall())
 
 
+def _insert(con: duckdb.DuckDBPyConnection, topic: str, events: pa.Table, batch_id: str, now: datetime
+            ) -> tuple[int, int]:
+    """Decode and insert events: (rows, quarantined)."""
+    types = TOPIC_TYPES[topic]
+    con.register("events", events)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE decoded AS {decode_sql('events', {topic: types}, ('event_id',))}")
+    con.unregister("events")
+    rows = con.execute(f"""INSERT INTO bronze.{topic} BY NAME
+        SELECT {", ".join(types)}, partition AS _partition, sequence_number AS _sequence_number,
+               "offset" AS _offset, make_timestamp(enqueued_ms * 1000) AS _enqueued_time,
+               ?::TIMESTAMP AS _ingested_at, ? AS _batch_id
+        FROM decoded WHERE reason IS NULL""", [now, batch_id]).fetchone()[0]
+    quarantined = con.execute("""INSERT INTO bronze._quarantine
+        SELECT ?, topic || '/' || partition, sequence_number, reason, coalesce(raw_text, body::VARCHAR), ?,
+               ?::TIMESTAMP
+        FROM decoded WHERE reason IS NOT NULL""", [topic, batch_id, now]).fetchone()[0]
+    return rows, quarantined
+
+
 def ingest_events(con: duckdb.DuckDBPyConnection, log: BusReader, topic: str) -> OffsetsResult:
     ensure_tables(con, topic)
-    types = TOPIC_TYPES[topic]
     start = committed(con, topic)
     end = log.end_sequences(topic)  # what exists now; later events are the next run's
     batch_id, now = uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None)
-    good: list[dict] = []
-    quarantine = []
-    for partition, stop in sorted(end.items()):
-        position = start.get(partition, 0)
-        while position < stop:
-            chunk = log.read_table(topic, partition, position, min(position + READ_BATCH, stop))
-            for sequence, offset, enqueued, body in zip(*(chunk[c].to_pylist() for c in READ_COLUMNS), strict=True):
-                parsed, reason = parse_record(body, types, "event_id")
-                if parsed is None:
-                    quarantine.append((topic, f"{topic}/{partition}", sequence, reason,
-                                       body.decode("utf-8", "replace"), batch_id, now))
-                else:
-                    parsed.update(_partition=partition, _sequence_number=sequence, _offset=offset,
-                                  _enqueued_time=enqueued)
-                    good.append(parsed)
-            position = min(position + READ_BATCH, stop)  # a Kafka range may hold fewer (compacted) records
-    schema = {**{f: POLARS_TYPES[t] for f, t in types.items()}, "_partition": pl.Int32, "_sequence_number": pl.Int64,
-              "_offset": pl.Int64, "_enqueued_time": pl.Int64}
-    rows = pl.DataFrame(good, schema=schema, orient="row").with_columns(
-        pl.from_epoch("_enqueued_time", "ms"), _ingested_at=pl.lit(now), _batch_id=pl.lit(batch_id))
-    moved = [(topic, p, n, batch_id, now) for p, n in end.items() if n > start.get(p, 0)]
-    commit_batch(con, {topic: rows, "_quarantine": quarantine, "_offsets": moved})
+    new_rows = quarantined = 0
+    con.execute("BEGIN TRANSACTION")  # rows, quarantine and offsets: all of them or none
+    try:
+        for partition, stop in sorted(end.items()):
+            position = start.get(partition, 0)
+            while position < stop:
+                upto = min(position + READ_BATCH, stop)  # a Kafka range may hold fewer (compacted) records
+                rows, bad = _insert(con, topic, log.read_table(topic, partition, position, upto), batch_id, now)
+                new_rows, quarantined, position = new_rows + rows, quarantined + bad, upto
+        moved = [(topic, p, n, batch_id, now) for p, n in end.items() if n > start.get(p, 0)]
+        if moved:
+            con.executemany("INSERT INTO bronze._offsets VALUES (?, ?, ?, ?, ?)", moved)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
     total = con.execute(f"SELECT count(*) FROM bronze.{topic}").fetchone()[0]
-    return OffsetsResult(topic, batch_id, start, {**start, **end}, rows.height, len(quarantine), total)
+    return OffsetsResult(topic, batch_id, start, {**start, **end}, new_rows, quarantined, total)

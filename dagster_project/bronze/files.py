@@ -10,15 +10,17 @@ bookkeeping of one run are committed in one DuckDB transaction.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import duckdb
-import polars as pl
+import numpy as np
+import pyarrow as pa
 
-from dagster_project.bronze.store import DUCKDB_TYPES, commit_batch, create_table
+from dagster_project.bronze.decode import decode_sql
+from dagster_project.bronze.store import DUCKDB_TYPES, create_table
 from generators.schema import (
     PRODUCT_TYPES,
     PRODUCTS_DIR,
@@ -29,7 +31,7 @@ from generators.schema import (
 )
 from generators.sinks.lake import Lake
 
-POLARS_TYPES = {"int": pl.Int64, "float": pl.Float64, "str": pl.String, "list[str]": pl.List(pl.String)}
+CHUNK_BYTES = 32 << 20  # a file is read, and lines are decoded, this much at a time
 METADATA_COLUMNS = {"_source_file": "VARCHAR", "_line": "BIGINT", "_file_version": "INTEGER",
                     "_ingested_at": "TIMESTAMP", "_batch_id": "VARCHAR"}
 
@@ -66,82 +68,152 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: FileSource) -> None:
                 "ingested_at TIMESTAMP, PRIMARY KEY (source, path, version))")
 
 
-def parse_record(raw: bytes, types: dict[str, str], key: str) -> tuple[dict | None, str]:
-    """A JSON record of the given field types, or None and why it cannot be a bronze row.
-    Missing fields other than the key are allowed (NULL): silver judges them."""
-    try:
-        record = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return None, f"malformed JSON: {getattr(exc, 'msg', exc)}"
-    reason = _check(record, types, key)
-    return (None, reason) if reason else ({f: record.get(f) for f in types}, "")
+@dataclass(frozen=True)
+class Piece:
+    """Whole lines of one file version, the first of them numbered first_line; data ends with \n."""
+    path: str
+    version: int
+    first_line: int
+    data: bytes
 
 
-def _check(record: object, types: dict[str, str], key: str) -> str | None:
-    if not isinstance(record, dict):
-        return "not a JSON object"
-    if record.get(key) is None:
-        return f"no key field {key!r}"
-    for name, kind in types.items():
-        value = record.get(name)
-        if value is None:
-            continue
-        ok = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-              "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-              "str": lambda v: isinstance(v, str),
-              "list[str]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)}[kind](value)
-        if not ok:
-            return f"field {name!r} is not {kind}"
-    return None
+def file_pieces(path: str, version: int, chunks: Iterable[bytes]) -> Iterator[Piece]:
+    """A file read in chunks, as pieces of whole lines: a line split between chunks is whole."""
+    carry, line = b"", 1
+    for chunk in chunks:
+        data = carry + chunk
+        cut = data.rfind(b"\n") + 1
+        carry = data[cut:]
+        if cut:
+            yield Piece(path, version, line, data[:cut])
+            line += data.count(b"\n", 0, cut)
+    if carry:  # a last line without its \n
+        yield Piece(path, version, line, carry + b"\n")
 
 
-def parse_lines(data: bytes, source: FileSource) -> tuple[list[dict], list[tuple[int, str, str]]]:
-    """Good records (with their line numbers) and (line, reason, raw) of the bad ones."""
-    good, bad = [], []
-    for number, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        record, reason = parse_record(line, source.types, source.key)
-        if record is None:
-            bad.append((number, reason, line.decode("utf-8", "replace")))
-        else:
-            record["_line"] = number
-            good.append(record)
-    return good, bad
+def numbered_lines(pieces: list[Piece]) -> pa.Table:
+    """`path`, `version`, `line` and `body` (without its \n or \r\n) of every line of the pieces,
+    split at once with numpy: the cost per file is a few array entries, not a Python loop."""
+    raw = np.frombuffer(b"".join(p.data for p in pieces), np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
+    stops = ends.copy()
+    crlf = (stops > starts) & (raw[np.maximum(stops - 1, 0)] == 13)
+    stops[crlf] -= 1
+    kept = np.ones(len(raw), dtype=bool)
+    kept[ends] = False
+    kept[stops[crlf]] = False
+    offsets = np.concatenate(([0], np.cumsum(stops - starts)))
+    body = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(starts),
+                                            [None, pa.py_buffer(offsets), pa.py_buffer(raw[kept].tobytes())])
+    piece_starts = np.cumsum([0] + [len(p.data) for p in pieces[:-1]])
+    owner = np.searchsorted(piece_starts, starts, side="right") - 1  # the piece each line is in
+    first_index = np.searchsorted(starts, piece_starts)  # each piece's first line, counted over all pieces
+    line = np.array([p.first_line for p in pieces])[owner] + np.arange(len(starts)) - first_index[owner]
+    paths = pa.DictionaryArray.from_arrays(owner.astype(np.int32), pa.array([p.path for p in pieces], pa.string()))
+    return pa.table({"path": paths,
+                     "version": np.array([p.version for p in pieces], np.int32)[owner],
+                     "line": line.astype(np.int64), "body": body})
+
+
+class LineBatch:
+    """Lines of one or many files, decoded in SQL and inserted a few tens of MB at a time: bronze
+    rows for the good ones, quarantine for the bad ones, with file, line and reason."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: FileSource, batch_id: str, now: datetime):
+        self.con, self.source, self.batch_id, self.now = con, source, batch_id, now
+        self.pieces: list[Piece] = []
+        self.size = 0
+        self.counts: dict[str, list[int]] = {}  # path -> [records, quarantined]
+
+    def add(self, piece: Piece) -> None:
+        self.pieces.append(piece)
+        self.size += len(piece.data)
+        if self.size >= CHUNK_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pieces:
+            return
+        con, source = self.con, self.source
+        con.register("file_lines", numbered_lines(self.pieces))
+        self.pieces, self.size = [], 0
+        con.execute("CREATE OR REPLACE TEMP TABLE decoded AS "
+                    + decode_sql("file_lines", {source.name: source.types}, (source.key,)))
+        con.unregister("file_lines")
+        con.execute(f"""INSERT INTO bronze.{source.name} BY NAME
+            SELECT {", ".join(source.types)}, path AS _source_file, line AS _line, version AS _file_version,
+                   ?::TIMESTAMP AS _ingested_at, ? AS _batch_id
+            FROM decoded WHERE reason IS NULL""", [self.now, self.batch_id])
+        # A blank line is no record: neither a row nor quarantined.
+        con.execute("""CREATE OR REPLACE TEMP VIEW rejected AS SELECT * FROM decoded
+            WHERE reason IS NOT NULL AND trim(coalesce(raw_text, 'x')) <> ''""")
+        con.execute("""INSERT INTO bronze._quarantine
+            SELECT ?, path, line, reason, coalesce(raw_text, body::VARCHAR), ?, ?::TIMESTAMP FROM rejected""",
+                    [source.name, self.batch_id, self.now])
+        for path, records, quarantined in con.execute("""
+                SELECT path, count(*) FILTER (reason IS NULL), 0 FROM decoded GROUP BY path
+                UNION ALL SELECT path, 0, count(*) FROM rejected GROUP BY path""").fetchall():
+            counts = self.counts.setdefault(path, [0, 0])
+            counts[0] += records
+            counts[1] += quarantined
+
+
+def checksum_of(lake: Lake, path: str) -> tuple[str, bytes | None]:
+    """The file's SHA-256, and its bytes when it fits in one chunk (most do: it need not be read twice)."""
+    digest, whole = hashlib.sha256(), b""
+    for number, chunk in enumerate(lake.read_chunks(path, CHUNK_BYTES)):
+        digest.update(chunk)
+        whole = chunk if number == 0 else None
+    return digest.hexdigest(), whole
 
 
 def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource) -> IngestResult:
     ensure_tables(con, source)
     # Listing is cheap, reading is not: a file with the size and time it had when last ingested is skipped
     # unread. The listing is compared with the bookkeeping in SQL: per known file, only its stat is paid.
-    prefix = f"{source.folder}/"
     listed = lake.stamps(source.folder)
-    con.register("listed", pl.DataFrame({"path": [prefix + n for n in listed], "stamp": list(listed.values())},
-                                        schema={"path": pl.String, "stamp": pl.String}).to_arrow())
+    con.register("listed", pa.table({"name": pa.array(list(listed), pa.string()),
+                                     "stamp": pa.array(list(listed.values()), pa.string())}))
     candidates = con.execute(
-        "SELECT l.path, l.stamp, f.checksum, f.version FROM listed l LEFT JOIN (SELECT * FROM bronze._files "
-        "WHERE source = ? QUALIFY version = max(version) OVER (PARTITION BY path)) f USING (path) "
-        "WHERE f.stamp IS DISTINCT FROM l.stamp ORDER BY l.path", [source.name]).fetchall()
+        "SELECT l.path, l.stamp, f.checksum, f.version FROM (SELECT ? || name AS path, stamp FROM listed) l "
+        "LEFT JOIN (SELECT * FROM bronze._files WHERE source = ? "
+        "QUALIFY version = max(version) OVER (PARTITION BY path)) f USING (path) "
+        "WHERE f.stamp IS DISTINCT FROM l.stamp ORDER BY l.path", [f"{source.folder}/", source.name]).fetchall()
     con.unregister("listed")
     batch_id, now = uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None)
-    good: list[dict] = []
-    quarantine, files = [], []
-    for path, stamp, last_checksum, last_version in candidates:
-        data = lake.read_bytes(path)
-        checksum = hashlib.sha256(data).hexdigest()
-        if checksum == last_checksum:  # touched, not changed
-            continue
-        version = (last_version or 0) + 1
-        records, bad = parse_lines(data, source)
-        for record in records:
-            record.update(_source_file=path, _file_version=version)
-        good += records
-        quarantine += [(source.name, path, line, reason, raw, batch_id, now) for line, reason, raw in bad]
-        files.append((source.name, path, checksum, version, stamp, len(records), len(bad), batch_id, now))
-    schema = {**{f: POLARS_TYPES[t] for f, t in source.types.items()}, "_line": pl.Int64,
-              "_source_file": pl.String, "_file_version": pl.Int32}
-    rows = pl.DataFrame(good, schema=schema, orient="row").with_columns(_ingested_at=pl.lit(now),
-                                                                         _batch_id=pl.lit(batch_id))
-    commit_batch(con, {source.name: rows, "_quarantine": quarantine, "_files": files})
+    files, touched = [], []
+    con.execute("BEGIN TRANSACTION")  # rows, quarantine and bookkeeping: all of them or none
+    try:
+        lines = LineBatch(con, source, batch_id, now)
+        for path, stamp, last_checksum, last_version in candidates:
+            checksum, data = checksum_of(lake, path)
+            if checksum == last_checksum:  # touched, not changed: remember its stamp, not to read it again
+                touched.append((stamp, source.name, path, last_version))
+                continue
+            version = (last_version or 0) + 1
+            chunks = [data] if data is not None else lake.read_chunks(path, CHUNK_BYTES)
+            for piece in file_pieces(path, version, chunks):
+                lines.add(piece)
+            files.append((path, checksum, version, stamp))
+        lines.flush()
+        if touched:
+            con.executemany("UPDATE bronze._files SET stamp = ? WHERE source = ? AND path = ? AND version = ?", touched)
+        if files:
+            counts = lines.counts
+            con.register("taken", pa.table({
+                "source": [source.name] * len(files), "path": [f[0] for f in files],
+                "checksum": [f[1] for f in files], "version": pa.array([f[2] for f in files], pa.int32()),
+                "stamp": [f[3] for f in files], "records": [counts.get(f[0], [0, 0])[0] for f in files],
+                "quarantined": [counts.get(f[0], [0, 0])[1] for f in files]}))
+            con.execute("INSERT INTO bronze._files BY NAME SELECT *, ? AS batch_id, ?::TIMESTAMP AS ingested_at "
+                        "FROM taken", [batch_id, now])
+            con.unregister("taken")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    new_rows = sum(c[0] for c in lines.counts.values())
+    quarantined = sum(c[1] for c in lines.counts.values())
     total = con.execute(f"SELECT count(*) FROM bronze.{source.name}").fetchone()[0]
-    return IngestResult(source.name, batch_id, len(files), rows.height, len(quarantine), total)
+    return IngestResult(source.name, batch_id, len(files), new_rows, quarantined, total)

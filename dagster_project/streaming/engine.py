@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 import duckdb
 import pyarrow as pa
 
-from dagster_project.streaming.decode import decode_sql
+from dagster_project.bronze.decode import decode_sql
 from dagster_project.streaming.scenarios import (
     CORRELATION_MINUTES,
     DLT_HIGH_LATENCY_MS,
@@ -42,7 +42,7 @@ from dagster_project.streaming.scenarios import (
     OUTPUTS,
 )
 from generators.errors import PlaygroundError
-from generators.schema import PAGEVIEWS_TOPIC, STARS_TOPIC, USERS_FILE, VIP_FILE
+from generators.schema import PAGEVIEWS_TOPIC, STARS_TOPIC, TOPIC_TYPES, USERS_FILE, VIP_FILE
 from generators.sinks.bus import BusReader
 from generators.sinks.bus.embedded import EMPTY_EVENTS
 from generators.sinks.lake import Lake
@@ -222,7 +222,7 @@ def place_in_time(con: duckdb.DuckDBPyConnection, time: TimePolicy, clock: tuple
     dropped); then out of order when its time < M - out-of-order tolerance, M being the latest
     time among events that arrived before it (adjusted up to M - tolerance, or dropped)."""
     _, last_arrival, max_time, max_before_last = clock
-    arrived = (f"SELECT * EXCLUDE (body, reason), greatest(enqueued_ms, {last_arrival or 0}) AS arrival "
+    arrived = (f"SELECT * EXCLUDE (body, raw_text, reason), greatest(enqueued_ms, {last_arrival or 0}) AS arrival "
                "FROM decoded WHERE reason IS NULL")
     if time.mode == "arrival":  # time is arrival: nothing is late or out of order; a view, as copying costs
         con.execute(f"""CREATE OR REPLACE TEMP VIEW timed AS SELECT *, false AS late, arrival AS t1,
@@ -377,7 +377,8 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
     con.register("incoming", incoming)  # before other statements: DuckDB refuses it beside an unread result
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE decoded AS {decode_sql('incoming', required)}")
+        decoding = decode_sql("incoming", TOPIC_TYPES, required, kind_column="topic", base64=True)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE decoded AS {decoding}")
         con.unregister("incoming")
         watch.lap("decode")
         refresh_reference(con, lake)

@@ -1,5 +1,5 @@
 {# The local Spark target reads bronze as Parquet under <lake>/bronze/<table>/ (exported from the
-   DuckDB bronze tables, see dagster_project/transform/spark_local.py); other warehouses hold bronze
+   DuckDB bronze tables by dagster_project/publish.py, see README); other warehouses hold bronze
    as tables already. Runs at the start of every dbt invocation. #}
 {% macro register_bronze() %}
     {% if target.type == 'spark' and execute %}

@@ -55,9 +55,13 @@ class PlaygroundResource(ConfigurableResource):
 
 
 class WarehouseResource(ConfigurableResource):
-    """The local warehouse: one DuckDB file holding the bronze tables (and, with dbt, silver and gold)."""
+    """One DuckDB file holding the bronze tables and their bookkeeping (and, locally, dbt's silver and gold)."""
 
     path: str = Field(description="DuckDB database file.")
+    bronze_to_lake: bool = Field(
+        default=False, description="also write each bronze batch to <lake>/bronze/<table>/ as Parquet, for "
+                                   "warehouses that read bronze from the lake (Databricks, Synapse, local Spark)")
+    bronze_arrays_as_json: bool = Field(default=False, description="arrays in those files as JSON text (Synapse)")
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

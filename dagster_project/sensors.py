@@ -1,9 +1,9 @@
 """Sensors that turn new data into bronze runs (new lake files, new order rows, new events), and
 the schedule that refreshes everything downstream of bronze.
 
-Each keeps its cursor in Dagster: a fingerprint of the file listing, the highest orderId, the
-end sequence numbers of the bus partitions. A run is requested only when the cursor moves, with
-the cursor as run key, so the same data never asks twice.
+Each keeps its cursor in Dagster: a fingerprint of the file names and write logs, the highest
+orderId, the end sequence numbers of the bus partitions. A run is requested only when the cursor
+moves, with the cursor as run key, so the same data never asks twice.
 """
 
 import hashlib
@@ -50,16 +50,24 @@ def _moved(context: SensorEvaluationContext, state: dict, keys: list[AssetKey], 
     return SensorResult(run_requests=[RunRequest(run_key=run_key, asset_selection=keys, tags=tags)], cursor=cursor)
 
 
-def _digest(stamps: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(stamps, sort_keys=True).encode()).hexdigest()
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def _folder_state(lake, folder: str) -> str | None:
+    """What a bronze run would see change in the folder: its names and its write log's end or, where it
+    keeps no log, every file's size and time. A digest: the cursor stays small with 100k files."""
+    _, mark = lake.written_since(folder, None)
+    if mark is not None:
+        return _digest({"names": lake.list(folder), "written": mark})
+    return _digest(stamps) if (stamps := lake.stamps(folder)) else None
 
 
 def new_lake_files(context: SensorEvaluationContext, playground: PlaygroundResource):
     from dagster_project.bronze.files import FILE_SOURCES as SOURCES
 
     lake = playground.open_lake()
-    # A digest of each folder's names and size@mtime stamps: the cursor stays small with 100k files.
-    state = {name: _digest(stamps) for name in FILE_SOURCES if (stamps := lake.stamps(SOURCES[name].folder))}
+    state = {name: digest for name in FILE_SOURCES if (digest := _folder_state(lake, SOURCES[name].folder))}
     previous = json.loads(context.cursor) if context.cursor else {}
     changed = [bronze_key(name) for name in state if state[name] != previous.get(name)]
     if not changed:

@@ -20,8 +20,9 @@ DBT_TARGETS = {"local": "duckdb", "databricks": "databricks", "synapse": "synaps
 DBT_SETTINGS = {
     "duckdb": (),
     "spark": (),
-    "databricks": ("DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "DATABRICKS_TOKEN"),
-    "synapse": ("SYNAPSE_SERVER", "SYNAPSE_DATABASE", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"),
+    "databricks": ("DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "DATABRICKS_TOKEN", "PLAYGROUND_BRONZE_LOCATION"),
+    "synapse": ("SYNAPSE_SERVER", "SYNAPSE_DATABASE", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET",
+                "PLAYGROUND_BRONZE_LOCATION"),
 }
 
 
@@ -39,7 +40,8 @@ def resources_for(target: str) -> dict[str, object]:
             orders_url=os.environ.get("PLAYGROUND_ORDERS_URL", "sqlite:///data/orders.db"),
             bus=os.environ.get("PLAYGROUND_BUS", "data/events.db"),
         )
-        warehouse = WarehouseResource(path=os.environ.get("PLAYGROUND_WAREHOUSE", "data/warehouse.duckdb"))
+        warehouse = WarehouseResource(path=os.environ.get("PLAYGROUND_WAREHOUSE", "data/warehouse.duckdb"),
+                                      bronze_to_lake=os.environ.get("PLAYGROUND_BRONZE_TO_LAKE") == "1")
     elif target in ("databricks", "synapse"):
         # ADLS gen2 (credentials: AZURE_STORAGE_*), Azure SQL, Event Hubs' Kafka endpoint
         # (EVENTHUBS_CONNECTION_STRING), all provisioned by terraform/<target>_solution.
@@ -49,8 +51,10 @@ def resources_for(target: str) -> dict[str, object]:
             bus="eventhubs",
             generates=False,
         )
-        # Bronze runs on the cloud warehouse there (not built yet); the DuckDB stand-in is explicit.
-        warehouse = WarehouseResource(path=EnvVar("PLAYGROUND_WAREHOUSE"))
+        # Bronze is ingested here, with its bookkeeping in a DuckDB file, and each batch is written to the
+        # lake as Parquet, where the cloud warehouse reads it (dbt's register_bronze).
+        warehouse = WarehouseResource(path=EnvVar("PLAYGROUND_WAREHOUSE"), bronze_to_lake=True,
+                                      bronze_arrays_as_json=target == "synapse")
     else:
         raise PlaygroundError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     # The streaming scenarios' local engine keeps its outputs and state in a DuckDB file of its own; in

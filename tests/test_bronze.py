@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -52,9 +53,96 @@ def test_files_are_ingested_once_and_new_or_changed_files_incrementally(tmp_path
 
     touched = tmp_path / "lake/landing/products/product_4.json"
     os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
-    assert ingest_files(con, lake, products).files == 0  # same bytes: no new version
+    assert ingest_files(con, lake, products, timedelta(0)).files == 0  # same bytes: no new version
     stamp = con.execute("SELECT stamp FROM bronze._files WHERE path LIKE '%product_4.json'").fetchall()
     assert stamp == [(f"{touched.stat().st_size}@{touched.stat().st_mtime_ns}",)]  # not read again next time
+
+
+def test_between_full_listings_only_logged_and_unseen_names_are_looked_at(tmp_path: Path) -> None:
+    lake, con, users = Lake(str(tmp_path / "lake")), duckdb.connect(), FILE_SOURCES["users"]
+    folder = tmp_path / "lake/landing/users"
+    lake.write_bytes("landing/users/a.json", b'{"id": 1}\n')
+    first = ingest_files(con, lake, users)
+    assert (first.new_rows, first.full_listing) == (1, True)  # no mark yet: every file is stat'ed
+
+    lake.write_bytes("landing/users/a.json", b'{"id": 1}\n{"id": 2}\n')  # replaced through the writer: logged
+    (folder / "b.json").write_bytes(b'{"id": 3}\n')  # copied in by hand: a name never seen
+    second = ingest_files(con, lake, users)
+    assert (second.files, second.new_rows, second.full_listing) == (2, 3, False)
+
+    with open(folder / "b.json", "ab") as edited:  # edited in place by hand: neither logged nor a new name
+        edited.write(b'{"id": 4}\n')
+    assert ingest_files(con, lake, users).files == 0
+    full = ingest_files(con, lake, users, full_listing_every=timedelta(0))  # the backfill finds it
+    assert (full.files, full.new_rows, full.full_listing) == (1, 2, True)
+
+    lake.remove("landing/users")  # the folder made anew: its new log cannot be read from the old mark
+    lake.write_bytes("landing/users/a.json", b'{"id": 5}\n')
+    anew = ingest_files(con, lake, users)
+    assert (anew.files, anew.new_rows, anew.full_listing) == (1, 1, True)
+    assert con.execute("SELECT max(_file_version) FROM bronze.users WHERE _source_file LIKE '%a.json'"
+                       ).fetchone()[0] == 3
+
+
+def test_write_log_gives_whole_lines_after_a_mark(tmp_path: Path) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    assert lake.written_since("landing/users", None) == (None, None)  # no log: nothing it can tell
+    for name in ("a.json", "b.json", "_bookkeeping.json", "a.json"):
+        lake.write_bytes(f"landing/users/{name}", b"{}\n")
+    names, mark = lake.written_since("landing/users", None)
+    assert names is None and mark is not None  # a first look: the mark to start from
+    lake.write_bytes("landing/users/c.json", b"{}\n")
+    with open(tmp_path / "lake/landing/users/_written.log", "ab") as log:
+        log.write(b"d.js")  # a line still being written
+    names, later = lake.written_since("landing/users", mark)
+    assert names == ["c.json"]
+    with open(tmp_path / "lake/landing/users/_written.log", "ab") as log:
+        log.write(b"on\n")
+    assert lake.written_since("landing/users", later)[0] == ["d.json"]
+
+
+def test_bronze_batches_reach_the_lake_once_each(tmp_path: Path) -> None:
+    from dagster_project.publish import publish_bronze
+
+    lake, con, products = Lake(str(tmp_path / "lake")), duckdb.connect(), FILE_SOURCES["products"]
+    copies = f"'{tmp_path}/lake/bronze/products/*.parquet'"
+
+    def in_lake() -> list[tuple]:
+        return duckdb.sql(f"SELECT id, _file_version, _batch_id FROM {copies} ORDER BY ALL").fetchall()
+
+    write_products(lake, 42, 0, 20)
+    first = ingest_files(con, lake, products)
+    assert publish_bronze(con, lake, "products") == [lake.display(f"bronze/products/batch-{first.batch_id}.parquet")]
+    assert publish_bronze(con, lake, "products") == []  # nothing new: nothing written
+    write_products(lake, 42, 20, 25)
+    second = ingest_files(con, lake, products)
+    assert len(publish_bronze(con, lake, "products")) == 1
+    assert in_lake() == con.execute("SELECT id, _file_version, _batch_id FROM bronze.products ORDER BY ALL").fetchall()
+    assert len(in_lake()) == 25
+
+    # killed after the file was written, before it was marked: written again, in the same file
+    con.execute("DELETE FROM bronze._published WHERE batch_id = ?", [second.batch_id])
+    assert len(publish_bronze(con, lake, "products")) == 1
+    assert len(in_lake()) == 25 and len(list((tmp_path / "lake/bronze/products").glob("*.parquet"))) == 2
+
+    # for Synapse, whose external tables take no arrays: the same rows, arrays as JSON text
+    synapse = duckdb.connect()
+    ingest_files(synapse, lake, products)
+    publish_bronze(synapse, Lake(str(tmp_path / "synapse")), "products", arrays_as_json=True)
+    copied = f"'{tmp_path}/synapse/bronze/products/*.parquet'"
+    as_json = duckdb.sql(f"SELECT id, pages FROM {copied} ORDER BY ALL").fetchall()
+    assert as_json == con.execute("SELECT id, to_json(pages)::VARCHAR FROM bronze.products ORDER BY ALL").fetchall()
+    assert all(isinstance(pages, str) and pages.startswith("[") for _, pages in as_json)
+
+
+def test_the_dbt_macro_of_bronze_columns_is_the_rendering_of_the_tables() -> None:
+    """dbt_project/macros/bronze_columns.sql is current (`python -m dagster_project.bronze.catalog`)."""
+    from dagster_project.bronze.catalog import MACRO_FILE, bronze_columns, render
+
+    assert MACRO_FILE.read_text() == render()
+    columns = bronze_columns()
+    assert set(columns) == {"users", "vip_users", "products", "orders", "items", "pageviews", "stars"}
+    assert ("jobs", "VARCHAR[]") in columns["users"] and columns["orders"][0] == ("orderId", "BIGINT")
 
 
 @pytest.mark.parametrize("ending", [b"", b"\n", b"\r\n"])

@@ -18,11 +18,9 @@ from dagster import materialize
 from dagster_project.assets.bronze import bronze_assets
 from dagster_project.assets.landing import landing_assets
 from dagster_project.assets.transform import DBT_DIR, dbt_command, dbt_models
-from dagster_project.publish import publish_tables
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.targets import check_dbt_settings, dbt_resource
 from generators.errors import PlaygroundError
-from generators.sinks.lake import Lake
 
 COUNTS = {"users": 400, "vip_users": 20, "products": 60, "orders": 1_500, "pageviews": 3_000}
 GOLD = ("daily_sales", "engagements", "product_popularity", "stars_distribution")
@@ -50,7 +48,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, obje
     resources = {
         "playground": PlaygroundResource(lake=str(root / "lake"), orders_url=f"sqlite:///{root / 'orders.db'}",
                                          bus=str(root / "events.db")),
-        "warehouse": WarehouseResource(path=str(root / "wh.duckdb")),
+        "warehouse": WarehouseResource(path=str(root / "wh.duckdb"), bronze_to_lake=True),  # Spark reads it
         "dbt": dbt_resource("duckdb"),
     }
     result = materialize([*landing_assets, *bronze_assets, dbt_models], resources=resources, run_config=run_config)
@@ -148,14 +146,12 @@ def test_incremental_models_read_only_bronze_rows_newer_than_their_own(built: tu
 
 @pytest.mark.slow
 def test_spark_builds_the_same_gold_as_duckdb(built: tuple[Path, object], tmp_path: Path) -> None:
-    """dbt-spark on PySpark local[*]: every model and test passes, and gold equals DuckDB's."""
+    """dbt-spark on PySpark local[*], reading the bronze batches the assets wrote to the lake: every model and
+    test passes, and gold equals DuckDB's."""
     root = built[0]
-    lake = Lake(str(tmp_path / "lake"))
-    for table in BRONZE:
-        publish_tables(str(root / "wh.duckdb"), "bronze", [table], lake)
+    assert {p.parent.name for p in (root / "lake/bronze").glob("*/batch-*.parquet")} == set(BRONZE)
     spark_dir = tmp_path / "spark"
-    env = {"PLAYGROUND_LAKE": str(tmp_path / "lake"), "PLAYGROUND_SPARK_DIR": str(spark_dir),
-           "SCRATCH": str(tmp_path)}
+    env = {"PLAYGROUND_LAKE": str(root / "lake"), "PLAYGROUND_SPARK_DIR": str(spark_dir), "SCRATCH": str(tmp_path)}
     result = dbt("build", "--target", "spark", env=env)
     assert "ERROR=0" in result.stdout and "WARN=0" in result.stdout
     for model in GOLD:
@@ -187,5 +183,17 @@ def test_cloud_warehouses_parse_and_compile_without_credentials(target: str, tmp
     compiled = (tmp_path / "target/compiled/playground/models/silver/pageviews.sql").read_text()
     assert "not exists" in compiled  # the incremental shape, rendered for this warehouse
     assert ("convert(datetime2" in compiled) == (target == "synapse")
+    # the statements register_bronze runs there, making the lake's bronze folders tables of the warehouse
+    location = "abfss://bronze@account.dfs.core.windows.net"
+    ddl = dbt("compile", "--target", target, "--no-introspect", "--no-populate-cache", "--vars", "{offline: full}",
+              "--inline", "{% for s in bronze_tables_sql() %}{{ s }};\n{% endfor %}",
+              env={**env, "PLAYGROUND_BRONZE_LOCATION": location}).stdout
+    if target == "databricks":
+        assert f"create table if not exists bronze.users using parquet location '{location}/users'" in ddl
+        assert "refresh table bronze.stars" in ddl
+    else:
+        assert f"create external data source playground_bronze with (type = hadoop, location = ''{location}'')" in ddl
+        assert "create external table bronze.users ([id] bigint, [name] nvarchar(4000)" in ddl
+        assert "[jobs] nvarchar(4000)" in ddl and "with (location = ''/stars/''" in ddl
     with pytest.raises(PlaygroundError, match="DATABRICKS_HOST" if target == "databricks" else "SYNAPSE_SERVER"):
         check_dbt_settings(target)

@@ -12,7 +12,8 @@ def snapshot(root: Path) -> dict[str, object]:
     return {
         "users": (lake / "users" / "users.json").read_bytes(),
         "vip": (lake / "vipusers" / "vipusers.json").read_bytes(),
-        "products": {p.name: p.read_bytes() for p in (lake / "products").iterdir()},
+        "products": {p.name: p.read_bytes() for p in (lake / "products").iterdir()
+                     if not p.name.startswith("_")},  # the write log is bookkeeping, in the order files were written
         "orders": table_rows(root / "orders.db", "SELECT * FROM orders ORDER BY orderId"),
         "items": table_rows(root / "orders.db", "SELECT * FROM items ORDER BY orderId, rowId"),
         "pageviews": events(root / "events.db", "pageviews"),

@@ -39,6 +39,12 @@ def test_lake_files_sensor(tmp_path: Path) -> None:
     second = evaluate(new_lake_files, tmp_path, first.cursor)
     assert requested(second) == ["bronze/products"]
     assert second.run_requests[0].run_key != first.run_requests[0].run_key
+    # a file replaced through the lake's writer moves its write log; a file copied in by hand adds a name
+    Lake(str(tmp_path / "lake")).write_bytes("landing/products/product_3.json", b'{"id": 3}\n')
+    third = evaluate(new_lake_files, tmp_path, second.cursor)
+    assert requested(third) == ["bronze/products"]
+    (tmp_path / "lake/landing/users/more.json").write_bytes(b'{"id": 1000}\n')
+    assert requested(evaluate(new_lake_files, tmp_path, third.cursor)) == ["bronze/users"]
 
 
 def test_orders_sensor(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ bus (pageviews, stars) ingested incrementally into DuckDB.
 (No `from __future__ import annotations`: Dagster reads the config and resource annotations.)
 """
 
+from datetime import timedelta
+
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -30,6 +32,12 @@ QUARANTINE_CHECK = "quarantine_share"
 
 class BronzeConfig(Config):
     max_quarantine_share: float = Field(default=0.05, description="the quarantine check fails above this share")
+
+
+class LakeFilesConfig(BronzeConfig):
+    full_listing_minutes: float = Field(
+        default=60, description="stat every file of the folder at least this often (0: every run); between, only "
+                                "names the lake's writer logged and names never seen are looked at")
 
 
 def markdown_table(columns: list[str], rows: list[tuple]) -> str:
@@ -76,25 +84,39 @@ def check_results(con, table: str, batch_id: str, max_quarantine_share: float | 
     return results
 
 
+def to_lake(con, playground: PlaygroundResource, warehouse: WarehouseResource, table: str) -> dict:
+    """Where the warehouse reads bronze from the lake: the table's batches not there yet, and metadata."""
+    if not warehouse.bronze_to_lake:
+        return {}
+    from dagster_project.publish import publish_bronze
+
+    lake = playground.open_lake()
+    written = publish_bronze(con, lake, table, warehouse.bronze_arrays_as_json)
+    return {"lake_files_new": len(written), "lake_folder": lake.display(f"bronze/{table}/")}
+
+
 def file_asset(source: str) -> AssetsDefinition:
     @asset(key=bronze_key(source), group_name=GROUP, deps=[landing_key(source)], kinds={"duckdb"},
            description=f"Every {source} record from the lake, appended once per file version, with its "
                        "file, line, version, batch id and ingestion time; bad lines go to bronze._quarantine.",
            check_specs=check_specs(source))
-    def ingest(context: AssetExecutionContext, config: BronzeConfig, playground: PlaygroundResource,
+    def ingest(context: AssetExecutionContext, config: LakeFilesConfig, playground: PlaygroundResource,
                warehouse: WarehouseResource):
         from dagster_project.bronze.files import FILE_SOURCES, ingest_files
 
         with warehouse.connect() as con:
-            result = ingest_files(con, playground.open_lake(), FILE_SOURCES[source])
+            result = ingest_files(con, playground.open_lake(), FILE_SOURCES[source],
+                                  timedelta(minutes=config.full_listing_minutes))
             checks = check_results(con, source, result.batch_id, config.max_quarantine_share)
             newest = preview(con, source)
+            in_lake = to_lake(con, playground, warehouse, source)
         context.log.info(f"{source}: {result.new_rows:,} new rows from {result.files} files, "
                          f"{result.quarantined:,} quarantined")
         yield MaterializeResult(metadata={
             "rows_new": result.new_rows, "rows_total": result.total_rows, "rows_quarantined": result.quarantined,
             "files_new": result.files, "batch_id": result.batch_id,
-            "preview": newest,
+            "listing": "full" if result.full_listing else "write log and new names",
+            "preview": newest, **in_lake,
         })
         yield from checks
 
@@ -114,16 +136,17 @@ def bronze_orders(context: AssetExecutionContext, playground: PlaygroundResource
         result = ingest_orders(con, db)
         checks = [*check_results(con, "orders", result.batch_id), *check_results(con, "items", result.batch_id)]
         previews = {table: preview(con, table) for table in ("orders", "items")}
+        in_lake = {table: to_lake(con, playground, warehouse, table) for table in ("orders", "items")}
     context.log.info(f"orders {result.watermark_from} -> {result.watermark_to}: {result.new_orders:,} orders, "
                      f"{result.new_items:,} items")
     watermark = {"watermark_from": result.watermark_from, "watermark_to": result.watermark_to,
                  "batch_id": result.batch_id}
     yield MaterializeResult(asset_key=bronze_key("orders"),
                             metadata={"rows_new": result.new_orders, "rows_total": result.total_orders, **watermark,
-                                      "preview": previews["orders"]})
+                                      "preview": previews["orders"], **in_lake["orders"]})
     yield MaterializeResult(asset_key=bronze_key("items"),
                             metadata={"rows_new": result.new_items, "rows_total": result.total_items, **watermark,
-                                      "preview": previews["items"]})
+                                      "preview": previews["items"], **in_lake["items"]})
     yield from checks
 
 
@@ -142,13 +165,14 @@ def event_asset(topic: str) -> AssetsDefinition:
                 result = ingest_events(con, log, topic)
                 checks = check_results(con, topic, result.batch_id, config.max_quarantine_share)
                 newest = preview(con, topic)
+                in_lake = to_lake(con, playground, warehouse, topic)
         finally:
             log.close()
         context.log.info(f"{topic}: {result.new_rows:,} new events, offsets {result.offsets_to}")
         yield MaterializeResult(metadata={
             "rows_new": result.new_rows, "rows_total": result.total_rows, "rows_quarantined": result.quarantined,
             "offsets": MetadataValue.json({str(p): n for p, n in result.offsets_to.items()}),
-            "batch_id": result.batch_id, "preview": newest})
+            "batch_id": result.batch_id, "preview": newest, **in_lake})
         yield from checks
 
     return ingest

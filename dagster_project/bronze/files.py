@@ -1,7 +1,10 @@
 """Lake files into bronze tables with Auto Loader semantics.
 
 Each file is ingested once, tracked by path and checksum; new files are picked up
-incrementally; a file whose content changed is ingested again as a new version. A line that is
+incrementally; a file whose content changed is ingested again as a new version. Like Auto
+Loader's file notifications with a backfill interval, a run looks only at the names the lake's
+writer logged since the last run and at names never seen, and stats every file in a full listing
+at most `full_listing_every` apart (every run where the folder keeps no write log). A line that is
 not a JSON object of the source's schema (or lacks its key) goes to bronze._quarantine with the
 file, line and reason; missing non-key fields stay NULL for silver to judge. Rows, quarantine and
 bookkeeping of one run are committed in one DuckDB transaction.
@@ -13,7 +16,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import numpy as np
@@ -31,6 +34,7 @@ from generators.schema import (
 )
 from generators.sinks.lake import Lake
 
+FULL_LISTING_EVERY = timedelta(hours=1)
 CHUNK_BYTES = 32 << 20  # a file is read, and lines are decoded, this much at a time
 METADATA_COLUMNS = {"_source_file": "VARCHAR", "_line": "BIGINT", "_file_version": "INTEGER",
                     "_ingested_at": "TIMESTAMP", "_batch_id": "VARCHAR"}
@@ -59,6 +63,7 @@ class IngestResult:
     new_rows: int
     quarantined: int
     total_rows: int
+    full_listing: bool
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, source: FileSource) -> None:
@@ -66,6 +71,24 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: FileSource) -> None:
     con.execute("CREATE TABLE IF NOT EXISTS bronze._files (source VARCHAR, path VARCHAR, checksum VARCHAR, "
                 "version INTEGER, stamp VARCHAR, records BIGINT, quarantined BIGINT, batch_id VARCHAR, "
                 "ingested_at TIMESTAMP, PRIMARY KEY (source, path, version))")
+    con.execute("CREATE TABLE IF NOT EXISTS bronze._listings (source VARCHAR, mark VARCHAR, listed_at TIMESTAMP)")
+
+
+def files_to_look_at(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource, now: datetime,
+                     full_listing_every: timedelta) -> tuple[dict[str, str], str | None, datetime | None]:
+    """The stamps of the files that may be new or changed, the write log's mark reached, and when the
+    folder was last listed in full (now, if this is a full listing)."""
+    last = next(iter(con.execute("SELECT mark, listed_at FROM bronze._listings WHERE source = ?",
+                                 [source.name]).fetchall()), None)
+    written, mark = lake.written_since(source.folder, last[0] if last else None)
+    if written is None or now - last[1] >= full_listing_every:
+        return lake.stamps(source.folder), mark, now
+    # Names are cheap, stats are not: a stat only for what the log names and for names never seen.
+    con.register("names", pa.table({"name": pa.array(lake.list(source.folder), pa.string())}))
+    unseen = con.execute("SELECT name FROM names ANTI JOIN (SELECT path FROM bronze._files WHERE source = ?) f "
+                         "ON f.path = ? || name", [source.name, f"{source.folder}/"]).fetchall()
+    con.unregister("names")
+    return lake.stamps(source.folder, {*written, *(n for (n,) in unseen)}), mark, last[1]
 
 
 @dataclass(frozen=True)
@@ -168,11 +191,12 @@ def checksum_of(lake: Lake, path: str) -> tuple[str, bytes | None]:
     return digest.hexdigest(), whole
 
 
-def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource) -> IngestResult:
+def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource,
+                 full_listing_every: timedelta = FULL_LISTING_EVERY) -> IngestResult:
     ensure_tables(con, source)
-    # Listing is cheap, reading is not: a file with the size and time it had when last ingested is skipped
-    # unread. The listing is compared with the bookkeeping in SQL: per known file, only its stat is paid.
-    listed = lake.stamps(source.folder)
+    batch_id, now = uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None)
+    # Reading is what costs: a file with the size and time it had when last ingested is skipped unread.
+    listed, mark, listed_at = files_to_look_at(con, lake, source, now, full_listing_every)
     con.register("listed", pa.table({"name": pa.array(list(listed), pa.string()),
                                      "stamp": pa.array(list(listed.values()), pa.string())}))
     candidates = con.execute(
@@ -181,7 +205,6 @@ def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource)
         "QUALIFY version = max(version) OVER (PARTITION BY path)) f USING (path) "
         "WHERE f.stamp IS DISTINCT FROM l.stamp ORDER BY l.path", [f"{source.folder}/", source.name]).fetchall()
     con.unregister("listed")
-    batch_id, now = uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None)
     files, touched = [], []
     con.execute("BEGIN TRANSACTION")  # rows, quarantine and bookkeeping: all of them or none
     try:
@@ -209,6 +232,8 @@ def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource)
             con.execute("INSERT INTO bronze._files BY NAME SELECT *, ? AS batch_id, ?::TIMESTAMP AS ingested_at "
                         "FROM taken", [batch_id, now])
             con.unregister("taken")
+        con.execute("DELETE FROM bronze._listings WHERE source = ?", [source.name])
+        con.execute("INSERT INTO bronze._listings VALUES (?, ?, ?)", [source.name, mark, listed_at])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -216,4 +241,4 @@ def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource)
     new_rows = sum(c[0] for c in lines.counts.values())
     quarantined = sum(c[1] for c in lines.counts.values())
     total = con.execute(f"SELECT count(*) FROM bronze.{source.name}").fetchone()[0]
-    return IngestResult(source.name, batch_id, len(files), new_rows, quarantined, total)
+    return IngestResult(source.name, batch_id, len(files), new_rows, quarantined, total, listed_at == now)

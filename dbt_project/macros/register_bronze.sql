@@ -1,14 +1,67 @@
-{# The local Spark target reads bronze as Parquet under <lake>/bronze/<table>/ (exported from the
-   DuckDB bronze tables by dagster_project/publish.py, see README); other warehouses hold bronze
-   as tables already. Runs at the start of every dbt invocation. #}
+{# Where a warehouse reads bronze from the lake, make each bronze folder a table of it: each bronze
+   batch is a Parquet file under <bronze location>/<table>/, written by the bronze assets when the
+   warehouse resource has bronze_to_lake (dagster_project/publish.py). The location is
+   PLAYGROUND_BRONZE_LOCATION as the warehouse spells it (abfss://bronze@<account>.dfs.core.windows.net),
+   by default <lake>/bronze for the local Spark target. DuckDB holds bronze as tables already.
+   Runs at the start of every dbt invocation, except when compiling offline. #}
 {% macro register_bronze() %}
-    {% if target.type == 'spark' and execute %}
-        {% set lake = env_var('PLAYGROUND_LAKE', '../data/lake') %}
-        {% do run_query('create database if not exists bronze') %}
-        {% for table in graph.sources.values() | selectattr('source_name', 'equalto', 'bronze') %}
-            {% do run_query('create table if not exists bronze.' ~ table.name ~ " using parquet location '"
-                            ~ lake ~ '/bronze/' ~ table.name ~ "'") %}
-            {% do run_query('refresh table bronze.' ~ table.name) %}
+    {% if execute and var('offline', none) is none %}
+        {% for statement in bronze_tables_sql() %}
+            {% do run_query(statement) %}
         {% endfor %}
     {% endif %}
 {% endmacro %}
+
+{% macro bronze_location() -%}
+    {{ return(env_var('PLAYGROUND_BRONZE_LOCATION', env_var('PLAYGROUND_LAKE', '../data/lake') ~ '/bronze')) }}
+{%- endmacro %}
+
+{% macro bronze_tables_sql() %}
+    {{ return(adapter.dispatch('bronze_tables_sql', 'playground')()) }}
+{% endmacro %}
+
+{% macro default__bronze_tables_sql() %}
+    {{ return([]) }}
+{% endmacro %}
+
+{# Spark and Databricks: Parquet tables over the folders, refreshed to see new files. #}
+{% macro spark__bronze_tables_sql() %}
+    {% set statements = ['create database if not exists bronze'] %}
+    {% for table in bronze_columns() %}
+        {% do statements.append('create table if not exists bronze.' ~ table ~ " using parquet location '"
+                                ~ bronze_location() ~ '/' ~ table ~ "'") %}
+        {% do statements.append('refresh table bronze.' ~ table) %}
+    {% endfor %}
+    {{ return(statements) }}
+{% endmacro %}
+
+{# Synapse dedicated pools: external tables, which need every column declared (bronze_columns.sql);
+   the lake copies hold arrays as JSON text there. SYNAPSE_LAKE_CREDENTIAL names the database scoped
+   credential the pool reads the lake with. #}
+{% macro synapse__bronze_tables_sql() %}
+    {% set types = {'BIGINT': 'bigint', 'INTEGER': 'int', 'DOUBLE': 'float', 'TIMESTAMP': 'datetime2',
+                    'VARCHAR': 'nvarchar(4000)', 'VARCHAR[]': 'nvarchar(4000)'} %}
+    {% set credential = env_var('SYNAPSE_LAKE_CREDENTIAL', '') %}
+    {% set statements = [
+        "if schema_id('bronze') is null " ~ exec_sql("create schema bronze"),
+        "if not exists (select * from sys.external_file_formats where name = 'playground_parquet') "
+            ~ exec_sql("create external file format playground_parquet with (format_type = parquet)"),
+        "if not exists (select * from sys.external_data_sources where name = 'playground_bronze') "
+            ~ exec_sql("create external data source playground_bronze with (type = hadoop, location = '"
+                       ~ bronze_location() ~ "'" ~ (", credential = " ~ credential if credential else "") ~ ")")] %}
+    {% for table, columns in bronze_columns().items() %}
+        {% set declared = [] %}
+        {% for name, type in columns %}
+            {% do declared.append('[' ~ name ~ '] ' ~ types[type]) %}
+        {% endfor %}
+        {% do statements.append("if object_id('bronze." ~ table ~ "') is null " ~ exec_sql(
+            "create external table bronze." ~ table ~ ' (' ~ declared | join(', ') ~ ") with (location = '/" ~ table
+            ~ "/', data_source = playground_bronze, file_format = playground_parquet)")) %}
+    {% endfor %}
+    {{ return(statements) }}
+{% endmacro %}
+
+{# A statement T-SQL allows only alone in its batch, run from inside an if. #}
+{% macro exec_sql(statement) -%}
+    {{ return("exec('" ~ statement | replace("'", "''") ~ "')") }}
+{%- endmacro %}

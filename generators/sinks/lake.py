@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from typing import IO
 
 import fsspec
@@ -20,7 +21,30 @@ from fsspec.implementations.local import LocalFileSystem
 from generators.errors import PlaygroundError
 
 AZURE_PROTOCOLS = ("abfs", "abfss", "az")
+# Each local folder's log of the names written into it, oldest first, under a first line naming the log:
+# a reader finds what changed since it last looked without a stat of every file (see `written_since`).
+WRITE_LOG = "_written.log"
 AZURE_SETTINGS = ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME")
+
+
+def note_written(folder: str, name: str) -> None:
+    """Append `name` to the folder's write log; a new log is put in place whole, with its id line."""
+    log = os.path.join(folder, WRITE_LOG)
+    if not os.path.exists(log):
+        fresh = os.path.join(folder, f".{WRITE_LOG}.{uuid.uuid4().hex}")
+        with open(fresh, "wb") as handle:
+            handle.write(f"{uuid.uuid4().hex}\n".encode())
+        try:
+            os.link(fresh, log)  # fails if another writer made it first: then its log is the one
+        except FileExistsError:
+            pass
+        finally:
+            os.remove(fresh)
+    descriptor = os.open(log, os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(descriptor, f"{name}\n".encode())  # one appending write: writers in parallel do not mix lines
+    finally:
+        os.close(descriptor)
 
 
 class Lake:
@@ -73,6 +97,8 @@ class Lake:
                     with open(temporary, "wb") as handle:
                         yield handle
                     os.replace(temporary, target)
+                    if not name.startswith((".", "_")):
+                        note_written(folder, name)
                 finally:
                     if os.path.exists(temporary):
                         os.remove(temporary)
@@ -105,19 +131,25 @@ class Lake:
         """Names in `folder`, hidden and `_` ones excluded as Spark does (`_manifests` is bookkeeping)."""
         if not self.fs.exists(self.path(folder)):
             return []
-        names = (entry.rstrip("/").rsplit("/", 1)[-1] for entry in self.fs.ls(self.path(folder), detail=False))
+        if self.local:  # the names alone, without fsspec's stat of each
+            names = os.listdir(self.path(folder))
+        else:
+            names = (entry.rstrip("/").rsplit("/", 1)[-1] for entry in self.fs.ls(self.path(folder), detail=False))
         return sorted(n for n in names if not n.startswith((".", "_")))
 
-    def stamps(self, folder: str) -> dict[str, str]:
-        """Each data file's name and a stamp of its size and modification time: a file whose stamp is
-        unchanged need not be read again."""
+    def stamps(self, folder: str, names: Iterable[str] | None = None) -> dict[str, str]:
+        """Each data file's name (or each of `names` still there) and a stamp of its size and modification
+        time: a file whose stamp is unchanged need not be read again."""
         if not self.fs.exists(self.path(folder)):
             return {}
-        if self.local:  # one listing and a stat per file, by name in the open folder: fsspec's ls costs more
+        if self.local:  # a stat per file, by name in the open folder: fsspec's ls costs more
             folder_fd = os.open(self.path(folder), os.O_RDONLY)
             try:
-                names = [n for n in os.listdir(folder_fd) if not n.startswith((".", "_"))]
-                found = [(n, os.stat(n, dir_fd=folder_fd)) for n in names]
+                found = []
+                for name in os.listdir(folder_fd) if names is None else names:
+                    if not name.startswith((".", "_")):
+                        with suppress(FileNotFoundError):  # written, then removed
+                            found.append((name, os.stat(name, dir_fd=folder_fd)))
             finally:
                 os.close(folder_fd)
             return {name: f"{st.st_size}@{st.st_mtime_ns}" for name, st in found if stat.S_ISREG(st.st_mode)}
@@ -126,7 +158,26 @@ class Lake:
             name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
             if entry.get("type") != "directory" and not name.startswith((".", "_")):
                 stamps[name] = f"{entry.get('size')}@{entry.get('last_modified') or entry.get('mtime')}"
-        return stamps
+        return stamps if names is None else {n: stamps[n] for n in names if n in stamps}
+
+    def written_since(self, folder: str, mark: str | None) -> tuple[list[str] | None, str | None]:
+        """The names written into a local folder after `mark` (a mark this returned before), and the mark
+        to pass next time. The names are None when the log cannot tell them: no mark yet, or the folder
+        was made anew since; the mark is None when the folder keeps no log (a remote lake's does not)."""
+        if not self.local:
+            return None, None
+        try:
+            with open(os.path.join(self.path(folder), WRITE_LOG), "rb") as log:
+                log_id = log.readline()
+                known = mark is not None and mark.rsplit(":", 1)[0] == log_id.decode().strip()
+                start = int(mark.rsplit(":", 1)[1]) if known else len(log_id)
+                log.seek(start)
+                tail = log.read()
+        except FileNotFoundError:
+            return None, None
+        whole = tail[:tail.rfind(b"\n") + 1]  # a line being written is read next time
+        names = whole.decode().splitlines() if known else None
+        return names, f"{log_id.decode().strip()}:{start + len(whole)}"
 
     def remove(self, relative: str) -> None:
         if self.fs.exists(self.path(relative)):

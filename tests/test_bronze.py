@@ -84,6 +84,61 @@ def test_between_full_listings_only_logged_and_unseen_names_are_looked_at(tmp_pa
                        ).fetchone()[0] == 3
 
 
+def test_a_file_is_taken_a_piece_at_a_time_and_a_stopped_run_goes_on_where_it_stopped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster_project.bronze import files
+
+    monkeypatch.setattr(files, "CHUNK_BYTES", 1 << 12)  # ~40 lines a piece
+    lake, users = Lake(str(tmp_path / "lake")), FILE_SOURCES["users"]
+    body = b"".join(b'{"id": %d, "name": "user %d"}\n' % (i, i) if i % 97 else b"{broken\n" for i in range(1, 2001))
+    lake.write_bytes("landing/users/users.json", body)
+    reference = duckdb.connect()
+    ingest_files(reference, lake, users)
+
+    def stop_after(pieces: int) -> None:
+        calls = {"n": 0}
+        insert = files.LineBatch._insert
+
+        def failing(self: files.LineBatch) -> None:
+            calls["n"] += 1
+            if calls["n"] > pieces:
+                raise KeyboardInterrupt("stopped")
+            insert(self)
+        monkeypatch.setattr(files.LineBatch, "_insert", failing)
+
+    def state(con: duckdb.DuckDBPyConnection) -> list[list[tuple]]:
+        return [con.execute(q).fetchall() for q in (
+            f"SELECT {BUSINESS} FROM bronze.users ORDER BY _line",
+            "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._files",
+            "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._quarantine ORDER BY position")]
+
+    con = duckdb.connect()
+    stop_after(5)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_files(con, lake, users)
+    taken = con.execute("SELECT count(*), max(_line) FROM bronze.users").fetchone()
+    progress = con.execute("SELECT version, lines FROM bronze._file_progress").fetchall()
+    assert 0 < taken[0] < 1980 and progress == [(1, taken[1])]  # five pieces committed, and where they end
+    assert con.execute("SELECT count(*) FROM bronze._files").fetchone()[0] == 0  # not ingested yet
+    monkeypatch.undo()
+    monkeypatch.setattr(files, "CHUNK_BYTES", 1 << 12)
+    rest = ingest_files(con, lake, users)
+    assert rest.files == 1 and rest.new_rows == 1980 - taken[0]
+    assert state(con) == state(reference) and not con.execute("SELECT * FROM bronze._file_progress").fetchall()
+
+    # stopped midway again, then the file changes: the part taken goes, the new content is version 2
+    lake.write_bytes("landing/users/users.json", body + b'{"id": 5000}\n')
+    stop_after(3)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_files(con, lake, users)
+    lake.write_bytes("landing/users/users.json", body + b'{"id": 6000}\n')
+    monkeypatch.undo()
+    ingest_files(con, lake, users)
+    ingest_files(reference, lake, users)
+    assert state(con) == state(reference)
+    assert con.execute("SELECT count(*) FROM bronze.users WHERE id = 5000").fetchone()[0] == 0
+
+
 def test_write_log_gives_whole_lines_after_a_mark(tmp_path: Path) -> None:
     lake = Lake(str(tmp_path / "lake"))
     assert lake.written_since("landing/users", None) == (None, None)  # no log: nothing it can tell
@@ -214,6 +269,7 @@ def test_bad_lines_are_quarantined_with_position_and_reason(tmp_path: Path) -> N
 INGEST = """
 import sys, duckdb
 from dagster_project.bronze.events import ingest_events
+from dagster_project.bronze import events, files
 from dagster_project.bronze.files import FILE_SOURCES, ingest_files
 from dagster_project.bronze.tables import ingest_orders
 from dagster_project.streaming.engine import TimePolicy, process_batch
@@ -223,6 +279,7 @@ from generators.sinks.orders_db import OrdersDB
 
 def ingest(source, data, con):
     if source == "users":
+        files.CHUNK_BYTES = 1 << 20  # a dozen pieces, each committed: kills land between them too
         ingest_files(con, Lake(data + "/lake"), FILE_SOURCES["users"])
     elif source == "orders":
         with OrdersDB(f"sqlite:///{data}/orders.db") as db:
@@ -232,6 +289,7 @@ def ingest(source, data, con):
         process_batch(con, log, Lake(data + "/lake"), TimePolicy())
         log.close()
     else:
+        events.READ_BATCH = 5_000  # several commits a partition: kills land between them too
         log = EmbeddedLog(data + "/events.db", readonly=True)
         ingest_events(con, log, source)
         log.close()
@@ -247,13 +305,14 @@ if __name__ == "__main__":
 KILL_CASES = {
     "users": (["users", "--count", "20000"], [f"SELECT {BUSINESS} FROM bronze.users ORDER BY _line",
                                               "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._files",
-                                              "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._quarantine"]),
+                                              "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._quarantine",
+                                              "SELECT * FROM bronze._file_progress"]),
     "orders": (["orders", "--count", "50000"], [f'SELECT {BUSINESS} FROM bronze.orders ORDER BY "orderId"',
                                                  f'SELECT {BUSINESS} FROM bronze.items ORDER BY "orderId", "rowId"',
                                                  "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._watermarks"]),
     "pageviews": (["pageviews", "--count", "50000"],
                   [f"SELECT {BUSINESS} FROM bronze.pageviews ORDER BY _partition, _sequence_number",
-                   "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._offsets ORDER BY partition",
+                   "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._offsets ORDER BY partition, next_sequence",
                    "SELECT * EXCLUDE (batch_id, ingested_at) FROM bronze._quarantine ORDER BY location, position"]),
     "streaming": (["pageviews", "--count", "50000"],
                   [f"SELECT * EXCLUDE (processed_time) FROM streaming.{output} ORDER BY ALL" for output in OUTPUT_NAMES]

@@ -1,9 +1,9 @@
 """Pageviews and stars from the event bus into bronze by committed offsets.
 
 Each run reads every partition from its committed sequence number up to the end it sees when it
-starts, decodes the bodies in SQL (bronze/decode.py) and appends rows, quarantined records and the
-new offsets in one DuckDB transaction: a re-run after a crash starts from the offsets of the last
-commit.
+starts, READ_BATCH events at a time: it decodes the bodies in SQL (bronze/decode.py) and appends
+rows, quarantined records and the partition's new offset in one DuckDB transaction, so a re-run
+after a crash starts from the offsets of the last commit.
 """
 
 from __future__ import annotations
@@ -72,20 +72,21 @@ def ingest_events(con: duckdb.DuckDBPyConnection, log: BusReader, topic: str) ->
     end = log.end_sequences(topic)  # what exists now; later events are the next run's
     batch_id, now = uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None)
     new_rows = quarantined = 0
-    con.execute("BEGIN TRANSACTION")  # rows, quarantine and offsets: all of them or none
-    try:
-        for partition, stop in sorted(end.items()):
-            position = start.get(partition, 0)
-            while position < stop:
-                upto = min(position + READ_BATCH, stop)  # a Kafka range may hold fewer (compacted) records
+    for partition, stop in sorted(end.items()):
+        position = start.get(partition, 0)
+        while position < stop:
+            upto = min(position + READ_BATCH, stop)  # a Kafka range may hold fewer (compacted) records
+            # Rows, quarantine and the partition's offset: all of them or none, a read batch at a time, so
+            # memory stays bounded and a stopped run goes on from the last batch committed.
+            con.execute("BEGIN TRANSACTION")
+            try:
                 rows, bad = _insert(con, topic, log.read_table(topic, partition, position, upto), batch_id, now)
-                new_rows, quarantined, position = new_rows + rows, quarantined + bad, upto
-        moved = [(topic, p, n, batch_id, now) for p, n in end.items() if n > start.get(p, 0)]
-        if moved:
-            con.executemany("INSERT INTO bronze._offsets VALUES (?, ?, ?, ?, ?)", moved)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+                con.execute("INSERT INTO bronze._offsets VALUES (?, ?, ?, ?, ?)",
+                            [topic, partition, upto, batch_id, now])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            new_rows, quarantined, position = new_rows + rows, quarantined + bad, upto
     total = con.execute(f"SELECT count(*) FROM bronze.{topic}").fetchone()[0]
     return OffsetsResult(topic, batch_id, start, {**start, **end}, new_rows, quarantined, total)

@@ -6,8 +6,10 @@ Loader's file notifications with a backfill interval, a run looks only at the na
 writer logged since the last run and at names never seen, and stats every file in a full listing
 at most `full_listing_every` apart (every run where the folder keeps no write log). A line that is
 not a JSON object of the source's schema (or lacks its key) goes to bronze._quarantine with the
-file, line and reason; missing non-key fields stay NULL for silver to judge. Rows, quarantine and
-bookkeeping of one run are committed in one DuckDB transaction.
+file, line and reason; missing non-key fields stay NULL for silver to judge. Rows and quarantine
+are committed a piece (up to CHUNK_BYTES) at a time, each with where its file stands, so memory
+stays bounded however big a file is and a run killed midway goes on from the last piece taken; a
+file version counts as ingested (bronze._files) once its last piece is committed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -72,6 +74,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: FileSource) -> None:
                 "version INTEGER, stamp VARCHAR, records BIGINT, quarantined BIGINT, batch_id VARCHAR, "
                 "ingested_at TIMESTAMP, PRIMARY KEY (source, path, version))")
     con.execute("CREATE TABLE IF NOT EXISTS bronze._listings (source VARCHAR, mark VARCHAR, listed_at TIMESTAMP)")
+    con.execute("CREATE TABLE IF NOT EXISTS bronze._file_progress (source VARCHAR, path VARCHAR, version INTEGER, "
+                "checksum VARCHAR, stamp VARCHAR, lines BIGINT, records BIGINT, quarantined BIGINT, batches VARCHAR[])")
 
 
 def files_to_look_at(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource, now: datetime,
@@ -98,6 +102,11 @@ class Piece:
     version: int
     first_line: int
     data: bytes
+    skip_through: int = 0  # lines up to this one were taken by an earlier run
+
+    @property
+    def last_line(self) -> int:
+        return self.first_line + self.data.count(b"\n") - 1
 
 
 def file_pieces(path: str, version: int, chunks: Iterable[bytes]) -> Iterator[Piece]:
@@ -134,20 +143,42 @@ def numbered_lines(pieces: list[Piece]) -> pa.Table:
     first_index = np.searchsorted(starts, piece_starts)  # each piece's first line, counted over all pieces
     line = np.array([p.first_line for p in pieces])[owner] + np.arange(len(starts)) - first_index[owner]
     paths = pa.DictionaryArray.from_arrays(owner.astype(np.int32), pa.array([p.path for p in pieces], pa.string()))
-    return pa.table({"path": paths,
-                     "version": np.array([p.version for p in pieces], np.int32)[owner],
-                     "line": line.astype(np.int64), "body": body})
+    table = pa.table({"path": paths, "version": np.array([p.version for p in pieces], np.int32)[owner],
+                      "line": line.astype(np.int64), "body": body})
+    taken = line <= np.array([p.skip_through for p in pieces])[owner]
+    return table.filter(~taken) if taken.any() else table
+
+
+@dataclass
+class FileVersion:
+    """A file version being ingested, over every run that took part of it: lines 1..lines are in bronze."""
+    path: str
+    version: int
+    checksum: str
+    stamp: str
+    lines: int = 0
+    records: int = 0
+    quarantined: int = 0
+    batches: list[str] = field(default_factory=list)
+    ended: bool = False  # every piece is added
 
 
 class LineBatch:
-    """Lines of one or many files, decoded in SQL and inserted a few tens of MB at a time: bronze
-    rows for the good ones, quarantine for the bad ones, with file, line and reason."""
+    """Lines of one or many files, decoded in SQL a piece of up to CHUNK_BYTES at a time: bronze rows for
+    the good ones, quarantine for the bad ones, with file, line and reason, committed with where each
+    file stands (bronze._file_progress) or, for a file whose last piece is in, its bronze._files row."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, source: FileSource, batch_id: str, now: datetime):
         self.con, self.source, self.batch_id, self.now = con, source, batch_id, now
         self.pieces: list[Piece] = []
         self.size = 0
-        self.counts: dict[str, list[int]] = {}  # path -> [records, quarantined]
+        self.open: dict[str, FileVersion] = {}  # files with pieces or an end since the last commit
+        self.files = self.records = self.quarantined = 0  # taken by this run
+
+    def start(self, file: FileVersion) -> None:
+        if self.batch_id not in file.batches:
+            file.batches.append(self.batch_id)
+        self.open[file.path] = file
 
     def add(self, piece: Piece) -> None:
         self.pieces.append(piece)
@@ -155,10 +186,40 @@ class LineBatch:
         if self.size >= CHUNK_BYTES:
             self.flush()
 
+    def end(self, path: str) -> None:
+        self.open[path].ended = True
+
     def flush(self) -> None:
-        if not self.pieces:
-            return
+        """Decode and insert the pieces, write where their files stand, commit, and begin the next piece."""
+        if self.pieces:
+            self._insert()
+        ended = [f for f in self.open.values() if f.ended]
+        going = [f for f in self.open.values() if not f.ended]
+        con, name = self.con, self.source.name
+        con.execute("DELETE FROM bronze._file_progress WHERE source = ? AND list_contains(?, path)",
+                    [name, list(self.open)])
+        if going:
+            con.executemany("INSERT INTO bronze._file_progress VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [(name, f.path, f.version, f.checksum, f.stamp, f.lines, f.records, f.quarantined,
+                              f.batches) for f in going])
+        if ended:  # one Arrow insert: DuckDB's executemany costs ~2 ms a row
+            con.register("taken", pa.table({
+                "source": [name] * len(ended), "path": [f.path for f in ended],
+                "checksum": [f.checksum for f in ended], "version": pa.array([f.version for f in ended], pa.int32()),
+                "stamp": [f.stamp for f in ended], "records": [f.records for f in ended],
+                "quarantined": [f.quarantined for f in ended]}))
+            con.execute("INSERT INTO bronze._files BY NAME SELECT *, ? AS batch_id, ?::TIMESTAMP AS ingested_at "
+                        "FROM taken", [self.batch_id, self.now])
+            con.unregister("taken")
+        con.execute("COMMIT")
+        con.execute("BEGIN TRANSACTION")
+        self.files += len(ended)
+        self.open = {f.path: f for f in going}
+
+    def _insert(self) -> None:
         con, source = self.con, self.source
+        for piece in self.pieces:
+            self.open[piece.path].lines = piece.last_line
         con.register("file_lines", numbered_lines(self.pieces))
         self.pieces, self.size = [], 0
         con.execute("CREATE OR REPLACE TEMP TABLE decoded AS "
@@ -177,9 +238,10 @@ class LineBatch:
         for path, records, quarantined in con.execute("""
                 SELECT path, count(*) FILTER (reason IS NULL), 0 FROM decoded GROUP BY path
                 UNION ALL SELECT path, 0, count(*) FROM rejected GROUP BY path""").fetchall():
-            counts = self.counts.setdefault(path, [0, 0])
-            counts[0] += records
-            counts[1] += quarantined
+            self.open[path].records += records
+            self.open[path].quarantined += quarantined
+            self.records += records
+            self.quarantined += quarantined
 
 
 def checksum_of(lake: Lake, path: str) -> tuple[str, bytes | None]:
@@ -189,6 +251,15 @@ def checksum_of(lake: Lake, path: str) -> tuple[str, bytes | None]:
         digest.update(chunk)
         whole = chunk if number == 0 else None
     return digest.hexdigest(), whole
+
+
+def abandon(con: duckdb.DuckDBPyConnection, source: FileSource, file: FileVersion) -> None:
+    """A version partly taken whose file has changed since: its rows and quarantine go, its number is reused."""
+    con.execute(f"DELETE FROM bronze.{source.name} WHERE _source_file = ? AND _file_version = ?",
+                [file.path, file.version])
+    con.execute("DELETE FROM bronze._quarantine WHERE source = ? AND location = ? AND list_contains(?, batch_id)",
+                [source.name, file.path, file.batches])
+    con.execute("DELETE FROM bronze._file_progress WHERE source = ? AND path = ?", [source.name, file.path])
 
 
 def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource,
@@ -205,40 +276,37 @@ def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource,
         "QUALIFY version = max(version) OVER (PARTITION BY path)) f USING (path) "
         "WHERE f.stamp IS DISTINCT FROM l.stamp ORDER BY l.path", [f"{source.folder}/", source.name]).fetchall()
     con.unregister("listed")
-    files, touched = [], []
-    con.execute("BEGIN TRANSACTION")  # rows, quarantine and bookkeeping: all of them or none
+    partial = {row[0]: FileVersion(*row) for row in con.execute(
+        "SELECT path, version, checksum, stamp, lines, records, quarantined, batches FROM bronze._file_progress "
+        "WHERE source = ?", [source.name]).fetchall()}
+    touched = []
+    con.execute("BEGIN TRANSACTION")
     try:
         lines = LineBatch(con, source, batch_id, now)
         for path, stamp, last_checksum, last_version in candidates:
             checksum, data = checksum_of(lake, path)
-            if checksum == last_checksum:  # touched, not changed: remember its stamp, not to read it again
+            going = partial.get(path)
+            if going and going.checksum != checksum:  # changed since a run stopped midway in it: start it again
+                abandon(con, source, going)
+                going = None
+            if checksum == last_checksum and not going:  # touched, not changed: remember its stamp, not to read it
                 touched.append((stamp, source.name, path, last_version))
                 continue
-            version = (last_version or 0) + 1
+            file = replace(going, stamp=stamp) if going else FileVersion(path, (last_version or 0) + 1, checksum, stamp)
+            lines.start(file)
             chunks = [data] if data is not None else lake.read_chunks(path, CHUNK_BYTES)
-            for piece in file_pieces(path, version, chunks):
-                lines.add(piece)
-            files.append((path, checksum, version, stamp))
+            for piece in file_pieces(path, file.version, chunks):
+                if piece.last_line > file.lines:  # not taken by an earlier run
+                    lines.add(replace(piece, skip_through=file.lines))
+            lines.end(path)
         lines.flush()
         if touched:
             con.executemany("UPDATE bronze._files SET stamp = ? WHERE source = ? AND path = ? AND version = ?", touched)
-        if files:
-            counts = lines.counts
-            con.register("taken", pa.table({
-                "source": [source.name] * len(files), "path": [f[0] for f in files],
-                "checksum": [f[1] for f in files], "version": pa.array([f[2] for f in files], pa.int32()),
-                "stamp": [f[3] for f in files], "records": [counts.get(f[0], [0, 0])[0] for f in files],
-                "quarantined": [counts.get(f[0], [0, 0])[1] for f in files]}))
-            con.execute("INSERT INTO bronze._files BY NAME SELECT *, ? AS batch_id, ?::TIMESTAMP AS ingested_at "
-                        "FROM taken", [batch_id, now])
-            con.unregister("taken")
         con.execute("DELETE FROM bronze._listings WHERE source = ?", [source.name])
         con.execute("INSERT INTO bronze._listings VALUES (?, ?, ?)", [source.name, mark, listed_at])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    new_rows = sum(c[0] for c in lines.counts.values())
-    quarantined = sum(c[1] for c in lines.counts.values())
     total = con.execute(f"SELECT count(*) FROM bronze.{source.name}").fetchone()[0]
-    return IngestResult(source.name, batch_id, len(files), new_rows, quarantined, total, listed_at == now)
+    return IngestResult(source.name, batch_id, lines.files, lines.records, lines.quarantined, total, listed_at == now)

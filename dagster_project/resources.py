@@ -62,6 +62,9 @@ class WarehouseResource(ConfigurableResource):
         default=False, description="also write each bronze batch to <lake>/bronze/<table>/ as Parquet, for "
                                    "warehouses that read bronze from the lake (Databricks, Synapse, local Spark)")
     bronze_arrays_as_json: bool = Field(default=False, description="arrays in those files as JSON text (Synapse)")
+    memory_limit: str | None = Field(
+        default=None, description="DuckDB's memory_limit, such as 2GB: caps the cache of written blocks a big "
+                                  "ingest leaves behind (default DuckDB's own, 80% of RAM)")
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -69,8 +72,14 @@ class WarehouseResource(ConfigurableResource):
 
         import duckdb
 
+        from generators.errors import PlaygroundError
+
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        con = duckdb.connect(self.path)
+        try:
+            con = duckdb.connect(self.path, config={"memory_limit": self.memory_limit} if self.memory_limit else {})
+        except duckdb.ParserException as error:
+            raise PlaygroundError(f"memory_limit {self.memory_limit!r} (PLAYGROUND_DUCKDB_MEMORY_LIMIT) is not a size "
+                                  f"DuckDB reads, such as 2GB: {error}") from None
         con.execute("SET enable_progress_bar = false")  # no bars in run logs
         try:
             yield con

@@ -34,6 +34,7 @@ def current_target() -> str:
 
 
 def resources_for(target: str) -> dict[str, object]:
+    memory_limit = os.environ.get("PLAYGROUND_DUCKDB_MEMORY_LIMIT")  # every DuckDB file a run writes
     if target == "local":
         playground = PlaygroundResource(
             lake=os.environ.get("PLAYGROUND_LAKE", "data/lake"),
@@ -41,7 +42,8 @@ def resources_for(target: str) -> dict[str, object]:
             bus=os.environ.get("PLAYGROUND_BUS", "data/events.db"),
         )
         warehouse = WarehouseResource(path=os.environ.get("PLAYGROUND_WAREHOUSE", "data/warehouse.duckdb"),
-                                      bronze_to_lake=os.environ.get("PLAYGROUND_BRONZE_TO_LAKE") == "1")
+                                      bronze_to_lake=os.environ.get("PLAYGROUND_BRONZE_TO_LAKE") == "1",
+                                      memory_limit=memory_limit)
     elif target in ("databricks", "synapse"):
         # ADLS gen2 (credentials: AZURE_STORAGE_*), Azure SQL, Event Hubs' Kafka endpoint
         # (EVENTHUBS_CONNECTION_STRING), all provisioned by terraform/<target>_solution.
@@ -54,12 +56,13 @@ def resources_for(target: str) -> dict[str, object]:
         # Bronze is ingested here, with its bookkeeping in a DuckDB file, and each batch is written to the
         # lake as Parquet, where the cloud warehouse reads it (dbt's register_bronze).
         warehouse = WarehouseResource(path=EnvVar("PLAYGROUND_WAREHOUSE"), bronze_to_lake=True,
-                                      bronze_arrays_as_json=target == "synapse")
+                                      bronze_arrays_as_json=target == "synapse", memory_limit=memory_limit)
     else:
         raise PlaygroundError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     # The streaming scenarios' local engine keeps its outputs and state in a DuckDB file of its own; in
     # the cloud, Stream Analytics and the DLT pipeline compute them instead.
-    streaming = WarehouseResource(path=os.environ.get("PLAYGROUND_STREAMING", "data/streams.duckdb"))
+    streaming = WarehouseResource(path=os.environ.get("PLAYGROUND_STREAMING", "data/streams.duckdb"),
+                                  memory_limit=memory_limit)
     return {"playground": playground, "warehouse": warehouse, "streaming": streaming,
             "dbt": dbt_resource(DBT_TARGETS[target])}
 

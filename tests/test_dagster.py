@@ -16,6 +16,7 @@ from dagster_project.assets.landing import landing_assets
 from dagster_project.definitions import build_definitions
 from dagster_project.resources import PlaygroundResource
 from dagster_project.targets import TARGETS, resources_for
+from generators.errors import PlaygroundError
 from tests.conftest import ROOT
 
 ASSET_KEYS = ["bronze/items", "bronze/orders", "bronze/pageviews", "bronze/products", "bronze/stars",
@@ -104,6 +105,17 @@ def test_cloud_target_observes_what_the_generators_wrote(tmp_path: Path, monkeyp
                 for e in result.get_asset_materialization_events()}
     assert observed["landing/users"] == 300 and observed["landing/orders"] == 500
     assert (tmp_path / "lake/landing/users/users.json").stat().st_mtime_ns == before  # nothing regenerated
+
+
+def test_duckdb_memory_limit_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAYGROUND_WAREHOUSE", str(tmp_path / "wh.duckdb"))
+    monkeypatch.setenv("PLAYGROUND_DUCKDB_MEMORY_LIMIT", "300MB")
+    with resources_for("local")["warehouse"].connect() as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "286.1 MiB"  # DuckDB's MiB
+    monkeypatch.setenv("PLAYGROUND_DUCKDB_MEMORY_LIMIT", "lots")
+    warehouse = resources_for("local")["warehouse"]
+    with pytest.raises(PlaygroundError, match=r"memory_limit 'lots' \(PLAYGROUND_DUCKDB_MEMORY_LIMIT\) is not a size"):
+        warehouse.connect().__enter__()
 
 
 @pytest.mark.slow

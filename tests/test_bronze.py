@@ -84,13 +84,20 @@ def test_between_full_listings_only_logged_and_unseen_names_are_looked_at(tmp_pa
                        ).fetchone()[0] == 3
 
 
+def unique_check(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, int]:
+    from dagster_project.bronze.checks import key_checks
+
+    return next(o.metadata for o in key_checks(con, "users", batch_id) if o.name == "key_unique")
+
+
 def test_a_file_is_taken_a_piece_at_a_time_and_a_stopped_run_goes_on_where_it_stopped(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dagster_project.bronze import files
 
     monkeypatch.setattr(files, "CHUNK_BYTES", 1 << 12)  # ~40 lines a piece
     lake, users = Lake(str(tmp_path / "lake")), FILE_SOURCES["users"]
-    body = b"".join(b'{"id": %d, "name": "user %d"}\n' % (i, i) if i % 97 else b"{broken\n" for i in range(1, 2001))
+    body = b"".join(b'{"id": %d, "name": "user %d"}\n' % (i if i != 3 else 2, i) if i % 97 else b"{broken\n"
+                    for i in range(1, 2001))  # id 2 twice, in the first piece
     lake.write_bytes("landing/users/users.json", body)
     reference = duckdb.connect()
     ingest_files(reference, lake, users)
@@ -125,6 +132,9 @@ def test_a_file_is_taken_a_piece_at_a_time_and_a_stopped_run_goes_on_where_it_st
     rest = ingest_files(con, lake, users)
     assert rest.files == 1 and rest.new_rows == 1980 - taken[0]
     assert state(con) == state(reference) and not con.execute("SELECT * FROM bronze._file_progress").fetchall()
+    # the checks cover the rows the stopped run committed too, and the next run's checks only what is new
+    assert unique_check(con, rest.batch_id) == {"repeated_keys": 1, "extra_rows": 1}
+    assert unique_check(con, ingest_files(con, lake, users).batch_id) == {"repeated_keys": 0, "extra_rows": 0}
 
     # stopped midway again, then the file changes: the part taken goes, the new content is version 2
     lake.write_bytes("landing/users/users.json", body + b'{"id": 5000}\n')

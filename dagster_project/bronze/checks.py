@@ -9,6 +9,7 @@ order) are errors: breaking them means a batch was taken twice or torn.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the checks' names are read when definitions load; duckdb only when they run
@@ -57,23 +58,30 @@ class CheckOutcome:
 
 
 def key_checks(con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> list[CheckOutcome]:
-    """The checks on the rows one batch added, against everything already there: the cost follows
-    the batch (DuckDB pushes the batch's key range into the scans of the history)."""
+    """The checks on the rows not checked yet (the batch's, and those a run killed before its checks
+    committed), against everything already there: the cost follows new rows (DuckDB pushes their key
+    range into the scans of the history, and skips row groups ingested before the last check)."""
     rule = KEY_RULES[table]
-    batch = f"(SELECT * FROM bronze.{table} WHERE _batch_id = $batch)"
-    nulls = con.execute(f"SELECT count(*) FROM {batch} WHERE " + " OR ".join(f'"{c}" IS NULL' for c in rule.key),
-                        {"batch": batch_id}).fetchone()[0]
+    con.execute("CREATE TABLE IF NOT EXISTS bronze._checked (table_name VARCHAR PRIMARY KEY, through TIMESTAMP)")
+    through = next(iter(con.execute("SELECT through FROM bronze._checked WHERE table_name = ?", [table]).fetchall()),
+                   (datetime.min,))[0]  # no check yet: every row
+    params = {"batch": batch_id, "through": through}
+    batch = f"(SELECT * FROM bronze.{table} WHERE _batch_id = $batch OR _ingested_at > $through)"
+    null_key = " OR ".join(f'"{c}" IS NULL' for c in rule.key)
+    nulls, newest = con.execute(f"SELECT count(*) FILTER ({null_key}), max(_ingested_at) FROM {batch}",
+                                params).fetchone()
     keys, extra = con.execute(
         f"SELECT count(*), coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {rule.scope.format(table=table)} "
-        f"SEMI JOIN {batch} b USING ({rule.columns}) GROUP BY {rule.columns} HAVING n > 1)",
-        {"batch": batch_id}).fetchone()
+        f"SEMI JOIN {batch} b USING ({rule.columns}) GROUP BY {rule.columns} HAVING n > 1)", params).fetchone()
     outcomes = [CheckOutcome("key_not_null", nulls == 0, True, {"null_keys": nulls}),
                 CheckOutcome("key_unique", keys == 0, not rule.repeats_expected,
                              {"repeated_keys": keys, "extra_rows": int(extra)})]
     if rule.parent:
         orphans = con.execute(f"SELECT count(*) FROM {batch} b ANTI JOIN bronze.{rule.parent} "
-                              f"USING ({KEY_RULES[rule.parent].columns})", {"batch": batch_id}).fetchone()[0]
+                              f"USING ({KEY_RULES[rule.parent].columns})", params).fetchone()[0]
         outcomes.append(CheckOutcome(f"references_{rule.parent}", orphans == 0, True, {"orphan_rows": orphans}))
+    if newest is not None and newest > through:
+        con.execute("INSERT OR REPLACE INTO bronze._checked VALUES (?, ?)", [table, newest])
     return outcomes
 
 

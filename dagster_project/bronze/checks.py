@@ -63,8 +63,8 @@ def key_checks(con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> lis
     range into the scans of the history, and skips row groups ingested before the last check)."""
     rule = KEY_RULES[table]
     con.execute("CREATE TABLE IF NOT EXISTS bronze._checked (table_name VARCHAR PRIMARY KEY, through TIMESTAMP)")
-    through = next(iter(con.execute("SELECT through FROM bronze._checked WHERE table_name = ?", [table]).fetchall()),
-                   (datetime.min,))[0]  # no check yet: every row
+    checked = con.execute("SELECT through FROM bronze._checked WHERE table_name = ?", [table]).fetchone()
+    through = checked[0] if checked else datetime.min  # no check yet: every row
     params = {"batch": batch_id, "through": through}
     batch = f"(SELECT * FROM bronze.{table} WHERE _batch_id = $batch OR _ingested_at > $through)"
     null_key = " OR ".join(f'"{c}" IS NULL' for c in rule.key)

@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from dagster_project.bronze.decode import decode_sql
-from dagster_project.bronze.store import DUCKDB_TYPES, create_table
+from dagster_project.bronze.store import DUCKDB_TYPES, create_table, transaction
 from generators.schema import TOPIC_TYPES
 from generators.sinks.bus import BusReader
 
@@ -78,15 +78,10 @@ def ingest_events(con: duckdb.DuckDBPyConnection, log: BusReader, topic: str) ->
             upto = min(position + READ_BATCH, stop)  # a Kafka range may hold fewer (compacted) records
             # Rows, quarantine and the partition's offset: all of them or none, a read batch at a time, so
             # memory stays bounded and a stopped run goes on from the last batch committed.
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con):
                 rows, bad = _insert(con, topic, log.read_table(topic, partition, position, upto), batch_id, now)
                 con.execute("INSERT INTO bronze._offsets VALUES (?, ?, ?, ?, ?)",
                             [topic, partition, upto, batch_id, now])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
             new_rows, quarantined, position = new_rows + rows, quarantined + bad, upto
     total = con.execute(f"SELECT count(*) FROM bronze.{topic}").fetchone()[0]
     return OffsetsResult(topic, batch_id, start, {**start, **end}, new_rows, quarantined, total)

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from dagster_project.bronze.decode import decode_sql
-from dagster_project.bronze.store import DUCKDB_TYPES, create_table
+from dagster_project.bronze.store import DUCKDB_TYPES, create_table, transaction
 from generators.schema import (
     PRODUCT_TYPES,
     PRODUCTS_DIR,
@@ -97,16 +97,13 @@ def files_to_look_at(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSou
 
 @dataclass(frozen=True)
 class Piece:
-    """Whole lines of one file version, the first of them numbered first_line; data ends with \n."""
+    """Whole lines of one file version, numbered first_line to last_line; data ends with \n."""
     path: str
     version: int
     first_line: int
+    last_line: int
     data: bytes
     skip_through: int = 0  # lines up to this one were taken by an earlier run
-
-    @property
-    def last_line(self) -> int:
-        return self.first_line + self.data.count(b"\n") - 1
 
 
 def file_pieces(path: str, version: int, chunks: Iterable[bytes]) -> Iterator[Piece]:
@@ -117,10 +114,11 @@ def file_pieces(path: str, version: int, chunks: Iterable[bytes]) -> Iterator[Pi
         cut = data.rfind(b"\n") + 1
         carry = data[cut:]
         if cut:
-            yield Piece(path, version, line, data[:cut])
-            line += data.count(b"\n", 0, cut)
+            lines = data.count(b"\n", 0, cut)
+            yield Piece(path, version, line, line + lines - 1, data[:cut])
+            line += lines
     if carry:  # a last line without its \n
-        yield Piece(path, version, line, carry + b"\n")
+        yield Piece(path, version, line, line, carry + b"\n")
 
 
 def numbered_lines(pieces: list[Piece]) -> pa.Table:
@@ -280,8 +278,7 @@ def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource,
         "SELECT path, version, checksum, stamp, lines, records, quarantined, batches FROM bronze._file_progress "
         "WHERE source = ?", [source.name]).fetchall()}
     touched = []
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):  # flush() commits each piece and begins the next transaction
         lines = LineBatch(con, source, batch_id, now)
         for path, stamp, last_checksum, last_version in candidates:
             checksum, data = checksum_of(lake, path)
@@ -304,9 +301,5 @@ def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource,
             con.executemany("UPDATE bronze._files SET stamp = ? WHERE source = ? AND path = ? AND version = ?", touched)
         con.execute("DELETE FROM bronze._listings WHERE source = ?", [source.name])
         con.execute("INSERT INTO bronze._listings VALUES (?, ?, ?)", [source.name, mark, listed_at])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     total = con.execute(f"SELECT count(*) FROM bronze.{source.name}").fetchone()[0]
     return IngestResult(source.name, batch_id, lines.files, lines.records, lines.quarantined, total, listed_at == now)

@@ -30,6 +30,7 @@ import duckdb
 import pyarrow as pa
 
 from dagster_project.bronze.decode import decode_sql
+from dagster_project.bronze.store import transaction
 from dagster_project.streaming.scenarios import (
     CORRELATION_MINUTES,
     DLT_HIGH_LATENCY_MS,
@@ -375,8 +376,7 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
     required = ("event_id", "user_id", "event_time") if time.mode == "event" else ("event_id", "user_id")
 
     con.register("incoming", incoming)  # before other statements: DuckDB refuses it beside an unread result
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):  # outputs, state and offsets
         decoding = decode_sql("incoming", TOPIC_TYPES, required, kind_column="topic", base64=True)
         con.execute(f"CREATE OR REPLACE TEMP TABLE decoded AS {decoding}")
         con.unregister("incoming")
@@ -416,11 +416,7 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
         totals = {o.name: con.execute(f"SELECT count(*) FROM streaming.{o.name}").fetchone()[0] for o in OUTPUTS}
         watch.lap("bookkeeping")
         write_parts(con, lake, batch, rows, watch)
-        con.execute("COMMIT")
-        watch.lap("commit")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    watch.lap("commit")
     return BatchResult(batch, start, {t: {**start[t], **end[t]} for t in TOPICS}, incoming.num_rows, quarantined,
                        late, out_of_order, adjusted, dropped,
                        None if watermark is None else datetime.fromtimestamp(watermark / 1000, UTC), rows, totals,

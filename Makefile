@@ -13,7 +13,10 @@ DBT_DIR := dbt_project
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 # Dagster keeps runs, sensor cursors and logs here (not in the repo's history).
-export DAGSTER_HOME := $(CURDIR)/.dagster
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+# Where `make up` serves the Dagster UI.
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 3000
 
 .PHONY: help setup setup-dev system-deps dbt-manifest demo up test lint bench clean
 
@@ -30,40 +33,41 @@ $(UV):
 
 # The embedded default: the locked runtime dependencies, and dbt (DuckDB) in its own environment.
 setup: $(UV)
-	$(UV) sync --frozen --no-dev --inexact
-	$(UV) sync --frozen --project $(DBT_DIR) --inexact
+	@$(UV) sync --quiet --frozen --no-dev --inexact
+	@$(UV) sync --quiet --frozen --project $(DBT_DIR) --inexact
 	@$(MAKE) --no-print-directory dbt-manifest
 
 # Everything the tests use: every extra (dbt's Spark, Databricks and Synapse adapters too), dev
 # tools, system packages (Java, ODBC, PostgreSQL, Node) and the Azurite emulator.
 setup-dev: $(UV) system-deps
-	$(UV) sync --frozen --all-extras
-	$(UV) sync --frozen --project $(DBT_DIR) --all-extras
+	$(UV) sync --quiet --frozen --all-extras
+	$(UV) sync --quiet --frozen --project $(DBT_DIR) --all-extras
 	npm ci --prefix $(SERVICES) --no-audit --no-fund --loglevel=error
 	@$(MAKE) --no-print-directory dbt-manifest
 
 # Dagster reads dbt's manifest (never parses the project at import): prepared here, and by every
-# set-up, so a changed model is seen after `make setup`.
+# set-up, so a changed model is seen after `make setup`; with the settings the runs give dbt, so
+# their dbt steps parse only what changed.
 dbt-manifest:
-	cd $(DBT_DIR) && DBT_PROFILES_DIR=. .venv/bin/dbt parse --quiet --target duckdb
+	@$(BIN)/python -m dagster_project.dbt_cli parse
 	@mkdir -p $(DAGSTER_HOME)
-	@cp -n dagster_instance.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
+	@cp dagster_instance.yaml $(DAGSTER_HOME)/dagster.yaml
 
 system-deps:
 	$(SERVICES)/install-system-deps.sh
 
-# The main job, headless: landing (the generators), bronze, silver and gold, then a summary.
+# The main job, headless: landing (the generators), bronze, silver, gold and streaming, then a summary.
 demo: setup
-	$(BIN)/dagster asset materialize -m dagster_project.definitions --select '*'
-	$(BIN)/python -m dagster_project.summary
+	@$(BIN)/python -m dagster_project.demo
 
-# Data keeps arriving and the sensors ingest it: open http://127.0.0.1:3000. Ctrl-C stops Dagster;
+# Data keeps arriving and the sensors ingest it: open http://$(UI_HOST):$(UI_PORT). Ctrl-C stops Dagster;
 # the stream and the trickle are stopped (SIGTERM, handled cleanly) when it returns.
 up: setup
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	$(BIN)/playground stream --rate 50 & \
 	$(BIN)/playground trickle --products-per-s 0.2 --orders-per-s 20 & \
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/python -m dagster_project.ui_ready http://$(UI_HOST):$(UI_PORT) & \
+	$(BIN)/dagster dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
 
 test: setup-dev lint
 	$(BIN)/pytest

@@ -1,20 +1,25 @@
-"""Sensors that turn new data into bronze runs (new lake files, new order rows, new events), and
-the schedule that refreshes everything downstream of bronze.
+"""Sensors that turn new data into bronze runs (new lake files, new order rows, new events), the
+streaming micro-batch sensor, and the jobs and schedule of a solution.
 
-Each keeps its cursor in Dagster: a fingerprint of the file names and write logs, the highest
+Each sensor keeps its cursor in Dagster: a fingerprint of the file names and write logs, the highest
 orderId, the end sequence numbers of the bus partitions. A run is requested only when the cursor
-moves, with the cursor as run key, so the same data never asks twice.
+moves, with the cursor as run key, so the same data never asks twice; and never while a run for the
+same assets is queued or running, so the queue holds at most one run a sensor. The cursor stays
+where it was then, and the first tick after that run ends requests what arrived meanwhile.
 """
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 from dagster import (
     AssetKey,
     AssetSelection,
+    DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     ScheduleDefinition,
     SensorDefinition,
     SensorEvaluationContext,
@@ -24,30 +29,37 @@ from dagster import (
     sensor,
 )
 
-from dagster_project.assets.bronze import bronze_key
+from dagster_project.assets.bronze import EVENT_TABLES, FILE_TABLES, bronze_key
 from dagster_project.assets.streaming import streaming_key
 from dagster_project.resources import PlaygroundResource
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
+from dagster_project.targets import Solution
 
-FILE_SOURCES = ("users", "vip_users", "products")
-EVENT_TOPICS = ("pageviews", "stars")
-STREAMING_KEYS = [streaming_key(name) for name in OUTPUT_NAMES]
+if TYPE_CHECKING:  # what define_asset_job returns
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-
-# Runs are queued per database they write (dagster_instance.yaml): one writer at a time per DuckDB
-# file, while a streaming micro-batch never waits behind a dbt build.
-DATABASE_TAG = "playground/database"
-WAREHOUSE_RUN = {DATABASE_TAG: "warehouse"}
-STREAMING_RUN = {DATABASE_TAG: "streaming"}
+IN_PROGRESS = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+               DagsterRunStatus.STARTED]
 
 
-def _moved(context: SensorEvaluationContext, state: dict, keys: list[AssetKey], what: str,
-           tags: dict[str, str] = WAREHOUSE_RUN) -> SensorResult | SkipReason:
+def run_in_progress(context: SensorEvaluationContext, keys: list[AssetKey]) -> str | None:
+    """The id of a queued or running run that materializes any of these assets, whoever launched it."""
+    wanted = set(keys)
+    for run in context.instance.get_runs(filters=RunsFilter(statuses=IN_PROGRESS), limit=100):
+        if run.asset_selection and wanted & run.asset_selection:
+            return run.run_id
+    return None
+
+
+def _moved(context: SensorEvaluationContext, state: dict, keys: list[AssetKey], what: str
+           ) -> SensorResult | SkipReason:
     cursor = json.dumps(state, sort_keys=True)
     if cursor == context.cursor:
         return SkipReason(f"no new {what}")
+    if busy := run_in_progress(context, keys):
+        return SkipReason(f"new {what}, requested once run {busy[:8]} for these assets ends")
     run_key = hashlib.sha256(cursor.encode()).hexdigest()[:16]
-    return SensorResult(run_requests=[RunRequest(run_key=run_key, asset_selection=keys, tags=tags)], cursor=cursor)
+    return SensorResult(run_requests=[RunRequest(run_key=run_key, asset_selection=keys)], cursor=cursor)
 
 
 def _digest(value: object) -> str:
@@ -63,27 +75,6 @@ def _folder_state(lake, folder: str) -> str | None:
     return _digest(stamps) if (stamps := lake.stamps(folder)) else None
 
 
-def new_lake_files(context: SensorEvaluationContext, playground: PlaygroundResource):
-    from dagster_project.bronze.files import FILE_SOURCES as SOURCES
-
-    lake = playground.open_lake()
-    state = {name: digest for name in FILE_SOURCES if (digest := _folder_state(lake, SOURCES[name].folder))}
-    previous = json.loads(context.cursor) if context.cursor else {}
-    changed = [bronze_key(name) for name in state if state[name] != previous.get(name)]
-    if not changed:
-        return SkipReason("no new lake files")
-    return _moved(context, state, changed, "lake files")
-
-
-def new_orders(context: SensorEvaluationContext, playground: PlaygroundResource):
-    with playground.open_orders_db() as db:
-        db.ensure()
-        top = db.max_order_id() or 0
-    if not top:
-        return SkipReason("no orders yet")
-    return _moved(context, {"orderId": top}, [bronze_key("orders"), bronze_key("items")], "orders")
-
-
 def _bus_ends(playground: PlaygroundResource) -> dict | SkipReason:
     import os
 
@@ -92,50 +83,73 @@ def _bus_ends(playground: PlaygroundResource) -> dict | SkipReason:
         return SkipReason(f"no embedded event log at {playground.bus} yet")
     log = playground.open_bus_reader()
     try:
-        state = {topic: {str(p): n for p, n in log.end_sequences(topic).items()} for topic in EVENT_TOPICS}
+        state = {topic: {str(p): n for p, n in log.end_sequences(topic).items()} for topic in EVENT_TABLES}
     finally:
         log.close()
     return state if any(state.values()) else SkipReason("no events yet")
 
 
-def new_events(context: SensorEvaluationContext, playground: PlaygroundResource):
-    state = _bus_ends(playground)
-    if isinstance(state, SkipReason):
-        return state
-    return _moved(context, state, [bronze_key(t) for t in EVENT_TOPICS], "events")
+def sensors_for(solution: Solution) -> list[SensorDefinition]:
+    """On locally; in a cloud location they start stopped, until its settings are in the environment.
+    Locally the streaming scenarios have a sensor too; in the cloud their engine runs on its own."""
+    file_keys = [bronze_key(s, solution) for s in FILE_TABLES]
+    order_keys = [bronze_key("orders", solution), bronze_key("items", solution)]
+    event_keys = [bronze_key(t, solution) for t in EVENT_TABLES]
+    streaming_keys = [streaming_key(name, solution) for name in OUTPUT_NAMES]
+
+    def new_lake_files(context: SensorEvaluationContext, playground: PlaygroundResource):
+        from dagster_project.bronze.files import FILE_SOURCES
+
+        lake = playground.open_lake()
+        state = {name: digest for name in FILE_TABLES if (digest := _folder_state(lake, FILE_SOURCES[name].folder))}
+        previous = json.loads(context.cursor) if context.cursor else {}
+        changed = [bronze_key(name, solution) for name in state if state[name] != previous.get(name)]
+        if not changed:
+            return SkipReason("no new lake files")
+        return _moved(context, state, changed, "lake files")
+
+    def new_orders(context: SensorEvaluationContext, playground: PlaygroundResource):
+        with playground.open_orders_db() as db:
+            db.ensure()
+            top = db.max_order_id() or 0
+        if not top:
+            return SkipReason("no orders yet")
+        return _moved(context, {"orderId": top}, order_keys, "orders")
+
+    def new_events(context: SensorEvaluationContext, playground: PlaygroundResource):
+        state = _bus_ends(playground)
+        return state if isinstance(state, SkipReason) else _moved(context, state, event_keys, "events")
+
+    def new_events_for_streaming(context: SensorEvaluationContext, playground: PlaygroundResource):
+        state = _bus_ends(playground)
+        return state if isinstance(state, SkipReason) else _moved(context, state, streaming_keys, "events")
+
+    status = DefaultSensorStatus.RUNNING if solution.local else DefaultSensorStatus.STOPPED
+    specs = [
+        (new_lake_files, 30, file_keys, "New or changed files in the lake's landing folders -> their bronze assets."),
+        (new_orders, 30, order_keys, "Orders above the last orderId seen -> bronze orders and items."),
+        (new_events, 10, event_keys, "New events on the bus -> a micro-batch of bronze pageviews and stars."),
+    ]
+    if solution.local:
+        specs.append((new_events_for_streaming, 5, streaming_keys,
+                      "New events on the bus -> a micro-batch of every streaming scenario."))
+    return [sensor(name=solution.name(fn.__name__), minimum_interval_seconds=interval, default_status=status,
+                   asset_selection=keys, description=f"{solution.title}: {description}")(fn)
+            for fn, interval, keys, description in specs]
 
 
-def new_events_for_streaming(context: SensorEvaluationContext, playground: PlaygroundResource):
-    state = _bus_ends(playground)
-    if isinstance(state, SkipReason):
-        return state
-    return _moved(context, state, STREAMING_KEYS, "events", STREAMING_RUN)
+def jobs_for(solution: Solution) -> "list[UnresolvedAssetJobDefinition]":
+    return [
+        define_asset_job(solution.name("landing"), selection=AssetSelection.groups(solution.group("landing")),
+                         description=f"{solution.title}: generate (locally) or observe (cloud) every source."),
+        define_asset_job(solution.name("refresh_downstream_of_bronze"),
+                         selection=AssetSelection.groups(solution.group("bronze")).downstream(include_self=False),
+                         description=f"{solution.title}: silver and gold (dbt) from what bronze holds now."),
+    ]
 
 
-def sensors_for(target: str) -> list[SensorDefinition]:
-    """On locally; in a cloud location they start stopped, until its settings are in the environment."""
-    status = DefaultSensorStatus.RUNNING if target == "local" else DefaultSensorStatus.STOPPED
-    specs = (
-        (new_lake_files, 30, [bronze_key(s) for s in FILE_SOURCES],
-         "New or changed files in the lake's landing folders -> their bronze assets."),
-        (new_orders, 30, [bronze_key("orders"), bronze_key("items")],
-         "Orders above the last orderId seen -> bronze orders and items."),
-        (new_events, 10, [bronze_key(t) for t in EVENT_TOPICS],
-         "New events on the bus -> a micro-batch of bronze pageviews and stars."),
-        (new_events_for_streaming, 5, STREAMING_KEYS,
-         "New events on the bus -> a micro-batch of every streaming scenario."),
-    )
-    return [sensor(name=fn.__name__, minimum_interval_seconds=interval, default_status=status, asset_selection=keys,
-                   description=description)(fn) for fn, interval, keys, description in specs]
-
-
-refresh_job = define_asset_job(
-    "refresh_downstream_of_bronze", selection=AssetSelection.groups("bronze").downstream(include_self=False),
-    description="Silver and gold (dbt) from what bronze holds now.", tags=WAREHOUSE_RUN)
-
-
-def schedules_for(target: str) -> list[ScheduleDefinition]:
+def schedules_for(solution: Solution, refresh_job: "UnresolvedAssetJobDefinition") -> list[ScheduleDefinition]:
     """Every 15 minutes, as the original's trigger ran its notebooks; on locally, stopped in the cloud."""
-    status = DefaultScheduleStatus.RUNNING if target == "local" else DefaultScheduleStatus.STOPPED
-    return [ScheduleDefinition(name="every_15_minutes", job=refresh_job, cron_schedule="*/15 * * * *",
-                               default_status=status)]
+    status = DefaultScheduleStatus.RUNNING if solution.local else DefaultScheduleStatus.STOPPED
+    return [ScheduleDefinition(name=solution.name("every_15_minutes"), job=refresh_job, cron_schedule="*/15 * * * *",
+                               default_status=status, description=f"{solution.title}: {refresh_job.description}")]

@@ -1,5 +1,5 @@
-"""`python -m dagster_project.summary`: what landed, what bronze holds, and the top of gold's
-engagements, for `make demo`."""
+"""`python -m dagster_project.summary`: what every tier holds (landing, bronze with its quarantine,
+silver, gold, streaming), where it lives, and the top of gold's engagements; `make demo` ends with it."""
 
 from __future__ import annotations
 
@@ -10,37 +10,68 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from dagster_project.streaming.scenarios import OUTPUT_NAMES
+from dagster_project.targets import resources_for
 from generators.run import load_manifest
 from generators.sinks.lake import Lake
 
 SOURCES = ("users", "vip_users", "products", "orders", "items", "pageviews", "stars")
+GOLD_MODELS = ("engagements", "daily_sales", "product_popularity", "stars_distribution")
 
 
-def main() -> None:
-    lake = Lake(os.environ.get("PLAYGROUND_LAKE", "data/lake"))
-    warehouse = os.environ.get("PLAYGROUND_WAREHOUSE", "data/warehouse.duckdb")
-    table = Table(title=f"Landing ({lake.url}) and bronze ({warehouse})", title_justify="left")
-    for column in ("source", "landed", "bronze rows", "quarantined"):
-        table.add_column(column, justify="left" if column == "source" else "right")
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    try:
+        return f"{con.execute(f'SELECT count(*) FROM {table}').fetchone()[0]:,}"
+    except duckdb.CatalogException:
+        return "-"
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold")
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i == 0 else "right")
+    return table
+
+
+def print_summary(console: Console) -> None:
+    resources = resources_for("local")
+    playground, warehouse, streams = resources["playground"], resources["warehouse"].path, resources["streaming"].path
+    lake = Lake(playground.lake)
+    tiers = _table("Sources through the tiers (rows)", "source", "landed", "bronze", "quarantined", "silver")
     with duckdb.connect(warehouse, read_only=True) as con:
         for source in SOURCES:
             manifest = load_manifest(lake, "orders" if source == "items" else source)
             landed = (manifest.dirty.get("items", 0) if source == "items" else manifest.written) if manifest else 0
-            rows = con.execute(f"SELECT count(*) FROM bronze.{source}").fetchone()[0]
             quarantined = con.execute("SELECT count(*) FROM bronze._quarantine WHERE source = ?",
-                                      [source]).fetchone()[0] if source not in ("orders", "items") else 0
-            table.add_row(source, f"{landed:,}", f"{rows:,}", f"{quarantined:,}")
-        cursor = con.execute("SELECT * FROM gold.engagements ORDER BY total_orders_value DESC, id LIMIT 10")
-        columns = [d[0] for d in cursor.description]
-        top = Table(title="gold.engagements, top 10 by total order value", title_justify="left")
-        for column in columns:
-            top.add_column(column, justify="left" if column in ("user_name", "city") else "right")
+                                      [source]).fetchone()[0]
+            tiers.add_row(source, f"{landed:,}", _count(con, f"bronze.{source}"), f"{quarantined:,}",
+                          _count(con, f"silver.{source}"))
+        gold = _table("Gold (rows)", "model", "rows")
+        for model in GOLD_MODELS:
+            gold.add_row(model, _count(con, f"gold.{model}"))
+        cursor = con.execute("SELECT id, user_name, pageviews, orders, total_orders_value, total_items, is_vip "
+                             "FROM gold.engagements ORDER BY total_orders_value DESC, id LIMIT 5")
+        top = _table("gold.engagements, top 5 by order value", *(d[0] for d in cursor.description))
         for row in cursor.fetchall():
-            top.add_row(*("" if v is None else f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row))
-    console = Console(width=None if sys.stdout.isatty() else 200)
-    console.print(table)
+            top.add_row(*(f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row))
+    streaming = _table("Streaming outputs (rows)", "output", "rows")
+    if os.path.exists(streams):
+        with duckdb.connect(streams, read_only=True) as con:
+            for output in OUTPUT_NAMES:
+                streaming.add_row(output, _count(con, f"streaming.{output}"))
+    console.print(tiers)
+    console.print(gold)
+    console.print(streaming)
     console.print(top)
+    console.print("[bold]Where the data lives[/]\n"
+                  f"  lake (landing files, gold and streaming Parquet)  {lake.url}\n"
+                  f"  orders database                                  {playground.orders_url}\n"
+                  f"  event bus                                        {playground.bus}\n"
+                  f"  warehouse (bronze, silver, gold)                 {warehouse}\n"
+                  f"  streaming outputs                                {streams}\n"
+                  "[bold]Next[/]: `make up`, then open http://127.0.0.1:3000: events stream and orders trickle in "
+                  "while the sensors bring them through")
 
 
 if __name__ == "__main__":
-    main()
+    print_summary(Console(width=None if sys.stdout.isatty() else 120, highlight=False))

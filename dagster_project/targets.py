@@ -1,6 +1,9 @@
 """PLAYGROUND_TARGET picks the engines; this is the one place where that choice is made.
 
-Asset keys and lineage are the same on every target. The local target needs nothing; cloud
+Each target is a solution shown in the Dagster UI (workspace.yaml): the local playground, and the
+two Azure solutions, each in a code location of its own. Asset keys are `<tier>/<name>` locally and
+carry the solution's prefix in the cloud (`databricks/...`, `microsoft/...`), so no key is defined in
+two locations and lineage says by its kinds what runs where. The local target needs nothing; cloud
 targets take every setting from the environment when a run starts (Dagster's EnvVar), so their
 definitions load without credentials and a run fails naming the variable that is missing.
 """
@@ -8,15 +11,80 @@ definitions load without credentials and a run fails naming the variable that is
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 
-from dagster import EnvVar
+from dagster import AssetKey, EnvVar
 
+from dagster_project.dbt_cli import dbt_resource
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from generators.errors import PlaygroundError
 
-TARGETS = ("local", "databricks", "synapse")
-# The dbt target (dbt_project/profiles.yml) of each, and what it needs from the environment.
-DBT_TARGETS = {"local": "duckdb", "databricks": "databricks", "synapse": "synapse"}
+# What an asset is made with, by the system it reads or the engine that builds it.
+AZURE_LAKE = frozenset({"azure", "adls", "json"})
+
+
+@dataclass(frozen=True)
+class Solution:
+    target: str                   # PLAYGROUND_TARGET
+    location: str                 # its code location in workspace.yaml
+    title: str                    # what a person calls it
+    key_prefix: tuple[str, ...]   # before every asset key
+    dbt_target: str               # dbt_project/profiles.yml
+    kinds: dict[str, frozenset[str]] = field(hash=False)  # by tier or landing system
+    streaming_solutions: tuple[str, ...] = ()  # which scenarios' outputs it computes (scenarios.Output.solutions)
+
+    @property
+    def local(self) -> bool:
+        return self.target == "local"
+
+    def key(self, tier: str, name: str) -> AssetKey:
+        return AssetKey([*self.key_prefix, tier, name])
+
+    def name(self, base: str) -> str:
+        """A job, sensor or schedule name, prefixed like the solution's keys so a user tells them apart."""
+        return "_".join([*self.key_prefix, base])
+
+    @property
+    def owner(self) -> str:
+        return f"team:{self.location}"
+
+    @property
+    def group_prefix(self) -> str:
+        return "".join(f"{p}_" for p in self.key_prefix)
+
+    def group(self, tier: str) -> str:
+        return f"{self.group_prefix}{tier}"
+
+    def pool(self, database: str) -> str:
+        """A DuckDB file takes one writing process: every step writing it is in one pool of limit 1
+        (dagster_instance.yaml), whoever launched its run."""
+        return self.name(f"duckdb_{database}")
+
+
+SOLUTIONS = {
+    "local": Solution(
+        "local", "playground", "Local playground", (), "duckdb",
+        kinds={"lake": frozenset({"python", "json"}), "orders_db": frozenset({"python", "sqlite"}),
+               "bus": frozenset({"python", "sqlite"}), "bronze": frozenset({"duckdb"}),
+               "dbt": frozenset({"dbt", "duckdb"}), "streaming": frozenset({"duckdb", "parquet"})},
+        streaming_solutions=("microsoft", "databricks")),
+    "databricks": Solution(
+        "databricks", "databricks_solution", "Databricks solution", ("databricks",), "databricks",
+        kinds={"lake": AZURE_LAKE, "orders_db": frozenset({"azure", "azure sql"}),
+               "bus": frozenset({"azure", "event hubs", "kafka"}), "bronze": frozenset({"python", "duckdb", "adls"}),
+               "dbt": frozenset({"dbt", "databricks", "unity catalog"}),
+               "streaming": frozenset({"databricks", "spark", "parquet"})},
+        streaming_solutions=("microsoft", "databricks")),
+    "synapse": Solution(
+        "synapse", "microsoft_solution", "Microsoft solution (Synapse, Stream Analytics)", ("microsoft",), "synapse",
+        kinds={"lake": AZURE_LAKE, "orders_db": frozenset({"azure", "azure sql"}),
+               "bus": frozenset({"azure", "event hubs"}), "bronze": frozenset({"python", "duckdb", "adls"}),
+               "dbt": frozenset({"dbt", "synapse"}), "streaming": frozenset({"azure", "stream analytics"})},
+        streaming_solutions=("microsoft",)),
+}
+TARGETS = tuple(SOLUTIONS)
+LOCAL = SOLUTIONS["local"]
+# What each dbt target needs from the environment.
 DBT_SETTINGS = {
     "duckdb": (),
     "spark": (),
@@ -33,9 +101,16 @@ def current_target() -> str:
     return target
 
 
+def solution_for(target: str) -> Solution:
+    if target not in SOLUTIONS:
+        raise PlaygroundError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    return SOLUTIONS[target]
+
+
 def resources_for(target: str) -> dict[str, object]:
+    solution = solution_for(target)
     memory_limit = os.environ.get("PLAYGROUND_DUCKDB_MEMORY_LIMIT")  # every DuckDB file a run writes
-    if target == "local":
+    if solution.local:
         playground = PlaygroundResource(
             lake=os.environ.get("PLAYGROUND_LAKE", "data/lake"),
             orders_url=os.environ.get("PLAYGROUND_ORDERS_URL", "sqlite:///data/orders.db"),
@@ -44,7 +119,7 @@ def resources_for(target: str) -> dict[str, object]:
         warehouse = WarehouseResource(path=os.environ.get("PLAYGROUND_WAREHOUSE", "data/warehouse.duckdb"),
                                       bronze_to_lake=os.environ.get("PLAYGROUND_BRONZE_TO_LAKE") == "1",
                                       memory_limit=memory_limit)
-    elif target in ("databricks", "synapse"):
+    else:
         # ADLS gen2 (credentials: AZURE_STORAGE_*), Azure SQL, Event Hubs' Kafka endpoint
         # (EVENTHUBS_CONNECTION_STRING), all provisioned by terraform/<target>_solution.
         playground = PlaygroundResource(
@@ -57,21 +132,13 @@ def resources_for(target: str) -> dict[str, object]:
         # lake as Parquet, where the cloud warehouse reads it (dbt's register_bronze).
         warehouse = WarehouseResource(path=EnvVar("PLAYGROUND_WAREHOUSE"), bronze_to_lake=True,
                                       bronze_arrays_as_json=target == "synapse", memory_limit=memory_limit)
-    else:
-        raise PlaygroundError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
-    # The streaming scenarios' local engine keeps its outputs and state in a DuckDB file of its own; in
-    # the cloud, Stream Analytics and the DLT pipeline compute them instead.
-    streaming = WarehouseResource(path=os.environ.get("PLAYGROUND_STREAMING", "data/streams.duckdb"),
-                                  memory_limit=memory_limit)
-    return {"playground": playground, "warehouse": warehouse, "streaming": streaming,
-            "dbt": dbt_resource(DBT_TARGETS[target])}
-
-
-def dbt_resource(dbt_target: str) -> object:
-    from dagster_project.assets.transform import DBT_DIR, DBT_EXECUTABLE, DbtResource
-
-    return DbtResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), target=dbt_target,
-                       dbt_executable=str(DBT_EXECUTABLE))
+    resources = {"playground": playground, "warehouse": warehouse, "dbt": dbt_resource(solution.dbt_target)}
+    if solution.local:
+        # The streaming scenarios' local engine keeps its outputs and state in a DuckDB file of its own; in
+        # the cloud, Stream Analytics and the Databricks streaming job compute them instead.
+        resources["streaming"] = WarehouseResource(
+            path=os.environ.get("PLAYGROUND_STREAMING", "data/streams.duckdb"), memory_limit=memory_limit)
+    return resources
 
 
 def check_dbt_settings(dbt_target: str) -> None:

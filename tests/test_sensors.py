@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import SensorResult, SkipReason, build_sensor_context
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, SensorResult, SkipReason, build_sensor_context
 
 from dagster_project.resources import PlaygroundResource
 from dagster_project.sensors import sensors_for
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
+from dagster_project.targets import LOCAL, SOLUTIONS
 from generators.run import write_products
 from generators.sinks.lake import Lake
 from tests.helpers import dataset_args, playground
 
-SENSORS = {s.name: s for s in sensors_for("local")}
+SENSORS = {s.name: s for s in sensors_for(LOCAL)}
 new_lake_files, new_orders, new_events = SENSORS["new_lake_files"], SENSORS["new_orders"], SENSORS["new_events"]
 
 
-def evaluate(sensor, root: Path, cursor: str | None, bus: str | None = None):  # type: ignore[no-untyped-def]
+def evaluate(sensor, root: Path, cursor: str | None, bus: str | None = None,  # type: ignore[no-untyped-def]
+             instance: DagsterInstance | None = None):
     resource = PlaygroundResource(lake=str(root / "lake"), orders_url=f"sqlite:///{root / 'orders.db'}",
                                   bus=bus or str(root / "events.db"))
-    return sensor(build_sensor_context(cursor=cursor, resources={"playground": resource}))
+    return sensor(build_sensor_context(cursor=cursor, resources={"playground": resource},
+                                       instance=instance or DagsterInstance.ephemeral()))
 
 
 def requested(result: SensorResult) -> list[str]:
@@ -65,8 +68,27 @@ def test_events_sensor(tmp_path: Path) -> None:
     assert isinstance(evaluate(new_events, tmp_path, first.cursor), SkipReason)
     streamed = evaluate(SENSORS["new_events_for_streaming"], tmp_path, None)
     assert requested(streamed) == [f"streaming/{name}" for name in sorted(OUTPUT_NAMES)]
-    assert streamed.run_requests[0].tags == {"playground/database": "streaming"}  # queued apart from the warehouse
-    assert first.run_requests[0].tags == {"playground/database": "warehouse"}
+
+
+def test_no_second_run_while_one_for_the_same_assets_is_queued_or_running(tmp_path: Path) -> None:
+    """The queue holds at most one run a sensor: new data waits for the run in progress, whoever launched
+    it, and is requested by the first tick after it ends (the cursor did not move meanwhile)."""
+    playground("generate", "pageviews", "--count", "200", *dataset_args(tmp_path))
+    instance = DagsterInstance.ephemeral()
+    first = evaluate(new_events, tmp_path, None, instance=instance)
+    keys = first.run_requests[0].asset_selection
+    # as when the UI launched "Materialize" on one of them
+    run = instance.add_run(DagsterRun(job_name="__ASSET_JOB", asset_selection=frozenset(keys[:1]),
+                                      status=DagsterRunStatus.STARTED))
+    playground("generate", "pageviews", "--count", "10", "--seed", "2", *dataset_args(tmp_path))
+    waiting = evaluate(new_events, tmp_path, first.cursor, instance=instance)
+    assert isinstance(waiting, SkipReason) and run.run_id[:8] in waiting.skip_message
+    # a run of other assets (the streaming micro-batch) does not hold bronze back
+    streamed = evaluate(SENSORS["new_events_for_streaming"], tmp_path, None, instance=instance)
+    assert requested(streamed) == [f"streaming/{name}" for name in sorted(OUTPUT_NAMES)]
+    instance.report_run_failed(run)
+    assert requested(evaluate(new_events, tmp_path, first.cursor, instance=instance)) == [
+        "bronze/pageviews", "bronze/stars"]
 
 
 def test_events_sensor_on_kafka(tmp_path: Path, kafka_bootstrap: str) -> None:
@@ -82,8 +104,25 @@ def test_events_sensor_on_kafka(tmp_path: Path, kafka_bootstrap: str) -> None:
     assert requested(evaluate(new_events, tmp_path, first.cursor, bus)) == ["bronze/pageviews", "bronze/stars"]
 
 
-def test_cloud_locations_start_with_sensors_stopped() -> None:
+def test_each_solution_has_its_own_sensors_and_cloud_ones_start_stopped() -> None:
     from dagster import DefaultSensorStatus
 
-    assert {s.default_status for s in sensors_for("local")} == {DefaultSensorStatus.RUNNING}
-    assert {s.default_status for s in sensors_for("synapse")} == {DefaultSensorStatus.STOPPED}
+    bronze = ["new_lake_files", "new_orders", "new_events"]
+    expected = {"local": [*bronze, "new_events_for_streaming"],  # the cloud's streaming engines run on their own
+                "databricks": [f"databricks_{name}" for name in bronze],
+                "synapse": [f"microsoft_{name}" for name in bronze]}
+    for target, solution in SOLUTIONS.items():
+        sensors = sensors_for(solution)
+        assert [s.name for s in sensors] == expected[target]
+        assert {s.default_status for s in sensors} == {
+            DefaultSensorStatus.RUNNING if target == "local" else DefaultSensorStatus.STOPPED}, target
+        prefix = list(solution.key_prefix)
+        for sensor in sensors:  # each requests its own solution's assets only
+            keys = sensor.asset_selection.resolve(build_definitions_graph(target))
+            assert keys and all(key.path[:len(prefix)] == prefix and len(key.path) == len(prefix) + 2 for key in keys)
+
+
+def build_definitions_graph(target: str):  # type: ignore[no-untyped-def]
+    from dagster_project.definitions import build_definitions
+
+    return build_definitions(target).resolve_asset_graph()

@@ -25,9 +25,12 @@ from pydantic import Field
 from dagster_project.assets.landing import landing_key
 from dagster_project.bronze.checks import KEY_RULES, check_description
 from dagster_project.resources import PlaygroundResource, WarehouseResource
+from dagster_project.targets import LOCAL, Solution
 
 GROUP = "bronze"
 QUARANTINE_CHECK = "quarantine_share"
+FILE_TABLES = ("users", "vip_users", "products")
+EVENT_TABLES = ("pageviews", "stars")
 
 
 class BronzeConfig(Config):
@@ -51,25 +54,25 @@ def preview(con, table: str, rows: int = 5) -> MetadataValue:
     return MetadataValue.md(markdown_table([d[0] for d in cursor.description], cursor.fetchall()))
 
 
-def bronze_key(source: str) -> AssetKey:
-    return AssetKey([GROUP, source])
+def bronze_key(source: str, solution: Solution = LOCAL) -> AssetKey:
+    return solution.key(GROUP, source)
 
 
-def check_specs(table: str, quarantine: bool = True) -> list[AssetCheckSpec]:
-    specs = [AssetCheckSpec(name, asset=bronze_key(table), description=check_description(name))
+def check_specs(key: AssetKey, table: str, quarantine: bool = True) -> list[AssetCheckSpec]:
+    specs = [AssetCheckSpec(name, asset=key, description=check_description(name))
              for name in KEY_RULES[table].check_names]
     if quarantine:
-        specs.append(AssetCheckSpec(QUARANTINE_CHECK, asset=bronze_key(table),
+        specs.append(AssetCheckSpec(QUARANTINE_CHECK, asset=key,
                                     description="Quarantined records stay under the configured share of all records."))
     return specs
 
 
-def check_results(con, table: str, batch_id: str, max_quarantine_share: float | None = None
+def check_results(con, key: AssetKey, table: str, batch_id: str, max_quarantine_share: float | None = None
                   ) -> list[AssetCheckResult]:
     """The key checks on a batch's rows and, where records can be quarantined, the quarantine share."""
     from dagster_project.bronze.checks import key_checks
 
-    results = [AssetCheckResult(asset_key=bronze_key(table), check_name=o.name, passed=o.passed,
+    results = [AssetCheckResult(asset_key=key, check_name=o.name, passed=o.passed,
                                 severity=AssetCheckSeverity.ERROR if o.blocking else AssetCheckSeverity.WARN,
                                 metadata=o.metadata) for o in key_checks(con, table, batch_id)]
     if max_quarantine_share is not None:
@@ -77,7 +80,7 @@ def check_results(con, table: str, batch_id: str, max_quarantine_share: float | 
             f"SELECT (SELECT count(*) FROM bronze._quarantine WHERE source = ?), (SELECT count(*) FROM bronze.{table})",
             [table]).fetchone()
         share = quarantined / max(1, total + quarantined)
-        results.append(AssetCheckResult(asset_key=bronze_key(table), check_name=QUARANTINE_CHECK,
+        results.append(AssetCheckResult(asset_key=key, check_name=QUARANTINE_CHECK,
                                         passed=share <= max_quarantine_share, severity=AssetCheckSeverity.ERROR,
                                         metadata={"quarantined": quarantined, "share": share,
                                                   "limit": max_quarantine_share}))
@@ -95,88 +98,98 @@ def to_lake(con, playground: PlaygroundResource, warehouse: WarehouseResource, t
     return {"lake_files_new": len(written), "lake_folder": lake.display(f"bronze/{table}/")}
 
 
-def file_asset(source: str) -> AssetsDefinition:
-    @asset(key=bronze_key(source), group_name=GROUP, deps=[landing_key(source)], kinds={"duckdb"},
-           description=f"Every {source} record from the lake, appended once per file version, with its "
-                       "file, line, version, batch id and ingestion time; bad lines go to bronze._quarantine.",
-           check_specs=check_specs(source))
-    def ingest(context: AssetExecutionContext, config: LakeFilesConfig, playground: PlaygroundResource,
-               warehouse: WarehouseResource):
-        from dagster_project.bronze.files import FILE_SOURCES, ingest_files
+def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
+    """Every bronze table of a solution; each step writes the solution's DuckDB file, so all are in its pool."""
 
-        with warehouse.connect() as con:
-            result = ingest_files(con, playground.open_lake(), FILE_SOURCES[source],
-                                  timedelta(minutes=config.full_listing_minutes))
-            checks = check_results(con, source, result.batch_id, config.max_quarantine_share)
-            newest = preview(con, source)
-            in_lake = to_lake(con, playground, warehouse, source)
-        context.log.info(f"{source}: {result.new_rows:,} new rows from {result.files} files, "
-                         f"{result.quarantined:,} quarantined")
-        yield MaterializeResult(metadata={
-            "rows_new": result.new_rows, "rows_total": result.total_rows, "rows_quarantined": result.quarantined,
-            "files_new": result.files, "batch_id": result.batch_id,
-            "listing": "full" if result.full_listing else "write log and new names",
-            "preview": newest, **in_lake,
-        })
-        yield from checks
+    def spec(table: str, description: str) -> dict:
+        return {"group_name": solution.group(GROUP), "deps": [landing_key(table, solution)],
+                "kinds": set(solution.kinds["bronze"]), "owners": [solution.owner], "description": description}
 
-    return ingest
+    def file_asset(source: str) -> AssetsDefinition:
+        key = bronze_key(source, solution)
 
+        @asset(key=key, pool=solution.pool("warehouse"), check_specs=check_specs(key, source), **spec(
+            source, f"Every {source} record from the lake, appended once per file version, with its file, line, "
+                    "version, batch id and ingestion time; bad lines go to bronze._quarantine."))
+        def ingest(context: AssetExecutionContext, config: LakeFilesConfig, playground: PlaygroundResource,
+                   warehouse: WarehouseResource):
+            from dagster_project.bronze.files import FILE_SOURCES, ingest_files
 
-@multi_asset(name="bronze_orders", specs=[
-    AssetSpec(bronze_key("orders"), group_name=GROUP, deps=[landing_key("orders")], kinds={"duckdb"},
-              description="Orders from the SQL database, appended above the last orderId taken."),
-    AssetSpec(bronze_key("items"), group_name=GROUP, deps=[landing_key("items")], kinds={"duckdb"},
-              description="The items of those orders, taken in the same snapshot and transaction."),
-], check_specs=[*check_specs("orders", quarantine=False), *check_specs("items", quarantine=False)])
-def bronze_orders(context: AssetExecutionContext, playground: PlaygroundResource, warehouse: WarehouseResource):
-    from dagster_project.bronze.tables import ingest_orders
-
-    with warehouse.connect() as con, playground.open_orders_db() as db:
-        result = ingest_orders(con, db)
-        checks = [*check_results(con, "orders", result.batch_id), *check_results(con, "items", result.batch_id)]
-        previews = {table: preview(con, table) for table in ("orders", "items")}
-        in_lake = {table: to_lake(con, playground, warehouse, table) for table in ("orders", "items")}
-    context.log.info(f"orders {result.watermark_from} -> {result.watermark_to}: {result.new_orders:,} orders, "
-                     f"{result.new_items:,} items")
-    watermark = {"watermark_from": result.watermark_from, "watermark_to": result.watermark_to,
-                 "batch_id": result.batch_id}
-    yield MaterializeResult(asset_key=bronze_key("orders"),
-                            metadata={"rows_new": result.new_orders, "rows_total": result.total_orders, **watermark,
-                                      "preview": previews["orders"], **in_lake["orders"]})
-    yield MaterializeResult(asset_key=bronze_key("items"),
-                            metadata={"rows_new": result.new_items, "rows_total": result.total_items, **watermark,
-                                      "preview": previews["items"], **in_lake["items"]})
-    yield from checks
-
-
-def event_asset(topic: str) -> AssetsDefinition:
-    @asset(key=bronze_key(topic), group_name=GROUP, deps=[landing_key(topic)], kinds={"duckdb"},
-           description=f"Every {topic} event from the bus, parsed, with its partition, sequence number, offset "
-                       "and enqueued time; read from the committed offsets on, committed with them.",
-           check_specs=check_specs(topic))
-    def ingest(context: AssetExecutionContext, config: BronzeConfig, playground: PlaygroundResource,
-               warehouse: WarehouseResource):
-        from dagster_project.bronze.events import ingest_events
-
-        log = playground.open_bus_reader()
-        try:
             with warehouse.connect() as con:
-                result = ingest_events(con, log, topic)
-                checks = check_results(con, topic, result.batch_id, config.max_quarantine_share)
-                newest = preview(con, topic)
-                in_lake = to_lake(con, playground, warehouse, topic)
-        finally:
-            log.close()
-        context.log.info(f"{topic}: {result.new_rows:,} new events, offsets {result.offsets_to}")
-        yield MaterializeResult(metadata={
-            "rows_new": result.new_rows, "rows_total": result.total_rows, "rows_quarantined": result.quarantined,
-            "offsets": MetadataValue.json({str(p): n for p, n in result.offsets_to.items()}),
-            "batch_id": result.batch_id, "preview": newest, **in_lake})
+                result = ingest_files(con, playground.open_lake(), FILE_SOURCES[source],
+                                      timedelta(minutes=config.full_listing_minutes))
+                checks = check_results(con, key, source, result.batch_id, config.max_quarantine_share)
+                newest = preview(con, source)
+                in_lake = to_lake(con, playground, warehouse, source)
+            context.log.info(f"{source}: {result.new_rows:,} new rows from {result.files} files, "
+                             f"{result.quarantined:,} quarantined")
+            yield MaterializeResult(metadata={
+                "rows_new": result.new_rows, "rows_total": result.total_rows, "rows_quarantined": result.quarantined,
+                "files_new": result.files, "batch_id": result.batch_id,
+                "listing": "full" if result.full_listing else "write log and new names",
+                "preview": newest, **in_lake,
+            })
+            yield from checks
+
+        return ingest
+
+    orders_key, items_key = bronze_key("orders", solution), bronze_key("items", solution)
+
+    @multi_asset(name=solution.name("bronze_orders"), pool=solution.pool("warehouse"), specs=[
+        AssetSpec(orders_key, **spec("orders", "Orders from the SQL database, appended above the last orderId taken.")),
+        AssetSpec(items_key, **spec("items", "The items of those orders, taken in the same snapshot and transaction.")),
+    ], check_specs=[*check_specs(orders_key, "orders", quarantine=False),
+                    *check_specs(items_key, "items", quarantine=False)])
+    def bronze_orders(context: AssetExecutionContext, playground: PlaygroundResource, warehouse: WarehouseResource):
+        from dagster_project.bronze.tables import ingest_orders
+
+        with warehouse.connect() as con, playground.open_orders_db() as db:
+            result = ingest_orders(con, db)
+            checks = [*check_results(con, orders_key, "orders", result.batch_id),
+                      *check_results(con, items_key, "items", result.batch_id)]
+            previews = {table: preview(con, table) for table in ("orders", "items")}
+            in_lake = {table: to_lake(con, playground, warehouse, table) for table in ("orders", "items")}
+        context.log.info(f"orders {result.watermark_from} -> {result.watermark_to}: {result.new_orders:,} orders, "
+                         f"{result.new_items:,} items")
+        watermark = {"watermark_from": result.watermark_from, "watermark_to": result.watermark_to,
+                     "batch_id": result.batch_id}
+        yield MaterializeResult(asset_key=orders_key,
+                                metadata={"rows_new": result.new_orders, "rows_total": result.total_orders,
+                                          **watermark, "preview": previews["orders"], **in_lake["orders"]})
+        yield MaterializeResult(asset_key=items_key,
+                                metadata={"rows_new": result.new_items, "rows_total": result.total_items,
+                                          **watermark, "preview": previews["items"], **in_lake["items"]})
         yield from checks
 
-    return ingest
+    def event_asset(topic: str) -> AssetsDefinition:
+        key = bronze_key(topic, solution)
+
+        @asset(key=key, pool=solution.pool("warehouse"), check_specs=check_specs(key, topic), **spec(
+            topic, f"Every {topic} event from the bus, parsed, with its partition, sequence number, offset and "
+                   "enqueued time; read from the committed offsets on, committed with them."))
+        def ingest(context: AssetExecutionContext, config: BronzeConfig, playground: PlaygroundResource,
+                   warehouse: WarehouseResource):
+            from dagster_project.bronze.events import ingest_events
+
+            log = playground.open_bus_reader()
+            try:
+                with warehouse.connect() as con:
+                    result = ingest_events(con, log, topic)
+                    checks = check_results(con, key, topic, result.batch_id, config.max_quarantine_share)
+                    newest = preview(con, topic)
+                    in_lake = to_lake(con, playground, warehouse, topic)
+            finally:
+                log.close()
+            context.log.info(f"{topic}: {result.new_rows:,} new events, offsets {result.offsets_to}")
+            yield MaterializeResult(metadata={
+                "rows_new": result.new_rows, "rows_total": result.total_rows, "rows_quarantined": result.quarantined,
+                "offsets": MetadataValue.json({str(p): n for p, n in result.offsets_to.items()}),
+                "batch_id": result.batch_id, "preview": newest, **in_lake})
+            yield from checks
+
+        return ingest
+
+    return [*(file_asset(source) for source in FILE_TABLES), bronze_orders, *(event_asset(t) for t in EVENT_TABLES)]
 
 
-bronze_assets = [*(file_asset(source) for source in ("users", "vip_users", "products")), bronze_orders,
-                 *(event_asset(topic) for topic in ("pageviews", "stars"))]
+bronze_assets = bronze_assets_for(LOCAL)

@@ -9,10 +9,20 @@ The generators are imported when an asset runs, so that definitions load fast; a
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, MaterializeResult, MetadataValue, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
 from pydantic import Field
 
 from dagster_project.resources import PlaygroundResource
+from dagster_project.targets import LOCAL, Solution
 from generators.errors import PlaygroundError
 from generators.scales import Sizes, sizes_for
 
@@ -36,22 +46,17 @@ class LandingConfig(Config):
         return sizes
 
 
-def landing_key(source: str) -> AssetKey:
-    return AssetKey([GROUP, source])
+def landing_key(source: str, solution: Solution = LOCAL) -> AssetKey:
+    return solution.key(GROUP, source)
 
 
-def spec(source: str, description: str, deps: tuple[str, ...] = ()) -> AssetSpec:
-    return AssetSpec(landing_key(source), group_name=GROUP, description=description,
-                     deps=[landing_key(d) for d in deps], kinds={"python"})
-
-
-def results(manifests: "list[Manifest]") -> Iterator[MaterializeResult]:
+def results(manifests: "list[Manifest]", solution: Solution) -> Iterator[MaterializeResult]:
     for m in manifests:
         rows = m.dirty.get("items") if m.source == "items" else m.records
         metadata = {"records": rows, "written": m.written, "location": MetadataValue.text(m.location),
                     "seed": m.seed, "dirty_rate": m.dirty_rate,
                     "dirty": MetadataValue.json({k: v for k, v in m.dirty.items() if k != "items"})}
-        yield MaterializeResult(asset_key=landing_key(m.source), metadata=metadata)
+        yield MaterializeResult(asset_key=landing_key(m.source, solution), metadata=metadata)
 
 
 def observed(playground: PlaygroundResource, *sources: str) -> "list[Manifest]":
@@ -77,76 +82,86 @@ def with_items(manifests: "list[Manifest]") -> "list[Manifest]":
     return [orders, items]
 
 
-@multi_asset(name="landing_users", specs=[
-    spec("users", "Users (cs_CZ), one JSON object a line in landing/users/users.json."),
-    spec("vip_users", "Distinct VIP user ids in landing/vipusers/vipusers.json.", deps=("users",)),
-])
-def landing_users(context: AssetExecutionContext, config: LandingConfig,
-                  playground: PlaygroundResource) -> Iterator[MaterializeResult]:
-    if not playground.generates:
-        yield from results(observed(playground, "users", "vip_users"))
-        return
-    from generators.run import generate_users
+def landing_assets_for(solution: Solution) -> list[AssetsDefinition]:
+    """Locally each asset runs its generator; in the cloud it reports what the generator containers wrote."""
 
-    sizes = config.sizes()
-    context.log.info(f"generating {sizes.users:,} users into {playground.lake}")
-    yield from results(generate_users(playground.open_lake(), config.seed, sizes.users,
-                                      min(sizes.vip_users, sizes.users), config.dirty_rate))
+    def spec(source: str, system: str, description: str, deps: tuple[str, ...] = ()) -> AssetSpec:
+        return AssetSpec(landing_key(source, solution), group_name=solution.group(GROUP), description=description,
+                         deps=[landing_key(d, solution) for d in deps], kinds=set(solution.kinds[system]),
+                         owners=[solution.owner])
+
+    @multi_asset(name=solution.name("landing_users"), specs=[
+        spec("users", "lake", "Users (cs_CZ), one JSON object a line in landing/users/users.json."),
+        spec("vip_users", "lake", "Distinct VIP user ids in landing/vipusers/vipusers.json.", deps=("users",)),
+    ])
+    def landing_users(context: AssetExecutionContext, config: LandingConfig,
+                      playground: PlaygroundResource) -> Iterator[MaterializeResult]:
+        if not playground.generates:
+            yield from results(observed(playground, "users", "vip_users"), solution)
+            return
+        from generators.run import generate_users
+
+        sizes = config.sizes()
+        context.log.info(f"generating {sizes.users:,} users into {playground.lake}")
+        yield from results(generate_users(playground.open_lake(), config.seed, sizes.users,
+                                          min(sizes.vip_users, sizes.users), config.dirty_rate), solution)
+
+    @multi_asset(name=solution.name("landing_products"), specs=[
+        spec("products", "lake", "One JSON document per product in landing/products/."),
+    ])
+    def landing_products(context: AssetExecutionContext, config: LandingConfig,
+                         playground: PlaygroundResource) -> Iterator[MaterializeResult]:
+        if not playground.generates:
+            yield from results(observed(playground, "products"), solution)
+            return
+        from generators.run import generate_products
+
+        sizes = config.sizes()
+        context.log.info(f"generating {sizes.products:,} products into {playground.lake}")
+        yield from results([generate_products(playground.open_lake(), config.seed, sizes.products,
+                                              config.dirty_rate)], solution)
+
+    @multi_asset(name=solution.name("landing_orders"), specs=[
+        spec("orders", "orders_db", "Table `orders` of the orders database.", deps=("users", "products")),
+        spec("items", "orders_db", "Table `items` of the orders database: each order's products.",
+             deps=("users", "products")),
+    ])
+    def landing_orders(context: AssetExecutionContext, config: LandingConfig,
+                       playground: PlaygroundResource) -> Iterator[MaterializeResult]:
+        if not playground.generates:
+            yield from results(with_items(observed(playground, "orders")), solution)
+            return
+        from generators.run import generate_orders, population
+
+        lake = playground.open_lake()
+        sizes = config.sizes()
+        users, products = population(lake, sizes)
+        context.log.info(f"generating {sizes.orders:,} orders of {users:,} users and {products:,} products")
+        with playground.open_orders_db() as db:
+            manifest = generate_orders(db, lake, config.seed, sizes.orders, users, products, config.dirty_rate)
+        yield from results(with_items([manifest]), solution)
+
+    @multi_asset(name=solution.name("landing_events"), specs=[
+        spec("pageviews", "bus", "Pageview events on the bus (topic pageviews).", deps=("users", "products")),
+        spec("stars", "bus", "Star events on the bus (topic stars).", deps=("users", "products")),
+    ])
+    def landing_events(context: AssetExecutionContext, config: LandingConfig,
+                       playground: PlaygroundResource) -> Iterator[MaterializeResult]:
+        if not playground.generates:
+            yield from results(observed(playground, "pageviews", "stars"), solution)
+            return
+        from generators.events import DEFAULT_START, StreamConfig
+        from generators.run import generate_events, population
+
+        lake = playground.open_lake()
+        sizes = config.sizes()
+        users, products = population(lake, sizes)
+        stream = StreamConfig(config.seed, users, products, DEFAULT_START, None, config.dirty_rate)
+        context.log.info(f"generating {sizes.pageviews:,} pageviews onto {playground.bus}")
+        yield from results(generate_events(playground.open_bus(), lake, stream, sizes.pageviews, playground.bus),
+                           solution)
+
+    return [landing_users, landing_products, landing_orders, landing_events]
 
 
-@multi_asset(name="landing_products", specs=[
-    spec("products", "One JSON document per product in landing/products/."),
-])
-def landing_products(context: AssetExecutionContext, config: LandingConfig,
-                     playground: PlaygroundResource) -> Iterator[MaterializeResult]:
-    if not playground.generates:
-        yield from results(observed(playground, "products"))
-        return
-    from generators.run import generate_products
-
-    sizes = config.sizes()
-    context.log.info(f"generating {sizes.products:,} products into {playground.lake}")
-    yield from results([generate_products(playground.open_lake(), config.seed, sizes.products, config.dirty_rate)])
-
-
-@multi_asset(name="landing_orders", specs=[
-    spec("orders", "Table `orders` of the orders database.", deps=("users", "products")),
-    spec("items", "Table `items` of the orders database: each order's products.", deps=("users", "products")),
-])
-def landing_orders(context: AssetExecutionContext, config: LandingConfig,
-                   playground: PlaygroundResource) -> Iterator[MaterializeResult]:
-    if not playground.generates:
-        yield from results(with_items(observed(playground, "orders")))
-        return
-    from generators.run import generate_orders, population
-
-    lake = playground.open_lake()
-    sizes = config.sizes()
-    users, products = population(lake, sizes)
-    context.log.info(f"generating {sizes.orders:,} orders of {users:,} users and {products:,} products")
-    with playground.open_orders_db() as db:
-        manifest = generate_orders(db, lake, config.seed, sizes.orders, users, products, config.dirty_rate)
-    yield from results(with_items([manifest]))
-
-
-@multi_asset(name="landing_events", specs=[
-    spec("pageviews", "Pageview events on the bus (topic pageviews).", deps=("users", "products")),
-    spec("stars", "Star events on the bus (topic stars).", deps=("users", "products")),
-])
-def landing_events(context: AssetExecutionContext, config: LandingConfig,
-                   playground: PlaygroundResource) -> Iterator[MaterializeResult]:
-    if not playground.generates:
-        yield from results(observed(playground, "pageviews", "stars"))
-        return
-    from generators.events import DEFAULT_START, StreamConfig
-    from generators.run import generate_events, population
-
-    lake = playground.open_lake()
-    sizes = config.sizes()
-    users, products = population(lake, sizes)
-    stream = StreamConfig(config.seed, users, products, DEFAULT_START, None, config.dirty_rate)
-    context.log.info(f"generating {sizes.pageviews:,} pageviews onto {playground.bus}")
-    yield from results(generate_events(playground.open_bus(), lake, stream, sizes.pageviews, playground.bus))
-
-
-landing_assets = [landing_users, landing_products, landing_orders, landing_events]
+landing_assets = landing_assets_for(LOCAL)

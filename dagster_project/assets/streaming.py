@@ -4,15 +4,27 @@ multi-asset over the event bus (see dagster_project/streaming/engine.py for the 
 One run computes every output for the same range of events and commits them with the state and
 offsets, so the outputs are materialized together. They live in their own DuckDB file
 (PLAYGROUND_STREAMING), so a micro-batch never waits for a dbt build holding the warehouse.
+In the cloud, Stream Analytics (Microsoft solution) or the Databricks streaming job computes them:
+there they are assets Dagster shows with their engine's kinds, and does not run.
 (No `from __future__ import annotations`: Dagster reads the config and resource annotations.)
 """
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, MaterializeResult, MetadataValue, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
 from pydantic import Field
 
 from dagster_project.assets.landing import landing_key
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.streaming.scenarios import LATE_ARRIVAL_S, OUT_OF_ORDER_S, OUTPUTS
+from dagster_project.targets import LOCAL, Solution
 
 GROUP = "streaming"
 
@@ -25,41 +37,55 @@ class StreamingConfig(Config):
     policy: str = Field(default="adjust", description="event mode: 'adjust' or 'drop' events beyond a tolerance")
 
 
-def streaming_key(output: str) -> AssetKey:
-    return AssetKey([GROUP, output])
+def streaming_key(output: str, solution: Solution = LOCAL) -> AssetKey:
+    return solution.key(GROUP, output)
 
 
-@multi_asset(name="streaming_micro_batch", specs=[
-    AssetSpec(streaming_key(o.name), group_name=GROUP, kinds={"duckdb"},
-              deps=[landing_key("pageviews"), landing_key("stars"),
-                    *([landing_key("vip_users")] if o.name == "raw_vip_only" else []),
-                    *([landing_key("users")] if o.name == "alert_high_latency_enriched" else [])],
-              description=f"{o.description} Stands for {o.solution}'s `{o.original_name}`; "
-                          f"parts under <lake>/{o.lake_folder}/.")
-    for o in OUTPUTS])
-def streaming_micro_batch(context: AssetExecutionContext, config: StreamingConfig, playground: PlaygroundResource,
-                          streaming: WarehouseResource):
-    from dagster_project.streaming.engine import TimePolicy, process_batch
+def streaming_specs(solution: Solution) -> list[AssetSpec]:
+    """The outputs a solution's streaming engine computes, each from the events and its reference data."""
+    def deps(name: str) -> list[AssetKey]:
+        reference = {"raw_vip_only": ["vip_users"], "alert_high_latency_enriched": ["users"]}.get(name, [])
+        return [landing_key(source, solution) for source in ("pageviews", "stars", *reference)]
 
-    time = TimePolicy(config.time_mode, config.late_arrival_s, config.out_of_order_s, config.policy)
-    log = playground.open_bus_reader()
-    try:
-        with streaming.connect() as con:
-            result = process_batch(con, log, playground.open_lake(), time)
-    finally:
-        log.close()
-    context.log.info(f"batch {result.batch}: {result.events:,} events, {result.quarantined:,} quarantined, "
-                     f"watermark {result.watermark}")
-    shared = {
-        "batch": result.batch, "events": result.events, "quarantined": result.quarantined,
-        "late": result.late, "out_of_order": result.out_of_order, "adjusted": result.adjusted,
-        "dropped": result.dropped, "time_mode": time.label,
-        "watermark": str(result.watermark) if result.watermark else "none yet",
-        "offsets": MetadataValue.json({t: {str(p): n for p, n in o.items()} for t, o in result.offsets_to.items()}),
-    }
-    for output in OUTPUTS:
-        yield MaterializeResult(asset_key=streaming_key(output.name), metadata={
-            "rows_new": result.rows[output.name], "rows_total": result.totals[output.name], **shared})
+    return [AssetSpec(streaming_key(o.name, solution), group_name=solution.group(GROUP),
+                      kinds=set(solution.kinds["streaming"]), owners=[solution.owner], deps=deps(o.name),
+                      description=f"{o.description} Stands for {o.solution}'s `{o.original_name}`; "
+                                  f"parts under <lake>/{o.lake_folder}/.")
+            for o in OUTPUTS if o.solution in solution.streaming_solutions]
 
 
-streaming_assets = [streaming_micro_batch]
+def streaming_assets_for(solution: Solution) -> list:
+    if not solution.local:
+        return streaming_specs(solution)
+
+    @multi_asset(name="streaming_micro_batch", specs=streaming_specs(solution), pool=solution.pool("streams"))
+    def streaming_micro_batch(context: AssetExecutionContext, config: StreamingConfig,
+                              playground: PlaygroundResource, streaming: WarehouseResource):
+        from dagster_project.streaming.engine import TimePolicy, process_batch
+
+        time = TimePolicy(config.time_mode, config.late_arrival_s, config.out_of_order_s, config.policy)
+        log = playground.open_bus_reader()
+        try:
+            with streaming.connect() as con:
+                result = process_batch(con, log, playground.open_lake(), time)
+        finally:
+            log.close()
+        context.log.info(f"batch {result.batch}: {result.events:,} events, {result.quarantined:,} quarantined, "
+                         f"watermark {result.watermark}")
+        shared = {
+            "batch": result.batch, "events": result.events, "quarantined": result.quarantined,
+            "late": result.late, "out_of_order": result.out_of_order, "adjusted": result.adjusted,
+            "dropped": result.dropped, "time_mode": time.label,
+            "watermark": str(result.watermark) if result.watermark else "none yet",
+            "offsets": MetadataValue.json({t: {str(p): n for p, n in o.items()}
+                                           for t, o in result.offsets_to.items()}),
+        }
+        for output in OUTPUTS:
+            yield MaterializeResult(asset_key=streaming_key(output.name, solution), metadata={
+                "rows_new": result.rows[output.name], "rows_total": result.totals[output.name], **shared})
+
+    return [streaming_micro_batch]
+
+
+streaming_assets = streaming_assets_for(LOCAL)
+streaming_micro_batch: AssetsDefinition = streaming_assets[0]

@@ -1,88 +1,65 @@
 """Silver and gold: the dbt project's models as assets downstream of bronze; its tests as asset checks.
 
-The manifest is prepared by `make setup` (`dbt parse`), never at import. The dbt target follows
-PLAYGROUND_TARGET (targets.py); asset keys are the same on every target: silver/<model>,
-gold/<model>, and the sources are the bronze assets.
+The manifest is prepared by `make setup` (`dbt parse`), never at import. Each solution builds the same
+models on its own warehouse (targets.py): keys <prefix>/<tier>/<model> in its groups, kinds naming
+that warehouse, and the sources are the solution's bronze assets.
 """
 
-import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetObservation
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster import AssetExecutionContext, AssetKey, AssetObservation, AssetSpec
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
+from dagster_project.dbt_cli import MANIFEST, DbtResource, dbt_settings, environment, require_prepared
 from dagster_project.resources import PlaygroundResource, WarehouseResource
-from generators.errors import PlaygroundError
+from dagster_project.targets import LOCAL, Solution, check_dbt_settings
 
-DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-DBT_EXECUTABLE = DBT_DIR / ".venv" / "bin" / "dbt"  # dbt's own environment (dbt_project/pyproject.toml)
-MANIFEST = DBT_DIR / "target" / "manifest.json"
 GOLD = "gold"
-
-for needed, what in ((DBT_EXECUTABLE, "dbt's environment"), (MANIFEST, "the dbt manifest (`dbt parse`)")):
-    if not needed.exists():
-        raise PlaygroundError(f"{needed} is missing: run `make setup`, which installs {what}")
-
-
-def dbt_command(*args: str, scratch: str, project: Path = DBT_DIR) -> list[str]:
-    """A dbt CLI call outside Dagster (tests, benchmarks): its target/ and logs go to `scratch`, so
-    the manifest Dagster reads stays as `make setup` left it."""
-    return [str(DBT_EXECUTABLE), *args, "--project-dir", str(project), "--profiles-dir", str(project),
-            "--target-path", f"{scratch}/target", "--log-path", f"{scratch}/logs"]
-
-
-class DbtResource(DbtCliResource):
-    """dbt's CLI from dbt's own environment. dagster-dbt would also import dbt-core's adapter into
-    this process (for optional row counts) and log a warning with a traceback on every run when it
-    is not here; dbt-core is deliberately not here."""
-
-    def _initialize_dbt_core_adapter(self, args: Any) -> None:
-        return None
 
 
 class TierTranslator(DagsterDbtTranslator):
     """Models are <tier>/<model> in the tier's group; bronze sources are the bronze assets."""
 
+    def __init__(self, solution: Solution) -> None:
+        super().__init__()
+        self.solution = solution
+
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
-        return AssetKey([dbt_resource_props["config"]["schema"], dbt_resource_props["name"]])
+            return self.solution.key(dbt_resource_props["source_name"], dbt_resource_props["name"])
+        return self.solution.key(dbt_resource_props["config"]["schema"], dbt_resource_props["name"])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return dbt_resource_props["config"].get("schema")
+        tier = dbt_resource_props["config"].get("schema")  # sources have none: they are the bronze assets
+        return self.solution.group(tier) if tier else None
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
+        # The manifest is parsed once (for DuckDB); the kinds say which warehouse this solution builds on.
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        return spec.replace_attributes(kinds=set(self.solution.kinds["dbt"]), owners=[self.solution.owner])
 
 
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """dbt reads its settings from the environment (profiles.yml): set them for one invocation."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def dbt_models_for(solution: Solution):  # type: ignore[no-untyped-def]
+    require_prepared()
+
+    # The local DuckDB file takes one writer: dbt's step joins the bronze steps' pool.
+    @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=TierTranslator(solution), name=solution.name("dbt_models"),
+                pool=solution.pool("warehouse") if solution.local else None)
+    def dbt_models(context: AssetExecutionContext, dbt: DbtResource, playground: PlaygroundResource,
+                   warehouse: WarehouseResource):
+        check_dbt_settings(dbt.target or "duckdb")
+        with environment(dbt_settings(warehouse.path, playground.lake)):
+            yield from dbt.cli(["build"], context=context).stream()
+        if dbt.target == "duckdb":
+            from dagster_project.publish import publish_tables
+
+            gold = [key.path[-1] for key in context.selected_asset_keys if key.path[-2] == GOLD]
+            for model, (path, rows) in publish_tables(warehouse.path, GOLD, gold, playground.open_lake()).items():
+                context.log_event(AssetObservation(asset_key=solution.key(GOLD, model),
+                                                   metadata={"parquet": path, "parquet_rows": rows}))
+
+    return dbt_models
 
 
-@dbt_assets(manifest=MANIFEST, dagster_dbt_translator=TierTranslator())
-def dbt_models(context: AssetExecutionContext, dbt: DbtResource, playground: PlaygroundResource,
-               warehouse: WarehouseResource):
-    from dagster_project.targets import check_dbt_settings
-
-    check_dbt_settings(dbt.target or "duckdb")
-    lake = playground.lake if "://" in playground.lake else os.path.abspath(playground.lake)
-    with environment({"PLAYGROUND_WAREHOUSE": os.path.abspath(warehouse.path), "PLAYGROUND_LAKE": lake}):
-        yield from dbt.cli(["build"], context=context).stream()
-    if dbt.target == "duckdb":
-        from dagster_project.publish import publish_tables
-
-        gold = [key.path[-1] for key in context.selected_asset_keys if key.path[0] == GOLD]
-        for model, (path, rows) in publish_tables(warehouse.path, GOLD, gold, playground.open_lake()).items():
-            context.log_event(AssetObservation(asset_key=AssetKey([GOLD, model]),
-                                               metadata={"parquet": path, "parquet_rows": rows}))
+dbt_models = dbt_models_for(LOCAL)

@@ -1,3 +1,4 @@
+"""The Microsoft solution (Synapse, Stream Analytics) as a code location: keys under microsoft/."""
 from dagster_project.definitions import build_definitions
 
 defs = build_definitions("synapse")

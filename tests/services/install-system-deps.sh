@@ -12,6 +12,8 @@ command -v java >/dev/null 2>&1 || need+=(default-jre-headless)  # PySpark, for 
 # dbt-synapse loads the ODBC driver manager even to parse a project.
 ls /usr/lib/*/libodbc.so.2 >/dev/null 2>&1 || need+=(libodbc2)
 ls /usr/lib/*/libltdl.so.7 >/dev/null 2>&1 || need+=(libltdl7)
+# The browser test drives Debian's chromium through Playwright (never `playwright install`, which downloads).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

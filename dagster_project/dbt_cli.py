@@ -1,0 +1,105 @@
+"""dbt, as Dagster calls it: the project, its manifest, the CLI from dbt's own environment, and the
+settings one invocation sees. The assets (assets/transform.py), `make setup`'s parse, the tests and
+the benchmarks all go through here, so a run and the set-up parse see the same profile and dbt
+parses the project partially instead of whole.
+
+`python -m dagster_project.dbt_cli parse` is `make setup`'s step: it writes the manifest Dagster
+reads and the partial-parse state the runs start from.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.metadata
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from dagster_dbt import DbtCliResource
+from packaging import version
+
+from generators.errors import PlaygroundError
+
+DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+DBT_EXECUTABLE = DBT_DIR / ".venv" / "bin" / "dbt"  # dbt's own environment (dbt_project/pyproject.toml)
+MANIFEST = DBT_DIR / "target" / "manifest.json"
+
+
+def require_prepared() -> None:
+    for needed, what in ((DBT_EXECUTABLE, "dbt's environment"), (MANIFEST, "the dbt manifest (`dbt parse`)")):
+        if not needed.exists():
+            raise PlaygroundError(f"{needed} is missing: run `make setup`, which installs {what}")
+
+
+def dbt_command(*args: str, scratch: str, project: Path = DBT_DIR) -> list[str]:
+    """A dbt CLI call outside Dagster (tests, benchmarks): its target/ and logs go to `scratch`, so
+    the manifest Dagster reads stays as `make setup` left it."""
+    return [str(DBT_EXECUTABLE), *args, "--project-dir", str(project), "--profiles-dir", str(project),
+            "--target-path", f"{scratch}/target", "--log-path", f"{scratch}/logs"]
+
+
+class DbtResource(DbtCliResource):
+    """dbt's CLI from dbt's own environment. dagster-dbt would also import dbt-core's adapter into
+    this process (for optional row counts) and log a warning with a traceback on every run when it
+    is not here; dbt-core is deliberately not here."""
+
+    def _initialize_dbt_core_adapter(self, args: Any) -> None:
+        return None
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        # dagster-dbt asks `dbt --version`, which imports every installed adapter: 13 s of each dbt step
+        # with the four of `make test`. The package metadata of dbt's environment says the same at once.
+        site_packages = glob.glob(str(DBT_DIR / ".venv" / "lib" / "python*" / "site-packages"))
+        (dbt_core,) = importlib.metadata.distributions(name="dbt-core", path=site_packages)
+        return version.parse(dbt_core.version)
+
+
+def dbt_resource(dbt_target: str) -> DbtResource:
+    return DbtResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), target=dbt_target,
+                       dbt_executable=str(DBT_EXECUTABLE))
+
+
+def dbt_settings(warehouse: str, lake: str) -> dict[str, str]:
+    """What dbt's profile and models read from the environment, spelled the same way by every run and by
+    the set-up parse: dbt parses whole again whenever the profile it renders changes."""
+    return {"PLAYGROUND_WAREHOUSE": os.path.abspath(warehouse),
+            "PLAYGROUND_LAKE": lake if "://" in lake else os.path.abspath(lake),
+            # A deprecation note from a library inside dbt's environment, printed on every start.
+            "PYTHONWARNINGS": "ignore::UserWarning"}
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """dbt reads its settings from the environment (profiles.yml): set them for one invocation."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def parse() -> None:
+    """The manifest and partial-parse state, for the local target's default settings (targets.py)."""
+    from dagster_project.targets import resources_for
+
+    resources = resources_for("local")
+    settings = dbt_settings(resources["warehouse"].path, resources["playground"].lake)
+    result = subprocess.run([str(DBT_EXECUTABLE), "parse", "--quiet", "--target", "duckdb", "--project-dir",
+                             str(DBT_DIR), "--profiles-dir", str(DBT_DIR)], env={**os.environ, **settings})
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["parse"]:
+    parse()

@@ -1,0 +1,124 @@
+"""`make demo`: the main job on the embedded default, headless, with one line of progress per step
+and a summary of every tier at the end.
+
+It runs every asset of the local playground in this process against the Dagster instance in
+DAGSTER_HOME (so `make up` shows the run afterwards), keeps Dagster's own log to errors, and reads
+each step's progress from the run's events as they are stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+import uuid
+import warnings
+
+from dagster import (
+    BetaWarning,
+    DagsterEventType,
+    DagsterInstance,
+    PreviewWarning,
+    SupersessionWarning,
+)
+from rich.console import Console
+
+for category in (BetaWarning, PreviewWarning, SupersessionWarning):  # Dagster's notes to its own API's users
+    warnings.filterwarnings("ignore", category=category)
+
+STEP_EVENTS = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE,
+               DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION}
+
+
+class StepProgress:
+    """One line per finished step: what it made, how many checks passed, how long it took."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.started: dict[str, float] = {}
+        self.assets: dict[str, int] = {}
+        self.checks: dict[str, list[bool]] = {}
+        self.failed_checks: list[str] = []
+
+    def see(self, event) -> None:  # type: ignore[no-untyped-def]
+        step, kind = event.step_key, event.dagster_event_type
+        if kind == DagsterEventType.STEP_START:
+            self.started[step] = event.timestamp
+        elif kind == DagsterEventType.ASSET_MATERIALIZATION:
+            self.assets[step] = self.assets.get(step, 0) + 1
+        elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.dagster_event.event_specific_data
+            self.checks.setdefault(step, []).append(evaluation.passed)
+            if not evaluation.passed:
+                self.failed_checks.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name} "
+                                          f"({evaluation.severity.value.lower()})")
+        elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            seconds = event.timestamp - self.started.get(step, event.timestamp)
+            checks = self.checks.get(step, [])
+            assets = self.assets.get(step, 0)
+            done = f"{assets} asset{'s' * (assets != 1)}" + (f", {sum(checks)}/{len(checks)} checks passed"
+                                                            if checks else "")
+            if kind == DagsterEventType.STEP_SUCCESS:
+                self.console.print(f"  [green]done[/]  {step:<24} {seconds:6.1f} s  {done}")
+            else:
+                error = event.dagster_event.step_failure_data.error
+                self.console.print(f"  [red]FAILED[/] {step:<23} {seconds:6.1f} s  "
+                                   f"{error.message.strip() if error else 'see the run in the Dagster UI'}")
+
+    @property
+    def check_totals(self) -> tuple[int, int]:
+        results = [passed for checks in self.checks.values() for passed in checks]
+        return sum(results), len(results)
+
+
+def main() -> int:
+    from dagster_project.definitions import build_definitions
+    from dagster_project.summary import print_summary
+
+    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120, highlight=False)
+    instance = DagsterInstance.get()
+    job = build_definitions("local").resolve_implicit_global_asset_job_def()
+    run_id = str(uuid.uuid4())
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            # dagster-dbt echoes dbt's log to stdout (the UI keeps it with the run); here one line a step says enough.
+            with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+                outcome["result"] = job.execute_in_process(
+                    instance=instance, run_id=run_id, raise_on_error=False,
+                    run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+        except BaseException as error:  # shown below, after the steps that did run
+            outcome["error"] = error
+
+    console.print(f"[bold]Data Playground demo[/]: every asset of the local playground (run {run_id[:8]}, "
+                  "see it later in `make up`)")
+    progress = StepProgress(console)
+    worker = threading.Thread(target=run, daemon=True)
+    began, seen = time.time(), 0
+    worker.start()
+    while True:
+        alive = worker.is_alive()
+        records = instance.all_logs(run_id, of_type=STEP_EVENTS) if instance.has_run(run_id) else []
+        for record in records[seen:]:
+            progress.see(record)
+        seen = len(records)
+        if not alive:
+            break
+        time.sleep(0.3)
+    if "error" in outcome:
+        raise outcome["error"]
+    success = outcome["result"].success
+    passed, total = progress.check_totals
+    console.print(f"[bold]{'Finished' if success else 'Failed'}[/] in {time.time() - began:.0f} s; "
+                  f"asset checks: {passed} of {total} passed"
+                  + (f" (failed: {', '.join(progress.failed_checks)})" if progress.failed_checks else ""))
+    if success:
+        print_summary(console)
+    return 0 if success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The code locations of workspace.yaml, as `dagster dev -w workspace.yaml` loads them: no asset key in
+two locations (Dagster's rule), each solution's graph on its own engines, and a snapshot of every
+location's assets (keys, groups, kinds, owners, deps, checks) so any change to the graph is a reviewed
+diff. After a deliberate change: PLAYGROUND_UPDATE_SNAPSHOTS=1 pytest tests/test_locations.py"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+
+import pytest
+import yaml
+from dagster import Definitions
+
+from tests.conftest import ROOT
+
+SNAPSHOTS = ROOT / "tests" / "snapshots"
+CLOUD_SETTINGS = ("PLAYGROUND_LAKE", "PLAYGROUND_ORDERS_URL", "PLAYGROUND_WAREHOUSE", "DATABRICKS_HOST",
+                  "SYNAPSE_SERVER", "AZURE_STORAGE_CONNECTION_STRING", "EVENTHUBS_CONNECTION_STRING")
+
+
+def workspace_locations() -> dict[str, Definitions]:
+    """Each location of workspace.yaml, loaded from its module as the webserver loads it."""
+    workspace = yaml.safe_load((ROOT / "workspace.yaml").read_text())
+    modules = {entry["python_module"]["location_name"]: entry["python_module"]["module_name"]
+               for entry in workspace["load_from"]}
+    return {name: importlib.import_module(module).defs for name, module in modules.items()}
+
+
+def snapshot(defs: Definitions) -> dict:
+    graph = defs.resolve_asset_graph()
+    assets = {}
+    for key in sorted(graph.get_all_asset_keys()):
+        node = graph.get(key)
+        assets[key.to_user_string()] = {
+            "group": node.group_name, "kinds": sorted(node.kinds), "owners": list(node.owners),
+            "executable": node.is_executable, "deps": sorted(k.to_user_string() for k in node.parent_keys),
+            "checks": sorted(c.name for c in node.check_keys)}
+    return {"assets": assets,
+            "jobs": sorted(job.name for job in defs.jobs or []),
+            "sensors": sorted(s.name for s in defs.sensors or []),
+            "schedules": sorted(s.name for s in defs.schedules or [])}
+
+
+@pytest.fixture(scope="module")
+def locations() -> dict[str, Definitions]:
+    saved = {name: os.environ.pop(name) for name in CLOUD_SETTINGS if name in os.environ}
+    try:
+        yield workspace_locations()
+    finally:
+        os.environ.update(saved)
+
+
+def test_workspace_shows_the_playground_and_both_solutions(locations: dict[str, Definitions]) -> None:
+    assert list(locations) == ["playground", "databricks_solution", "microsoft_solution"]
+    for defs in locations.values():
+        Definitions.validate_loadable(defs)  # without credentials
+
+
+def test_no_asset_key_is_defined_in_two_locations(locations: dict[str, Definitions]) -> None:
+    seen: dict[str, str] = {}
+    for name, defs in locations.items():
+        for key in defs.resolve_asset_graph().get_all_asset_keys():
+            assert key.to_user_string() not in seen, f"{key.to_user_string()} in {seen.get(key.to_user_string())} too"
+            seen[key.to_user_string()] = name
+    assert len(seen) == 37 + 37 + 34
+
+
+def test_each_solution_says_what_runs_where(locations: dict[str, Definitions]) -> None:
+    kinds = {name: {key.to_user_string(): node.kinds for key in defs.resolve_asset_graph().get_all_asset_keys()
+                    for node in [defs.resolve_asset_graph().get(key)]}
+             for name, defs in locations.items()}
+    assert kinds["playground"]["gold/engagements"] == {"dbt", "duckdb"}
+    assert kinds["databricks_solution"]["databricks/gold/engagements"] == {"dbt", "databricks", "unity catalog"}
+    assert kinds["microsoft_solution"]["microsoft/gold/engagements"] == {"dbt", "synapse"}
+    assert kinds["microsoft_solution"]["microsoft/streaming/agg_http_method"] == {"azure", "stream analytics"}
+    assert kinds["databricks_solution"]["databricks/streaming/parsed_pageviews"] >= {"databricks", "spark"}
+    assert kinds["microsoft_solution"]["microsoft/landing/orders"] >= {"azure sql"}
+    assert kinds["databricks_solution"]["databricks/landing/pageviews"] >= {"event hubs"}
+    # The Microsoft solution's streaming is Stream Analytics: the Delta Live Tables outputs are not there.
+    microsoft = {k for k in kinds["microsoft_solution"] if k.startswith("microsoft/streaming/")}
+    assert "microsoft/streaming/parsed_pageviews" not in microsoft and len(microsoft) == 8
+
+
+@pytest.mark.parametrize("location", ["playground", "databricks_solution", "microsoft_solution"])
+def test_asset_graph_snapshot(locations: dict[str, Definitions], location: str) -> None:
+    path = SNAPSHOTS / f"{location}.json"
+    current = snapshot(locations[location])
+    if os.environ.get("PLAYGROUND_UPDATE_SNAPSHOTS") == "1":
+        path.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+    assert path.exists(), f"no snapshot {path}: run with PLAYGROUND_UPDATE_SNAPSHOTS=1 and review the file"
+    assert current == json.loads(path.read_text()), (
+        f"{location}'s asset graph changed: if meant, run with PLAYGROUND_UPDATE_SNAPSHOTS=1 and review the diff")

@@ -1,0 +1,86 @@
+"""`make up` in a real terminal: it says where the UI is once it answers, and one Ctrl-C stops every
+process it started (the stream, the trickle, Dagster's webserver, daemon and code servers)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pty
+import select
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, free_port
+
+pytestmark = pytest.mark.slow
+
+
+def descendants(root: int) -> set[int]:
+    """Every live process below root, or in root's session (a child that left the tree stays counted)."""
+    parents, sessions = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] != "Z":  # state; a zombie has stopped
+            parents[int(entry)], sessions[int(entry)] = int(fields[1]), int(fields[3])
+    found = {pid for pid, session in sessions.items() if session == root}
+    grew = True
+    while grew:
+        below = {pid for pid, parent in parents.items() if parent in found | {root}} - found
+        found |= below
+        grew = bool(below)
+    return found - {root}
+
+
+def read_until(fd: int, needle: bytes, timeout_s: float, seen: bytearray) -> bool:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if select.select([fd], [], [], 1)[0]:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                return needle in seen
+        if needle in seen:
+            return True
+    return False
+
+
+def test_one_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home"), "UI_PORT": str(port),
+           "PLAYGROUND_LAKE": str(tmp_path / "lake"), "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}",
+           "PLAYGROUND_BUS": str(tmp_path / "events.db"), "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb"),
+           "PLAYGROUND_STREAMING": str(tmp_path / "streams.duckdb"), "TERM": "xterm"}
+    pid, terminal = pty.fork()  # the child leads a new session whose controlling terminal is this pty
+    if pid == 0:
+        os.chdir(ROOT)
+        os.execvpe("make", ["make", "--no-print-directory", "up"], env)
+    seen = bytearray()
+    try:
+        assert read_until(terminal, f"Dagster UI ready at http://127.0.0.1:{port}".encode(), 300, seen), \
+            seen.decode(errors="replace")[-3000:]
+        read_until(terminal, b"\0", 20, seen)  # the sensors start runs meanwhile
+        running = descendants(pid)
+        assert len(running) >= 5, running  # stream, trickle, dagster dev and its webserver and daemon at least
+        os.write(terminal, b"\x03")  # Ctrl-C, as typed
+        began = time.time()
+        while (left := descendants(pid) | {p for p in running if Path(f"/proc/{p}").exists()
+                                           and "Z" not in Path(f"/proc/{p}/stat").read_text().split()[2]}) \
+                and time.time() - began < 20:
+            read_until(terminal, b"\0", 0.5, seen)
+        assert not left, f"still running 20 s after Ctrl-C: {sorted(left)}\n" + seen.decode(errors="replace")[-2000:]
+        print(f"stopped {len(running)} processes in {time.time() - began:.1f} s")
+    finally:
+        for leftover in descendants(pid) | {pid}:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(leftover, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(terminal)

@@ -25,7 +25,7 @@ BRONZE = ("users", "vip_users", "products", "orders", "items", "pageviews", "sta
 
 def dbt_seconds(command: str, target: str, *args: str, env: dict[str, str]) -> float:
     """Seconds for one dbt command, after a parse for the same target (so the timed run parses nothing)."""
-    from dagster_project.assets.transform import DBT_DIR, dbt_command
+    from dagster_project.dbt_cli import DBT_DIR, dbt_command
 
     def run(*words: str) -> None:
         subprocess.run(dbt_command(*words, "--target", target, scratch=env["SCRATCH"]),

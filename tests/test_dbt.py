@@ -17,9 +17,10 @@ from dagster import materialize
 
 from dagster_project.assets.bronze import bronze_assets
 from dagster_project.assets.landing import landing_assets
-from dagster_project.assets.transform import DBT_DIR, dbt_command, dbt_models
+from dagster_project.assets.transform import dbt_models
+from dagster_project.dbt_cli import DBT_DIR, dbt_command, dbt_resource
 from dagster_project.resources import PlaygroundResource, WarehouseResource
-from dagster_project.targets import check_dbt_settings, dbt_resource
+from dagster_project.targets import check_dbt_settings
 from generators.errors import PlaygroundError
 
 COUNTS = {"users": 400, "vip_users": 20, "products": 60, "orders": 1_500, "pageviews": 3_000}

@@ -1,0 +1,129 @@
+"""The Dagster UI as a user meets it: `dagster dev -w workspace.yaml` in a real browser (Debian's
+chromium, driven by Playwright; never `playwright install`). Every location loads, no page says an
+asset is defined in two locations, and Materialize on the local gold engagements runs to success.
+Screenshots are kept in test-artifacts/ui/."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+
+from tests.conftest import ROOT, free_port
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts" / "ui"
+COLLISIONS = ("multiple code locations", "Multiple asset definitions", "defined in multiple")
+LOCATIONS = {"playground": "gold", "databricks_solution": "databricks_gold", "microsoft_solution": "microsoft_gold"}
+
+
+@pytest.fixture(scope="module")
+def dagster_dev(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """`make demo`'s data and run history in a temporary folder, and `dagster dev` over them on a free port."""
+    work = tmp_path_factory.mktemp("ui")
+    home = work / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster_instance.yaml", home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PLAYGROUND_LAKE": str(work / "lake"),
+           "PLAYGROUND_ORDERS_URL": f"sqlite:///{work / 'orders.db'}", "PLAYGROUND_BUS": str(work / "events.db"),
+           "PLAYGROUND_WAREHOUSE": str(work / "warehouse.duckdb"), "PLAYGROUND_STREAMING": str(work / "streams.duckdb")}
+    for name in ("PLAYGROUND_TARGET", "DATABRICKS_HOST", "SYNAPSE_SERVER"):
+        env.pop(name, None)
+    demo = subprocess.run([sys.executable, "-m", "dagster_project.demo"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-3000:]
+    port = free_port()
+    log = (work / "dagster_dev.log").open("wb")
+    server = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml",
+                               "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    ready = subprocess.run([sys.executable, "-m", "dagster_project.ui_ready", f"http://127.0.0.1:{port}"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=400)
+    try:
+        assert ready.returncode == 0, (work / "dagster_dev.log").read_text(errors="replace")[-3000:]
+        yield f"http://127.0.0.1:{port}", DagsterInstance.from_config(str(home))
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
+        shutil.copy(work / "dagster_dev.log", ARTIFACTS / "dagster_dev.log")
+
+
+@pytest.fixture(scope="module")
+def page(dagster_dev):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run `make setup-dev` (installs it)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.set_default_timeout(60_000)
+        yield page
+        browser.close()
+
+
+def visit(page, url: str, shot: str, wait_for: str) -> str:  # type: ignore[no-untyped-def]
+    """Open a page as a user would, past Dagster's first-visit dialog; the page's text once it shows."""
+    from playwright.sync_api import TimeoutError as NoDialog
+
+    page.goto(url)
+    page.get_by_text(wait_for, exact=True).first.wait_for()
+    with contextlib.suppress(NoDialog):  # "Join the Dagster community", once a browser profile
+        page.get_by_role("button", name="Skip").click(timeout=3000)
+    page.wait_for_timeout(2000)  # statuses fill in
+    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
+    text = page.inner_text("body")
+    for collision in COLLISIONS:
+        assert collision.lower() not in text.lower(), f"{url} says {collision!r}"
+    return text
+
+
+def test_every_location_loads_and_shows_its_own_graph(dagster_dev, page) -> None:  # type: ignore[no-untyped-def]
+    base, _ = dagster_dev
+    text = visit(page, f"{base}/locations", "locations", "microsoft_solution")
+    assert text.count("Loaded") >= 3 and "Failed" not in text
+    text = visit(page, f"{base}/asset-groups", "global_lineage", "Global asset lineage")
+    for group in ("gold", "databricks_gold", "microsoft_gold", "microsoft_streaming", "databricks_streaming"):
+        assert group in text
+    for location, group in LOCATIONS.items():
+        text = visit(page, f"{base}/locations/{location}/asset-groups/{group}", location, group)
+        assert "Empty graph" not in text
+        assert "engagements" in text
+
+
+def test_materialize_gold_engagements_from_the_ui(dagster_dev, page) -> None:  # type: ignore[no-untyped-def]
+    base, instance = dagster_dev
+    clicked = time.time()
+    visit(page, f"{base}/assets/gold/engagements", "engagements_before", "engagements")
+    page.locator("button:has-text('Materialize')").first.click()  # its name carries the icon's too
+    engagements = AssetKey(["gold", "engagements"])
+    deadline = time.time() + 300
+    run = None
+    while time.time() < deadline:
+        runs = [r for r in instance.get_run_records(limit=20) if r.create_timestamp.timestamp() >= clicked - 1
+                and engagements in (r.dagster_run.asset_selection or ())]
+        run = runs[0].dagster_run if runs else None
+        if run and run.status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
+            break
+        time.sleep(2)
+    assert run is not None, "no run was launched by the Materialize button"
+    assert run.status == DagsterRunStatus.SUCCESS, f"run {run.run_id} ended {run.status}"
+    assert run.tags.get("dagster/from_ui") == "true" or "dagster/sensor_name" not in run.tags
+    text = visit(page, f"{base}/runs/{run.run_id}", "engagements_run", "Success")
+    assert "gold/engagements" in text or "engagements" in text
+    visit(page, f"{base}/assets/gold/engagements", "engagements_after", "engagements")

@@ -30,6 +30,7 @@ class Solution:
     title: str                    # what a person calls it
     key_prefix: tuple[str, ...]   # before every asset key
     dbt_target: str               # dbt_project/profiles.yml
+    warehouse: str                # where dbt builds silver and gold (its storage kind)
     kinds: dict[str, frozenset[str]] = field(hash=False)  # by tier or landing system
     streaming_solutions: tuple[str, ...] = ()  # which scenarios' outputs it computes (scenarios.Output.solutions)
 
@@ -63,13 +64,13 @@ class Solution:
 
 SOLUTIONS = {
     "local": Solution(
-        "local", "playground", "Local playground", (), "duckdb",
+        "local", "playground", "Local playground", (), "duckdb", "duckdb",
         kinds={"lake": frozenset({"python", "json"}), "orders_db": frozenset({"python", "sqlite"}),
                "bus": frozenset({"python", "sqlite"}), "bronze": frozenset({"duckdb"}),
                "dbt": frozenset({"dbt", "duckdb"}), "streaming": frozenset({"duckdb", "parquet"})},
         streaming_solutions=("microsoft", "databricks")),
     "databricks": Solution(
-        "databricks", "databricks_solution", "Databricks solution", ("databricks",), "databricks",
+        "databricks", "databricks_solution", "Databricks solution", ("databricks",), "databricks", "databricks",
         kinds={"lake": AZURE_LAKE, "orders_db": frozenset({"azure", "azure sql"}),
                "bus": frozenset({"azure", "event hubs", "kafka"}), "bronze": frozenset({"python", "duckdb", "adls"}),
                "dbt": frozenset({"dbt", "databricks", "unity catalog"}),
@@ -77,6 +78,7 @@ SOLUTIONS = {
         streaming_solutions=("microsoft", "databricks")),
     "synapse": Solution(
         "synapse", "microsoft_solution", "Microsoft solution (Synapse, Stream Analytics)", ("microsoft",), "synapse",
+        "synapse",
         kinds={"lake": AZURE_LAKE, "orders_db": frozenset({"azure", "azure sql"}),
                "bus": frozenset({"azure", "event hubs"}), "bronze": frozenset({"python", "duckdb", "adls"}),
                "dbt": frozenset({"dbt", "synapse"}), "streaming": frozenset({"azure", "stream analytics"})},

@@ -37,7 +37,12 @@ class TierTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
         # The manifest is parsed once (for DuckDB); the kinds say which warehouse this solution builds on.
         spec = super().get_asset_spec(manifest, unique_id, project)
-        return spec.replace_attributes(kinds=set(self.solution.kinds["dbt"]), owners=[self.solution.owner])
+        metadata = {**spec.metadata, "dagster/storage_kind": self.solution.warehouse}
+        if not self.solution.local:  # the manifest names DuckDB's file as the database; the cloud's comes at run time
+            props = self.get_resource_props(manifest, unique_id)
+            metadata["dagster/table_name"] = f"{props['schema']}.{props.get('alias') or props['name']}"
+        return spec.replace_attributes(kinds=set(self.solution.kinds["dbt"]), owners=[self.solution.owner],
+                                       metadata=metadata)
 
 
 def dbt_models_for(solution: Solution):  # type: ignore[no-untyped-def]

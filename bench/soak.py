@@ -1,0 +1,143 @@
+"""The `make up` stack under a steady stream: `python -m bench.soak [--minutes M]`.
+
+After `make demo`'s data, `make up` (stream at 50 events/s, the trickle of products and orders,
+`dagster dev` with every sensor and the refresh schedule on) runs for a few minutes in a temporary
+folder, the schedule set to tick every minute so gold refreshes within the soak. Every 10 s the run
+queue is sampled from Dagster's instance. Baseline: the queue's bound when no sensor requests a
+second run while one for its assets is in progress (one a sensor, plus the schedule's). At the end,
+one Ctrl-C (SIGINT to the stack's process group) and the seconds until every process has gone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+IN_PROGRESS = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
+
+
+@dataclass
+class Soak:
+    minutes: float
+    ui_seconds: float = 0.0
+    samples: list[tuple[float, int, int]] = field(default_factory=list)  # (s since start, queued, running)
+    runs: Counter = field(default_factory=Counter)                      # (what, final status) -> runs
+    failures: list[str] = field(default_factory=list)
+    refresh_waits: list[float] = field(default_factory=list)            # tick -> run start, s
+    stop_seconds: float = 0.0
+    bound: int = 0
+
+    @property
+    def most_in_queue(self) -> int:
+        return max((q + r for _, q, r in self.samples), default=0)
+
+
+def _what(run) -> str:  # type: ignore[no-untyped-def]
+    return run.tags.get("dagster/sensor_name") or run.tags.get("dagster/schedule_name") or run.job_name
+
+
+def soak(minutes: float) -> Soak:
+    from dagster import DagsterInstance
+
+    from dagster_project.definitions import build_definitions
+    from tests.conftest import free_port
+
+    result = Soak(minutes)
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+        work = Path(tmp)
+        port = free_port()
+        env = {**os.environ, "DAGSTER_HOME": str(work / "dagster_home"), "UI_PORT": str(port),
+               "PLAYGROUND_LAKE": str(work / "lake"), "PLAYGROUND_ORDERS_URL": f"sqlite:///{work / 'orders.db'}",
+               "PLAYGROUND_BUS": str(work / "events.db"), "PLAYGROUND_WAREHOUSE": str(work / "warehouse.duckdb"),
+               "PLAYGROUND_STREAMING": str(work / "streams.duckdb"), "PLAYGROUND_REFRESH_CRON": "* * * * *"}
+        (work / "dagster_home").mkdir()
+        (work / "dagster_home" / "dagster.yaml").write_bytes((ROOT / "dagster_instance.yaml").read_bytes())
+        subprocess.run([sys.executable, "-m", "dagster_project.demo"], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        defs = build_definitions("local")
+        result.bound = len(list(defs.sensors)) + len(list(defs.schedules))
+        log = (work / "up.log").open("wb")
+        stack = subprocess.Popen(["make", "--no-print-directory", "up"], cwd=ROOT, env=env, stdout=log,
+                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        began = time.time()
+        try:
+            while time.time() - began < 600:
+                with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info"):
+                    break
+                time.sleep(1)
+            result.ui_seconds = time.time() - began
+            instance = DagsterInstance.from_config(str(work / "dagster_home"))
+            soak_began = time.time()
+            while time.time() - soak_began < minutes * 60:
+                statuses = Counter(r.status.value for r in instance.get_runs(limit=500))
+                result.samples.append((time.time() - soak_began, statuses["QUEUED"],
+                                       sum(statuses[s] for s in IN_PROGRESS[1:])))
+                time.sleep(10)
+        finally:
+            os.killpg(stack.pid, signal.SIGINT)  # Ctrl-C
+            stopped = time.time()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                stack.wait(60)
+            while time.time() - stopped < 60 and _group_alive(stack.pid):
+                time.sleep(0.2)
+            result.stop_seconds = time.time() - stopped
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(stack.pid, signal.SIGKILL)
+        for record in instance.get_run_records(limit=1000):
+            run = record.dagster_run
+            if "dagster/sensor_name" not in run.tags and "dagster/schedule_name" not in run.tags:
+                continue  # the demo's
+            result.runs[(_what(run), run.status.value)] += 1
+            if run.status.value == "FAILURE":
+                failed = [e for e in instance.all_logs(run.run_id) if e.dagster_event and e.dagster_event.is_failure]
+                why = failed[-1].dagster_event.message if failed else "no failure event"
+                when = "after the Ctrl-C" if record.end_time and record.end_time >= stopped else "during the soak"
+                result.failures.append(f"{_what(run)} {run.run_id[:8]} {when}: {(why or '').splitlines()[0][:200]}")
+            if "dagster/schedule_name" in run.tags and record.start_time:
+                tick = run.tags.get("dagster/scheduled_execution_time")
+                result.refresh_waits.append(record.start_time - (datetime.fromisoformat(tick).timestamp() if tick
+                                                                 else record.create_timestamp.timestamp()))
+    return result
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def report(result: Soak) -> None:
+    print(f"# make up soak, {result.minutes:g} min, stream 50 events/s, refresh every minute", flush=True)
+    print(f"{'UI answering after make up':<34} {result.ui_seconds:6.1f} s")
+    queue = " ".join(f"{q}+{r}" for _, q, r in result.samples)
+    print(f"{'queue over time (queued+running)':<34} {queue}")
+    print(f"{'most runs queued or running':<34} {result.most_in_queue} runs  bound {result.bound} runs  "
+          f"ratio {result.most_in_queue / result.bound:.2f}")
+    for (what, status), count in sorted(result.runs.items()):
+        print(f"  {what:<32} {status:<8} {count}")
+    if waits := sorted(result.refresh_waits):
+        print(f"{'refresh run started after its tick':<34} median {waits[len(waits) // 2]:.1f} s  "
+              f"max {waits[-1]:.1f} s")
+    for failure in result.failures:
+        print(f"  failed: {failure}")
+    print(f"{'stopped after one Ctrl-C':<34} {result.stop_seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", type=float, default=5.0)
+    report(soak(parser.parse_args().minutes))

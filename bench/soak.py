@@ -53,15 +53,13 @@ def soak(minutes: float) -> Soak:
 
     from dagster_project.definitions import build_definitions
     from tests.conftest import free_port
+    from tests.helpers import local_env
 
     result = Soak(minutes)
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         port = free_port()
-        env = {**os.environ, "DAGSTER_HOME": str(work / "dagster_home"), "UI_PORT": str(port),
-               "PLAYGROUND_LAKE": str(work / "lake"), "PLAYGROUND_ORDERS_URL": f"sqlite:///{work / 'orders.db'}",
-               "PLAYGROUND_BUS": str(work / "events.db"), "PLAYGROUND_WAREHOUSE": str(work / "warehouse.duckdb"),
-               "PLAYGROUND_STREAMING": str(work / "streams.duckdb"), "PLAYGROUND_REFRESH_CRON": "* * * * *"}
+        env = local_env(work, UI_PORT=str(port), PLAYGROUND_REFRESH_CRON="* * * * *")
         (work / "dagster_home").mkdir()
         (work / "dagster_home" / "dagster.yaml").write_bytes((ROOT / "dagster_instance.yaml").read_bytes())
         subprocess.run([sys.executable, "-m", "dagster_project.demo"], cwd=ROOT, env=env, check=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -24,6 +25,14 @@ def playground(*args: str) -> str:
 def dataset_args(root: Path) -> list[str]:
     return ["--lake", str(root / "lake"), "--orders-url", f"sqlite:///{root / 'orders.db'}",
             "--bus", str(root / "events.db"), "--quiet"]
+
+
+def local_env(root: Path, **extra: str) -> dict[str, str]:
+    """This process's environment with every store of the local playground under root."""
+    stores = {"PLAYGROUND_LAKE": str(root / "lake"), "PLAYGROUND_ORDERS_URL": f"sqlite:///{root / 'orders.db'}",
+              "PLAYGROUND_BUS": str(root / "events.db"), "PLAYGROUND_WAREHOUSE": str(root / "warehouse.duckdb"),
+              "PLAYGROUND_STREAMING": str(root / "streams.duckdb"), "DAGSTER_HOME": str(root / "dagster_home")}
+    return {**os.environ, **stores, **extra}
 
 
 def manifest(root: Path, source: str) -> dict:

@@ -18,6 +18,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from tests.conftest import ROOT, free_port
+from tests.helpers import local_env
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -33,9 +34,7 @@ def dagster_dev(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
     home = work / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster_instance.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PLAYGROUND_LAKE": str(work / "lake"),
-           "PLAYGROUND_ORDERS_URL": f"sqlite:///{work / 'orders.db'}", "PLAYGROUND_BUS": str(work / "events.db"),
-           "PLAYGROUND_WAREHOUSE": str(work / "warehouse.duckdb"), "PLAYGROUND_STREAMING": str(work / "streams.duckdb")}
+    env = local_env(work)
     for name in ("PLAYGROUND_TARGET", "DATABRICKS_HOST", "SYNAPSE_SERVER"):
         env.pop(name, None)
     demo = subprocess.run([sys.executable, "-m", "dagster_project.demo"], cwd=ROOT, env=env, capture_output=True,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, free_port
+from tests.helpers import local_env
 
 pytestmark = pytest.mark.slow
 
@@ -55,10 +56,7 @@ def read_until(fd: int, needle: bytes, timeout_s: float, seen: bytearray) -> boo
 
 def test_one_ctrl_c_stops_everything(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home"), "UI_PORT": str(port),
-           "PLAYGROUND_LAKE": str(tmp_path / "lake"), "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}",
-           "PLAYGROUND_BUS": str(tmp_path / "events.db"), "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb"),
-           "PLAYGROUND_STREAMING": str(tmp_path / "streams.duckdb"), "TERM": "xterm"}
+    env = local_env(tmp_path, UI_PORT=str(port), TERM="xterm")
     pid, terminal = pty.fork()  # the child leads a new session whose controlling terminal is this pty
     if pid == 0:
         os.chdir(ROOT)

@@ -54,7 +54,7 @@ def streaming_specs(solution: Solution) -> list[AssetSpec]:
             for o in OUTPUTS if o.solution in solution.streaming_solutions]
 
 
-def streaming_assets_for(solution: Solution) -> list:
+def streaming_assets_for(solution: Solution) -> list[AssetsDefinition | AssetSpec]:
     if not solution.local:
         return streaming_specs(solution)
 

@@ -8,7 +8,7 @@ that warehouse, and the sources are the solution's bronze assets.
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetObservation, AssetSpec
+from dagster import AssetExecutionContext, AssetKey, AssetObservation, AssetsDefinition, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from dagster_project.dbt_cli import MANIFEST, DbtResource, dbt_settings, environment, require_prepared
@@ -19,7 +19,7 @@ GOLD = "gold"
 
 
 class TierTranslator(DagsterDbtTranslator):
-    """Models are <tier>/<model> in the tier's group; bronze sources are the bronze assets."""
+    """Models are <prefix>/<tier>/<model> in the solution's tier group; bronze sources are its bronze assets."""
 
     def __init__(self, solution: Solution) -> None:
         super().__init__()
@@ -45,7 +45,7 @@ class TierTranslator(DagsterDbtTranslator):
                                        metadata=metadata)
 
 
-def dbt_models_for(solution: Solution):  # type: ignore[no-untyped-def]
+def dbt_models_for(solution: Solution) -> AssetsDefinition:
     require_prepared()
 
     # The local DuckDB file takes one writer: dbt's step joins the bronze steps' pool.

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +51,7 @@ def soak(minutes: float) -> Soak:
     from dagster import DagsterInstance
 
     from dagster_project.definitions import build_definitions
+    from dagster_project.ui_ready import wait_for_ui
     from tests.conftest import free_port
     from tests.helpers import local_env
 
@@ -69,13 +69,8 @@ def soak(minutes: float) -> Soak:
         log = (work / "up.log").open("wb")
         stack = subprocess.Popen(["make", "--no-print-directory", "up"], cwd=ROOT, env=env, stdout=log,
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        began = time.time()
         try:
-            while time.time() - began < 600:
-                with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info"):
-                    break
-                time.sleep(1)
-            result.ui_seconds = time.time() - began
+            result.ui_seconds = wait_for_ui(f"http://127.0.0.1:{port}") or float("nan")
             instance = DagsterInstance.from_config(str(work / "dagster_home"))
             soak_began = time.time()
             while time.time() - soak_began < minutes * 60:

@@ -97,14 +97,15 @@ def main() -> int:
                   "see it later in `make up`)")
     progress = StepProgress(console)
     worker = threading.Thread(target=run, daemon=True)
-    began, seen = time.time(), 0
+    began, cursor = time.time(), None
     worker.start()
     while True:
         alive = worker.is_alive()
-        records = instance.all_logs(run_id, of_type=STEP_EVENTS) if instance.has_run(run_id) else []
-        for record in records[seen:]:
-            progress.see(record)
-        seen = len(records)
+        if instance.has_run(run_id):  # only the events stored since the last look
+            connection = instance.get_records_for_run(run_id, cursor=cursor, of_type=STEP_EVENTS)
+            for record in connection.records:
+                progress.see(record.event_log_entry)
+            cursor = connection.cursor
         if not alive:
             break
         time.sleep(0.3)

@@ -153,4 +153,4 @@ def schedules_for(solution: Solution, refresh_job: "UnresolvedAssetJobDefinition
     cron = os.environ.get("PLAYGROUND_REFRESH_CRON", "*/15 * * * *")  # the soak benchmark refreshes every minute
     return [ScheduleDefinition(name=solution.name("refresh_silver_and_gold"), job=refresh_job, cron_schedule=cron,
                                default_status=status,
-                               description=f"{solution.title}: {refresh_job.description} Cron: {cron}.")]
+                               description=f"{refresh_job.description} Cron: {cron}.")]

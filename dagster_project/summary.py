@@ -13,7 +13,6 @@ from rich.table import Table
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from dagster_project.targets import resources_for
 from generators.run import load_manifest
-from generators.sinks.lake import Lake
 
 SOURCES = ("users", "vip_users", "products", "orders", "items", "pageviews", "stars")
 GOLD_MODELS = ("engagements", "daily_sales", "product_popularity", "stars_distribution")
@@ -36,7 +35,7 @@ def _table(title: str, *columns: str) -> Table:
 def print_summary(console: Console) -> None:
     resources = resources_for("local")
     playground, warehouse, streams = resources["playground"], resources["warehouse"].path, resources["streaming"].path
-    lake = Lake(playground.lake)
+    lake = playground.open_lake()
     tiers = _table("Sources through the tiers (rows)", "source", "landed", "bronze", "quarantined", "silver")
     with duckdb.connect(warehouse, read_only=True) as con:
         for source in SOURCES:

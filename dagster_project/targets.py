@@ -29,10 +29,9 @@ class Solution:
     location: str                 # its code location in workspace.yaml
     title: str                    # what a person calls it
     key_prefix: tuple[str, ...]   # before every asset key
-    dbt_target: str               # dbt_project/profiles.yml
-    warehouse: str                # where dbt builds silver and gold (its storage kind)
+    dbt_target: str               # dbt_project/profiles.yml, named like the warehouse it builds on
     kinds: dict[str, frozenset[str]] = field(hash=False)  # by tier or landing system
-    streaming_solutions: tuple[str, ...] = ()  # which scenarios' outputs it computes (scenarios.Output.solutions)
+    streaming_solutions: tuple[str, ...] = ()  # whose outputs its streaming engine computes (scenarios.Output.solution)
 
     @property
     def local(self) -> bool:
@@ -49,12 +48,8 @@ class Solution:
     def owner(self) -> str:
         return f"team:{self.location}"
 
-    @property
-    def group_prefix(self) -> str:
-        return "".join(f"{p}_" for p in self.key_prefix)
-
     def group(self, tier: str) -> str:
-        return f"{self.group_prefix}{tier}"
+        return self.name(tier)
 
     def pool(self, database: str) -> str:
         """A DuckDB file takes one writing process: every step writing it is in one pool of limit 1
@@ -64,13 +59,13 @@ class Solution:
 
 SOLUTIONS = {
     "local": Solution(
-        "local", "playground", "Local playground", (), "duckdb", "duckdb",
+        "local", "playground", "Local playground", (), "duckdb",
         kinds={"lake": frozenset({"python", "json"}), "orders_db": frozenset({"python", "sqlite"}),
                "bus": frozenset({"python", "sqlite"}), "bronze": frozenset({"duckdb"}),
                "dbt": frozenset({"dbt", "duckdb"}), "streaming": frozenset({"duckdb", "parquet"})},
         streaming_solutions=("microsoft", "databricks")),
     "databricks": Solution(
-        "databricks", "databricks_solution", "Databricks solution", ("databricks",), "databricks", "databricks",
+        "databricks", "databricks_solution", "Databricks solution", ("databricks",), "databricks",
         kinds={"lake": AZURE_LAKE, "orders_db": frozenset({"azure", "azure sql"}),
                "bus": frozenset({"azure", "event hubs", "kafka"}), "bronze": frozenset({"python", "duckdb", "adls"}),
                "dbt": frozenset({"dbt", "databricks", "unity catalog"}),
@@ -78,7 +73,6 @@ SOLUTIONS = {
         streaming_solutions=("microsoft", "databricks")),
     "synapse": Solution(
         "synapse", "microsoft_solution", "Microsoft solution (Synapse, Stream Analytics)", ("microsoft",), "synapse",
-        "synapse",
         kinds={"lake": AZURE_LAKE, "orders_db": frozenset({"azure", "azure sql"}),
                "bus": frozenset({"azure", "event hubs"}), "bronze": frozenset({"python", "duckdb", "adls"}),
                "dbt": frozenset({"dbt", "synapse"}), "streaming": frozenset({"azure", "stream analytics"})},

@@ -37,7 +37,7 @@ class TierTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
         # The manifest is parsed once (for DuckDB); the kinds say which warehouse this solution builds on.
         spec = super().get_asset_spec(manifest, unique_id, project)
-        metadata = {**spec.metadata, "dagster/storage_kind": self.solution.warehouse}
+        metadata = {**spec.metadata, "dagster/storage_kind": self.solution.dbt_target}
         if not self.solution.local:  # the manifest names DuckDB's file as the database; the cloud's comes at run time
             props = self.get_resource_props(manifest, unique_id)
             metadata["dagster/table_name"] = f"{props['schema']}.{props.get('alias') or props['name']}"

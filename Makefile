@@ -61,9 +61,10 @@ demo: setup
 	@$(BIN)/python -m dagster_project.demo
 
 # Data keeps arriving and the sensors ingest it: open http://$(UI_HOST):$(UI_PORT). Ctrl-C stops Dagster;
-# the stream and the trickle are stopped (SIGTERM, handled cleanly) when it returns.
+# the stream and the trickle are stopped (SIGTERM, handled cleanly) when it returns, and so is any code
+# server Dagster started for this instance while stopping (it would wait 45 s for a heartbeat).
 up: setup
-	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
+	@trap 'kill $$(jobs -p) 2>/dev/null; pkill -f -- "--instance-ref.*$(DAGSTER_HOME)/" 2>/dev/null' EXIT; \
 	$(BIN)/playground stream --rate 50 & \
 	$(BIN)/playground trickle --products-per-s 0.2 --orders-per-s 20 & \
 	$(BIN)/python -m dagster_project.ui_ready http://$(UI_HOST):$(UI_PORT) & \

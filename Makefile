@@ -9,6 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := tests/services
 DBT_DIR := dbt_project
+CHECKOV_DIR := $(SERVICES)/checkov
 # Use the machine's Python 3.11+; never download an interpreter.
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
@@ -37,11 +38,13 @@ setup: $(UV)
 	@$(UV) sync --quiet --frozen --project $(DBT_DIR) --inexact
 	@$(MAKE) --no-print-directory dbt-manifest
 
-# Everything the tests use: every extra (dbt's Spark, Databricks and Synapse adapters too), dev
-# tools, system packages (Java, ODBC, PostgreSQL, Node) and the Azurite emulator.
+# Everything the tests use: every extra (dbt's Spark, Databricks and Synapse adapters, the bundled
+# Terraform too), dev tools, checkov in its own environment, system packages (Java, ODBC, PostgreSQL,
+# Node, Chromium) and the Azurite emulator.
 setup-dev: $(UV) system-deps
 	$(UV) sync --quiet --frozen --all-extras
 	$(UV) sync --quiet --frozen --project $(DBT_DIR) --all-extras
+	$(UV) sync --quiet --frozen --project $(CHECKOV_DIR)
 	npm ci --prefix $(SERVICES) --no-audit --no-fund --loglevel=error
 	@$(MAKE) --no-print-directory dbt-manifest
 
@@ -81,4 +84,4 @@ bench: setup-dev
 
 clean:
 	rm -rf data .dagster $(VENV) $(TOOLS) $(SERVICES)/node_modules .pytest_cache \
-		$(DBT_DIR)/.venv $(DBT_DIR)/target $(DBT_DIR)/logs
+		$(DBT_DIR)/.venv $(DBT_DIR)/target $(DBT_DIR)/logs $(CHECKOV_DIR)/.venv

@@ -8,6 +8,8 @@ from dagster_project.assets.bronze import bronze_assets_for
 from dagster_project.assets.landing import landing_assets_for
 from dagster_project.assets.streaming import streaming_assets_for
 from dagster_project.assets.transform import dbt_models_for
+from dagster_project.provisioning.jobs import provisioning_for
+from dagster_project.provisioning.settings import load_settings
 from dagster_project.sensors import jobs_for, schedules_for, sensors_for
 from dagster_project.targets import current_target, resources_for, solution_for
 
@@ -15,12 +17,18 @@ from dagster_project.targets import current_target, resources_for, solution_for
 def build_definitions(target: str) -> Definitions:
     solution = solution_for(target)
     landing_job, refresh_job = jobs_for(solution)
+    jobs, sensors = [landing_job, refresh_job], sensors_for(solution)
+    if solution.terraform_root:
+        load_settings(solution.location)  # what its provisioning job wrote
+        provision, destroy, terraform_changed = provisioning_for(solution)
+        jobs += [provision, destroy]
+        sensors.append(terraform_changed)
     # In one process: DuckDB takes one writer process per file, and bronze assets share the file.
     return Definitions(
         assets=[*landing_assets_for(solution), *bronze_assets_for(solution), dbt_models_for(solution),
                 *streaming_assets_for(solution)],
-        jobs=[landing_job, refresh_job], resources=resources_for(target), executor=in_process_executor,
-        sensors=sensors_for(solution), schedules=schedules_for(solution, refresh_job))
+        jobs=jobs, resources=resources_for(target), executor=in_process_executor,
+        sensors=sensors, schedules=schedules_for(solution, refresh_job))
 
 
 defs = build_definitions(current_target())

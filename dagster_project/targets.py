@@ -5,7 +5,8 @@ two Azure solutions, each in a code location of its own. Asset keys are `<tier>/
 carry the solution's prefix in the cloud (`databricks/...`, `microsoft/...`), so no key is defined in
 two locations and lineage says by its kinds what runs where. The local target needs nothing; cloud
 targets take every setting from the environment when a run starts (Dagster's EnvVar), so their
-definitions load without credentials and a run fails naming the variable that is missing.
+definitions load without credentials and a run fails naming the variable that is missing; their
+provisioning job writes those settings (provisioning/settings.py), which their location then loads.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from dataclasses import dataclass, field
 from dagster import AssetKey, EnvVar
 
 from dagster_project.dbt_cli import dbt_resource
+from dagster_project.provisioning.settings import REPO, settings_file
+from dagster_project.provisioning.terraform import TerraformResource
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from generators.errors import PlaygroundError
 
+TERRAFORM_DIR = REPO / "terraform"
 # What an asset is made with, by the system it reads or the engine that builds it.
 AZURE_LAKE = frozenset({"azure", "adls", "json"})
 
@@ -32,6 +36,7 @@ class Solution:
     dbt_target: str               # dbt_project/profiles.yml, named like the warehouse it builds on
     kinds: dict[str, frozenset[str]] = field(hash=False)  # by tier or landing system
     streaming_solutions: tuple[str, ...] = ()  # whose outputs its streaming engine computes (scenarios.Output.solution)
+    terraform_root: str = ""      # terraform/<root> that deploys it (none locally)
 
     @property
     def local(self) -> bool:
@@ -70,13 +75,13 @@ SOLUTIONS = {
                "bus": frozenset({"azure", "event hubs", "kafka"}), "bronze": frozenset({"python", "duckdb", "adls"}),
                "dbt": frozenset({"dbt", "databricks", "unity catalog"}),
                "streaming": frozenset({"databricks", "spark", "parquet"})},
-        streaming_solutions=("microsoft", "databricks")),
+        streaming_solutions=("microsoft", "databricks"), terraform_root="databricks_solution"),
     "synapse": Solution(
         "synapse", "microsoft_solution", "Microsoft solution (Synapse, Stream Analytics)", ("microsoft",), "synapse",
         kinds={"lake": AZURE_LAKE, "orders_db": frozenset({"azure", "azure sql"}),
                "bus": frozenset({"azure", "event hubs"}), "bronze": frozenset({"python", "duckdb", "adls"}),
                "dbt": frozenset({"dbt", "synapse"}), "streaming": frozenset({"azure", "stream analytics"})},
-        streaming_solutions=("microsoft",)),
+        streaming_solutions=("microsoft",), terraform_root="microsoft_solution"),
 }
 TARGETS = tuple(SOLUTIONS)
 LOCAL = SOLUTIONS["local"]
@@ -117,7 +122,7 @@ def resources_for(target: str) -> dict[str, object]:
                                       memory_limit=memory_limit)
     else:
         # ADLS gen2 (credentials: AZURE_STORAGE_*), Azure SQL, Event Hubs' Kafka endpoint
-        # (EVENTHUBS_CONNECTION_STRING), all provisioned by terraform/<target>_solution.
+        # (EVENTHUBS_CONNECTION_STRING), all provisioned by terraform/<solution.terraform_root>.
         playground = PlaygroundResource(
             lake=EnvVar("PLAYGROUND_LAKE"),
             orders_url=EnvVar("PLAYGROUND_ORDERS_URL"),
@@ -129,6 +134,9 @@ def resources_for(target: str) -> dict[str, object]:
         warehouse = WarehouseResource(path=EnvVar("PLAYGROUND_WAREHOUSE"), bronze_to_lake=True,
                                       bronze_arrays_as_json=target == "synapse", memory_limit=memory_limit)
     resources = {"playground": playground, "warehouse": warehouse, "dbt": dbt_resource(solution.dbt_target)}
+    if solution.terraform_root:
+        resources["terraform"] = TerraformResource(root=str(TERRAFORM_DIR / solution.terraform_root),
+                                                   settings_file=str(settings_file(solution.location)))
     if solution.local:
         # The streaming scenarios' local engine keeps its outputs and state in a DuckDB file of its own; in
         # the cloud, Stream Analytics and the Databricks streaming job compute them instead.

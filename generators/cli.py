@@ -105,6 +105,7 @@ def generate(
     source: Annotated[Source, typer.Argument(help="What to generate (users includes the VIP list).")],
     scale: ScaleOpt = "small",
     count: Annotated[int | None, typer.Option(help="Records of SOURCE, overriding the scale.")] = None,
+    vip_count: Annotated[int | None, typer.Option(help="VIP users (with users), overriding the scale.")] = None,
     seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 42,
     lake: LakeOpt = DEFAULT_LAKE,
     orders_url: OrdersOpt = DEFAULT_ORDERS_URL,
@@ -128,6 +129,7 @@ def generate(
             if source == Source.all:
                 raise PlaygroundError("--count applies to one source; use --scale for all")
             sizes = sizes.with_count(source.value, count)
+        sizes = sizes.with_count("vip_users", vip_count)
         the_lake = Lake(lake)
         the_lake.check_writable()
         manifests: list[Manifest] = []

@@ -19,7 +19,7 @@ class Sizes:
         if count is None:
             return self
         if count < 0:
-            raise PlaygroundError(f"--count must be >= 0, got {count}")
+            raise PlaygroundError(f"the count of {source} must be >= 0, got {count}")
         field = {"users": "users", "vip_users": "vip_users", "products": "products", "orders": "orders",
                  "pageviews": "pageviews"}.get(source)
         if field is None:

@@ -17,6 +17,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ROOT / "tests" / "services"
+# A cloud solution's settings file (written by its provisioning job) is never read from the repository
+# in tests: each location loads `.env.<location>` from here, empty unless a test writes it.
+os.environ["PLAYGROUND_SETTINGS_DIR"] = tempfile.mkdtemp(prefix="playground-settings-")
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 

@@ -247,11 +247,15 @@ def test_any_split_into_micro_batches_equals_the_all_at_once_reference(
 
 
 def test_the_stream_analytics_query_is_the_rendering_of_the_scenarios() -> None:
-    """The committed query cannot drift from the local engine's definitions: re-render after a change
-    (`python -m dagster_project.streaming.stream_analytics`)."""
-    from dagster_project.streaming.stream_analytics import QUERY_FILE, render
+    """The committed query, inputs and outputs cannot drift from the local engine's definitions:
+    re-render after a change (`python -m dagster_project.streaming.stream_analytics`)."""
+    from dagster_project.streaming.stream_analytics import JOB_FILE, QUERY_FILE, job, render, render_job
 
     assert QUERY_FILE.read_text() == render()
+    assert JOB_FILE.read_text() == render_job()
+    # The reference data where the generators write it (the original read VIPs from users/vip.json).
+    assert job()["reference_inputs"]["vipusers"] == {"container": "landing", "path": "vipusers/vipusers.json"}
+    assert job()["outputs"]["raw-pageviews"] == {"container": "bronze", "path": "streaming/raw_pageviews"}
     query = render()
     for needed in ("CAST(latency AS float) > 2000", "TumblingWindow(minute, 5)", "DATEDIFF(minute, p, s) BETWEEN 0 "
                    "AND 15", "ISFIRST(minute, 60) OVER (PARTITION BY user_id)", "[raw-vip-only]", "[vipusers]"):

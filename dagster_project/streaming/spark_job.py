@@ -2,9 +2,10 @@
 Streaming, as its Delta Live Tables pipeline read them: raw Kafka records from Event Hubs, the
 value decoded (JSON bytes, or base64 of them), then every output.
 
-On Databricks the records come from Event Hubs' Kafka endpoint (`kafka_source`); in CI they come
-from JSON-lines files of the same records (`file_source`, written by `export_records`) and run on
-local PySpark, and a test checks every output against the local engine's on the same events.
+On Databricks the records come from Event Hubs' Kafka endpoint (`kafka_source`; `main` is the job
+terraform/modules/databricks deploys); in CI they come from JSON-lines files of the same records
+(`file_source`, written by `export_records`) and run on local PySpark, and a test checks every
+output against the local engine's on the same events.
 Arrival time (the Kafka timestamp, i.e. enqueued time) is the stream's time, as the original ran.
 
 Spark's own rules where they differ from Stream Analytics: windows and ISFIRST intervals are
@@ -14,8 +15,11 @@ tumbling window is [start, end) in Spark, so events are windowed 1 ms earlier to
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -28,6 +32,7 @@ from dagster_project.streaming.scenarios import (
     FIRST_EVENT_INTERVAL_MINUTES,
     HIGH_LATENCY_MS,
     HTTP_METHOD_WINDOW_MINUTES,
+    OUTPUTS,
 )
 
 RECORD_SCHEMA = "topic STRING, partition INT, offset BIGINT, timestamp TIMESTAMP, value STRING"
@@ -99,7 +104,7 @@ def parse(records: DataFrame, schema: str) -> DataFrame:
             .where("event_id IS NOT NULL AND user_id IS NOT NULL"))
 
 
-def outputs(spark: SparkSession, pageview_records: DataFrame, star_records: DataFrame, reference: Path
+def outputs(spark: SparkSession, pageview_records: DataFrame, star_records: DataFrame, reference: Path | str
             ) -> dict[str, DataFrame]:
     """Every output as a streaming DataFrame, named as the local engine's assets."""
     pv = parse(pageview_records, PAGEVIEW_SCHEMA)
@@ -108,8 +113,8 @@ def outputs(spark: SparkSession, pageview_records: DataFrame, star_records: Data
                        F.col("kafka_partition").alias("partition_id"), F.col("kafka_offset").alias("byte_offset"))
     raw_st = st.select("*", F.col("kafka_timestamp").alias("event_timestamp"),
                        F.col("kafka_partition").alias("partition_id"), F.col("kafka_offset").alias("byte_offset"))
-    vip = spark.read.schema("id BIGINT").json(str(reference / "vipusers"))
-    users = spark.read.schema(USERS_SCHEMA).json(str(reference / "users")).where("id IS NOT NULL")
+    vip = spark.read.schema("id BIGINT").json(f"{reference}/vipusers")
+    users = spark.read.schema(USERS_SCHEMA).json(f"{reference}/users").where("id IS NOT NULL")
     slow = raw_pv.where(F.col("latency") > HIGH_LATENCY_MS)
 
     # 15-minute join: both sides watermarked so Spark can drop state (at arrival time nothing is late).
@@ -151,12 +156,55 @@ def outputs(spark: SparkSession, pageview_records: DataFrame, star_records: Data
     }
 
 
+def start(frames: dict[str, DataFrame], path_of: Callable[[str], str], checkpoints: str, **trigger: object
+          ) -> list[StreamingQuery]:
+    """Every output appended as Parquet to path_of(name), each with its own checkpoint."""
+    return [frame.writeStream.format("parquet").outputMode("append").option("path", path_of(name))
+            .option("checkpointLocation", f"{checkpoints}/{name}").trigger(**trigger).start()
+            for name, frame in frames.items()]
+
+
 def run_available(frames: dict[str, DataFrame], output: Path, checkpoints: Path) -> None:
     """Every output to Parquet under output/<name>/, processing what the source holds now (as the
     original's `availableNow` jobs), then stop."""
-    queries: list[StreamingQuery] = [
-        frame.writeStream.format("parquet").outputMode("append").option("path", str(output / name))
-        .option("checkpointLocation", str(checkpoints / name)).trigger(availableNow=True).start()
-        for name, frame in frames.items()]
+    for query in start(frames, lambda name: str(output / name), str(checkpoints), availableNow=True):
+        query.awaitTermination()
+
+
+def event_hubs_kafka(connection_string: str) -> tuple[str, str]:
+    """Bootstrap servers and JAAS config of Event Hubs' Kafka endpoint, from a namespace connection
+    string (Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=...;...)."""
+    fields = dict(part.split("=", 1) for part in connection_string.strip().strip(";").split(";") if "=" in part)
+    host = fields.get("Endpoint", "").removeprefix("sb://").strip("/")
+    if not host:
+        raise ValueError("EVENTHUBS_CONNECTION_STRING has no Endpoint=sb://<namespace>.servicebus.windows.net/")
+    jaas = ('kafkashaded.org.apache.kafka.common.security.plain.PlainLoginModule required '
+            f'username="$ConnectionString" password="{connection_string.strip()}";')
+    return f"{host}:9093", jaas
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The Databricks job: both hubs in, every Databricks and Stream Analytics output to the lake folder
+    the local engine writes it to (abfss://<tier>@<account>.dfs.core.windows.net/streaming/<name>)."""
+    parser = argparse.ArgumentParser(prog="playground-streaming", description=main.__doc__)
+    parser.add_argument("--storage-account", required=True, help="The lake's storage account.")
+    parser.add_argument("--available-now", action="store_true", help="Process what is there, then stop.")
+    args = parser.parse_args(argv)
+    connection = os.environ.get("EVENTHUBS_CONNECTION_STRING")
+    if not connection:
+        parser.error("EVENTHUBS_CONNECTION_STRING (a listen rule of the Event Hubs namespace) is not set")
+    bootstrap, jaas = event_hubs_kafka(connection)
+    lake = "abfss://{container}@" + args.storage_account + ".dfs.core.windows.net/{path}"
+    tier = {o.name: o.tier for o in OUTPUTS}
+    spark = SparkSession.builder.appName("playground-streaming").getOrCreate()
+    frames = outputs(spark, kafka_source(spark, bootstrap, "pageviews", jaas),
+                     kafka_source(spark, bootstrap, "stars", jaas), lake.format(container="landing", path=""))
+    queries = start(frames, lambda name: lake.format(container=tier[name], path=f"streaming/{name}"),
+                    lake.format(container="bronze", path="_checkpoints/streaming"),
+                    **({"availableNow": True} if args.available_now else {"processingTime": "1 minute"}))
     for query in queries:
         query.awaitTermination()
+
+
+if __name__ == "__main__":
+    main()

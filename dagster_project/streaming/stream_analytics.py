@@ -1,13 +1,16 @@
-"""The Stream Analytics job's query, rendered from scenarios.py so that it cannot drift from the
-local engine: `python -m dagster_project.streaming.stream_analytics` rewrites QUERY_FILE, and a
-test fails when the committed file differs from the rendering.
+"""The Stream Analytics job's query and its inputs and outputs, rendered from scenarios.py so that
+they cannot drift from the local engine: `python -m dagster_project.streaming.stream_analytics`
+rewrites QUERY_FILE and JOB_FILE (which terraform/modules/stream_analytics deploys), and a test
+fails when the committed files differ from the rendering.
 
 Inputs: Event Hubs `pageviews` and `stars`; reference data `vipusers` and `users` (the lake's
-landing files). Outputs: one per Stream Analytics output of scenarios.OUTPUTS, by original name.
+landing files, where the generators write them). Outputs: one per Stream Analytics output of
+scenarios.OUTPUTS, by original name, into the lake folder the local engine writes it to.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from dagster_project.streaming.scenarios import (
@@ -17,9 +20,11 @@ from dagster_project.streaming.scenarios import (
     HTTP_METHOD_WINDOW_MINUTES,
     OUTPUTS,
 )
-from generators.schema import PAGEVIEW_FIELDS, STAR_FIELDS
+from generators.schema import PAGEVIEW_FIELDS, STAR_FIELDS, USERS_FILE, VIP_FILE
 
-QUERY_FILE = Path(__file__).resolve().parents[2] / "terraform/modules/stream_analytics/query.asaql"
+MODULE_DIR = Path(__file__).resolve().parents[2] / "terraform/modules/stream_analytics"
+QUERY_FILE = MODULE_DIR / "query.asaql"
+JOB_FILE = MODULE_DIR / "job.json"
 ENVELOPE = ("System.Timestamp() AS event_timestamp, PartitionId AS partition_id, "
             "EventEnqueuedUtcTime AS enqueued_time, EventProcessedUtcTime AS processed_time")
 USER_FIELDS = ("name", "user_name", "city", "street_address", "phone_number")
@@ -80,7 +85,26 @@ FROM ranked WHERE is_first = 1
 """
 
 
+def _in_lake(path: str) -> dict[str, str]:
+    """A lake path `<container>/<path>` as Stream Analytics addresses it."""
+    container, _, rest = path.partition("/")
+    return {"container": container, "path": rest}
+
+
+def job() -> dict[str, object]:
+    """The job's reference inputs and outputs, by the names the query uses."""
+    return {
+        "reference_inputs": {"users": _in_lake(USERS_FILE), "vipusers": _in_lake(VIP_FILE)},
+        "outputs": {o.original_name: _in_lake(o.lake_folder) for o in OUTPUTS if o.solution == "microsoft"},
+    }
+
+
+def render_job() -> str:
+    return json.dumps(job(), indent=2, sort_keys=True) + "\n"
+
+
 if __name__ == "__main__":
-    QUERY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    MODULE_DIR.mkdir(parents=True, exist_ok=True)
     QUERY_FILE.write_text(render())
-    print(f"wrote {QUERY_FILE}")
+    JOB_FILE.write_text(render_job())
+    print(f"wrote {QUERY_FILE} and {JOB_FILE}")

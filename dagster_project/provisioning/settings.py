@@ -1,0 +1,46 @@
+"""A cloud solution's settings: its Terraform root's outputs, names upper-cased, in a .env file of its
+own (`.env.<location>` beside workspace.yaml, or in PLAYGROUND_SETTINGS_DIR). Its code location reads
+that file when it loads, so a run started after a provisioning run sees the new endpoints; the file
+holds secrets, so it is written readable by its owner only and never shown in a log."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def settings_file(location: str) -> Path:
+    return Path(os.environ.get("PLAYGROUND_SETTINGS_DIR") or REPO) / f".env.{location}"
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def write_settings(path: Path, outputs: dict[str, dict[str, object]]) -> None:
+    """`terraform output -json` as NAME=value lines, put in place whole (a reader never sees half)."""
+    lines = [f"{name.upper()}={json.dumps(_text(output['value']))}" for name, output in sorted(outputs.items())]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_name(f".{path.name}.writing")
+    fresh.unlink(missing_ok=True)
+    descriptor = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write("# Written by Dagster's provisioning job from `terraform output`; do not edit.\n")
+        handle.write("\n".join(lines) + "\n")
+    os.replace(fresh, path)
+
+
+def load_settings(location: str) -> dict[str, str]:
+    """Put the solution's settings into this process's environment (they win over inherited ones,
+    which may be the local playground's), and return them."""
+    path = settings_file(location)
+    if not path.exists():
+        return {}
+    values = {name: value for name, value in dotenv_values(path).items() if value is not None}
+    os.environ.update(values)
+    return values

@@ -1,0 +1,22 @@
+# The Databricks solution: the data playground's landing systems and generators, and Databricks
+# (Unity Catalog, a SQL warehouse for dbt, the streaming job). One `terraform apply` deploys it all.
+
+locals {
+  event_hub_consumers  = ["dagster", "databricks"]
+  trusted_resource_ids = [module.databricks.access_connector_id]
+}
+
+module "databricks" {
+  source                             = "../modules/databricks"
+  name                               = local.name
+  resource_group_name                = azurerm_resource_group.playground.name
+  location                           = var.location
+  tags                               = var.tags
+  storage_account_id                 = module.data_lake.storage_account_id
+  storage_account_name               = module.data_lake.storage_account_name
+  containers                         = module.data_lake.containers
+  eventhubs_listen_connection_string = module.data_lake.eventhubs_listen_connection_strings["databricks"]
+  orders_url                         = module.data_lake.orders_url
+  wheel                              = var.wheel
+  streaming_running                  = var.streaming_running
+}

@@ -1,0 +1,33 @@
+output "workspace_id" {
+  value = azurerm_databricks_workspace.playground.id
+}
+
+output "host" {
+  value = azurerm_databricks_workspace.playground.workspace_url
+}
+
+output "http_path" {
+  description = "The SQL warehouse's HTTP path, for dbt-databricks."
+  value       = databricks_sql_endpoint.dbt.odbc_params[0].path
+}
+
+output "token" {
+  value     = databricks_token.dagster.token_value
+  sensitive = true
+}
+
+output "catalog" {
+  value = databricks_catalog.playground.name
+}
+
+output "streaming_job_id" {
+  value = databricks_job.streaming.id
+}
+
+output "secret_scope" {
+  value = databricks_secret_scope.playground.name
+}
+
+output "access_connector_id" {
+  value = azurerm_databricks_access_connector.lake.id
+}

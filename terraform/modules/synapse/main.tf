@@ -1,0 +1,209 @@
+# The Microsoft solution's warehouse: a Synapse workspace with its own storage and a dedicated SQL
+# pool for dbt-synapse, which connects as a service principal of its own (the workspace's Entra
+# admin) and reads the lake's bronze Parquet through external tables with that identity.
+
+data "azurerm_client_config" "current" {}
+
+resource "random_string" "login" {
+  length  = 6
+  special = false
+  upper   = false
+}
+
+resource "random_password" "sql_admin" {
+  length      = 32
+  min_lower   = 2
+  min_upper   = 2
+  min_numeric = 2
+  special     = false
+}
+
+resource "time_rotating" "secrets" {
+  rotation_days = var.secret_rotation_days
+}
+
+resource "azurerm_storage_account" "workspace" {
+  #checkov:skip=CKV_AZURE_33: queue service unused
+  #checkov:skip=CKV_AZURE_206: LRS: the workspace's own files, nothing the playground cannot recreate
+  #checkov:skip=CKV2_AZURE_1: Microsoft-managed keys (see the lake)
+  #checkov:skip=CKV2_AZURE_33: no private endpoint (see the lake)
+  #checkov:skip=CKV2_AZURE_40: Synapse Studio uses the account's shared key for its workspace files
+  #checkov:skip=CKV2_AZURE_41: no SAS tokens are issued
+  #checkov:skip=CKV_AZURE_59: public endpoint kept, restricted by network rules
+  name                              = "${var.name}synapse"
+  resource_group_name               = var.resource_group_name
+  location                          = var.location
+  account_kind                      = "StorageV2"
+  account_tier                      = "Standard"
+  account_replication_type          = "LRS"
+  is_hns_enabled                    = true
+  min_tls_version                   = "TLS1_2"
+  https_traffic_only_enabled        = true
+  allow_nested_items_to_be_public   = false
+  local_user_enabled                = false
+  infrastructure_encryption_enabled = true
+  tags                              = var.tags
+
+  blob_properties {
+    delete_retention_policy {
+      days = 7
+    }
+    container_delete_retention_policy {
+      days = 7
+    }
+  }
+
+  network_rules {
+    default_action = "Deny"
+    bypass         = ["AzureServices", "Logging", "Metrics"]
+    ip_rules       = [for range in var.allowed_ip_ranges : trimsuffix(range, "/32")]
+  }
+
+  sas_policy {
+    expiration_period = "01.00:00:00"
+  }
+}
+
+resource "azurerm_storage_data_lake_gen2_filesystem" "workspace" {
+  name               = "synapse"
+  storage_account_id = azurerm_storage_account.workspace.id
+}
+
+resource "azurerm_synapse_workspace" "playground" {
+  #checkov:skip=CKV_AZURE_240: Microsoft-managed keys (see the lake on customer-managed keys)
+  #checkov:skip=CKV_AZURE_239: the password is generated (random_password) and kept in Key Vault, never in a file of the repository
+  #checkov:skip=CKV2_AZURE_19: dbt connects from allowed_ip_ranges, the only rules (the original's AllowAll is gone)
+  name                                 = "${var.name}-synapse"
+  resource_group_name                  = var.resource_group_name
+  location                             = var.location
+  storage_data_lake_gen2_filesystem_id = azurerm_storage_data_lake_gen2_filesystem.workspace.id
+  sql_administrator_login              = "playground${random_string.login.result}"
+  sql_administrator_login_password     = random_password.sql_admin.result
+  managed_virtual_network_enabled      = true
+  data_exfiltration_protection_enabled = true
+  public_network_access_enabled        = true # limited by the firewall rules below
+  tags                                 = var.tags
+
+  identity {
+    type = "SystemAssigned"
+  }
+}
+
+resource "azurerm_role_assignment" "workspace_uses_its_storage" {
+  scope                = azurerm_storage_account.workspace.id
+  role_definition_name = "Storage Blob Data Contributor"
+  principal_id         = azurerm_synapse_workspace.playground.identity[0].principal_id
+}
+
+# Only the allowed ranges: no AllowAll rule.
+resource "azurerm_synapse_firewall_rule" "allowed" {
+  for_each             = toset(var.allowed_ip_ranges)
+  name                 = "allowed-${replace(each.key, "/[./]/", "-")}"
+  synapse_workspace_id = azurerm_synapse_workspace.playground.id
+  start_ip_address     = cidrhost(each.key, 0)
+  end_ip_address       = cidrhost(each.key, -1)
+}
+
+resource "azurerm_synapse_sql_pool" "warehouse" {
+  name                      = "playground"
+  synapse_workspace_id      = azurerm_synapse_workspace.playground.id
+  sku_name                  = var.sql_pool_sku
+  create_mode               = "Default"
+  storage_account_type      = "LRS"
+  geo_backup_policy_enabled = false
+  data_encrypted            = true
+  tags                      = var.tags
+}
+
+resource "azurerm_synapse_workspace_extended_auditing_policy" "playground" {
+  synapse_workspace_id   = azurerm_synapse_workspace.playground.id
+  log_monitoring_enabled = true
+  retention_in_days      = 91
+}
+
+resource "azurerm_synapse_sql_pool_extended_auditing_policy" "warehouse" {
+  sql_pool_id            = azurerm_synapse_sql_pool.warehouse.id
+  log_monitoring_enabled = true
+  retention_in_days      = 91
+}
+
+resource "azurerm_synapse_sql_pool_security_alert_policy" "warehouse" {
+  sql_pool_id                  = azurerm_synapse_sql_pool.warehouse.id
+  policy_state                 = "Enabled"
+  email_account_admins_enabled = true
+  retention_days               = 91
+}
+
+# Its reports in the workspace's own storage, written with the workspace's identity.
+resource "azurerm_storage_data_lake_gen2_filesystem" "assessments" {
+  name               = "vulnerability-assessments"
+  storage_account_id = azurerm_storage_account.workspace.id
+}
+
+resource "azurerm_synapse_sql_pool_vulnerability_assessment" "warehouse" {
+  sql_pool_security_alert_policy_id = azurerm_synapse_sql_pool_security_alert_policy.warehouse.id
+  storage_container_path            = "${azurerm_storage_account.workspace.primary_blob_endpoint}${azurerm_storage_data_lake_gen2_filesystem.assessments.name}/"
+  recurring_scans {
+    enabled                           = true
+    email_subscription_admins_enabled = true
+  }
+}
+
+resource "azurerm_monitor_diagnostic_setting" "sql_pool" {
+  name                       = "to-log-analytics"
+  target_resource_id         = azurerm_synapse_sql_pool.warehouse.id
+  log_analytics_workspace_id = var.log_analytics_workspace_id
+  enabled_log {
+    category_group = "allLogs"
+  }
+}
+
+# ---- dbt's identity: a service principal, the workspace's Entra admin -----------------------
+
+resource "azuread_application" "dbt" {
+  display_name = "${var.name}-dbt-synapse"
+}
+
+resource "azuread_service_principal" "dbt" {
+  client_id = azuread_application.dbt.client_id
+}
+
+resource "azuread_application_password" "dbt" {
+  application_id = azuread_application.dbt.id
+  display_name   = "dbt-synapse"
+  end_date       = time_rotating.secrets.rotation_rfc3339
+}
+
+resource "azurerm_synapse_workspace_aad_admin" "dbt" {
+  synapse_workspace_id = azurerm_synapse_workspace.playground.id
+  login                = azuread_service_principal.dbt.display_name
+  object_id            = azuread_service_principal.dbt.object_id
+  tenant_id            = data.azurerm_client_config.current.tenant_id
+}
+
+resource "azurerm_role_assignment" "dbt_reads_lake" {
+  scope                = var.lake_storage_account_id
+  role_definition_name = "Storage Blob Data Reader"
+  principal_id         = azuread_service_principal.dbt.object_id
+}
+
+resource "azurerm_key_vault_secret" "generated" {
+  for_each = {
+    synapse-sql-admin-password = random_password.sql_admin.result
+    dbt-client-secret          = azuread_application_password.dbt.value
+  }
+  name            = each.key
+  value           = each.value
+  key_vault_id    = var.key_vault_id
+  content_type    = "text/plain"
+  expiration_date = time_rotating.secrets.rotation_rfc3339
+}
+
+resource "azurerm_monitor_diagnostic_setting" "workspace" {
+  name                       = "to-log-analytics"
+  target_resource_id         = azurerm_synapse_workspace.playground.id
+  log_analytics_workspace_id = var.log_analytics_workspace_id
+  enabled_log {
+    category_group = "allLogs"
+  }
+}

@@ -1,0 +1,25 @@
+output "workspace_id" {
+  value = azurerm_synapse_workspace.playground.id
+}
+
+output "sql_server" {
+  description = "The dedicated pool's endpoint, for dbt-synapse."
+  value       = azurerm_synapse_workspace.playground.connectivity_endpoints["sql"]
+}
+
+output "sql_database" {
+  value = azurerm_synapse_sql_pool.warehouse.name
+}
+
+output "tenant_id" {
+  value = data.azurerm_client_config.current.tenant_id
+}
+
+output "client_id" {
+  value = azuread_application.dbt.client_id
+}
+
+output "client_secret" {
+  value     = azuread_application_password.dbt.value
+  sensitive = true
+}

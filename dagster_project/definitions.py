@@ -16,8 +16,8 @@ from dagster_project.targets import current_target, resources_for, solution_for
 
 def build_definitions(target: str) -> Definitions:
     solution = solution_for(target)
-    landing_job, refresh_job = jobs_for(solution)
-    jobs, sensors = [landing_job, refresh_job], sensors_for(solution)
+    jobs, sensors = jobs_for(solution), sensors_for(solution)
+    schedules = schedules_for(solution, *jobs[1:])  # refresh, and in the cloud observe_streaming
     if solution.terraform_root:
         load_settings(solution.location)  # what its provisioning job wrote
         provision, destroy, terraform_changed = provisioning_for(solution)
@@ -28,7 +28,7 @@ def build_definitions(target: str) -> Definitions:
         assets=[*landing_assets_for(solution), *bronze_assets_for(solution), dbt_models_for(solution),
                 *streaming_assets_for(solution)],
         jobs=jobs, resources=resources_for(target), executor=in_process_executor,
-        sensors=sensors, schedules=schedules_for(solution, refresh_job))
+        sensors=sensors, schedules=schedules)
 
 
 defs = build_definitions(current_target())

@@ -138,19 +138,33 @@ def sensors_for(solution: Solution) -> list[SensorDefinition]:
 
 
 def jobs_for(solution: Solution) -> "list[UnresolvedAssetJobDefinition]":
-    return [
+    """landing, refresh_downstream_of_bronze, and in the cloud observe_streaming."""
+    jobs = [
         define_asset_job(solution.name("landing"), selection=AssetSelection.groups(solution.group("landing")),
                          description=f"{solution.title}: generate (locally) or observe (cloud) every source."),
         define_asset_job(solution.name("refresh_downstream_of_bronze"),
                          selection=AssetSelection.groups(solution.group("bronze")).downstream(include_self=False),
                          description=f"{solution.title}: silver and gold (dbt) from what bronze holds now."),
     ]
+    if not solution.local:
+        jobs.append(define_asset_job(
+            solution.name("observe_streaming"),
+            selection=AssetSelection.groups(solution.group("streaming"), include_sources=True),
+            description=f"{solution.title}: what the streaming engine has written into the lake."))
+    return jobs
 
 
-def schedules_for(solution: Solution, refresh_job: "UnresolvedAssetJobDefinition") -> list[ScheduleDefinition]:
-    """Every 15 minutes, as the original's trigger ran its notebooks; on locally, stopped in the cloud."""
+def schedules_for(solution: Solution, refresh_job: "UnresolvedAssetJobDefinition",
+                  observe_job: "UnresolvedAssetJobDefinition | None" = None) -> list[ScheduleDefinition]:
+    """Refresh every 15 minutes, as the original's trigger ran its notebooks; observe the cloud engine's
+    outputs every minute. On locally, stopped in the cloud (until its settings are there)."""
     status = DefaultScheduleStatus.RUNNING if solution.local else DefaultScheduleStatus.STOPPED
     cron = os.environ.get("PLAYGROUND_REFRESH_CRON", "*/15 * * * *")  # the soak benchmark refreshes every minute
-    return [ScheduleDefinition(name=solution.name("refresh_silver_and_gold"), job=refresh_job, cron_schedule=cron,
-                               default_status=status,
-                               description=f"{refresh_job.description} Cron: {cron}.")]
+    schedules = [ScheduleDefinition(name=solution.name("refresh_silver_and_gold"), job=refresh_job,
+                                    cron_schedule=cron, default_status=status,
+                                    description=f"{refresh_job.description} Cron: {cron}.")]
+    if observe_job is not None:
+        schedules.append(ScheduleDefinition(name=solution.name("observe_streaming_outputs"), job=observe_job,
+                                            cron_schedule="* * * * *", default_status=status,
+                                            description=f"{observe_job.description} Every minute."))
+    return schedules

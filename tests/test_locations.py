@@ -35,7 +35,8 @@ def snapshot(defs: Definitions) -> dict:
         node = graph.get(key)
         assets[key.to_user_string()] = {
             "group": node.group_name, "kinds": sorted(node.kinds), "owners": list(node.owners),
-            "executable": node.is_executable, "deps": sorted(k.to_user_string() for k in node.parent_keys),
+            "executable": node.is_executable, "observable": node.is_observable,
+            "deps": sorted(k.to_user_string() for k in node.parent_keys),
             "checks": sorted(c.name for c in node.check_keys)}
     return {"assets": assets,
             "jobs": sorted(job.name for job in defs.jobs or []),

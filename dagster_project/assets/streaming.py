@@ -4,25 +4,34 @@ multi-asset over the event bus (see dagster_project/streaming/engine.py for the 
 One run computes every output for the same range of events and commits them with the state and
 offsets, so the outputs are materialized together. They live in their own DuckDB file
 (PLAYGROUND_STREAMING), so a micro-batch never waits for a dbt build holding the warehouse.
-In the cloud, Stream Analytics (Microsoft solution) or the Databricks streaming job computes them:
-there they are assets Dagster shows with their engine's kinds, and does not run.
+In the cloud, Stream Analytics (Microsoft solution) or the Databricks streaming job computes them
+into the lake: there Dagster observes each output's folder (parts, rows, last write) and does not
+compute it.
 (No `from __future__ import annotations`: Dagster reads the config and resource annotations.)
 """
+
+import warnings
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    BetaWarning,
     Config,
+    DagsterInstance,
+    DataVersion,
     MaterializeResult,
     MetadataValue,
+    ObserveResult,
     multi_asset,
+    multi_observable_source_asset,
 )
 from pydantic import Field
 
 from dagster_project.assets.landing import landing_key
 from dagster_project.resources import PlaygroundResource, WarehouseResource
+from dagster_project.streaming.observe import Seen, Written, observe
 from dagster_project.streaming.scenarios import LATE_ARRIVAL_S, OUT_OF_ORDER_S, OUTPUTS
 from dagster_project.targets import LOCAL, Solution
 
@@ -54,9 +63,46 @@ def streaming_specs(solution: Solution) -> list[AssetSpec]:
             for o in OUTPUTS if o.solution in solution.streaming_solutions]
 
 
+def _seen(instance: DagsterInstance, key: AssetKey) -> Seen:
+    """What the previous observation of `key` counted."""
+    records = instance.fetch_observations(key, limit=1).records
+    if not records or not records[0].asset_observation:
+        return Seen()
+    metadata = records[0].asset_observation.metadata
+    if "rows_total" not in metadata:
+        return Seen()
+    return Seen(metadata["parts"].value, metadata["rows_total"].value, metadata["last_write"].value,
+                tuple(metadata["parts_at_last_write"].value))
+
+
+def _observed(written: Written, folder: str) -> dict[str, object]:
+    return {"parts": written.parts, "parts_new": written.new_parts, "rows_total": written.rows,
+            "rows_new": written.new_rows, "bytes": written.bytes, "folder": folder,
+            "last_write": MetadataValue.timestamp(written.last_write),
+            "parts_at_last_write": MetadataValue.json(list(written.at_last_write))}
+
+
+def observed_streaming(solution: Solution) -> AssetsDefinition:
+    """A cloud solution's outputs, observed where its engine writes them."""
+    outputs = [o for o in OUTPUTS if o.solution in solution.streaming_solutions]
+
+    def streaming_outputs(context: AssetExecutionContext):
+        lake = context.resources.playground.open_lake()
+        for output in outputs:
+            key = streaming_key(output.name, solution)
+            written = observe(lake, output.lake_folder, _seen(context.instance, key))
+            yield ObserveResult(asset_key=key, data_version=DataVersion(written.version),
+                                metadata=_observed(written, lake.display(output.lake_folder)))
+
+    with warnings.catch_warnings():  # a multi-asset observation is a Dagster beta: used knowingly, said once
+        warnings.simplefilter("ignore", BetaWarning)
+        return multi_observable_source_asset(name=solution.name("streaming_outputs"), specs=streaming_specs(solution),
+                                             required_resource_keys={"playground"})(streaming_outputs)
+
+
 def streaming_assets_for(solution: Solution) -> list[AssetsDefinition | AssetSpec]:
     if not solution.local:
-        return streaming_specs(solution)
+        return [observed_streaming(solution)]
 
     @multi_asset(name="streaming_micro_batch", specs=streaming_specs(solution), pool=solution.pool("streams"))
     def streaming_micro_batch(context: AssetExecutionContext, config: StreamingConfig,

@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 SERVICES := tests/services
 DBT_DIR := dbt_project
 CHECKOV_DIR := $(SERVICES)/checkov
+DASHBOARD_DIR := dashboard
 # Use the machine's Python 3.11+; never download an interpreter.
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
@@ -18,12 +19,19 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 # Where `make up` serves the Dagster UI.
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
+# Where the dashboard is served (Dagster's gold and streaming assets link to it: PLAYGROUND_DASHBOARD_URL).
+DASHBOARD_PORT ?= 8501
+export PLAYGROUND_DASHBOARD_URL ?= http://$(UI_HOST):$(DASHBOARD_PORT)
+STREAMLIT := $(DASHBOARD_DIR)/.venv/bin/streamlit run $(DASHBOARD_DIR)/app.py --server.headless true \
+	--server.address $(UI_HOST) --server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false \
+	--client.toolbarMode viewer
 
-.PHONY: help setup setup-dev system-deps dbt-manifest demo up test lint bench clean
+.PHONY: help setup setup-dev setup-dashboard system-deps dbt-manifest demo up dashboard test lint bench clean
 
 help:
 	@echo "make demo   - set up, then materialize landing -> bronze -> silver -> gold into ./data (no server, no cloud)"
-	@echo "make up     - stream events, trickle products and orders, and run the Dagster UI with sensors"
+	@echo "make up     - stream events, trickle products and orders, and run the Dagster UI with sensors and the dashboard"
+	@echo "make dashboard - the dashboard alone, on the data make demo left"
 	@echo "make test   - set up everything the tests use, then run lint and every test"
 	@echo "make bench  - benchmarks (figures in docs/BENCHMARKS.md)"
 	@echo "make clean  - remove ./data, the virtualenv and tool caches"
@@ -45,6 +53,7 @@ setup-dev: $(UV) system-deps
 	$(UV) sync --quiet --frozen --all-extras
 	$(UV) sync --quiet --frozen --project $(DBT_DIR) --all-extras
 	$(UV) sync --quiet --frozen --project $(CHECKOV_DIR)
+	$(UV) sync --quiet --frozen --project $(DASHBOARD_DIR)
 	npm ci --prefix $(SERVICES) --no-audit --no-fund --loglevel=error
 	@$(MAKE) --no-print-directory dbt-manifest
 
@@ -56,6 +65,10 @@ dbt-manifest:
 	@mkdir -p $(DAGSTER_HOME)
 	@cp dagster_instance.yaml $(DAGSTER_HOME)/dagster.yaml
 
+# The dashboard's own environment (Streamlit), from dashboard/pyproject.toml.
+setup-dashboard: $(UV)
+	@$(UV) sync --quiet --frozen --project $(DASHBOARD_DIR)
+
 system-deps:
 	$(SERVICES)/install-system-deps.sh
 
@@ -66,10 +79,12 @@ demo: setup
 # Data keeps arriving and the sensors ingest it: open http://$(UI_HOST):$(UI_PORT). Ctrl-C stops Dagster;
 # the stream and the trickle are stopped (SIGTERM, handled cleanly) when it returns, and so is any code
 # server Dagster started for this instance while stopping (it would wait 45 s for a heartbeat).
-up: setup
+up: setup setup-dashboard
 	@trap 'kill $$(jobs -p) 2>/dev/null; pkill -f -- "--instance-ref.*$(DAGSTER_HOME)/" 2>/dev/null' EXIT; \
 	$(BIN)/playground stream --rate 50 & \
 	$(BIN)/playground trickle --products-per-s 0.2 --orders-per-s 20 & \
+	$(STREAMLIT) >/dev/null 2>&1 & \
+	echo "Dashboard at $(PLAYGROUND_DASHBOARD_URL)"; \
 	$(BIN)/python -m dagster_project.ui_ready http://$(UI_HOST):$(UI_PORT) & \
 	$(BIN)/dagster dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
 
@@ -79,9 +94,14 @@ test: setup-dev lint
 lint: $(UV)
 	$(BIN)/ruff check .
 
+# What the platform made, in the browser: gold and the streaming outputs (run `make demo` first).
+dashboard: setup setup-dashboard
+	@echo "Dashboard at $(PLAYGROUND_DASHBOARD_URL) (Ctrl-C stops it)"
+	@$(STREAMLIT)
+
 bench: setup-dev
 	$(BIN)/python -m bench
 
 clean:
 	rm -rf data .dagster $(VENV) $(TOOLS) $(SERVICES)/node_modules .pytest_cache \
-		$(DBT_DIR)/.venv $(DBT_DIR)/target $(DBT_DIR)/logs $(CHECKOV_DIR)/.venv
+		$(DBT_DIR)/.venv $(DBT_DIR)/target $(DBT_DIR)/logs $(CHECKOV_DIR)/.venv $(DASHBOARD_DIR)/.venv

@@ -9,6 +9,7 @@ import pty
 import select
 import signal
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,8 @@ def read_until(fd: int, needle: bytes, timeout_s: float, seen: bytearray) -> boo
 
 
 def test_one_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    port = free_port()
-    env = local_env(tmp_path, UI_PORT=str(port), TERM="xterm")
+    port, dashboard = free_port(), free_port()
+    env = local_env(tmp_path, UI_PORT=str(port), DASHBOARD_PORT=str(dashboard), TERM="xterm")
     pid, terminal = pty.fork()  # the child leads a new session whose controlling terminal is this pty
     if pid == 0:
         os.chdir(ROOT)
@@ -79,8 +80,11 @@ def test_one_ctrl_c_stops_everything(tmp_path: Path) -> None:
         assert read_until(terminal, f"Dagster UI ready at http://127.0.0.1:{port}".encode(), 300, seen), \
             seen.decode(errors="replace")[-3000:]
         read_until(terminal, b"\0", 20, seen)  # the sensors start runs meanwhile
+        assert f"Dashboard at http://127.0.0.1:{dashboard}".encode() in seen
+        with urllib.request.urlopen(f"http://127.0.0.1:{dashboard}/_stcore/health", timeout=10) as answer:
+            assert answer.status == 200
         running = descendants(pid)
-        assert len(running) >= 5, running  # stream, trickle, dagster dev and its webserver and daemon at least
+        assert len(running) >= 6, running  # stream, trickle, dashboard, dagster dev, its webserver and daemon
         os.write(terminal, b"\x03")  # Ctrl-C, as typed
         began = time.time()
         while (left := descendants(pid) | {p for p in running if Path(f"/proc/{p}").exists()

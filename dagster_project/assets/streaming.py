@@ -30,6 +30,7 @@ from dagster import (
 from pydantic import Field
 
 from dagster_project.assets.landing import landing_key
+from dagster_project.dashboard_links import dashboard_link
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.streaming.observe import Seen, Written, observe
 from dagster_project.streaming.scenarios import LATE_ARRIVAL_S, OUT_OF_ORDER_S, OUTPUTS
@@ -58,6 +59,7 @@ def streaming_specs(solution: Solution) -> list[AssetSpec]:
 
     return [AssetSpec(streaming_key(o.name, solution), group_name=solution.group(GROUP),
                       kinds=set(solution.kinds["streaming"]), owners=[solution.owner], deps=deps(o.name),
+                      metadata=dashboard_link(GROUP) if solution.local else {},
                       description=f"{o.description} Stands for {o.solution}'s `{o.original_name}`; "
                                   f"parts under <lake>/{o.lake_folder}/.")
             for o in OUTPUTS if o.solution in solution.streaming_solutions]

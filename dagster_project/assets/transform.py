@@ -11,6 +11,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, AssetObservation, AssetsDefinition, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
+from dagster_project.dashboard_links import dashboard_link
 from dagster_project.dbt_cli import MANIFEST, DbtResource, dbt_settings, environment, require_prepared
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.targets import LOCAL, Solution, check_dbt_settings
@@ -38,9 +39,11 @@ class TierTranslator(DagsterDbtTranslator):
         # The manifest is parsed once (for DuckDB); the kinds say which warehouse this solution builds on.
         spec = super().get_asset_spec(manifest, unique_id, project)
         metadata = {**spec.metadata, "dagster/storage_kind": self.solution.dbt_target}
+        props = self.get_resource_props(manifest, unique_id)
         if not self.solution.local:  # the manifest names DuckDB's file as the database; the cloud's comes at run time
-            props = self.get_resource_props(manifest, unique_id)
             metadata["dagster/table_name"] = f"{props['schema']}.{props.get('alias') or props['name']}"
+        elif props["schema"] == "gold":
+            metadata.update(dashboard_link(props["name"]))
         return spec.replace_attributes(kinds=set(self.solution.kinds["dbt"]), owners=[self.solution.owner],
                                        metadata=metadata)
 

@@ -1,0 +1,1 @@
+"""One page of the dashboard per module, each a `render()`."""

@@ -1,0 +1,229 @@
+"""The dashboard as a person meets it: Streamlit (`make dashboard`'s command) over what `make demo`
+published, in Debian's chromium driven by Playwright. Every page loads without an error and draws its
+charts, its numbers are the Parquet files', a high-latency event sent during the test shows on the
+live page by itself, and a gold file replaced while pages are read breaks nothing. Screenshots go to
+test-artifacts/dashboard/ (and to docs/dashboard/ for README with PLAYGROUND_UPDATE_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import ROOT, free_port
+from tests.helpers import local_env
+from tests.test_ui import CHROMIUM
+
+pytestmark = pytest.mark.slow
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
+DOCS = ROOT / "docs" / "dashboard"
+STREAMLIT = ROOT / "dashboard" / ".venv" / "bin" / "streamlit"
+PAGES = {"customers": "", "sales": "sales", "products": "products", "ratings": "ratings", "live": "live",
+         "freshness": "freshness"}
+
+
+def serve(lake: Path, log: Path) -> Iterator[str]:
+    """`make dashboard`'s Streamlit over `lake` on a free port, until the test module ends."""
+    assert STREAMLIT.exists(), "the dashboard's environment is missing: run `make setup-dev`"
+    port = free_port()
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(STREAMLIT), "run", "dashboard/app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
+             "--server.port", str(port), "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"],
+            cwd=ROOT, env={**os.environ, "PLAYGROUND_LAKE": str(lake)}, stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                assert time.time() < deadline and server.poll() is None, log.read_text(errors="replace")
+                time.sleep(0.5)
+        try:
+            yield url
+        finally:
+            server.terminate()
+            server.wait(20)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `make demo` publishes, in a temporary folder."""
+    work = tmp_path_factory.mktemp("dashboard")
+    (work / "dagster_home").mkdir()
+    shutil.copy(ROOT / "dagster_instance.yaml", work / "dagster_home" / "dagster.yaml")
+    done = subprocess.run([sys.executable, "-m", "dagster_project.demo"], cwd=ROOT, env=local_env(work),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return work
+
+
+@pytest.fixture(scope="module")
+def dashboard(demo: Path) -> Iterator[str]:
+    yield from serve(demo / "lake", demo / "streamlit.log")
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    yield page
+    page.close()
+
+
+def visit(page, url: str, title: str) -> str:  # type: ignore[no-untyped-def]
+    """A page once its title shows and Streamlit has stopped running its script; the page's text."""
+    page.goto(url)
+    page.get_by_role("heading", name=title, exact=True).wait_for()
+    text, deadline = "", time.time() + 60
+    while True:  # until Streamlit shows no Stop button (its script has run) and the text has settled
+        page.wait_for_timeout(500)
+        settled = page.inner_text("body")
+        if settled == text and not page.get_by_role("button", name="Stop").count():
+            break
+        assert time.time() < deadline, f"{url} kept changing"
+        text = settled
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, errors.first.inner_text()
+    return page.inner_text("body")
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if os.environ.get("PLAYGROUND_UPDATE_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ARTIFACTS / f"{name}.png", DOCS / f"{name}.png")
+
+
+def gold(demo: Path, model: str) -> pl.DataFrame:
+    return pl.read_parquet(demo / "lake" / "gold" / model / "data.parquet")
+
+
+def test_every_page_loads_draws_its_charts_and_shows_the_published_numbers(dashboard: str, demo: Path,
+                                                                            page) -> None:  # type: ignore[no-untyped-def]
+    text = visit(page, f"{dashboard}/", "Customers")
+    top = gold(demo, "engagements").sort("total_orders_value", descending=True).row(0, named=True)
+    assert top["user_name"] in text and f"{top['total_orders_value']:,.2f}" in text
+    vip = gold(demo, "engagements").filter(pl.col("is_vip"))
+    assert f"{len(vip):,}" in text and f"{vip['total_orders_value'].sum():,.2f}" in text
+    charts = {"customers": 1, "sales": 2, "products": 1, "ratings": 1}
+    assert page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').count() >= 1
+    shot(page, "customers")
+
+    text = visit(page, f"{dashboard}/sales", "Sales")
+    last = gold(demo, "daily_sales").sort("order_day").row(-1, named=True)
+    assert str(last["order_day"]) in text and f"{last['revenue']:,.2f}" in text
+    shot(page, "sales")
+
+    text = visit(page, f"{dashboard}/products", "Products")
+    best = gold(demo, "product_popularity").sort(["popularity_rank", "product_id"]).row(0, named=True)
+    assert best["name"] in text and f"{best['revenue']:,.2f}" in text
+    assert f"{(gold(demo, 'product_popularity')['units_sold'] == 0).sum():,}" in text
+    shot(page, "products")
+
+    text = visit(page, f"{dashboard}/ratings", "Ratings")
+    for row in gold(demo, "stars_distribution").iter_rows(named=True):
+        assert f"{row['stars']} ★" in text and f"{row['share'] * 100:.1f} %" in text
+    shot(page, "ratings")
+
+    for name, count in charts.items():
+        visit(page, f"{dashboard}/{PAGES[name]}", name.title())
+        drawn = page.locator('[data-testid="stVegaLiteChart"]')
+        drawn.first.locator("canvas, svg").first.wait_for()
+        assert drawn.count() == count, name
+
+    text = visit(page, f"{dashboard}/freshness", "Freshness")
+    for model in ("engagements", "daily_sales", "product_popularity", "stars_distribution"):
+        assert f"gold.{model}" in text and f"{len(gold(demo, model)):,}" in text
+    assert "never" not in text.split("streaming.raw_pageviews")[1].splitlines()[0]
+    shot(page, "freshness")
+
+
+def test_a_slow_pageview_sent_now_shows_on_the_live_page_by_itself(dashboard: str, demo: Path,
+                                                                    page) -> None:  # type: ignore[no-untyped-def]
+    import duckdb
+
+    from dagster_project.streaming.engine import TimePolicy, process_batch
+    from generators.sinks.bus.embedded import EmbeddedLog
+    from generators.sinks.lake import Lake
+
+    text = visit(page, f"{dashboard}/live", "Live")
+    assert "High-latency alerts" in text
+    event_id = f"slow-{uuid.uuid4()}"
+    body = json.dumps({"event_id": event_id, "event_time": "2026-12-02T10:00:00.000Z", "user_id": 7,
+                       "http_method": "GET", "uri": "https://www.playground-shop.cz/slow", "client_ip": "10.0.0.7",
+                       "user_agent": "test", "latency": 4321.0}).encode()
+    log = EmbeddedLog(str(demo / "events.db"))
+    sent = time.time()
+    try:
+        log.send("pageviews", [7], [body])
+        with duckdb.connect(str(demo / "streams.duckdb")) as con:  # one micro-batch, as the sensor's run does
+            process_batch(con, log, Lake(str(demo / "lake")), TimePolicy())
+    finally:
+        log.close()
+    page.get_by_text(event_id).wait_for(timeout=30_000)  # no reload: the page reads the parts every 3 s
+    assert time.time() - sent < 30
+    assert "4,321" in page.inner_text("body")
+    shot(page, "live")
+
+
+def test_a_gold_file_replaced_while_pages_read_it_breaks_nothing(dashboard: str, demo: Path,
+                                                                  page) -> None:  # type: ignore[no-untyped-def]
+    target = demo / "lake" / "gold" / "engagements" / "data.parquet"
+    smaller = io.BytesIO()
+    gold(demo, "engagements").head(500).write_parquet(smaller)
+    copies = [target.read_bytes(), smaller.getvalue()]
+    stop = threading.Event()
+
+    def replace_again_and_again() -> None:  # as publish does: a whole new file renamed over the old
+        n = 0
+        while not stop.is_set():
+            fresh = target.with_name(f".data.parquet.{n}")
+            fresh.write_bytes(copies[n % 2])
+            os.replace(fresh, target)
+            n += 1
+
+    writer = threading.Thread(target=replace_again_and_again)
+    writer.start()
+    try:
+        for _ in range(6):
+            text = visit(page, f"{dashboard}/", "Customers")
+            assert "Top customers by order value" in text
+    finally:
+        stop.set()
+        writer.join()
+        target.write_bytes(copies[0])
+
+
+def test_before_anything_is_published_each_page_says_what_to_run(tmp_path: Path,
+                                                                   page) -> None:  # type: ignore[no-untyped-def]
+    for url in serve(tmp_path / "lake", tmp_path / "streamlit.log"):
+        for name, path in PAGES.items():
+            text = visit(page, f"{url}/{path}", name.title())
+            assert "make demo" in text, name

@@ -21,7 +21,7 @@ UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 # Where the dashboard is served (Dagster's gold and streaming assets link to it: PLAYGROUND_DASHBOARD_URL).
 DASHBOARD_PORT ?= 8501
-export PLAYGROUND_DASHBOARD_URL ?= http://$(UI_HOST):$(DASHBOARD_PORT)
+DASHBOARD_URL = http://$(UI_HOST):$(DASHBOARD_PORT)
 STREAMLIT := $(DASHBOARD_DIR)/.venv/bin/streamlit run $(DASHBOARD_DIR)/app.py --server.headless true \
 	--server.address $(UI_HOST) --server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false \
 	--client.toolbarMode viewer
@@ -84,9 +84,9 @@ up: setup setup-dashboard
 	$(BIN)/playground stream --rate 50 & \
 	$(BIN)/playground trickle --products-per-s 0.2 --orders-per-s 20 & \
 	$(STREAMLIT) >/dev/null 2>&1 & \
-	echo "Dashboard at $(PLAYGROUND_DASHBOARD_URL)"; \
+	echo "Dashboard at $(DASHBOARD_URL)"; \
 	$(BIN)/python -m dagster_project.ui_ready http://$(UI_HOST):$(UI_PORT) & \
-	$(BIN)/dagster dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
+	PLAYGROUND_DASHBOARD_URL=$(DASHBOARD_URL) $(BIN)/dagster dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
 
 test: setup-dev lint
 	$(BIN)/pytest
@@ -96,7 +96,7 @@ lint: $(UV)
 
 # What the platform made, in the browser: gold and the streaming outputs (run `make demo` first).
 dashboard: setup setup-dashboard
-	@echo "Dashboard at $(PLAYGROUND_DASHBOARD_URL) (Ctrl-C stops it)"
+	@echo "Dashboard at $(DASHBOARD_URL) (Ctrl-C stops it)"
 	@$(STREAMLIT)
 
 bench: setup-dev

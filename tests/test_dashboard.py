@@ -1,4 +1,4 @@
-"""The dashboard as a person meets it: Streamlit (`make dashboard`'s command) over what `make demo`
+"""The dashboard as a person meets it: `make dashboard` over what `make demo`
 published, in Debian's chromium driven by Playwright. Every page loads without an error and draws its
 charts, its numbers are the Parquet files', a high-latency event sent during the test shows on the
 live page by itself, and a gold file replaced while pages are read breaks nothing. Screenshots go to
@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -35,16 +36,15 @@ PAGES = {"customers": "", "sales": "sales", "products": "products", "ratings": "
 
 
 def serve(lake: Path, log: Path) -> Iterator[str]:
-    """`make dashboard`'s Streamlit over `lake` on a free port, until the test module ends."""
+    """`make dashboard` over `lake` on a free port, until the test ends."""
     assert STREAMLIT.exists(), "the dashboard's environment is missing: run `make setup-dev`"
     port = free_port()
     with log.open("wb") as out:
-        server = subprocess.Popen(
-            [str(STREAMLIT), "run", "dashboard/app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"],
-            cwd=ROOT, env={**os.environ, "PLAYGROUND_LAKE": str(lake)}, stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(["make", "--no-print-directory", "dashboard", f"DASHBOARD_PORT={port}"], cwd=ROOT,
+                                  env={**os.environ, "PLAYGROUND_LAKE": str(lake)}, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
+        deadline = time.time() + 120
         while True:
             try:
                 urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
@@ -52,11 +52,12 @@ def serve(lake: Path, log: Path) -> Iterator[str]:
             except OSError:
                 assert time.time() < deadline and server.poll() is None, log.read_text(errors="replace")
                 time.sleep(0.5)
+        assert f"Dashboard at {url}" in log.read_text()
         try:
             yield url
         finally:
-            server.terminate()
-            server.wait(20)
+            os.killpg(server.pid, signal.SIGINT)  # Ctrl-C
+            server.wait(30)
 
 
 @pytest.fixture(scope="module")

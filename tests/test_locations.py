@@ -93,3 +93,20 @@ def test_asset_graph_snapshot(locations: dict[str, Definitions], location: str) 
     assert path.exists(), f"no snapshot {path}: run with PLAYGROUND_UPDATE_SNAPSHOTS=1 and review the file"
     assert current == json.loads(path.read_text()), (
         f"{location}'s asset graph changed: if meant, run with PLAYGROUND_UPDATE_SNAPSHOTS=1 and review the diff")
+
+
+def test_gold_and_streaming_assets_link_to_their_dashboard_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster import AssetKey
+
+    from dagster_project.definitions import build_definitions
+
+    monkeypatch.setenv("PLAYGROUND_DASHBOARD_URL", "http://127.0.0.1:8502/")
+    graph = build_definitions("local").resolve_asset_graph()
+    links = {key: graph.get(AssetKey(key.split("/"))).metadata.get("dashboard") for key in (
+        "gold/engagements", "gold/daily_sales", "gold/product_popularity", "gold/stars_distribution",
+        "streaming/alert_high_latency", "silver/users")}
+    assert {key: link.url if link else None for key, link in links.items()} == {
+        "gold/engagements": "http://127.0.0.1:8502/", "gold/daily_sales": "http://127.0.0.1:8502/sales",
+        "gold/product_popularity": "http://127.0.0.1:8502/products",
+        "gold/stars_distribution": "http://127.0.0.1:8502/ratings",
+        "streaming/alert_high_latency": "http://127.0.0.1:8502/live", "silver/users": None}

@@ -68,8 +68,9 @@ def print_summary(console: Console) -> None:
                   f"  event bus                                        {playground.bus}\n"
                   f"  warehouse (bronze, silver, gold)                 {warehouse}\n"
                   f"  streaming outputs                                {streams}\n"
-                  "[bold]Next[/]: `make up`, then open http://127.0.0.1:3000: events stream and orders trickle in "
-                  "while the sensors bring them through")
+                  "[bold]Next[/]: `make dashboard` (http://127.0.0.1:8501) to see what was made, or `make up`, then "
+                  "open http://127.0.0.1:3000: events stream and orders trickle in while the sensors bring them "
+                  "through")
 
 
 if __name__ == "__main__":

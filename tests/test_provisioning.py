@@ -194,3 +194,12 @@ def test_settings_written_by_the_job_are_what_the_cloud_location_loads(root: Pat
         assert os.environ["API_TOKEN"].startswith("token-")
     finally:
         path.unlink()
+
+
+def test_one_run_per_root_at_a_time(tmp_path: Path) -> None:
+    """A second run would overwrite the plan the first is about to apply: the instance queues it."""
+    provision, destroy = provisioning_jobs(DATABRICKS)
+    assert provision.tags["terraform/root"] == destroy.tags["terraform/root"] == "databricks_solution"
+    shutil.copy(ROOT / "dagster_instance.yaml", tmp_path / "dagster.yaml")
+    limits = DagsterInstance.from_config(str(tmp_path)).get_concurrency_config().run_queue_config.tag_concurrency_limits
+    assert {"key": "terraform/root", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits

@@ -110,13 +110,16 @@ def provisioning_for(solution: Solution) -> tuple[JobDefinition, JobDefinition, 
 
 
 def provisioning_jobs(solution: Solution) -> tuple[JobDefinition, JobDefinition]:
-    @job(name=solution.name("provision"), tags={"kind": "terraform"},
+    # One run per root at a time (dagster_instance.yaml limits runs by this tag): a run applies the plan it saved.
+    tags = {"kind": "terraform", "terraform/root": solution.terraform_root}
+
+    @job(name=solution.name("provision"), tags=tags,
          description="Terraform init, plan and (when opted in) apply of the solution's root; outputs become "
                      "its settings.")
     def provision() -> None:
         terraform_output(terraform_apply(terraform_plan(terraform_init())))
 
-    @job(name=solution.name("destroy"), tags={"kind": "terraform"},
+    @job(name=solution.name("destroy"), tags=tags,
          description="Destroy everything the solution's root deployed (config confirm: <root name>).")
     def destroy() -> None:
         terraform_destroy(terraform_init())
@@ -136,6 +139,6 @@ def terraform_sensor(solution: Solution, provision: JobDefinition, root: Path) -
         context.update_cursor(current)
         apply = os.environ.get(APPLY_SETTING) == "1"
         return RunRequest(run_config=RunConfig(ops={"terraform_apply": ApplyConfig(apply=apply)}),
-                          tags={"terraform/root": root.name, "terraform/apply": str(apply).lower()})
+                          tags={"terraform/apply": str(apply).lower()})
 
     return terraform_changed

@@ -106,13 +106,13 @@ class TerraformResource(ConfigurableResource):
     def plan_path(self) -> Path:
         return self.root_path / PLAN_FILE
 
-    def run(self, *args: str, check: bool = True, codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
+    def run(self, *args: str, codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
         if not self.root_path.is_dir():
             raise PlaygroundError(f"Terraform root {self.root} does not exist")
         command = [*terraform_command(), f"-chdir={self.root_path}", *args]
         env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-        if check and done.returncode not in codes:
+        if done.returncode not in codes:
             detail = (done.stderr.strip() or done.stdout.strip()).splitlines()
             raise PlaygroundError(f"terraform {args[0]} failed in {self.root} (exit {done.returncode}): "
                                   + "\n".join(detail[-30:]))

@@ -6,7 +6,7 @@ is one small read, but a day of minutely parts is thousands)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from generators.sinks.lake import Lake
@@ -30,7 +30,7 @@ class Written:
     new_rows: int
     bytes: int
     last_write: float
-    at_last_write: tuple[str, ...] = field(default=())
+    at_last_write: tuple[str, ...] = ()
 
     @property
     def version(self) -> str:

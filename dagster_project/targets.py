@@ -21,6 +21,7 @@ from dagster_project.dbt_cli import dbt_resource
 from dagster_project.provisioning.settings import REPO, settings_file
 from dagster_project.provisioning.terraform import TerraformResource
 from dagster_project.resources import PlaygroundResource, WarehouseResource
+from dagster_project.spark_jobs import DatabricksSparkJobs
 from generators.errors import PlaygroundError
 
 # Where the solutions' Terraform roots are (another folder of roots for a try-out, or the tests).
@@ -39,6 +40,7 @@ class Solution:
     kinds: dict[str, frozenset[str]] = field(hash=False)  # by tier or landing system
     streaming_solutions: tuple[str, ...] = ()  # whose outputs its streaming engine computes (scenarios.Output.solution)
     terraform_root: str = ""      # terraform/<root> that deploys it (none locally)
+    bronze_on_spark: bool = False  # lake files and orders by its Spark job (kinds["bronze_job"]), not here
 
     @property
     def local(self) -> bool:
@@ -75,9 +77,10 @@ SOLUTIONS = {
         "databricks", "databricks_solution", "Databricks solution", ("databricks",), "databricks",
         kinds={"lake": AZURE_LAKE, "orders_db": frozenset({"azure", "azure sql"}),
                "bus": frozenset({"azure", "event hubs", "kafka"}), "bronze": frozenset({"python", "duckdb", "adls"}),
+               "bronze_job": frozenset({"databricks", "spark", "delta"}),
                "dbt": frozenset({"dbt", "databricks", "unity catalog"}),
                "streaming": frozenset({"databricks", "spark", "parquet"})},
-        streaming_solutions=("microsoft", "databricks"), terraform_root="databricks_solution"),
+        streaming_solutions=("microsoft", "databricks"), terraform_root="databricks_solution", bronze_on_spark=True),
     "synapse": Solution(
         "synapse", "microsoft_solution", "Microsoft solution (Synapse, Stream Analytics)", ("microsoft",), "synapse",
         kinds={"lake": AZURE_LAKE, "orders_db": frozenset({"azure", "azure sql"}),
@@ -136,6 +139,12 @@ def resources_for(target: str) -> dict[str, object]:
         warehouse = WarehouseResource(path=EnvVar("PLAYGROUND_WAREHOUSE"), bronze_to_lake=True,
                                       bronze_arrays_as_json=target == "synapse", memory_limit=memory_limit)
     resources = {"playground": playground, "warehouse": warehouse, "dbt": dbt_resource(solution.dbt_target)}
+    if solution.bronze_on_spark:  # its job cluster, from terraform/databricks_solution's outputs
+        resources["spark_jobs"] = DatabricksSparkJobs(
+            host=EnvVar("DATABRICKS_HOST"), token=EnvVar("DATABRICKS_TOKEN"),
+            storage_account=EnvVar("AZURE_STORAGE_ACCOUNT_NAME"), catalog=EnvVar("DATABRICKS_CATALOG"),
+            volume=EnvVar("DATABRICKS_VOLUME"), wheel=EnvVar("DATABRICKS_WHEEL"),
+            secret_scope=EnvVar("DATABRICKS_SECRET_SCOPE"))
     if solution.terraform_root:
         resources["terraform"] = TerraformResource(root=str(TERRAFORM_DIR / solution.terraform_root),
                                                    settings_file=str(settings_file(solution.location)))

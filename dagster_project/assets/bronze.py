@@ -25,6 +25,7 @@ from pydantic import Field
 from dagster_project.assets.landing import landing_key
 from dagster_project.bronze.checks import KEY_RULES, check_description
 from dagster_project.resources import PlaygroundResource, WarehouseResource
+from dagster_project.spark_jobs import SparkJobs
 from dagster_project.targets import LOCAL, Solution
 
 GROUP = "bronze"
@@ -102,8 +103,11 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
     """Every bronze table of a solution; each step writes the solution's DuckDB file, so all are in its pool."""
 
     def spec(table: str, description: str) -> dict:
+        on_spark = solution.bronze_on_spark and table not in EVENT_TABLES
         return {"group_name": solution.group(GROUP), "deps": [landing_key(table, solution)],
-                "kinds": set(solution.kinds["bronze"]), "owners": [solution.owner], "description": description}
+                "kinds": set(solution.kinds["bronze_job" if on_spark else "bronze"]), "owners": [solution.owner],
+                "description": description}
+
 
     def file_asset(source: str) -> AssetsDefinition:
         key = bronze_key(source, solution)
@@ -189,7 +193,41 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
 
         return ingest
 
-    return [*(file_asset(source) for source in FILE_TABLES), bronze_orders, *(event_asset(t) for t in EVENT_TABLES)]
+    events = [event_asset(t) for t in EVENT_TABLES]
+    if solution.bronze_on_spark:
+        return [*spark_bronze_assets(solution, spec), *events]
+    return [*(file_asset(source) for source in FILE_TABLES), bronze_orders, *events]
+
+
+def spark_bronze_assets(solution: Solution, spec) -> list[AssetsDefinition]:
+    """Lake files and orders as the Databricks solution ingests them: its Spark job (bronze/spark_job.py),
+    which reports row counts and the same checks through Pipes."""
+    job = "dagster_project.bronze.spark_job"
+
+    def file_asset(source: str) -> AssetsDefinition:
+        key = bronze_key(source, solution)
+
+        @asset(key=key, check_specs=check_specs(key, source), **spec(
+            source, f"Every {source} record from the lake, taken by Auto Loader into a Delta table with its file, "
+                    "line, version, batch id and ingestion time; bad lines go to bronze._quarantine."))
+        def ingest(context: AssetExecutionContext, config: BronzeConfig, spark_jobs: SparkJobs):
+            return spark_jobs.run(context, job, ["--source", source, "--max-quarantine-share",
+                                                 str(config.max_quarantine_share)]).get_results()
+
+        return ingest
+
+    orders_key, items_key = bronze_key("orders", solution), bronze_key("items", solution)
+
+    @multi_asset(name=solution.name("bronze_orders"), specs=[
+        AssetSpec(orders_key, **spec("orders", "Orders from the SQL database by JDBC, above the highest orderId "
+                                               "taken.")),
+        AssetSpec(items_key, **spec("items", "The items of those orders, read up to the same orderId.")),
+    ], check_specs=[*check_specs(orders_key, "orders", quarantine=False),
+                    *check_specs(items_key, "items", quarantine=False)])
+    def bronze_orders(context: AssetExecutionContext, spark_jobs: SparkJobs):
+        return spark_jobs.run(context, job, ["--source", "orders"]).get_results()
+
+    return [*(file_asset(source) for source in FILE_TABLES), bronze_orders]
 
 
 bronze_assets = bronze_assets_for(LOCAL)

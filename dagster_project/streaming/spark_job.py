@@ -19,6 +19,7 @@ import argparse
 import base64
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,13 +44,19 @@ USERS_SCHEMA = ("id BIGINT, name STRING, user_name STRING, city STRING, street_a
                 "phone_number STRING")
 
 
-def local_spark(warehouse: Path) -> SparkSession:
-    return (SparkSession.builder.master("local[2]").appName("playground-streaming")
-            .config("spark.sql.shuffle.partitions", "2")  # state stores per stateful operator
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.warehouse.dir", str(warehouse))
-            .config("spark.ui.enabled", "false")
-            .getOrCreate())
+def local_spark(warehouse: Path | str, jars: str | None = None) -> SparkSession:
+    """PySpark on this machine, as the tests and the local runs of the Databricks jobs use it."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python functions run where pandas and DuckDB are
+    builder = (SparkSession.builder.master("local[2]").appName("playground")
+               .config("spark.sql.shuffle.partitions", "2")  # state stores per stateful operator
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.warehouse.dir", str(warehouse))
+               .config("spark.ui.enabled", "false"))
+    if jars:  # a JDBC driver
+        builder = builder.config("spark.jars", jars)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")  # not Spark's warnings about folders it is about to create
+    return spark
 
 
 def export_records(log: object, folder: Path, files: int = 4) -> None:

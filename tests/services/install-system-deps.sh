@@ -9,6 +9,8 @@ command -v npm >/dev/null 2>&1 || need+=(npm)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)  # PySpark, for dbt's local spark target
+# The Databricks bronze job reads the orders database by JDBC on local PySpark (tests/test_spark_bronze.py).
+ls /usr/share/java/postgresql.jar >/dev/null 2>&1 || need+=(libpostgresql-jdbc-java)
 # dbt-synapse loads the ODBC driver manager even to parse a project.
 ls /usr/lib/*/libodbc.so.2 >/dev/null 2>&1 || need+=(libodbc2)
 ls /usr/lib/*/libltdl.so.7 >/dev/null 2>&1 || need+=(libltdl7)

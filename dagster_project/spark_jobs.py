@@ -1,0 +1,87 @@
+"""Where the Databricks solution's Spark jobs run, as a Dagster resource: on Databricks, submitted by
+dagster-databricks' Pipes client, or on this machine's PySpark through PipesSubprocessClient. The job,
+its arguments and the Pipes messages it sends back are the same; only the transport differs (and the
+tables' format: Delta on Databricks, Parquet here, where Delta's jars would be downloaded).
+
+On Databricks a job runs on a job cluster from `spark_launcher.py` in the artifacts volume, which
+imports this repository's wheel from that volume rather than pip-installing it: its dependencies
+(Dagster, and PySpark through dagster-databricks) would replace the cluster's own PySpark.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from dagster import AssetExecutionContext, ConfigurableResource, PipesClientCompletedInvocation, PipesSubprocessClient
+from pydantic import Field
+
+LAUNCHER = "spark_launcher.py"
+# What a job cluster installs from PyPI: the Pipes protocol, and DuckDB, which decodes bronze's lines.
+CLUSTER_LIBRARIES = ("dagster-pipes", "duckdb==2.0.0")
+# Where Debian puts the PostgreSQL JDBC driver (tests/services/install-system-deps.sh).
+POSTGRES_JAR = "/usr/share/java/postgresql.jar"
+
+
+class SparkJobs(ConfigurableResource):
+    """Runs a module of this repository as a Spark job and returns what it reported through Pipes
+    (the two kinds below say where)."""
+
+    def run(self, context: AssetExecutionContext, module: str, args: list[str]) -> PipesClientCompletedInvocation:
+        raise NotImplementedError
+
+
+class LocalSparkJobs(SparkJobs):
+    lake: str = Field(description="The lake root (a folder).")
+    orders_url: str = Field(description="The orders database's SQLAlchemy URL (PostgreSQL for a JDBC read).")
+    warehouse: str = Field(description="The folder of the jobs' Parquet tables and checkpoints.")
+
+    def run(self, context: AssetExecutionContext, module: str, args: list[str]) -> PipesClientCompletedInvocation:
+        warehouse = Path(self.warehouse).resolve()
+        command = [sys.executable, "-m", module, "--lake", f"file://{Path(self.lake).resolve()}",
+                   "--schema", "bronze", "--format", "parquet", "--checkpoints", str(warehouse / "_checkpoints"),
+                   "--warehouse", str(warehouse), "--orders-url", self.orders_url, "--jars", POSTGRES_JAR, *args]
+        return PipesSubprocessClient().run(command=command, context=context, env=dict(os.environ))
+
+
+class DatabricksSparkJobs(SparkJobs):
+    host: str = Field(description="The workspace's URL (DATABRICKS_HOST).")
+    token: str = Field(description="A token of the workspace (DATABRICKS_TOKEN).")
+    storage_account: str = Field(description="The lake's storage account (AZURE_STORAGE_ACCOUNT_NAME).")
+    catalog: str = Field(description="The Unity Catalog catalog of the bronze schema (DATABRICKS_CATALOG).")
+    volume: str = Field(description="The artifacts volume holding the wheel and the launcher, where Pipes "
+                                    "exchanges its files and the jobs keep checkpoints (DATABRICKS_VOLUME).")
+    wheel: str = Field(description="The wheel's file name in the volume (DATABRICKS_WHEEL).")
+    secret_scope: str = Field(description="The secret scope holding orders-url (DATABRICKS_SECRET_SCOPE).")
+    node_type: str = Field(default="Standard_D4ds_v5", description="The job cluster's node type.")
+    spark_version: str = Field(default="16.4.x-scala2.12", description="The job cluster's Databricks Runtime.")
+
+    def run(self, context: AssetExecutionContext, module: str, args: list[str]) -> PipesClientCompletedInvocation:
+        # dagster-databricks takes 2 s to import (PySpark with it): only a run that submits a job pays it.
+        from dagster_databricks import DatabricksClientResource, PipesDatabricksClient
+        from dagster_databricks.pipes import (
+            PipesUnityCatalogVolumesContextInjector,
+            PipesUnityCatalogVolumesMessageReader,
+        )
+        from databricks.sdk.service import compute, jobs
+
+        client = DatabricksClientResource(host=self.host, token=self.token).get_client().workspace_client
+        volume = self.volume.rstrip("/")
+        task = jobs.SubmitTask.from_dict({
+            "task_key": module.rsplit(".", 1)[-1].replace("_", "-"),
+            "new_cluster": {"spark_version": self.spark_version, "node_type_id": self.node_type, "num_workers": 1,
+                            "data_security_mode": "SINGLE_USER"},
+            "libraries": [{"pypi": {"package": package}} for package in CLUSTER_LIBRARIES],
+            "spark_python_task": {"python_file": f"{volume}/{LAUNCHER}", "parameters": [
+                f"{volume}/{self.wheel}", module, "--lake", f"abfss://{self.storage_account}.dfs.core.windows.net",
+                "--schema", f"{self.catalog}.bronze", "--checkpoints", f"{volume}/_checkpoints", "--auto-loader",
+                "--orders-secret", f"{self.secret_scope}/orders-url", *args]},
+        })
+        assert isinstance(task.new_cluster, compute.ClusterSpec)
+        pipes = PipesDatabricksClient(
+            client=client,
+            context_injector=PipesUnityCatalogVolumesContextInjector(client=client, volume_path=volume),
+            message_reader=PipesUnityCatalogVolumesMessageReader(client=client, volume_path=volume))
+        return pipes.run(task=task, context=context)
+

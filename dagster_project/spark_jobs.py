@@ -64,12 +64,21 @@ class DatabricksSparkJobs(SparkJobs):
             PipesUnityCatalogVolumesContextInjector,
             PipesUnityCatalogVolumesMessageReader,
         )
-        from databricks.sdk.service import compute, jobs
+        from databricks.sdk.service import jobs
 
         client = DatabricksClientResource(host=self.host, token=self.token).get_client().workspace_client
         volume = self.volume.rstrip("/")
-        task = jobs.SubmitTask.from_dict({
-            "task_key": module.rsplit(".", 1)[-1].replace("_", "-"),
+        pipes = PipesDatabricksClient(
+            client=client,
+            context_injector=PipesUnityCatalogVolumesContextInjector(client=client, volume_path=volume),
+            message_reader=PipesUnityCatalogVolumesMessageReader(client=client, volume_path=volume))
+        return pipes.run(task=jobs.SubmitTask.from_dict(self.task(module, args)), context=context)
+
+    def task(self, module: str, args: list[str]) -> dict:
+        """The job run Dagster submits: a job cluster running the module from the wheel in the volume."""
+        volume = self.volume.rstrip("/")
+        return {
+            "task_key": f"playground-{module.split('.')[-2]}",
             "new_cluster": {"spark_version": self.spark_version, "node_type_id": self.node_type, "num_workers": 1,
                             "data_security_mode": "SINGLE_USER"},
             "libraries": [{"pypi": {"package": package}} for package in CLUSTER_LIBRARIES],
@@ -77,11 +86,5 @@ class DatabricksSparkJobs(SparkJobs):
                 f"{volume}/{self.wheel}", module, "--lake", f"abfss://{self.storage_account}.dfs.core.windows.net",
                 "--schema", f"{self.catalog}.bronze", "--checkpoints", f"{volume}/_checkpoints", "--auto-loader",
                 "--orders-secret", f"{self.secret_scope}/orders-url", *args]},
-        })
-        assert isinstance(task.new_cluster, compute.ClusterSpec)
-        pipes = PipesDatabricksClient(
-            client=client,
-            context_injector=PipesUnityCatalogVolumesContextInjector(client=client, volume_path=volume),
-            message_reader=PipesUnityCatalogVolumesMessageReader(client=client, volume_path=volume))
-        return pipes.run(task=task, context=context)
+        }
 

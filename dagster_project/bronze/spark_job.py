@@ -68,6 +68,7 @@ class Tables:
         self.spark.sql(f"CREATE TABLE IF NOT EXISTS {self.name(table)} ({columns}) USING {self.format}{where}")
 
     def read(self, table: str) -> DataFrame:
+        self.spark.catalog.refreshTable(self.name(table))  # the files written by the stream's batches too
         return self.spark.table(self.name(table))
 
     def append(self, frame: DataFrame, table: str) -> None:
@@ -108,8 +109,11 @@ def decoded_lines(types: dict[str, str]):
             con.register("file_lines", pa.table({"path": pa.array(paths, pa.string()),
                                                  "line": pa.array(lines, pa.int64()),
                                                  "body": pa.array(bodies, pa.large_binary())}))
-            result = con.execute(f"SELECT {', '.join(types)}, path, line, reason, raw_text FROM ({sql}) "
-                                 "WHERE reason IS NULL OR trim(coalesce(raw_text, 'x')) <> ''").to_arrow_table()
+            # As the local tier: a blank line is no record; a quarantined line keeps its text, or its bytes escaped.
+            result = con.execute(f"SELECT {', '.join(types)}, path, line, reason, "
+                                 "CASE WHEN reason IS NOT NULL THEN coalesce(raw_text, body::VARCHAR) END AS raw_text "
+                                 f"FROM ({sql}) WHERE reason IS NULL OR trim(coalesce(raw_text, 'x')) <> ''"
+                                 ).to_arrow_table()
             yield from result.to_batches()
 
     schema = ", ".join([*(f"{name} {SPARK_TYPES[kind]}" for name, kind in types.items()),
@@ -202,10 +206,12 @@ def jdbc_url(sqlalchemy_url: str) -> tuple[str, dict[str, str]]:
     props = {k: unquote(v) for k, v in (("user", parts.username or ""), ("password", parts.password or "")) if v}
     database = parts.path.lstrip("/")
     if dialect == "postgresql":
-        return f"jdbc:postgresql://{parts.hostname}:{parts.port or 5432}/{database}", props
+        return (f"jdbc:postgresql://{parts.hostname}:{parts.port or 5432}/{database}",
+                {**props, "driver": "org.postgresql.Driver"})
     if dialect == "mssql":
         return (f"jdbc:sqlserver://{parts.hostname}:{parts.port or 1433};databaseName={database};encrypt=true;"
-                "trustServerCertificate=false;loginTimeout=60", props)
+                "trustServerCertificate=false;loginTimeout=60",
+                {**props, "driver": "com.microsoft.sqlserver.jdbc.SQLServerDriver"})
     raise ValueError(f"the orders database {parts.scheme}:// has no JDBC reading here: use PostgreSQL or Azure SQL")
 
 
@@ -311,7 +317,7 @@ def key_for(pipes, table: str) -> str:
     return next(key for key in pipes.asset_keys if key.rsplit("/", 1)[-1] == table)
 
 
-def main(argv: list[str] | None = None) -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="playground-bronze", description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", required=True, choices=[*FILE_SOURCES, "orders"])
     parser.add_argument("--lake", required=True, help="The lake root (abfss://<account>.dfs.core.windows.net).")
@@ -324,7 +330,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-quarantine-share", type=float, default=0.05)
     parser.add_argument("--warehouse", help="Local Spark only: the warehouse folder.")
     parser.add_argument("--jars", help="Local Spark only: the JDBC driver's jar.")
-    args, _ = parser.parse_known_args(argv)  # Pipes adds its own arguments on Databricks
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = arguments()
+    args, _ = parser.parse_known_args(argv)  # Pipes may add arguments of its own
 
     with pipes_session() as pipes:
         spark = spark_session(args.warehouse, args.jars)

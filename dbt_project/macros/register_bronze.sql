@@ -24,10 +24,20 @@
     {{ return([]) }}
 {% endmacro %}
 
-{# Spark and Databricks: Parquet tables over the folders, refreshed to see new files. #}
+{# Spark: Parquet tables over the folders, refreshed to see new files. #}
 {% macro spark__bronze_tables_sql() %}
+    {{ return(parquet_tables_sql(bronze_columns().keys() | list)) }}
+{% endmacro %}
+
+{# Databricks: its bronze job (dagster_project/bronze/spark_job.py) writes the lake files' and the orders'
+   tables into the catalog itself; only the events arrive as Parquet from Dagster's ingest. #}
+{% macro databricks__bronze_tables_sql() %}
+    {{ return(parquet_tables_sql(['pageviews', 'stars'])) }}
+{% endmacro %}
+
+{% macro parquet_tables_sql(tables) %}
     {% set statements = ['create database if not exists bronze'] %}
-    {% for table in bronze_columns() %}
+    {% for table in tables %}
         {% do statements.append('create table if not exists bronze.' ~ table ~ " using parquet location '"
                                 ~ bronze_location() ~ '/' ~ table ~ "'") %}
         {% do statements.append('refresh table bronze.' ~ table) %}

@@ -3,6 +3,8 @@ Azure): formatting, structure read with python-hcl2, checkov, and the generators
 
 from __future__ import annotations
 
+import importlib.util
+
 import json
 import os
 import re
@@ -257,17 +259,21 @@ def test_the_dockerfiles_install_steps_give_a_working_playground(tmp_path: Path)
     subprocess.run([str(python), "-c", "import adlfs, pymssql, confluent_kafka"], check=True, timeout=60)
 
 
-def test_the_databricks_streaming_job_runs_this_repositorys_entry_point() -> None:
-    import tomllib
-
+def test_the_databricks_jobs_run_this_repositorys_modules_through_the_launcher() -> None:
     from dagster_project.streaming.spark_job import event_hubs_kafka
 
-    [job] = resources(TERRAFORM_DIR / "modules" / "databricks")["databricks_job"].values()
+    module = resources(TERRAFORM_DIR / "modules" / "databricks")
+    [job] = module["databricks_job"].values()
     [task] = job["task"]
-    [wheel_task] = task["python_wheel_task"]
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert unquote(wheel_task["package_name"]) == project["name"].replace("-", "_")
-    assert project["scripts"][unquote(wheel_task["entry_point"])] == "dagster_project.streaming.spark_job:main"
+    [python_task] = task["spark_python_task"]
+    assert unquote(python_task["python_file"]) == "${databricks_file.launcher.path}"
+    wheel, job_module = (unquote(p) for p in python_task["parameters"][:2])
+    assert (wheel, job_module) == ("${databricks_file.wheel.path}", "dagster_project.streaming.spark_job")
+    assert importlib.util.find_spec(job_module) is not None
+    assert "library" not in task  # the wheel is imported, never pip-installed over the cluster's PySpark
+    launcher = module["databricks_file"]["launcher"]
+    assert unquote(launcher["path"]).endswith("/spark_launcher.py")
+    assert (TERRAFORM_DIR / "modules" / "databricks" / "../../../dagster_project/spark_launcher.py").exists()
 
     connection = ("Endpoint=sb://pgabc-events.servicebus.windows.net/;SharedAccessKeyName=databricks-listen;"
                   "SharedAccessKey=k3y/with+base64==")

@@ -18,3 +18,17 @@ output "databricks_catalog" {
 output "databricks_streaming_job_id" {
   value = module.databricks.streaming_job_id
 }
+
+output "databricks_volume" {
+  description = "Where the bronze job's wheel and launcher are, and where Dagster Pipes exchanges its files."
+  value       = module.databricks.volume_path
+}
+
+output "databricks_wheel" {
+  value = module.databricks.wheel_file
+}
+
+output "databricks_secret_scope" {
+  description = "The secret scope holding orders-url, which the bronze job reads the orders database with."
+  value       = module.databricks.secret_scope
+}

@@ -1,5 +1,5 @@
 variable "wheel" {
-  description = "This repository's wheel for the streaming job: `uv build --wheel` writes it to dist/."
+  description = "This repository's wheel for the bronze and streaming jobs: `uv build --wheel` writes it to dist/."
   type        = string
 }
 

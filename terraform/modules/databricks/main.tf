@@ -5,6 +5,8 @@
 locals {
   schemas = ["bronze", "silver", "gold", "streaming"]
   scope   = "playground"
+  # Runs a module of the wheel on a cluster without pip-installing it (dagster_project/spark_launcher.py).
+  launcher = "${path.module}/../../../dagster_project/spark_launcher.py"
 }
 
 resource "azurerm_databricks_workspace" "playground" {
@@ -70,12 +72,17 @@ resource "databricks_volume" "artifacts" {
   catalog_name = databricks_catalog.playground.name
   schema_name  = databricks_schema.tiers["bronze"].name
   volume_type  = "MANAGED"
-  comment      = "This repository's wheel for the jobs"
+  comment      = "This repository's wheel and launcher for the jobs; Dagster Pipes' files; the bronze job's checkpoints"
 }
 
 resource "databricks_file" "wheel" {
   source = var.wheel
   path   = "${databricks_volume.artifacts.volume_path}/${basename(var.wheel)}"
+}
+
+resource "databricks_file" "launcher" {
+  source = local.launcher
+  path   = "${databricks_volume.artifacts.volume_path}/spark_launcher.py"
 }
 
 # ---- dbt-databricks' SQL warehouse and token ------------------------------------------------
@@ -138,13 +145,10 @@ resource "databricks_job" "streaming" {
         EVENTHUBS_CONNECTION_STRING = "{{secrets/${local.scope}/eventhubs-listen}}"
       }
     }
-    python_wheel_task {
-      package_name = "data_playground"
-      entry_point  = "playground-streaming"
-      parameters   = ["--storage-account", var.storage_account_name]
-    }
-    library {
-      whl = databricks_file.wheel.path
+    spark_python_task {
+      python_file = databricks_file.launcher.path
+      parameters = [databricks_file.wheel.path, "dagster_project.streaming.spark_job",
+      "--storage-account", var.storage_account_name]
     }
   }
 

@@ -31,3 +31,12 @@ output "secret_scope" {
 output "access_connector_id" {
   value = azurerm_databricks_access_connector.lake.id
 }
+
+output "volume_path" {
+  description = "The artifacts volume: the wheel and launcher, Pipes' files, the bronze job's checkpoints."
+  value       = databricks_volume.artifacts.volume_path
+}
+
+output "wheel_file" {
+  value = basename(databricks_file.wheel.path)
+}

@@ -9,7 +9,7 @@ from dagster_project.assets.landing import landing_assets_for
 from dagster_project.assets.streaming import streaming_assets_for
 from dagster_project.assets.transform import dbt_models_for
 from dagster_project.provisioning.jobs import provisioning_for
-from dagster_project.provisioning.settings import load_settings
+from dagster_project.provisioning.settings import checked, load_settings
 from dagster_project.sensors import jobs_for, schedules_for, sensors_for
 from dagster_project.targets import current_target, resources_for, solution_for
 
@@ -18,8 +18,11 @@ def build_definitions(target: str) -> Definitions:
     solution = solution_for(target)
     jobs, sensors = jobs_for(solution), sensors_for(solution)
     schedules = schedules_for(solution, *jobs[1:])  # refresh, and in the cloud observe_streaming
+    resources = {}
     if solution.terraform_root:
         load_settings(solution.location)  # what its provisioning job wrote
+        # A run needing a setting that is still missing fails at once, naming them all.
+        resources = checked(resources_for(target), solution.location)
         provision, destroy, terraform_changed = provisioning_for(solution)
         jobs += [provision, destroy]
         sensors.append(terraform_changed)
@@ -27,7 +30,7 @@ def build_definitions(target: str) -> Definitions:
     return Definitions(
         assets=[*landing_assets_for(solution), *bronze_assets_for(solution), dbt_models_for(solution),
                 *streaming_assets_for(solution)],
-        jobs=jobs, resources=resources_for(target), executor=in_process_executor,
+        jobs=jobs, resources=resources or resources_for(target), executor=in_process_executor,
         sensors=sensors, schedules=schedules)
 
 

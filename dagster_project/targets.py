@@ -134,9 +134,11 @@ def resources_for(target: str) -> dict[str, object]:
             bus="eventhubs",
             generates=False,
         )
-        # Bronze is ingested here, with its bookkeeping in a DuckDB file, and each batch is written to the
-        # lake as Parquet, where the cloud warehouse reads it (dbt's register_bronze).
-        warehouse = WarehouseResource(path=EnvVar("PLAYGROUND_WAREHOUSE"), bronze_to_lake=True,
+        # What bronze Dagster ingests itself (all but the Databricks bronze job's) keeps its bookkeeping in a
+        # DuckDB file here, and each batch is written to the lake as Parquet, where the cloud warehouse reads
+        # it (dbt's register_bronze).
+        warehouse = WarehouseResource(path=os.environ.get("PLAYGROUND_WAREHOUSE") or f"data/{solution.location}.duckdb",
+                                      bronze_to_lake=True,
                                       bronze_arrays_as_json=target == "synapse", memory_limit=memory_limit)
     resources = {"playground": playground, "warehouse": warehouse, "dbt": dbt_resource(solution.dbt_target)}
     if solution.bronze_on_spark:  # its job cluster, from terraform/databricks_solution's outputs

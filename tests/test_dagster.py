@@ -32,7 +32,7 @@ ASSET_KEYS = ["bronze/items", "bronze/orders", "bronze/pageviews", "bronze/produ
               "streaming/pageviews_stars_correlation", "streaming/parsed_pageviews", "streaming/parsed_stars",
               "streaming/raw_pageviews", "streaming/raw_stars",
               "streaming/raw_vip_only"]
-CLOUD_SETTINGS = ("PLAYGROUND_LAKE", "PLAYGROUND_ORDERS_URL", "PLAYGROUND_WAREHOUSE", "EVENTHUBS_CONNECTION_STRING",
+CLOUD_SETTINGS = ("PLAYGROUND_LAKE", "DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_VOLUME", "PLAYGROUND_ORDERS_URL", "PLAYGROUND_WAREHOUSE", "EVENTHUBS_CONNECTION_STRING",
                   "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME")
 SMALL = {"counts": {"users": 300, "vip_users": 10, "products": 40, "orders": 500, "pageviews": 2_000}}
 
@@ -63,6 +63,23 @@ def test_every_target_loads_without_credentials_with_its_own_keys() -> None:
         defs = build_definitions(target)
         Definitions.validate_loadable(defs)
         assert sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()) == expected[target]
+
+
+@pytest.mark.usefixtures("no_cloud_settings")
+@pytest.mark.parametrize(("target", "key", "named"), [
+    ("databricks", "databricks/bronze/users", ["DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_VOLUME"]),
+    ("synapse", "microsoft/bronze/products", ["PLAYGROUND_LAKE"]),
+])
+def test_a_cloud_run_without_its_settings_fails_at_once_naming_them(target: str, key: str, named: list[str]) -> None:
+    result = build_definitions(target).resolve_implicit_global_asset_job_def().execute_in_process(
+        asset_selection=[AssetKey.from_user_string(key)], raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
+    error = failure.event_specific_data.error
+    message = (error.cause or error).message
+    assert message.startswith("generators.errors.PlaygroundError: ")
+    assert all(name in message for name in named) and "run its provisioning job" in message
+    assert not result.get_asset_materialization_events()
 
 
 def test_lineage_refers_orders_and_events_to_users_and_products() -> None:

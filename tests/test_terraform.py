@@ -180,14 +180,11 @@ def settings_read(target: str) -> set[str]:
     return names
 
 
-LOCAL_SETTINGS = {"PLAYGROUND_WAREHOUSE"}  # the bronze bookkeeping file on the machine running Dagster
-
-
 @pytest.mark.parametrize("target", ["databricks", "synapse"])
 def test_the_roots_outputs_cover_every_setting_the_cloud_target_reads(target: str) -> None:
     root = TERRAFORM_DIR / SOLUTIONS[target].terraform_root
     outputs = {name.upper(): spec for name, spec in labels(root, "output").items()}
-    needed = settings_read(target) - LOCAL_SETTINGS
+    needed = settings_read(target)
     assert {"PLAYGROUND_LAKE", "PLAYGROUND_ORDERS_URL", "EVENTHUBS_CONNECTION_STRING"} <= needed
     assert needed <= set(outputs), f"{root.name} lacks outputs for {needed - set(outputs)}"
     for secret in ("AZURE_STORAGE_ACCOUNT_KEY", "PLAYGROUND_ORDERS_URL", EVENTHUBS_SETTING):

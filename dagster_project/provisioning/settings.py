@@ -9,7 +9,10 @@ import json
 import os
 from pathlib import Path
 
+from dagster import ConfigurableResource, InitResourceContext
 from dotenv import dotenv_values
+
+from generators.errors import PlaygroundError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,3 +47,35 @@ def load_settings(location: str) -> dict[str, str]:
     values = {name: value for name, value in dotenv_values(path).items() if value is not None}
     os.environ.update(values)
     return values
+
+
+def env_settings(resource: object) -> list[str]:
+    """The environment settings a resource's fields take (Dagster's EnvVar)."""
+    from dagster import EnvVar
+
+    return [value.env_var_name for name in type(resource).model_fields
+            if isinstance(value := getattr(resource, name, None), EnvVar)]
+
+
+class MissingSettings(ConfigurableResource):
+    """Stands in for a resource whose settings are not in the environment, so that a run needing it
+    fails at once with one error naming them all, instead of one Dagster config error per field."""
+
+    resource: str
+    location: str
+    missing: list[str]
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        raise PlaygroundError(
+            f"{self.location}'s {self.resource} needs {', '.join(self.missing)}, not set: run its provisioning job "
+            f"(README: Deploy to Azure), which writes them to {settings_file(self.location)}, or set them in the "
+            "environment")
+
+
+def checked(resources: dict[str, object], location: str) -> dict[str, object]:
+    """The resources, each one whose settings are missing replaced by a MissingSettings."""
+    stand_ins = {}
+    for name, resource in resources.items():
+        if missing := [env for env in env_settings(resource) if not os.environ.get(env)]:
+            stand_ins[name] = MissingSettings(resource=name, location=location, missing=missing)
+    return {**resources, **stand_ins}

@@ -126,13 +126,16 @@ def resources_for(target: str) -> dict[str, object]:
                                       bronze_to_lake=os.environ.get("PLAYGROUND_BRONZE_TO_LAKE") == "1",
                                       memory_limit=memory_limit)
     else:
-        # ADLS gen2 (credentials: AZURE_STORAGE_*), Azure SQL, Event Hubs' Kafka endpoint
+        # ADLS gen2 through dagster-azure's ADLS2 resource (azure_lake.py), Azure SQL, Event Hubs' Kafka endpoint
         # (EVENTHUBS_CONNECTION_STRING), all provisioned by terraform/<solution.terraform_root>.
-        playground = PlaygroundResource(
+        from dagster_project.azure_lake import AzurePlaygroundResource, adls2_from_environment
+
+        playground = AzurePlaygroundResource(
             lake=EnvVar("PLAYGROUND_LAKE"),
             orders_url=EnvVar("PLAYGROUND_ORDERS_URL"),
             bus="eventhubs",
             generates=False,
+            adls2=adls2_from_environment(),
         )
         # What bronze Dagster ingests itself (all but the Databricks bronze job's) keeps its bookkeeping in a
         # DuckDB file here, and each batch is written to the lake as Parquet, where the cloud warehouse reads

@@ -32,7 +32,8 @@ ASSET_KEYS = ["bronze/items", "bronze/orders", "bronze/pageviews", "bronze/produ
               "streaming/pageviews_stars_correlation", "streaming/parsed_pageviews", "streaming/parsed_stars",
               "streaming/raw_pageviews", "streaming/raw_stars",
               "streaming/raw_vip_only"]
-CLOUD_SETTINGS = ("PLAYGROUND_LAKE", "DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_VOLUME", "PLAYGROUND_ORDERS_URL", "PLAYGROUND_WAREHOUSE", "EVENTHUBS_CONNECTION_STRING",
+CLOUD_SETTINGS = ("PLAYGROUND_LAKE", "DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_VOLUME",
+                  "PLAYGROUND_ORDERS_URL", "PLAYGROUND_WAREHOUSE", "EVENTHUBS_CONNECTION_STRING",
                   "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME")
 SMALL = {"counts": {"users": 300, "vip_users": 10, "products": 40, "orders": 500, "pageviews": 2_000}}
 
@@ -123,6 +124,7 @@ def test_cloud_target_observes_what_the_generators_wrote(tmp_path: Path, monkeyp
     assert materialize(landing_assets, resources=local_resources(tmp_path), run_config=run_config(SMALL)).success
     monkeypatch.setenv("PLAYGROUND_LAKE", str(tmp_path / "lake"))
     monkeypatch.setenv("PLAYGROUND_ORDERS_URL", "mssql+pymssql://nobody@127.0.0.1:1/none")  # never contacted
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_NAME", "unused")  # the lake is a folder here
     before = (tmp_path / "lake/landing/users/users.json").stat().st_mtime_ns
     result = materialize(landing_assets, resources=resources_for("synapse"), run_config=run_config(SMALL))
     assert result.success

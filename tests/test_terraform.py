@@ -4,7 +4,6 @@ Azure): formatting, structure read with python-hcl2, checkov, and the generators
 from __future__ import annotations
 
 import importlib.util
-
 import json
 import os
 import re
@@ -17,6 +16,7 @@ import hcl2
 import pytest
 import typer
 
+from dagster_project.provisioning.settings import env_settings
 from dagster_project.provisioning.terraform import module_dirs, terraform_command
 from dagster_project.targets import DBT_SETTINGS, SOLUTIONS, TERRAFORM_DIR, resources_for
 from generators.cli import app
@@ -174,9 +174,7 @@ def settings_read(target: str) -> set[str]:
     Event Hubs connection and the lake's account."""
     names = set(DBT_SETTINGS[SOLUTIONS[target].dbt_target]) | {EVENTHUBS_SETTING, "AZURE_STORAGE_ACCOUNT_NAME"}
     for resource in resources_for(target).values():
-        for field in type(resource).model_fields:
-            if env := getattr(getattr(resource, field, None), "env_var_name", None):
-                names.add(env)
+        names.update(env_settings(resource))
     return names
 
 

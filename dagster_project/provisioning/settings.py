@@ -50,11 +50,14 @@ def load_settings(location: str) -> dict[str, str]:
 
 
 def env_settings(resource: object) -> list[str]:
-    """The environment settings a resource's fields take (Dagster's EnvVar)."""
+    """The environment settings a resource's fields take (Dagster's EnvVar), nested resources' too."""
     from dagster import EnvVar
 
-    return [value.env_var_name for name in type(resource).model_fields
-            if isinstance(value := getattr(resource, name, None), EnvVar)]
+    names = []
+    for name in getattr(type(resource), "model_fields", {}):
+        value = getattr(resource, name, None)
+        names += [value.env_var_name] if isinstance(value, EnvVar) else env_settings(value)
+    return names
 
 
 class MissingSettings(ConfigurableResource):

@@ -48,16 +48,19 @@ def note_written(folder: str, name: str) -> None:
 
 
 class Lake:
-    def __init__(self, root: str):
+    def __init__(self, root: str, storage_options: dict[str, object] | None = None):
+        """`storage_options`: the filesystem's own arguments (an Azure account and credential), instead of
+        the environment's."""
         self.url = root
         protocol = root.split("://", 1)[0] if "://" in root else "file"
-        if protocol in AZURE_PROTOCOLS and not any(os.environ.get(v) for v in AZURE_SETTINGS):
+        if (protocol in AZURE_PROTOCOLS and not storage_options
+                and not any(os.environ.get(v) for v in AZURE_SETTINGS)):
             raise PlaygroundError(
                 f"lake {root} is on Azure storage but no account is configured: set "
                 "AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY "
                 "(or a SAS token / service principal)")
         try:
-            self.fs, root_path = fsspec.url_to_fs(root)
+            self.fs, root_path = fsspec.url_to_fs(root, **(storage_options or {}))
         except (ImportError, ValueError) as exc:
             raise PlaygroundError(f"cannot open lake {root}: {exc}. Use a folder path or abfs:// URL "
                                   "(abfs needs the `azure` extra)") from exc

@@ -1,0 +1,54 @@
+"""The cloud solutions' lake through dagster-azure's ADLS2 resource: which credential the environment
+chooses, and the adlfs filesystem the lake gets from it (no request is made: Azurite has no ADLS
+endpoint, so the lake's reads and writes against it are tested with a connection string instead,
+in tests/test_observe.py and tests/test_sinks.py)."""
+
+from __future__ import annotations
+
+import pytest
+from dagster_azure.adls2 import ADLS2DefaultAzureCredential, ADLS2Key, ADLS2Resource, ADLS2SASToken
+
+from dagster_project.azure_lake import AzurePlaygroundResource, adlfs_options, adls2_from_environment
+from dagster_project.provisioning.settings import env_settings
+from dagster_project.targets import resources_for
+
+AZURE = ("AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_CONNECTION_STRING")
+
+
+@pytest.fixture(autouse=True)
+def no_azure_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in AZURE:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize(("setting", "kind"), [("AZURE_STORAGE_ACCOUNT_KEY", ADLS2Key),
+                                               ("AZURE_STORAGE_SAS_TOKEN", ADLS2SASToken),
+                                               (None, ADLS2DefaultAzureCredential)])
+def test_the_environment_chooses_the_credential(setting: str | None, kind: type, monkeypatch: pytest.MonkeyPatch
+                                                ) -> None:
+    if setting:
+        monkeypatch.setenv(setting, "secret")
+    adls2 = adls2_from_environment()
+    assert isinstance(adls2.credential, kind)
+    assert set(env_settings(adls2)) == {"AZURE_STORAGE_ACCOUNT_NAME", *([setting] if setting else [])}
+    for target in ("databricks", "synapse"):  # both solutions' lakes are read through it
+        playground = resources_for(target)["playground"]
+        assert isinstance(playground, AzurePlaygroundResource) and isinstance(playground.adls2.credential, kind)
+
+
+def test_the_lake_gets_the_accounts_filesystem_from_the_credential() -> None:
+    key = ADLS2Resource(storage_account="acct", credential=ADLS2Key(key="a2V5"))
+    assert adlfs_options(key) == {"account_name": "acct", "account_key": "a2V5"}
+    sas = ADLS2Resource(storage_account="acct", credential=ADLS2SASToken(token="sv=2024&sig=x"))
+    assert adlfs_options(sas) == {"account_name": "acct", "sas_token": "sv=2024&sig=x"}
+    default = adlfs_options(ADLS2Resource(storage_account="acct", credential=ADLS2DefaultAzureCredential(kwargs={}),
+                                          endpoint_suffix="core.chinacloudapi.cn"))
+    assert type(default["credential"]).__module__.startswith("azure.identity.aio")
+    assert default["account_host"] == "acct.blob.core.chinacloudapi.cn" and default["anon"] is False
+
+    resource = AzurePlaygroundResource(lake="abfs://", orders_url="mssql+pymssql://x", bus="eventhubs",
+                                       generates=False, adls2=key)
+    lake = resource.open_lake()  # no AZURE_STORAGE_* in the environment: the resource's credential is used
+    assert type(lake.fs).__name__ == "AzureBlobFileSystem"
+    assert (lake.fs.account_name, lake.fs.account_key) == ("acct", "a2V5")
+    assert lake.display("landing/users/users.json") == "abfs://landing/users/users.json"

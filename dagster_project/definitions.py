@@ -11,6 +11,7 @@ from dagster_project.assets.transform import dbt_models_for
 from dagster_project.provisioning.jobs import provisioning_for
 from dagster_project.provisioning.settings import checked, load_settings
 from dagster_project.sensors import jobs_for, schedules_for, sensors_for
+from dagster_project.streaming.control import streaming_control_for
 from dagster_project.targets import current_target, resources_for, solution_for
 
 
@@ -24,7 +25,7 @@ def build_definitions(target: str) -> Definitions:
         # A run needing a setting that is still missing fails at once, naming them all.
         resources = checked(resources_for(target), solution.location)
         provision, destroy, terraform_changed = provisioning_for(solution)
-        jobs += [provision, destroy]
+        jobs += [provision, destroy, *streaming_control_for(solution)]
         sensors.append(terraform_changed)
     # In one process: DuckDB takes one writer process per file, and bronze assets share the file.
     return Definitions(

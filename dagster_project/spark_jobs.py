@@ -13,9 +13,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster import AssetExecutionContext, ConfigurableResource, PipesClientCompletedInvocation, PipesSubprocessClient
 from pydantic import Field
+
+if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
 
 LAUNCHER = "spark_launcher.py"
 # What a job cluster installs from PyPI: the Pipes protocol, and DuckDB, which decodes bronze's lines.
@@ -54,25 +58,51 @@ class DatabricksSparkJobs(SparkJobs):
                                     "exchanges its files and the jobs keep checkpoints (DATABRICKS_VOLUME).")
     wheel: str = Field(description="The wheel's file name in the volume (DATABRICKS_WHEEL).")
     secret_scope: str = Field(description="The secret scope holding orders-url (DATABRICKS_SECRET_SCOPE).")
+    streaming_job_id: str = Field(description="The continuous streaming job Terraform deployed "
+                                              "(DATABRICKS_STREAMING_JOB_ID).")
     node_type: str = Field(default="Standard_D4ds_v5", description="The job cluster's node type.")
     spark_version: str = Field(default="16.4.x-scala2.12", description="The job cluster's Databricks Runtime.")
 
+    def workspace(self) -> WorkspaceClient:
+        # dagster-databricks takes 2 s to import (PySpark with it): only a run that calls Databricks pays it.
+        from dagster_databricks import DatabricksClientResource
+
+        return DatabricksClientResource(host=self.host, token=self.token).get_client().workspace_client
+
     def run(self, context: AssetExecutionContext, module: str, args: list[str]) -> PipesClientCompletedInvocation:
-        # dagster-databricks takes 2 s to import (PySpark with it): only a run that submits a job pays it.
-        from dagster_databricks import DatabricksClientResource, PipesDatabricksClient
+        from dagster_databricks import PipesDatabricksClient
         from dagster_databricks.pipes import (
             PipesUnityCatalogVolumesContextInjector,
             PipesUnityCatalogVolumesMessageReader,
         )
         from databricks.sdk.service import jobs
 
-        client = DatabricksClientResource(host=self.host, token=self.token).get_client().workspace_client
+        client = self.workspace()
         volume = self.volume.rstrip("/")
         pipes = PipesDatabricksClient(
             client=client,
             context_injector=PipesUnityCatalogVolumesContextInjector(client=client, volume_path=volume),
             message_reader=PipesUnityCatalogVolumesMessageReader(client=client, volume_path=volume))
         return pipes.run(task=jobs.SubmitTask.from_dict(self.task(module, args)), context=context)
+
+    def streaming_state(self) -> dict[str, str | int | None]:
+        """The continuous streaming job: whether it is set to run, and its active run if any."""
+        client = self.workspace()
+        job = client.jobs.get(int(self.streaming_job_id))
+        pause = job.settings.continuous.pause_status.value if job.settings and job.settings.continuous else None
+        run = next(iter(client.jobs.list_runs(job_id=int(self.streaming_job_id), active_only=True)), None)
+        return {"streaming_job": job.settings.name if job.settings else None, "pause_status": pause,
+                "active_run": run.run_id if run else None,
+                "run_state": run.state.life_cycle_state.value if run and run.state and run.state.life_cycle_state
+                else "none"}
+
+    def set_streaming(self, running: bool) -> None:
+        """Unpause (start) or pause (stop) the continuous job: Databricks starts a run, or cancels it."""
+        from databricks.sdk.service.jobs import Continuous, JobSettings, PauseStatus
+
+        status = PauseStatus.UNPAUSED if running else PauseStatus.PAUSED
+        self.workspace().jobs.update(int(self.streaming_job_id),
+                                     new_settings=JobSettings(continuous=Continuous(pause_status=status)))
 
     def task(self, module: str, args: list[str]) -> dict:
         """The job run Dagster submits: a job cluster running the module from the wheel in the volume."""

@@ -149,7 +149,7 @@ def resources_for(target: str) -> dict[str, object]:
             host=EnvVar("DATABRICKS_HOST"), token=EnvVar("DATABRICKS_TOKEN"),
             storage_account=EnvVar("AZURE_STORAGE_ACCOUNT_NAME"), catalog=EnvVar("DATABRICKS_CATALOG"),
             volume=EnvVar("DATABRICKS_VOLUME"), wheel=EnvVar("DATABRICKS_WHEEL"),
-            secret_scope=EnvVar("DATABRICKS_SECRET_SCOPE"))
+            secret_scope=EnvVar("DATABRICKS_SECRET_SCOPE"), streaming_job_id=EnvVar("DATABRICKS_STREAMING_JOB_ID"))
     if solution.terraform_root:
         resources["terraform"] = TerraformResource(root=str(TERRAFORM_DIR / solution.terraform_root),
                                                    settings_file=str(settings_file(solution.location)))

@@ -88,18 +88,25 @@ def observed_streaming(solution: Solution) -> AssetsDefinition:
     """A cloud solution's outputs, observed where its engine writes them."""
     outputs = [o for o in OUTPUTS if o.solution in solution.streaming_solutions]
 
+    on_databricks = solution.target == "databricks"  # its engine is a job Dagster can ask about
+
     def streaming_outputs(context: AssetExecutionContext):
         lake = context.resources.playground.open_lake()
+        engine = {}
+        if on_databricks:
+            state = context.resources.spark_jobs.streaming_state()
+            engine = {"streaming_job": f"{state['pause_status']}, run {state['run_state']}"}
         for output in outputs:
             key = streaming_key(output.name, solution)
             written = observe(lake, output.lake_folder, _seen(context.instance, key))
             yield ObserveResult(asset_key=key, data_version=DataVersion(written.version),
-                                metadata=_observed(written, lake.display(output.lake_folder)))
+                                metadata={**_observed(written, lake.display(output.lake_folder)), **engine})
 
     with warnings.catch_warnings():  # a multi-asset observation is a Dagster beta: used knowingly, said once
         warnings.simplefilter("ignore", BetaWarning)
-        return multi_observable_source_asset(name=solution.name("streaming_outputs"), specs=streaming_specs(solution),
-                                             required_resource_keys={"playground"})(streaming_outputs)
+        return multi_observable_source_asset(
+            name=solution.name("streaming_outputs"), specs=streaming_specs(solution),
+            required_resource_keys={"playground", *(["spark_jobs"] if on_databricks else [])})(streaming_outputs)
 
 
 def streaming_assets_for(solution: Solution) -> list[AssetsDefinition | AssetSpec]:

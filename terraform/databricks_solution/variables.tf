@@ -4,7 +4,7 @@ variable "wheel" {
 }
 
 variable "streaming_running" {
-  description = "Start the continuous streaming job (a cluster billed while it runs); paused by default."
+  description = "Create the continuous streaming job running (a cluster billed while it runs); paused by default. Afterwards Dagster's databricks_start_streaming / databricks_stop_streaming jobs switch it."
   type        = bool
   default     = false
 }

@@ -152,5 +152,10 @@ resource "databricks_job" "streaming" {
     }
   }
 
+  # Dagster's databricks_start_streaming / databricks_stop_streaming jobs unpause and pause it afterwards.
+  lifecycle {
+    ignore_changes = [continuous]
+  }
+
   depends_on = [databricks_secret.values, databricks_external_location.lake]
 }

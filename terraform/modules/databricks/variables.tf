@@ -52,7 +52,7 @@ variable "wheel" {
 }
 
 variable "streaming_running" {
-  description = "Start the continuous streaming job now; paused by default (it costs a cluster while it runs)."
+  description = "Create the continuous streaming job running; paused by default (it costs a cluster while it runs). Dagster's start/stop jobs switch it afterwards."
   type        = bool
   default     = false
 }

@@ -26,9 +26,11 @@ def figures_and_ratio(line: str) -> tuple[list[float], float]:
     return figures, float(printed)
 
 
-def is_quotient(ratio: float, figures: list[float]) -> bool:
-    """The ratio, as printed (to 1 or 2 decimals), is a/b for two figures of its line (themselves rounded)."""
-    return any(b > 0 and abs(a / b - ratio) <= 0.051 + 0.01 * ratio for a, b in itertools.permutations(figures, 2))
+def is_quotient(ratio: float, figures: list[float], half_unit: float = 0.005) -> bool:
+    """The ratio, as printed (to 1 or 2 decimals), is a/b for two figures of its line, each printed to 2
+    decimals: within what their rounding allows (0.09 / 0.09 may be anything from 0.89 to 1.12)."""
+    return any(b - half_unit > 0 and (a - half_unit) / (b + half_unit) - 0.051 <= ratio
+               <= (a + half_unit) / (b - half_unit) + 0.051 for a, b in itertools.permutations(figures, 2))
 
 
 def test_figures_parse() -> None:

@@ -136,6 +136,15 @@ def test_the_databricks_bronze_job_equals_local_bronze_through_pipes(tmp_path: P
     assert checks(spark) == checks(local)  # the same checks, outcomes and figures
     assert (spark_counts["orders"]["watermark_from"], spark_counts["orders"]["watermark_to"]) == (0, 600)
 
+    # Killed after its batch was written, before Spark committed it: the replay writes nothing twice.
+    (tmp_path / "spark" / "_checkpoints" / "products" / "commits" / "0").unlink()
+    products = [a for a in bronze_assets_for(DATABRICKS) if AssetKey(["databricks", "bronze", "products"]) in a.keys]
+    replayed = materialize(products, resources={"spark_jobs": LocalSparkJobs(
+        lake=str(tmp_path / "lake"), orders_url=postgres_url, warehouse=str(tmp_path / "spark"))})
+    assert (materialized(replayed)["products"]["rows_new"], materialized(replayed)["products"]["rows_total"]) == (
+        0, local_counts["products"]["rows_total"])
+    assert_same_tables(tmp_path)
+
     # New files and new orders: each run takes only what is new, and both tiers stay equal.
     write_products(lake, 42, 40, 45)
     from generators.live import run_trickle

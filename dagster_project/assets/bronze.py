@@ -108,7 +108,6 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
                 "kinds": set(solution.kinds["bronze_job" if on_spark else "bronze"]), "owners": [solution.owner],
                 "description": description}
 
-
     def file_asset(source: str) -> AssetsDefinition:
         key = bronze_key(source, solution)
 

@@ -9,8 +9,8 @@ local bronze tier's for the same landing data: a line is decoded by the same SQL
 run by DuckDB on each Spark partition), with the same file, line and file version, and a bad line
 goes to the quarantine table with its reason.
 
-A micro-batch is appended once: its rows carry `<stream id>-<batch>` as their batch id, and a batch
-already in the table is not written again when Spark replays it after a crash. Orders: items are
+A micro-batch is appended once: its rows and quarantine carry `<stream id>-<batch>` as their batch id,
+and what of a batch is in its table already is not written again when Spark replays it after a crash. Orders: items are
 appended before their orders, and the watermark is the highest orderId in bronze.orders, so a run
 killed between the two takes the same orders again and leaves out items already there.
 """
@@ -150,9 +150,10 @@ class FileIngest:
             self.stream_id = json.loads(metadata)["id"][:8]
         batch_id = f"{self.stream_id}-{epoch}"
         table = self.tables.read(self.source)
-        if table.where(F.col("_batch_id") == batch_id).limit(1).count():  # replayed after a crash: written
-            self.batches.append(batch_id)
-            return
+
+        def written(name: str, column: str) -> bool:  # by an earlier try of this batch, before a crash
+            return bool(self.tables.read(name).where(F.col(column) == batch_id).limit(1).count())
+
         decode, schema = decoded_lines(self.types)
         versions = table.groupBy(F.col("_source_file").alias("path")).agg(F.max("_file_version").alias("before"))
         lines = (files.mapInArrow(decode, schema).join(versions, "path", "left")
@@ -160,20 +161,21 @@ class FileIngest:
                  .withColumn("_ingested_at", F.current_timestamp()).withColumn("_batch_id", F.lit(batch_id))
                  .cache())
         try:
-            good = lines.where("reason IS NULL").select(
-                *self.types, F.col("path").alias("_source_file"), F.col("line").alias("_line"), "_file_version",
-                "_ingested_at", "_batch_id")
-            bad = lines.where("reason IS NOT NULL").select(
-                F.lit(self.source).alias("source"), F.col("path").alias("location"), F.col("line").alias("position"),
-                "reason", F.col("raw_text").alias("raw"), F.col("_batch_id").alias("batch_id"),
-                F.col("_ingested_at").alias("ingested_at"))
-            quarantined = bad.count()
-            if quarantined:  # before the rows: a replay finds the rows missing and writes both again
-                self.tables.append(bad, "_quarantine")
-            self.tables.append(good, self.source)
-            self.rows += good.count()
-            self.quarantined += quarantined
-            self.files += files.count()
+            if not written(self.source, "_batch_id"):  # the rows go last: their presence says the batch is in
+                bad = lines.where("reason IS NOT NULL").select(
+                    F.lit(self.source).alias("source"), F.col("path").alias("location"),
+                    F.col("line").alias("position"), "reason", F.col("raw_text").alias("raw"),
+                    F.col("_batch_id").alias("batch_id"), F.col("_ingested_at").alias("ingested_at"))
+                good = lines.where("reason IS NULL").select(
+                    *self.types, F.col("path").alias("_source_file"), F.col("line").alias("_line"),
+                    "_file_version", "_ingested_at", "_batch_id")
+                quarantined = bad.count()
+                if quarantined and not written("_quarantine", "batch_id"):
+                    self.tables.append(bad, "_quarantine")
+                self.tables.append(good, self.source)
+                self.rows += good.count()
+                self.quarantined += quarantined
+                self.files += files.count()
             self.batches.append(batch_id)
         finally:
             lines.unpersist()

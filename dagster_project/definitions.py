@@ -17,13 +17,13 @@ from dagster_project.targets import current_target, resources_for, solution_for
 
 def build_definitions(target: str) -> Definitions:
     solution = solution_for(target)
+    if solution.terraform_root:
+        load_settings(solution.location)  # what its provisioning job wrote, before anything reads the environment
+    resources = resources_for(target)
     jobs, sensors = jobs_for(solution), sensors_for(solution)
     schedules = schedules_for(solution, *jobs[1:])  # refresh, and in the cloud observe_streaming
-    resources = {}
     if solution.terraform_root:
-        load_settings(solution.location)  # what its provisioning job wrote
-        # A run needing a setting that is still missing fails at once, naming them all.
-        resources = checked(resources_for(target), solution.location)
+        resources = checked(resources, solution.location)  # a run missing a setting fails at once, naming them all
         provision, destroy, terraform_changed = provisioning_for(solution)
         jobs += [provision, destroy, *streaming_control_for(solution)]
         sensors.append(terraform_changed)
@@ -31,7 +31,7 @@ def build_definitions(target: str) -> Definitions:
     return Definitions(
         assets=[*landing_assets_for(solution), *bronze_assets_for(solution), dbt_models_for(solution),
                 *streaming_assets_for(solution)],
-        jobs=jobs, resources=resources or resources_for(target), executor=in_process_executor,
+        jobs=jobs, resources=resources, executor=in_process_executor,
         sensors=sensors, schedules=schedules)
 
 

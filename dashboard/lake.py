@@ -60,12 +60,19 @@ def _stamp(paths: list[Path]) -> tuple:
     return tuple(stamps)
 
 
+def _read_file(path: Path) -> pa.Table:
+    """One Parquet file through one open handle: if the file is replaced meanwhile, the handle still
+    reads the old copy whole (pyarrow opening the path twice could see the two copies' halves)."""
+    with path.open("rb") as handle:
+        return pq.read_table(handle)
+
+
 def _read(paths: list[Path], attempts: int = 4) -> pd.DataFrame:
     """The files as one table. A file replaced while it is read (gold is, after every build) is read
     again: a reader sees the old copy or the new one, never an error."""
     for attempt in range(attempts):
         try:
-            tables = [pq.read_table(path) for path in paths]
+            tables = [_read_file(path) for path in paths]
             return pa.concat_tables(tables, promote_options="default").to_pandas() if tables else pd.DataFrame()
         except (FileNotFoundError, pa.ArrowInvalid, OSError):
             if attempt == attempts - 1:

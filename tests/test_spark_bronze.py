@@ -50,7 +50,8 @@ def test_lake_urls_take_the_container_from_the_path() -> None:
 def test_the_databricks_task_runs_the_job_from_the_wheel_with_its_arguments(tmp_path: Path) -> None:
     jobs = DatabricksSparkJobs(host="adb-1.azuredatabricks.net", token="t", storage_account="acct",
                                catalog="playground", volume="/Volumes/playground/bronze/artifacts/",
-                               wheel="data_playground-0.1.0-py3-none-any.whl", secret_scope="playground")
+                               wheel="data_playground-0.1.0-py3-none-any.whl", secret_scope="playground",
+                               streaming_job_id="123")
     task = jobs.task("dagster_project.bronze.spark_job", ["--source", "users"])
     assert task["spark_python_task"]["python_file"] == f"/Volumes/playground/bronze/artifacts/{LAUNCHER}"
     assert {lib["pypi"]["package"].split("==")[0] for lib in task["libraries"]} == {"dagster-pipes", "duckdb"}
@@ -137,7 +138,9 @@ def test_the_databricks_bronze_job_equals_local_bronze_through_pipes(tmp_path: P
     assert (spark_counts["orders"]["watermark_from"], spark_counts["orders"]["watermark_to"]) == (0, 600)
 
     # Killed after its batch was written, before Spark committed it: the replay writes nothing twice.
-    (tmp_path / "spark" / "_checkpoints" / "products" / "commits" / "0").unlink()
+    commits = tmp_path / "spark" / "_checkpoints" / "products" / "commits"
+    for name in ("0", ".0.crc"):  # the commit and its checksum, as if never written
+        (commits / name).unlink()
     products = [a for a in bronze_assets_for(DATABRICKS) if AssetKey(["databricks", "bronze", "products"]) in a.keys]
     replayed = materialize(products, resources={"spark_jobs": LocalSparkJobs(
         lake=str(tmp_path / "lake"), orders_url=postgres_url, warehouse=str(tmp_path / "spark"))})

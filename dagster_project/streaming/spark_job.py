@@ -51,7 +51,8 @@ def local_spark(warehouse: Path | str, jars: str | None = None) -> SparkSession:
                .config("spark.sql.shuffle.partitions", "2")  # state stores per stateful operator
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.warehouse.dir", str(warehouse))
-               .config("spark.ui.enabled", "false"))
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false"))
     if jars:  # a JDBC driver
         builder = builder.config("spark.jars", jars)
     spark = builder.getOrCreate()

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
 LAUNCHER = "spark_launcher.py"
-# What a job cluster installs from PyPI: the Pipes protocol, and DuckDB, which decodes bronze's lines.
-CLUSTER_LIBRARIES = ("dagster-pipes", "duckdb==2.0.0")
+# What a job cluster installs from PyPI: the Pipes protocol, DuckDB, which decodes bronze's lines, and
+# SQLAlchemy, which generators/schema.py (the sources' schema) defines the orders tables with.
+CLUSTER_LIBRARIES = ("dagster-pipes", "duckdb==2.0.0", "sqlalchemy>=2")
 # Where Debian puts the PostgreSQL JDBC driver (tests/services/install-system-deps.sh).
 POSTGRES_JAR = "/usr/share/java/postgresql.jar"
 

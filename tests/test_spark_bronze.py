@@ -5,6 +5,8 @@ read by JDBC). Only the transport differs on Databricks: the task it submits is 
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import subprocess
 import sys
 import zipfile
@@ -54,7 +56,8 @@ def test_the_databricks_task_runs_the_job_from_the_wheel_with_its_arguments(tmp_
                                streaming_job_id="123")
     task = jobs.task("dagster_project.bronze.spark_job", ["--source", "users"])
     assert task["spark_python_task"]["python_file"] == f"/Volumes/playground/bronze/artifacts/{LAUNCHER}"
-    assert {lib["pypi"]["package"].split("==")[0] for lib in task["libraries"]} == {"dagster-pipes", "duckdb"}
+    assert {lib["pypi"]["package"].split("=")[0].split(">")[0] for lib in task["libraries"]} == {
+        "dagster-pipes", "duckdb", "sqlalchemy"}
     wheel, module, *rest = task["spark_python_task"]["parameters"]
     assert (wheel, module) == ("/Volumes/playground/bronze/artifacts/data_playground-0.1.0-py3-none-any.whl",
                                "dagster_project.bronze.spark_job")
@@ -71,6 +74,46 @@ def test_the_databricks_task_runs_the_job_from_the_wheel_with_its_arguments(tmp_
     out = subprocess.run([sys.executable, str(launcher), str(archive), "somepkg.job", "--source", "users"],
                          capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "ran ['--source', 'users']"
+
+
+# On a cluster: Databricks Runtime's own packages, and what the task installs (CLUSTER_LIBRARIES).
+ON_CLUSTER = {"pyspark", "pyarrow", "databricks", "dagster_pipes", "duckdb", "sqlalchemy"}
+OURS = {"dagster_project", "generators"}
+
+
+def imports(module: str) -> tuple[set[str], set[str]]:
+    """A module's imports: ours at its top level (run when it is imported), and every other package's
+    top-level name, wherever it is imported."""
+    tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text())
+    top = {id(node) for node in tree.body}
+    ours, others = set(), set()
+    for node in ast.walk(tree):
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                 [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+        for name in names:
+            if name.split(".")[0] not in OURS:
+                others.add(name.split(".")[0])
+            elif id(node) in top:
+                ours.add(name)
+    return ours, others
+
+
+@pytest.mark.parametrize("job", ["dagster_project.bronze.spark_job", "dagster_project.streaming.spark_job"])
+def test_a_job_imports_only_what_a_cluster_has(job: str) -> None:
+    """The launcher imports the wheel without its dependencies: a job, and what it imports of ours, may
+    use only the standard library, the runtime's packages and the task's libraries."""
+    seen, todo, outside = set(), [job], set()
+    while todo:
+        module = todo.pop()
+        parts = module.split(".")
+        todo += [".".join(parts[:n]) for n in range(1, len(parts))]  # its packages' __init__ run too
+        if module in seen or importlib.util.find_spec(module) is None:
+            continue
+        seen.add(module)
+        ours, others = imports(module)
+        todo += ours
+        outside |= others
+    assert outside - set(sys.stdlib_module_names) <= ON_CLUSTER, outside - set(sys.stdlib_module_names)
 
 
 def materialized(result) -> dict[str, dict]:

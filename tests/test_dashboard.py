@@ -119,9 +119,12 @@ def visit(page, url: str, title: str, *expected: str) -> str:  # type: ignore[no
     return settled
 
 
-def charts_drawn(page) -> int:  # type: ignore[no-untyped-def]
-    """How many charts the page has, once each has drawn its canvas."""
+def charts_drawn(page, expected: int) -> int:  # type: ignore[no-untyped-def]
+    """How many charts the page has, once `expected` have appeared (a loaded machine mounts them after the
+    text) and each has drawn its canvas."""
     charts = page.locator('[data-testid="stVegaLiteChart"]')
+    if expected:
+        charts.nth(expected - 1).wait_for()
     for n in range(charts.count()):
         charts.nth(n).locator("canvas, svg").first.wait_for()
     return charts.count()
@@ -144,24 +147,24 @@ def test_every_page_loads_draws_its_charts_and_shows_the_published_numbers(dashb
     vip = gold(demo, "engagements").filter(pl.col("is_vip"))
     visit(page, f"{dashboard}/", "Customers", top["user_name"], f"{top['total_orders_value']:,.2f}",
           f"{len(vip):,}", f"{vip['total_orders_value'].sum():,.2f}")
-    assert charts_drawn(page) == 1
+    assert charts_drawn(page, 1) == 1
     shot(page, "customers")
 
     last = gold(demo, "daily_sales").sort("order_day").row(-1, named=True)
     visit(page, f"{dashboard}/sales", "Sales", str(last["order_day"]), f"{last['revenue']:,.2f}")
-    assert charts_drawn(page) == 2
+    assert charts_drawn(page, 2) == 2
     shot(page, "sales")
 
     best = gold(demo, "product_popularity").sort(["popularity_rank", "product_id"]).row(0, named=True)
     never = (gold(demo, "product_popularity")["units_sold"] == 0).sum()
     visit(page, f"{dashboard}/products", "Products", best["name"], f"{best['revenue']:,.2f}",
           f"Never sold\n\n{never:,}")
-    assert charts_drawn(page) == 1
+    assert charts_drawn(page, 1) == 1
     shot(page, "products")
 
     visit(page, f"{dashboard}/ratings", "Ratings", *(text for row in gold(demo, "stars_distribution").iter_rows(
         named=True) for text in (f"{row['stars']} ★", f"{row['share'] * 100:.1f} %")))
-    assert charts_drawn(page) == 1
+    assert charts_drawn(page, 1) == 1
     shot(page, "ratings")
 
     models = ("engagements", "daily_sales", "product_popularity", "stars_distribution")

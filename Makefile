@@ -26,7 +26,7 @@ STREAMLIT := $(DASHBOARD_DIR)/.venv/bin/streamlit run $(DASHBOARD_DIR)/app.py --
 	--server.address $(UI_HOST) --server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false \
 	--client.toolbarMode viewer
 
-.PHONY: help setup setup-dev setup-dashboard system-deps dbt-manifest demo up dashboard test lint bench clean
+.PHONY: help setup setup-dev setup-dashboard system-deps prepare demo up dashboard test lint bench clean
 
 help:
 	@echo "make demo   - set up, then materialize landing -> bronze -> silver -> gold into ./data (no server, no cloud)"
@@ -44,7 +44,7 @@ $(UV):
 setup: $(UV)
 	@$(UV) sync --quiet --frozen --no-dev --inexact
 	@$(UV) sync --quiet --frozen --project $(DBT_DIR) --inexact
-	@$(MAKE) --no-print-directory dbt-manifest
+	@$(MAKE) --no-print-directory prepare
 
 # Everything the tests use: every extra (dbt's Spark, Databricks and Synapse adapters, the bundled
 # Terraform too), dev tools, checkov in its own environment, system packages (Java, ODBC, PostgreSQL,
@@ -55,15 +55,15 @@ setup-dev: $(UV) system-deps
 	$(UV) sync --quiet --frozen --project $(CHECKOV_DIR)
 	$(UV) sync --quiet --frozen --project $(DASHBOARD_DIR)
 	npm ci --prefix $(SERVICES) --no-audit --no-fund --loglevel=error
-	@$(MAKE) --no-print-directory dbt-manifest
+	@$(MAKE) --no-print-directory prepare
 
 # Dagster reads dbt's manifest (never parses the project at import): prepared here, and by every
 # set-up, so a changed model is seen after `make setup`; with the settings the runs give dbt, so
-# their dbt steps parse only what changed.
-dbt-manifest:
+# their dbt steps parse only what changed. Dagster's instance too: its settings, and its storage made
+# before any run (two runs creating it at once corrupt it).
+prepare:
 	@$(BIN)/python -m dagster_project.dbt_cli parse
-	@mkdir -p $(DAGSTER_HOME)
-	@cp dagster_instance.yaml $(DAGSTER_HOME)/dagster.yaml
+	@$(BIN)/python -m dagster_project.instance $(DAGSTER_HOME) >/dev/null
 
 # The dashboard's own environment (Streamlit), from dashboard/pyproject.toml.
 setup-dashboard: $(UV)

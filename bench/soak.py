@@ -51,6 +51,7 @@ def soak(minutes: float) -> Soak:
     from dagster import DagsterInstance
 
     from dagster_project.definitions import build_definitions
+    from dagster_project.instance import prepare
     from dagster_project.ui_ready import wait_for_ui
     from tests.conftest import free_port
     from tests.helpers import local_env
@@ -60,8 +61,7 @@ def soak(minutes: float) -> Soak:
         work = Path(tmp)
         port = free_port()
         env = local_env(work, UI_PORT=str(port), PLAYGROUND_REFRESH_CRON="* * * * *")
-        (work / "dagster_home").mkdir()
-        (work / "dagster_home" / "dagster.yaml").write_bytes((ROOT / "dagster_instance.yaml").read_bytes())
+        prepare(work / "dagster_home")
         subprocess.run([sys.executable, "-m", "dagster_project.demo"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL)
         defs = build_definitions("local")

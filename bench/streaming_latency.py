@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import time
 from pathlib import Path
 
 import duckdb
+
+from dagster_project.instance import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_P95_S = 30.0
@@ -33,9 +34,7 @@ def measure(minutes: float) -> None:
     # The daemon's run workers may still be writing their logs as the folder goes.
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
-        home = work / "dagster"
-        home.mkdir()
-        shutil.copy(ROOT / "dagster_instance.yaml", home / "dagster.yaml")
+        home = prepare(work / "dagster")
         env = {**os.environ, "DAGSTER_HOME": str(home), "PLAYGROUND_TARGET": "local",
                "PLAYGROUND_LAKE": str(work / "lake"), "PLAYGROUND_BUS": str(work / "events.db"),
                "PLAYGROUND_ORDERS_URL": f"sqlite:///{work / 'orders.db'}",

@@ -14,6 +14,7 @@ from dagster import AssetKey, DagsterInvalidConfigError, Definitions, materializ
 
 from dagster_project.assets.landing import landing_assets
 from dagster_project.definitions import build_definitions
+from dagster_project.instance import prepare
 from dagster_project.resources import PlaygroundResource
 from dagster_project.targets import TARGETS, resources_for
 from generators.errors import PlaygroundError
@@ -154,7 +155,7 @@ def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
            "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}", "PLAYGROUND_BUS": str(tmp_path / "ev.db"),
            "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb"), "PLAYGROUND_STREAMING": str(tmp_path / "st.duckdb"),
            "DAGSTER_HOME": str(tmp_path / "dagster_home")}
-    (tmp_path / "dagster_home").mkdir()
+    prepare(tmp_path / "dagster_home")
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "--select", "*",
          "-m", "dagster_project.definitions", "--config", str(config)],
@@ -180,7 +181,7 @@ def test_dg_lists_and_launches_the_same_definitions(tmp_path: Path) -> None:
     env = {**os.environ, "PLAYGROUND_TARGET": "local", "PLAYGROUND_LAKE": str(tmp_path / "lake"),
            "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}", "PLAYGROUND_BUS": str(tmp_path / "ev.db"),
            "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb"), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
-    (tmp_path / "dagster_home").mkdir()
+    prepare(tmp_path / "dagster_home")
     dg = str(Path(sys.executable).parent / "dg")
     listed = subprocess.run([dg, "list", "defs", "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=300)

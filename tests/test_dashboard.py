@@ -23,6 +23,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from dagster_project.instance import prepare
 from tests.conftest import ROOT, free_port
 from tests.helpers import local_env
 from tests.test_ui import CHROMIUM
@@ -64,8 +65,7 @@ def serve(lake: Path, log: Path) -> Iterator[str]:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What `make demo` publishes, in a temporary folder."""
     work = tmp_path_factory.mktemp("dashboard")
-    (work / "dagster_home").mkdir()
-    shutil.copy(ROOT / "dagster_instance.yaml", work / "dagster_home" / "dagster.yaml")
+    prepare(work / "dagster_home")
     done = subprocess.run([sys.executable, "-m", "dagster_project.demo"], cwd=ROOT, env=local_env(work),
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
 
+from dagster_project.instance import prepare
 from dagster_project.provisioning import terraform as terraform_module
 from dagster_project.provisioning.jobs import provisioning_jobs, terraform_sensor
 from dagster_project.provisioning.settings import load_settings, settings_file
@@ -200,6 +201,6 @@ def test_one_run_per_root_at_a_time(tmp_path: Path) -> None:
     """A second run would overwrite the plan the first is about to apply: the instance queues it."""
     provision, destroy = provisioning_jobs(DATABRICKS)
     assert provision.tags["terraform/root"] == destroy.tags["terraform/root"] == "databricks_solution"
-    shutil.copy(ROOT / "dagster_instance.yaml", tmp_path / "dagster.yaml")
+    prepare(tmp_path)
     limits = DagsterInstance.from_config(str(tmp_path)).get_concurrency_config().run_queue_config.tag_concurrency_limits
     assert {"key": "terraform/root", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
+from dagster_project.instance import prepare
 from tests.conftest import ROOT, free_port
 from tests.helpers import local_env
 
@@ -43,9 +44,7 @@ def terraform_roots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def dagster_dev(tmp_path_factory: pytest.TempPathFactory, terraform_roots: Path):  # type: ignore[no-untyped-def]
     """`make demo`'s data and run history in a temporary folder, and `dagster dev` over them on a free port."""
     work = tmp_path_factory.mktemp("ui")
-    home = work / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster_instance.yaml", home / "dagster.yaml")
+    home = prepare(work / "dagster_home")
     env = local_env(work, PLAYGROUND_TERRAFORM_DIR=str(terraform_roots),
                     PLAYGROUND_SETTINGS_DIR=str(terraform_roots / "settings"))
     for name in ("PLAYGROUND_TARGET", "DATABRICKS_HOST", "SYNAPSE_SERVER"):

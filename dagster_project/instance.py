@@ -13,7 +13,7 @@ import io
 import os
 import shutil
 import sys
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 from dagster import DagsterInstance
@@ -30,7 +30,8 @@ def prepare(home: Path | str) -> Path:
     with open(home / ".prepare.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # set-ups racing each other take turns
         shutil.copyfile(SETTINGS, home / "dagster.yaml")
-        with DagsterInstance.from_config(str(home)) as instance, redirect_stdout(io.StringIO()):
+        with DagsterInstance.from_config(str(home)) as instance, redirect_stdout(io.StringIO()), \
+                redirect_stderr(io.StringIO()):  # its progress bars
             instance.upgrade(print_fn=lambda _message: None)
     return home
 

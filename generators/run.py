@@ -83,30 +83,31 @@ def generate_users(lake: Lake, seed: int, users: int, vip_users: int, dirty_rate
         plan = dirty_plan(seed, "users", lo, hi, dirty_rate, USER_DIRT)
         return render_json_lines(users_frame(seed, lo, hi), plan, USER_DIRT, lo)
 
-    dirt: Counter = Counter()
-    advance = progress("users", users)
-    spans = chunks(0, users, chunk_size)
-    with lake.writer(USERS_FILE) as out:
-        for (text, counts), (lo, hi) in zip(ordered_map(render, spans, workers), spans, strict=True):
-            out.write(text)
-            dirt += counts
-            advance(hi - lo)
-    user_manifest = Manifest("users", seed, users, users + dirt[DUPLICATE], lake.display(USERS_FILE),
-                             dirty_rate, dict(dirt))
-
-    ids = vip_ids(seed, users, vip_users)
-    plan = dirty_plan(seed, "vip_users", 0, vip_users, dirty_rate, VIP_DIRT)
-
     def orphan(record: dict) -> None:
         record["id"] = users + record["id"] % 1000
 
-    text, vip_dirt = render_json_lines(vip_frame(ids, 0, vip_users), plan, VIP_DIRT, 0, orphan)
-    lake.write_bytes(VIP_FILE, text)
-    vip_manifest = Manifest("vip_users", seed, vip_users, vip_users + vip_dirt[DUPLICATE],
-                            lake.display(VIP_FILE), dirty_rate, dict(vip_dirt))
-    for manifest in (user_manifest, vip_manifest):
-        manifest.save(lake)
-    return [user_manifest, vip_manifest]
+    with lake.exclusive("users"):
+        dirt: Counter = Counter()
+        advance = progress("users", users)
+        spans = chunks(0, users, chunk_size)
+        with lake.writer(USERS_FILE) as out:
+            for (text, counts), (lo, hi) in zip(ordered_map(render, spans, workers), spans, strict=True):
+                out.write(text)
+                dirt += counts
+                advance(hi - lo)
+        user_manifest = Manifest("users", seed, users, users + dirt[DUPLICATE], lake.display(USERS_FILE),
+                                 dirty_rate, dict(dirt))
+
+        ids = vip_ids(seed, users, vip_users)
+        plan = dirty_plan(seed, "vip_users", 0, vip_users, dirty_rate, VIP_DIRT)
+
+        text, vip_dirt = render_json_lines(vip_frame(ids, 0, vip_users), plan, VIP_DIRT, 0, orphan)
+        lake.write_bytes(VIP_FILE, text)
+        vip_manifest = Manifest("vip_users", seed, vip_users, vip_users + vip_dirt[DUPLICATE],
+                                lake.display(VIP_FILE), dirty_rate, dict(vip_dirt))
+        for manifest in (user_manifest, vip_manifest):
+            manifest.save(lake)
+        return [user_manifest, vip_manifest]
 
 
 def write_products(lake: Lake, seed: int, start: int, stop: int, dirty_rate: float = 0.0) -> Counter:
@@ -120,67 +121,70 @@ def write_products(lake: Lake, seed: int, start: int, stop: int, dirty_rate: flo
 
 def generate_products(lake: Lake, seed: int, products: int, dirty_rate: float = 0.0,
                       chunk_size: int = DEFAULT_CHUNK, progress: Progress = no_progress) -> Manifest:
-    lake.remove(PRODUCTS_DIR)
-    dirt: Counter = Counter()
-    advance = progress("products", products)
-    for lo, hi in chunks(0, products, min(chunk_size, 4096)):
-        dirt += write_products(lake, seed, lo, hi, dirty_rate)
-        advance(hi - lo)
-    manifest = Manifest("products", seed, products, products, lake.display(f"{PRODUCTS_DIR}/"),
-                        dirty_rate, dict(dirt))
-    manifest.save(lake)
-    return manifest
+    with lake.exclusive("products"):
+        lake.remove(PRODUCTS_DIR)
+        dirt: Counter = Counter()
+        advance = progress("products", products)
+        for lo, hi in chunks(0, products, min(chunk_size, 4096)):
+            dirt += write_products(lake, seed, lo, hi, dirty_rate)
+            advance(hi - lo)
+        manifest = Manifest("products", seed, products, products, lake.display(f"{PRODUCTS_DIR}/"),
+                            dirty_rate, dict(dirt))
+        manifest.save(lake)
+        return manifest
 
 
 def generate_orders(db: OrdersDB, lake: Lake, seed: int, orders: int, users: int, products: int,
                     dirty_rate: float = 0.0, chunk_size: int = DEFAULT_CHUNK,
                     workers: int = DEFAULT_WORKERS, progress: Progress = no_progress) -> Manifest:
-    db.reset()
-    dirt: Counter = Counter()
-    items = 0
-    advance = progress("orders", orders)
+    with lake.exclusive("orders"):
+        db.reset()
+        dirt: Counter = Counter()
+        items = 0
+        advance = progress("orders", orders)
 
-    def make(span: tuple[int, int]) -> tuple[OrderBatch, tuple]:
-        batch = orders_batch(seed, span[0], span[1], users, products, dirty_rate)
-        return batch, db.prepare(batch.orders, batch.items)
+        def make(span: tuple[int, int]) -> tuple[OrderBatch, tuple]:
+            batch = orders_batch(seed, span[0], span[1], users, products, dirty_rate)
+            return batch, db.prepare(batch.orders, batch.items)
 
-    with db.bulk_load():
-        for batch, prepared in ordered_map(make, chunks(0, orders, chunk_size), workers):
-            db.append_prepared(*prepared)
-            dirt += batch.dirt
-            items += batch.items.height
-            advance(batch.orders.height)
-    manifest = Manifest("orders", seed, orders, orders, db.shown, dirty_rate, {**dirt, "items": items})
-    manifest.save(lake)
-    return manifest
+        with db.bulk_load():
+            for batch, prepared in ordered_map(make, chunks(0, orders, chunk_size), workers):
+                db.append_prepared(*prepared)
+                dirt += batch.dirt
+                items += batch.items.height
+                advance(batch.orders.height)
+        manifest = Manifest("orders", seed, orders, orders, db.shown, dirty_rate, {**dirt, "items": items})
+        manifest.save(lake)
+        return manifest
 
 
 def generate_events(bus: EventBus, lake: Lake, config: StreamConfig, pageviews: int, bus_name: str,
                     progress: Progress = no_progress) -> list[Manifest]:
     """The first `pageviews` pageviews of the stream and the stars between them, as fast as they go."""
-    sent: Counter = Counter()
-    dirt = {PAGEVIEWS_TOPIC: Counter(), STARS_TOPIC: Counter()}
-    advance = progress("pageviews", pageviews)
-    seen = 0
-    with closing(prefetch(EventStream(config).batches())) as batches:
-        while seen < pageviews:
-            batch = next(batches)
-            if seen + batch.pageviews > pageviews:  # end right after the last pageview wanted
-                last = np.flatnonzero(~batch.is_star)[pageviews - seen - 1]
-                batch = batch.slice(0, last + 1)
-            publish(bus, batch)
-            sent.update({PAGEVIEWS_TOPIC: batch.pageviews, STARS_TOPIC: batch.stars})
-            for topic, counts in batch.dirt_counts().items():
-                dirt[topic] += counts
-            seen += batch.pageviews
-            advance(batch.pageviews)
-    bus.close()
-    manifests = [Manifest(topic, config.seed, sent[topic] - dirt[topic][DUPLICATE], sent[topic],
-                          f"{bus_name}#{topic}", config.dirty_rate, dict(dirt[topic]))
-                 for topic in (PAGEVIEWS_TOPIC, STARS_TOPIC)]
-    for manifest in manifests:
-        manifest.save(lake)
-    return manifests
+    with lake.exclusive("events"):
+        sent: Counter = Counter()
+        dirt = {PAGEVIEWS_TOPIC: Counter(), STARS_TOPIC: Counter()}
+        advance = progress("pageviews", pageviews)
+        seen = 0
+        with closing(prefetch(EventStream(config).batches())) as batches:
+            while seen < pageviews:
+                batch = next(batches)
+                if seen + batch.pageviews > pageviews:  # end right after the last pageview wanted
+                    last = np.flatnonzero(~batch.is_star)[pageviews - seen - 1]
+                    batch = batch.slice(0, last + 1)
+                publish(bus, batch)
+                sent.update({PAGEVIEWS_TOPIC: batch.pageviews, STARS_TOPIC: batch.stars})
+                for topic, counts in batch.dirt_counts().items():
+                    dirt[topic] += counts
+                seen += batch.pageviews
+                advance(batch.pageviews)
+        bus.close()
+        manifests = [Manifest(topic, config.seed, sent[topic] - dirt[topic][DUPLICATE], sent[topic],
+                              f"{bus_name}#{topic}", config.dirty_rate, dict(dirt[topic]))
+                     for topic in (PAGEVIEWS_TOPIC, STARS_TOPIC)]
+        for manifest in manifests:
+            manifest.save(lake)
+        return manifests
 
 
 def publish(bus: EventBus, batch: EventBatch) -> None:

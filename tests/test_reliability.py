@@ -8,7 +8,11 @@ import time
 from pathlib import Path
 
 from dagster_project.instance import prepare
+from generators.run import generate_users
+from generators.schema import USERS_FILE, VIP_FILE
+from generators.sinks.lake import Lake
 from tests.conftest import ROOT
+from tests.helpers import manifest
 
 FIRST_USE = """
 import sys, time
@@ -34,3 +38,22 @@ def test_runs_starting_together_on_a_new_home_leave_it_usable(tmp_path: Path) ->
                            timeout=120)
     assert after.returncode == 0, after.stderr[-2000:]
     assert (home / "dagster.yaml").read_text() == (ROOT / "dagster_instance.yaml").read_text()
+
+
+def test_two_generators_on_one_lake_leave_one_whole_run(tmp_path: Path) -> None:
+    """Two `playground generate users` at once on one lake (they shared one temporary name: the run that
+    succeeded left the other's users beside its own VIP list and manifest, and the other failed)."""
+    lake = tmp_path / "lake"
+    playground_bin = Path(sys.executable).parent / "playground"
+    runs = [subprocess.Popen([str(playground_bin), "generate", "users", "--count", "300000", "--seed", str(seed),
+                              "--lake", str(lake), "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
+    for run in runs:
+        assert run.wait(300) == 0, run.stderr.read() if run.stderr else ""
+    seed = manifest(tmp_path, "users")["seed"]
+    assert manifest(tmp_path, "vip_users")["seed"] == seed
+    reference = Lake(str(tmp_path / f"seed{seed}"))
+    generate_users(reference, seed, 300_000, 100)
+    for file in (USERS_FILE, VIP_FILE):
+        assert (lake / file).read_bytes() == reference.read_bytes(file), file
+    assert not list((lake / "landing").rglob("*.inprogress"))

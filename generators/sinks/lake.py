@@ -8,8 +8,10 @@ SAS token or service principal.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
+import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -95,7 +97,8 @@ class Lake:
             if self.local:
                 folder, name = os.path.split(target)
                 os.makedirs(folder, exist_ok=True)
-                temporary = os.path.join(folder, f".{name}.inprogress")
+                # Named per writer: two writers of one file never write into each other's temporary.
+                temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.inprogress")
                 try:
                     with open(temporary, "wb") as handle:
                         yield handle
@@ -111,6 +114,23 @@ class Lake:
         except OSError as exc:
             raise PlaygroundError(f"cannot write {self.display(relative)}: {exc}. "
                                   "Choose a writable --lake (or PLAYGROUND_LAKE)") from exc
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """One writer of `name` (a source's files and manifest) at a time in a local lake: a second one waits,
+        so the lake holds one whole run's files with the manifest that describes them. (A remote lake has
+        no lock: each file there is committed whole, but two generators at once may still mix sources.)"""
+        if not self.local:
+            yield
+            return
+        os.makedirs(self.root, exist_ok=True)
+        with open(os.path.join(self.root, f".{name}.lock"), "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print(f"waiting for another generator writing {name} into {self.url}", file=sys.stderr)
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def write_bytes(self, relative: str, data: bytes) -> None:
         with self.writer(relative) as handle:

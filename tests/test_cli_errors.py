@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -108,3 +111,41 @@ def test_failed_generation_keeps_the_previous_file(tmp_path: Path) -> None:
     fails("generate", "users", "--count", "100", "--dirty-rate", "-1", *dataset_args(tmp_path))
     assert users.read_bytes() == before
     assert not list(users.parent.glob(".*inprogress"))
+
+
+@pytest.mark.parametrize("command", [["generate", "users", "--count", "10"], ["stream", "--duration", "1"],
+                                     ["trickle", "--duration", "1"]])
+def test_negative_seed(tmp_path: Path, command: list[str]) -> None:
+    args = dataset_args(tmp_path) if command[0] != "stream" else ["--lake", str(tmp_path / "lake")]
+    if command[0] == "trickle":
+        args = args[:4]  # --lake and --orders-url
+    assert "Invalid value for '--seed'" in fails(*command, "--seed", "-1", *args)
+
+
+def test_kafka_bus_without_a_broker(tmp_path: Path) -> None:
+    args = dataset_args(tmp_path)
+    args[args.index("--bus") + 1] = "kafka://"
+    assert "--bus 'kafka://' does not name a broker" in fails("generate", "pageviews", "--count", "10", *args)
+
+
+def test_unreachable_kafka_fails_at_once_with_one_message(tmp_path: Path) -> None:
+    """Not after a 30 s wait for deliveries, nor after the client's own log lines."""
+    playground("generate", "users", "--count", "10", *dataset_args(tmp_path))
+    began = time.monotonic()
+    done = subprocess.run([str(Path(sys.executable).parent / "playground"), "generate", "pageviews", "--count", "10",
+                           "--lake", str(tmp_path / "lake"), "--bus", "kafka://127.0.0.1:1", "--quiet"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert time.monotonic() - began < 20
+    message = " ".join(done.stderr.split())
+    assert message.startswith("error: Kafka delivery failed") and "127.0.0.1:1" in message, done.stderr
+
+
+def test_unreachable_event_hubs_amqp(tmp_path: Path) -> None:
+    playground("generate", "users", "--count", "10", *dataset_args(tmp_path))
+    args = dataset_args(tmp_path)
+    args[args.index("--bus") + 1] = "eventhubs-amqp"
+    connection = "Endpoint=sb://127.0.0.1/;SharedAccessKeyName=send;SharedAccessKey=secret"
+    message = fails("generate", "pageviews", "--count", "10", *args, env={"EVENTHUBS_CONNECTION_STRING": connection})
+    assert "cannot send to event hub 'pageviews' on 127.0.0.1" in message and "Connection refused" in message
+    assert "secret" not in message

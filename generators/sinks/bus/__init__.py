@@ -62,9 +62,9 @@ def open_bus(spec: str, partitions: int = 2) -> EventBus:
     `eventhubs` (Event Hubs' Kafka endpoint) or `eventhubs-amqp` (azure-eventhub); the Event Hubs
     connection string comes from EVENTHUBS_CONNECTION_STRING."""
     if spec.startswith("kafka://"):
-        from generators.sinks.bus.kafka import KafkaBus
+        from generators.sinks.bus.kafka import KafkaBus, bootstrap_servers
 
-        return KafkaBus({"bootstrap.servers": spec.removeprefix("kafka://")})
+        return KafkaBus({"bootstrap.servers": bootstrap_servers(spec)})
     if spec in ("eventhubs", "eventhubs-amqp"):
         connection = _eventhubs_connection(spec)
         if spec == "eventhubs":
@@ -83,9 +83,9 @@ def open_reader(spec: str) -> BusReader:
     """A reader of the bus `spec` names (as open_bus): the embedded log, or Kafka / Event Hubs through
     the Kafka protocol. Event Hubs is read through its Kafka endpoint whichever way it was written."""
     if spec.startswith("kafka://"):
-        from generators.sinks.bus.kafka import KafkaReader
+        from generators.sinks.bus.kafka import KafkaReader, bootstrap_servers
 
-        return KafkaReader({"bootstrap.servers": spec.removeprefix("kafka://")}, spec)
+        return KafkaReader({"bootstrap.servers": bootstrap_servers(spec)}, spec)
     if spec in ("eventhubs", "eventhubs-amqp"):
         from generators.sinks.bus.kafka import KafkaReader, eventhubs_kafka_config
 

@@ -11,7 +11,7 @@ from generators.sinks.bus.kafka import parse_connection_string
 
 class EventHubsBus:
     def __init__(self, connection: str):
-        parse_connection_string(connection)  # fail on a malformed string before anything is sent
+        self.host = parse_connection_string(connection)["host"]  # a malformed string fails before any send
         try:
             import azure.eventhub  # noqa: F401
         except ModuleNotFoundError as exc:
@@ -28,6 +28,16 @@ class EventHubsBus:
         return self.producers[topic]
 
     def send(self, topic: str, keys: Sequence[int], bodies: Sequence[bytes]) -> None:
+        from azure.eventhub.exceptions import EventHubError
+
+        try:
+            self._send(topic, keys, bodies)
+        except EventHubError as exc:  # the SDK has already retried what it deems transient
+            reason = exc.message.splitlines()[0]
+            raise PlaygroundError(f"cannot send to event hub {topic!r} on {self.host}: {reason}. Check that the "
+                                  "namespace is reachable, the hub exists and the policy may send") from exc
+
+    def _send(self, topic: str, keys: Sequence[int], bodies: Sequence[bytes]) -> None:
         from azure.eventhub import EventData
 
         producer = self._producer(topic)

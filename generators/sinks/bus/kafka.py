@@ -37,6 +37,17 @@ def parse_connection_string(connection: str) -> dict[str, str]:
     return parts
 
 
+def bootstrap_servers(spec: str) -> str:
+    """The brokers of a kafka://host:port[,host:port…] spec, each checked to name a host and a port."""
+    servers = spec.removeprefix("kafka://")
+    for server in servers.split(","):
+        host, _, port = server.rpartition(":")
+        if not host or not port.isdigit():
+            raise PlaygroundError(f"--bus {spec!r} does not name a broker: use kafka://host:port "
+                                  "(several separated by commas), e.g. kafka://localhost:9092")
+    return servers
+
+
 def eventhubs_kafka_config(connection: str) -> dict[str, Any]:
     host = parse_connection_string(connection)["host"]
     return {
@@ -56,7 +67,8 @@ class KafkaBus:
             raise PlaygroundError("the Kafka bus needs the `kafka` extra (confluent-kafka)") from exc
         self.errors: list[str] = []
         try:
-            self.producer = Producer({**PRODUCER_DEFAULTS, **config, "error_cb": self._on_error})
+            # log_level 0: the client's own log lines would come before the one clear error raised here
+            self.producer = Producer({**PRODUCER_DEFAULTS, **config, "error_cb": self._on_error, "log_level": 0})
         except Exception as exc:
             raise PlaygroundError(f"cannot configure the Kafka producer: {exc}") from exc
 
@@ -87,7 +99,11 @@ class KafkaBus:
                                   "connection string and that the topic exists")
 
     def close(self) -> None:
-        left = self.producer.flush(30)
+        left = 1
+        for _second in range(30):  # up to 30 s for deliveries, unless the client already reports a failure
+            left = self.producer.flush(1)
+            if not left or self.errors:
+                break
         del self.producer  # the client's threads end with it, not at interpreter exit
         self._raise_errors()
         if left:

@@ -7,6 +7,9 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
+
+from dagster_project.bronze.files import FILE_SOURCES, ingest_files
 from dagster_project.instance import prepare
 from generators.run import generate_users
 from generators.schema import USERS_FILE, VIP_FILE
@@ -57,3 +60,13 @@ def test_two_generators_on_one_lake_leave_one_whole_run(tmp_path: Path) -> None:
     for file in (USERS_FILE, VIP_FILE):
         assert (lake / file).read_bytes() == reference.read_bytes(file), file
     assert not list((lake / "landing").rglob("*.inprogress"))
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_record(tmp_path: Path) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    records = b'{"id": 1, "name": "first"}\n{"id": 2, "name": "second"}\n'
+    lake.write_bytes("landing/products/bom.json", "\N{BYTE ORDER MARK}".encode() + records)
+    con = duckdb.connect()
+    result = ingest_files(con, lake, FILE_SOURCES["products"])
+    assert (result.new_rows, result.quarantined) == (2, 0)
+    assert con.execute("SELECT id, name FROM bronze.products ORDER BY id").fetchall() == [(1, "first"), (2, "second")]

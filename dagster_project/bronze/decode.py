@@ -60,9 +60,10 @@ def decode_sql(source: str, types: dict[str, dict[str, str]], required: tuple[st
     if "event_time" in required:  # event-time mode: a record the stream cannot place in time
         reason = "coalesce(field_reason, CASE WHEN event_ms IS NULL THEN 'event_time is not an ISO timestamp' END)"
         event_ms = "epoch_ms(TRY_CAST(event_time AS TIMESTAMPTZ))"
-    text = "raw_text"
+    # A byte-order mark (Windows tools start a UTF-8 file with one) is not part of the first record.
+    text = "CASE WHEN starts_with(raw_text, chr(65279)) THEN substring(raw_text, 2) ELSE raw_text END"
     if base64:
-        text = ("CASE WHEN ltrim(raw_text) LIKE '{%' THEN raw_text "
+        text = (f"CASE WHEN ltrim(raw_text) LIKE '{{%' THEN {text} "
                 "ELSE coalesce(try(decode(from_base64(raw_text))), raw_text) END")
     return f"""
         WITH texts AS (

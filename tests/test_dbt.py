@@ -198,3 +198,19 @@ def test_cloud_warehouses_parse_and_compile_without_credentials(target: str, tmp
         assert "[jobs] nvarchar(4000)" in ddl and "with (location = ''/stars/''" in ddl
     with pytest.raises(PlaygroundError, match="DATABRICKS_HOST" if target == "databricks" else "SYNAPSE_SERVER"):
         check_dbt_settings(target)
+
+
+def test_orders_without_a_user_or_with_a_negative_value_are_flagged_without_blocking_gold(
+        built: tuple[Path, object], tmp_path: Path) -> None:
+    warehouse = tmp_path / "wh.duckdb"
+    shutil.copy(built[0] / "wh.duckdb", warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("""INSERT INTO bronze.orders VALUES
+            (900001, NULL, TIMESTAMP '2020-01-01', 10.0, now()::TIMESTAMP, 'new'),
+            (900002, 1, TIMESTAMP '2020-01-01', -5.0, now()::TIMESTAMP, 'new')""")
+    env = {"PLAYGROUND_WAREHOUSE": str(warehouse), "SCRATCH": str(tmp_path)}
+    result = dbt("build", "--select", "orders+", env=env)
+    warned = {line.split("Warning in test ")[1].split()[0] for line in result.stdout.splitlines()
+              if "Warning in test " in line}
+    assert warned == {"not_null_orders_user_id", "not_negative_orders_order_value"}, result.stdout[-3000:]
+    assert query(warehouse, "SELECT revenue FROM gold.daily_sales WHERE order_day = DATE '2020-01-01'") == [(5.0,)]

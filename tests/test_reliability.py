@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from dagster_project.bronze.files import FILE_SOURCES, ingest_files
 from dagster_project.instance import prepare
@@ -17,6 +21,7 @@ from generators.sinks.lake import Lake
 from tests.conftest import ROOT
 from tests.helpers import manifest
 
+POOL_HOLDER = ROOT / "tests/fixtures/dagster/pool_holder.py"
 FIRST_USE = """
 import sys, time
 from dagster import DagsterInstance
@@ -70,3 +75,46 @@ def test_a_byte_order_mark_is_not_part_of_the_first_record(tmp_path: Path) -> No
     result = ingest_files(con, lake, FILE_SOURCES["products"])
     assert (result.new_rows, result.quarantined) == (2, 0)
     assert con.execute("SELECT id, name FROM bronze.products ORDER BY id").fetchall() == [(1, "first"), (2, "second")]
+
+
+def test_a_killed_run_is_failed_by_monitoring_and_its_pool_moves_on(tmp_path: Path) -> None:
+    """kill -9 of a run holding a DuckDB file's pool (it stayed STARTED holding the slot, and every later
+    run of that pool waited for ever)."""
+    home = prepare(tmp_path / "home")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "HOLD_S": "600"}
+    bin_dir = Path(sys.executable).parent
+    materialize = [str(bin_dir / "dagster"), "asset", "materialize", "-f", str(POOL_HOLDER), "--select",
+                   "holds_the_pool"]
+    doomed = subprocess.Popen(materialize, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    instance = DagsterInstance.from_config(str(home))
+
+    def slots_claimed() -> int:
+        return len(instance.event_log_storage.get_concurrency_info("duckdb_warehouse").claimed_slots)
+
+    wait_until(lambda: slots_claimed() == 1, 120, "the run to claim the pool's slot")
+    os.killpg(doomed.pid, signal.SIGKILL)
+    doomed.wait()
+    run = instance.get_runs(limit=1)[0]
+    assert run.status == DagsterRunStatus.STARTED  # nobody is left to say otherwise
+    daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-f", str(POOL_HOLDER)], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_until(lambda: instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE, 120,
+                   "monitoring to fail the killed run")
+        wait_until(lambda: slots_claimed() == 0, 60, "the killed run's slot to be freed")
+        after = subprocess.run(materialize, cwd=tmp_path, env={**env, "HOLD_S": "0"}, capture_output=True,
+                               text=True, timeout=120)
+        assert after.returncode == 0 and "RUN_SUCCESS" in after.stderr, after.stderr[-2000:]
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(60)
+    failure = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.RUN_FAILURE).records
+    assert "is gone: it was killed or crashed" in failure[0].event_log_entry.message
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)

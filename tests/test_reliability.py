@@ -11,12 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from dagster_project.bronze.files import FILE_SOURCES, ingest_files
 from dagster_project.instance import prepare
 from generators.run import generate_users
 from generators.schema import USERS_FILE, VIP_FILE
+from generators.sinks.bus import embedded
+from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake
 from tests.conftest import ROOT
 from tests.helpers import manifest
@@ -118,3 +121,19 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.5)
+
+
+def test_each_partition_s_enqueued_times_follow_its_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A producer that read the clock before another committed (it waited for the write lock) appends after
+    it: its events are stamped no earlier than the partition's last (they were stamped before the lock)."""
+    path = str(tmp_path / "events.db")
+    first, second = EmbeddedLog(path), EmbeddedLog(path)
+    first.send("pageviews", [0, 1], [b"a", b"b"])
+    now = time.time()
+    monkeypatch.setattr(embedded.time, "time", lambda: now - 10)  # its clock read 10 s before the append
+    second.send("pageviews", [0, 1], [b"c", b"d"])
+    for partition in (0, 1):
+        stamps = [record.enqueued_time for record in first.read("pageviews", partition, 0)]
+        assert len(stamps) == 2 and stamps == sorted(stamps), stamps
+    first.close()
+    second.close()

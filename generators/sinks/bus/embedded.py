@@ -93,15 +93,17 @@ class EmbeddedLog:
 
     def send(self, topic: str, keys: Sequence[int] | np.ndarray, bodies: Sequence[bytes] | np.ndarray,
              enqueued_time: int | None = None) -> None:
-        """Append a batch; `enqueued_time` (ms since the epoch) replays a recorded stream, else now."""
+        """Append a batch; `enqueued_time` (ms since the epoch) replays a recorded stream, else now: stamped,
+        as Event Hubs stamps on append, once the write lock is held and never before the partition's last
+        stamp, so each partition's enqueued times follow its order whatever producers race."""
         if len(bodies) == 0:
             return
         keys = np.asarray(keys, dtype=np.int64)
         bodies = np.asarray(bodies, dtype=object)
-        enqueued = int(time.time() * 1000) if enqueued_time is None else enqueued_time
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
+            now = int(time.time() * 1000)
             state = {p: [s, o] for p, s, o in db.execute(
                 "SELECT partition, next_sequence, next_offset FROM partitions WHERE topic = ?", (topic,))}
             if not state:
@@ -110,6 +112,9 @@ class EmbeddedLog:
             rows = []
             for partition, cursor in state.items():
                 group = bodies[partition_of == partition]
+                if not len(group):
+                    continue
+                enqueued = enqueued_time if enqueued_time is not None else max(now, self._last_stamp(topic, partition))
                 lengths = np.fromiter(map(len, group), dtype="<i4", count=len(group))
                 for lo in range(0, len(group), SEGMENT_EVENTS):
                     part, part_lengths = group[lo: lo + SEGMENT_EVENTS], lengths[lo: lo + SEGMENT_EVENTS]
@@ -124,6 +129,11 @@ class EmbeddedLog:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _last_stamp(self, topic: str, partition: int) -> int:
+        last = self.db.execute("SELECT enqueued_time FROM segments WHERE topic = ? AND partition = ? "
+                               "ORDER BY first_sequence DESC LIMIT 1", (topic, partition)).fetchone()
+        return last[0] if last else 0
 
     def end_sequences(self, topic: str) -> dict[int, int]:
         """Per partition, the sequence number the next event will get."""

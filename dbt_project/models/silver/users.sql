@@ -1,9 +1,10 @@
--- One row per user: the latest file version wins, and within it the first line (the source repeats some).
+-- One row per user, from what the users files hold now (each file's latest version): a user removed from
+-- a newer file is gone. The first line wins (the source repeats some; across files, the first file by name).
 with ranked as (
     select
         *,
-        row_number() over (partition by id order by _file_version desc, _line) as rank_in_key
-    from {{ source('bronze', 'users') }}
+        row_number() over (partition by id order by _source_file, _line) as rank_in_key
+    from {{ latest_file_versions(source('bronze', 'users')) }} as latest
 )
 
 select

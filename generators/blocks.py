@@ -8,7 +8,7 @@ and comes out identical.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -31,5 +31,6 @@ def draw_range(draw: DrawFn, seed: int, stream: str, start: int, stop: int) -> D
             for key in parts[0]}
 
 
-def chunks(start: int, stop: int, size: int) -> list[tuple[int, int]]:
-    return [(lo, min(lo + size, stop)) for lo in range(start, stop, size)]
+def chunks(start: int, stop: int, size: int) -> Iterator[tuple[int, int]]:
+    """Spans of `size` records, made as they are taken: memory stays flat however many there are."""
+    return ((lo, min(lo + size, stop)) for lo in range(start, stop, size))

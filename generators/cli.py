@@ -19,6 +19,7 @@ from rich.table import Table
 from generators.dirty import check_rate
 from generators.errors import PlaygroundError
 from generators.events import DEFAULT_START, StreamConfig
+from generators.room import check_room
 from generators.run import (
     DEFAULT_CHUNK,
     DEFAULT_WORKERS,
@@ -131,13 +132,18 @@ def generate(
             sizes = sizes.with_count(source.value, count)
         sizes = sizes.with_count("vip_users", vip_count)
         the_lake = Lake(lake)
+        everything = source == Source.all
+        counts = {"users": sizes.users, "vip_users": min(sizes.vip_users, sizes.users), "products": sizes.products,
+                  "orders": sizes.orders, "pageviews": sizes.pageviews}
+        check_room(counts if everything else {s: n for s, n in counts.items()
+                                              if s == source.value or (s == "vip_users" and source == Source.users)},
+                   the_lake, orders_url, bus)
         the_lake.check_writable()
         manifests: list[Manifest] = []
-        everything = source == Source.all
         with progress_bars(quiet) as progress:
             if everything or source == Source.users:
-                manifests += generate_users(the_lake, seed, sizes.users, min(sizes.vip_users, sizes.users),
-                                            dirty_rate, chunk_size, workers, progress)
+                manifests += generate_users(the_lake, seed, sizes.users, counts["vip_users"], dirty_rate, chunk_size,
+                                            workers, progress)
             if everything or source == Source.products:
                 manifests.append(generate_products(the_lake, seed, sizes.products, dirty_rate, chunk_size, progress))
             users, products = (sizes.users, sizes.products) if everything else population(the_lake, sizes)

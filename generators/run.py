@@ -78,10 +78,10 @@ def population(lake: Lake, sizes: Sizes) -> tuple[int, int]:
 def generate_users(lake: Lake, seed: int, users: int, vip_users: int, dirty_rate: float = 0.0,
                    chunk_size: int = DEFAULT_CHUNK, workers: int = DEFAULT_WORKERS,
                    progress: Progress = no_progress) -> list[Manifest]:
-    def render(span: tuple[int, int]) -> tuple[bytes, Counter]:
+    def render(span: tuple[int, int]) -> tuple[bytes, Counter, int]:
         lo, hi = span
         plan = dirty_plan(seed, "users", lo, hi, dirty_rate, USER_DIRT)
-        return render_json_lines(users_frame(seed, lo, hi), plan, USER_DIRT, lo)
+        return *render_json_lines(users_frame(seed, lo, hi), plan, USER_DIRT, lo), hi - lo
 
     def orphan(record: dict) -> None:
         record["id"] = users + record["id"] % 1000
@@ -89,12 +89,11 @@ def generate_users(lake: Lake, seed: int, users: int, vip_users: int, dirty_rate
     with lake.exclusive("users"):
         dirt: Counter = Counter()
         advance = progress("users", users)
-        spans = chunks(0, users, chunk_size)
         with lake.writer(USERS_FILE) as out:
-            for (text, counts), (lo, hi) in zip(ordered_map(render, spans, workers), spans, strict=True):
+            for text, counts, records in ordered_map(render, chunks(0, users, chunk_size), workers):
                 out.write(text)
                 dirt += counts
-                advance(hi - lo)
+                advance(records)
         user_manifest = Manifest("users", seed, users, users + dirt[DUPLICATE], lake.display(USERS_FILE),
                                  dirty_rate, dict(dirt))
 

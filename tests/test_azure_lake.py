@@ -11,6 +11,8 @@ from dagster_azure.adls2 import ADLS2DefaultAzureCredential, ADLS2Key, ADLS2Reso
 from dagster_project.azure_lake import AzurePlaygroundResource, adlfs_options, adls2_from_environment
 from dagster_project.provisioning.settings import env_settings
 from dagster_project.targets import resources_for
+from generators.errors import PlaygroundError
+from generators.sinks import lake as lake_module
 
 AZURE = ("AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_CONNECTION_STRING")
 
@@ -36,7 +38,7 @@ def test_the_environment_chooses_the_credential(setting: str | None, kind: type,
         assert isinstance(playground, AzurePlaygroundResource) and isinstance(playground.adls2.credential, kind)
 
 
-def test_the_lake_gets_the_accounts_filesystem_from_the_credential() -> None:
+def test_the_lake_gets_the_accounts_filesystem_from_the_credential(monkeypatch: pytest.MonkeyPatch) -> None:
     key = ADLS2Resource(storage_account="acct", credential=ADLS2Key(key="a2V5"))
     assert adlfs_options(key) == {"account_name": "acct", "account_key": "a2V5"}
     sas = ADLS2Resource(storage_account="acct", credential=ADLS2SASToken(token="sv=2024&sig=x"))
@@ -48,6 +50,9 @@ def test_the_lake_gets_the_accounts_filesystem_from_the_credential() -> None:
 
     resource = AzurePlaygroundResource(lake="abfs://", orders_url="mssql+pymssql://x", bus="eventhubs",
                                        generates=False, adls2=key)
+    with pytest.raises(PlaygroundError, match=r"cannot reach the lake.s storage endpoint https://acct\.blob\.core"):
+        resource.open_lake()  # no account "acct" answers from here: said at once, not after minutes of retries
+    monkeypatch.setattr(lake_module, "reachable", lambda endpoint: None)
     lake = resource.open_lake()  # no AZURE_STORAGE_* in the environment: the resource's credential is used
     assert type(lake.fs).__name__ == "AzureBlobFileSystem"
     assert (lake.fs.account_name, lake.fs.account_key) == ("acct", "a2V5")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from generators.blocks import chunks
 from generators.cli import app
 from tests.helpers import dataset_args, playground
 
@@ -149,3 +150,29 @@ def test_unreachable_event_hubs_amqp(tmp_path: Path) -> None:
     message = fails("generate", "pageviews", "--count", "10", *args, env={"EVENTHUBS_CONNECTION_STRING": connection})
     assert "cannot send to event hub 'pageviews' on 127.0.0.1" in message and "Connection refused" in message
     assert "secret" not in message
+
+
+@pytest.mark.parametrize("source, count, expected", [
+    ("users", "99999999999999999999", "is more than the sink can number (ids up to 9,223,372,036,854,775,807)"),
+    ("users", "1000000000000", "need about 650 TB at"),
+    ("pageviews", "100000000000", "need about 34 TB at"),
+])
+def test_counts_past_what_the_sinks_hold_are_refused_before_anything_is_written(
+        tmp_path: Path, source: str, count: str, expected: str) -> None:
+    """They grew to gigabytes of memory without writing anything (or ran until the disk was full)."""
+    playground("generate", "users", "--count", "10", *dataset_args(tmp_path))
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    message = fails("generate", source, "--count", count, *dataset_args(tmp_path))
+    assert expected in message and "lower --count" in message
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_orders_past_a_32_bit_id_are_refused_for_a_server_database(tmp_path: Path) -> None:
+    args = dataset_args(tmp_path)
+    args[args.index("--orders-url") + 1] = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    assert "ids up to 2,147,483,647" in fails("generate", "orders", "--count", "3000000000", *args)
+
+
+def test_spans_are_made_as_they_are_taken() -> None:
+    spans = chunks(0, 10**18, 65_536)
+    assert next(spans) == (0, 65_536) and next(spans) == (65_536, 131_072)

@@ -82,6 +82,13 @@ def with_items(manifests: "list[Manifest]") -> "list[Manifest]":
     return [orders, items]
 
 
+def check_room(counts: dict[str, int], playground: PlaygroundResource) -> None:
+    """Counts the sinks cannot hold fail the step before anything is written."""
+    from generators.room import check_room as refuse_past_room
+
+    refuse_past_room(counts, playground.open_lake(), playground.orders_url, playground.bus)
+
+
 def landing_assets_for(solution: Solution) -> list[AssetsDefinition]:
     """Locally each asset runs its generator; in the cloud it reports what the generator containers wrote."""
 
@@ -102,6 +109,7 @@ def landing_assets_for(solution: Solution) -> list[AssetsDefinition]:
         from generators.run import generate_users
 
         sizes = config.sizes()
+        check_room({"users": sizes.users, "vip_users": min(sizes.vip_users, sizes.users)}, playground)
         context.log.info(f"generating {sizes.users:,} users into {playground.lake}")
         yield from results(generate_users(playground.open_lake(), config.seed, sizes.users,
                                           min(sizes.vip_users, sizes.users), config.dirty_rate), solution)
@@ -117,6 +125,7 @@ def landing_assets_for(solution: Solution) -> list[AssetsDefinition]:
         from generators.run import generate_products
 
         sizes = config.sizes()
+        check_room({"products": sizes.products}, playground)
         context.log.info(f"generating {sizes.products:,} products into {playground.lake}")
         yield from results([generate_products(playground.open_lake(), config.seed, sizes.products,
                                               config.dirty_rate)], solution)
@@ -136,6 +145,7 @@ def landing_assets_for(solution: Solution) -> list[AssetsDefinition]:
         lake = playground.open_lake()
         sizes = config.sizes()
         users, products = population(lake, sizes)
+        check_room({"orders": sizes.orders}, playground)
         context.log.info(f"generating {sizes.orders:,} orders of {users:,} users and {products:,} products")
         with playground.open_orders_db() as db:
             manifest = generate_orders(db, lake, config.seed, sizes.orders, users, products, config.dirty_rate)
@@ -157,6 +167,7 @@ def landing_assets_for(solution: Solution) -> list[AssetsDefinition]:
         sizes = config.sizes()
         users, products = population(lake, sizes)
         stream = StreamConfig(config.seed, users, products, DEFAULT_START, None, config.dirty_rate)
+        check_room({"pageviews": sizes.pageviews}, playground)
         context.log.info(f"generating {sizes.pageviews:,} pageviews onto {playground.bus}")
         yield from results(generate_events(playground.open_bus(), lake, stream, sizes.pageviews, playground.bus),
                            solution)

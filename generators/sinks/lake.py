@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
 import stat
 import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import IO
+from urllib.parse import urlparse
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
@@ -49,6 +51,19 @@ def note_written(folder: str, name: str) -> None:
         os.close(descriptor)
 
 
+def reachable(endpoint: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds, naming the endpoint, when nothing answers there: the storage SDK would retry a name
+    that does not resolve or a refused connection for minutes. (Its retries stay for a service that answers.)"""
+    url = urlparse(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise PlaygroundError(f"cannot reach the lake's storage endpoint {url.scheme}://{url.netloc}: "
+                              f"{exc.strerror or exc}. Check the account name or connection string, and that this "
+                              "machine may reach the account (network rules, private endpoint)") from exc
+
+
 class Lake:
     def __init__(self, root: str, storage_options: dict[str, object] | None = None):
         """`storage_options`: the filesystem's own arguments (an Azure account and credential), instead of
@@ -68,6 +83,8 @@ class Lake:
                                   "(abfs needs the `azure` extra)") from exc
         self.root = root_path.rstrip("/")
         self.local = isinstance(self.fs, LocalFileSystem)
+        if protocol in AZURE_PROTOCOLS:
+            reachable(self.fs.service_client.url)
 
     def path(self, relative: str) -> str:
         return f"{self.root}/{relative}" if self.root else relative

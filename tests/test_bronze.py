@@ -400,7 +400,9 @@ def test_materialize_landing_and_bronze_with_its_checks(tmp_path: Path, dirty_ra
     for asset, check in (("bronze/orders", "key_unique"), ("bronze/items", "key_unique"),
                          ("bronze/items", "references_orders"), ("bronze/pageviews", "key_not_null")):
         assert checks[asset, check].passed, (asset, check)
-    assert len(checks) == 2 * 7 + 1 + 5  # keys of every table, items' parent, quarantine of files and events
+    # keys of every table, items' parent, orders against their source, quarantine of files and events
+    assert len(checks) == 2 * 7 + 1 + 1 + 5
+    assert checks["bronze/orders", "matches_source"].passed
     bronze_users = next(e.materialization for e in result.get_asset_materialization_events()
                         if e.materialization.asset_key.to_user_string() == "bronze/users")
     assert bronze_users.metadata["rows_new"].value + bronze_users.metadata["rows_quarantined"].value == \

@@ -12,17 +12,32 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckSeverity,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    materialize,
+)
 
+from dagster_project.assets.bronze import bronze_assets
+from dagster_project.bronze import files
+from dagster_project.bronze.events import ingest_events
 from dagster_project.bronze.files import FILE_SOURCES, ingest_files
+from dagster_project.bronze.store import transaction
+from dagster_project.bronze.tables import ingest_orders, reconcile
 from dagster_project.instance import prepare
+from dagster_project.resources import PlaygroundResource, WarehouseResource
+from dagster_project.streaming.engine import TimePolicy, process_batch
 from generators.run import generate_users
 from generators.schema import USERS_FILE, VIP_FILE
 from generators.sinks.bus import embedded
 from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake
+from generators.sinks.orders_db import OrdersDB
 from tests.conftest import ROOT
-from tests.helpers import manifest
+from tests.helpers import dataset_args, manifest, playground, table_rows
 
 POOL_HOLDER = ROOT / "tests/fixtures/dagster/pool_holder.py"
 FIRST_USE = """
@@ -137,3 +152,127 @@ def test_each_partition_s_enqueued_times_follow_its_order(tmp_path: Path, monkey
         assert len(stamps) == 2 and stamps == sorted(stamps), stamps
     first.close()
     second.close()
+
+
+def orders_dataset(root: Path, orders: int = 300) -> str:
+    playground("generate", "users", "--count", "100", *dataset_args(root))
+    playground("generate", "products", "--count", "20", *dataset_args(root))
+    playground("generate", "orders", "--count", str(orders), *dataset_args(root))
+    return f"sqlite:///{root / 'orders.db'}"
+
+
+def test_orders_with_values_of_the_wrong_type_are_quarantined_and_the_rest_flows(tmp_path: Path) -> None:
+    """An orderDate that is not a date stopped orders and items on every run (SQLite keeps any value)."""
+    url = orders_dataset(tmp_path)
+    database = tmp_path / "orders.db"
+    table_rows(database, "UPDATE orders SET orderDate = 'not a date' WHERE orderId = 7")
+    table_rows(database, "UPDATE orders SET userId = 'abc' WHERE orderId = 9")
+    table_rows(database, "UPDATE items SET productId = 'p-1' WHERE orderId = 11 AND rowId = 1")
+    items_of = dict(table_rows(database, "SELECT orderId, count(*) FROM items WHERE orderId IN (7, 9, 11) "
+                                         "GROUP BY orderId"))
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    with OrdersDB(url) as db:
+        result = ingest_orders(con, db)
+        counts = reconcile(con, db)
+    assert result.new_orders == 298 and result.quarantined == 2 + items_of[7] + items_of[9] + 1
+    quarantined = con.execute("SELECT source, position, reason FROM bronze._quarantine ORDER BY ALL").fetchall()
+    assert quarantined[0] == ("items", 7, "its order 7 is quarantined")
+    assert ("items", 11, 'productId "p-1" is not BIGINT') in quarantined
+    assert ("orders", 7, 'orderDate "not a date" is not TIMESTAMP') in quarantined
+    assert ("orders", 9, 'userId "abc" is not BIGINT') in quarantined
+    assert con.execute('SELECT count(*) FROM bronze.items WHERE "orderId" IN (7, 9)').fetchone()[0] == 0
+    assert counts["source_orders"] == counts["bronze_orders"] == 300
+    assert counts["source_items"] == counts["bronze_items"]
+
+
+def test_rows_the_watermark_cannot_see_fail_the_reconciliation_check(tmp_path: Path) -> None:
+    """An item added to an order already taken, and an item whose order does not exist, were lost without a
+    trace; and selecting bronze/orders alone was refused (orders and items are one step)."""
+    url = orders_dataset(tmp_path)
+    resources = {"playground": PlaygroundResource(lake=str(tmp_path / "lake"), orders_url=url,
+                                                  bus=str(tmp_path / "events.db")),
+                 "warehouse": WarehouseResource(path=str(tmp_path / "wh.duckdb"))}
+
+    def reconciliation(*selection: str) -> AssetCheckEvaluation:
+        result = materialize(bronze_assets, resources=resources, selection=list(selection))
+        assert result.success
+        return next(e.asset_check_evaluation_data for e in result.all_events
+                    if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                    and e.asset_check_evaluation_data.check_name == "matches_source")
+
+    assert reconciliation("bronze/orders").passed
+    table_rows(tmp_path / "orders.db", "INSERT INTO items VALUES (5, 11, 3)")  # order 5 is in bronze already
+    late = reconciliation("bronze/orders")
+    assert not late.passed and late.severity == AssetCheckSeverity.ERROR
+    assert late.metadata["source_items"].value == late.metadata["bronze_items"].value + 1
+    table_rows(tmp_path / "orders.db", "DELETE FROM items WHERE orderId = 5 AND rowId = 11")
+    table_rows(tmp_path / "orders.db", "INSERT INTO items VALUES (100000, 1, 3)")  # no order 100000
+    orphan = reconciliation("bronze/orders", "bronze/items")
+    assert not orphan.passed and orphan.metadata["source_items_above_every_order"].value == 1
+
+
+@pytest.mark.parametrize("chunk_bytes", [32 << 20, 1 << 20])  # the long line within one piece, or across many
+def test_a_line_past_the_maximum_is_quarantined_by_its_length_unparsed(tmp_path: Path, chunk_bytes: int,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 50 MB line ran DuckDB out of memory (under a 1 GB limit) on every run."""
+    monkeypatch.setattr(files, "CHUNK_BYTES", chunk_bytes)
+    lake = Lake(str(tmp_path / "lake"))
+    long_line = b'{"id": 2, "name": "' + b"x" * (50 << 20) + b'"}'
+    lake.write_bytes("landing/users/users.json", b'{"id": 1, "name": "a"}\n' + long_line + b'\n{"id": 3}\n')
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '256MB'")
+    result = files.ingest_files(con, lake, FILE_SOURCES["users"])
+    assert (result.new_rows, result.quarantined) == (2, 1)
+    assert con.execute("SELECT id FROM bronze.users ORDER BY id").fetchall() == [(1,), (3,)]
+    position, reason, raw = con.execute("SELECT position, reason, raw FROM bronze._quarantine").fetchone()
+    assert position == 2 and reason.startswith(f"a line of {len(long_line):,} bytes, over the 1,048,576-byte maximum")
+    assert raw.encode() == long_line[:files.PREVIEW_BYTES]
+
+
+def test_a_damaged_log_segment_is_quarantined_by_its_sequence_numbers_and_the_rest_flows(tmp_path: Path) -> None:
+    """A segment whose bodies were cut short stopped bronze and streaming on every run with an Arrow error
+    naming neither partition nor sequence."""
+    log = EmbeddedLog(str(tmp_path / "events.db"), partitions=1)
+    body = b'{"event_id": "e%d", "event_time": "2025-01-01T00:00:00Z", "user_id": 1, "stars": 4}'
+    for batch in range(3):  # three segments: sequences 0-9, 10-19, 20-29
+        log.send("stars", [0] * 10, [body % (10 * batch + i) for i in range(10)])
+    log.db.execute("UPDATE segments SET bodies = substr(bodies, 1, 100) WHERE first_sequence = 10")
+    log.close()
+    reader = EmbeddedLog(str(tmp_path / "events.db"), readonly=True)
+    con = duckdb.connect()
+    result = ingest_events(con, reader, "stars")
+    assert (result.new_rows, result.quarantined, result.offsets_to) == (20, 10, {0: 30})
+    quarantined = con.execute("SELECT location, position, reason FROM bronze._quarantine ORDER BY position").fetchall()
+    assert [q[1] for q in quarantined] == list(range(10, 20))
+    assert quarantined[0][0] == "stars/0" and quarantined[0][2].startswith("no body: the bus could not give")
+    assert ingest_events(con, reader, "stars").new_rows == 0  # taken once: the next run goes on past it
+    streamed = process_batch(duckdb.connect(), reader, Lake(str(tmp_path / "lake")), TimePolicy())
+    assert (streamed.events, streamed.quarantined, streamed.offsets_to["stars"]) == (30, 10, {0: 30})
+
+
+@pytest.mark.parametrize("connection, endpoint", [
+    ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+     "BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;", "http://127.0.0.1:1"),  # nothing listens
+    ("DefaultEndpointsProtocol=https;AccountName=nosuchplaygroundaccount;AccountKey=a2V5;"
+     "EndpointSuffix=core.windows.net", "https://nosuchplaygroundaccount.blob.core.windows.net"),  # no such name
+])
+def test_an_unreachable_azure_lake_fails_in_seconds_naming_its_endpoint(tmp_path: Path, connection: str,
+                                                                         endpoint: str) -> None:
+    """It was retried silently for three minutes or more."""
+    began = time.monotonic()
+    done = subprocess.run([str(Path(sys.executable).parent / "playground"), "generate", "users", "--count", "10",
+                           "--lake", "abfs://landing", "--quiet"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "AZURE_STORAGE_CONNECTION_STRING": connection})
+    assert done.returncode == 2 and time.monotonic() - began < 30
+    message = " ".join(done.stderr.split())
+    assert f"cannot reach the lake's storage endpoint {endpoint}" in message, message
+    assert "a2V5" not in message
+
+
+def test_a_failure_that_ended_the_transaction_is_the_error_reported() -> None:
+    """After a full disk DuckDB has ended the transaction: the rollback's own "no transaction is active" hid
+    the real error."""
+    con = duckdb.connect()
+    with pytest.raises(OSError, match="No space left on device"), transaction(con):
+        con.execute("ROLLBACK")  # what DuckDB did on its failed write
+        raise OSError(28, "No space left on device")

@@ -7,6 +7,7 @@ bus (pageviews, stars) ingested incrementally into DuckDB.
 from datetime import timedelta
 
 from dagster import (
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
@@ -30,6 +31,7 @@ from dagster_project.targets import LOCAL, Solution
 
 GROUP = "bronze"
 QUARANTINE_CHECK = "quarantine_share"
+RECONCILE_CHECK = "matches_source"
 FILE_TABLES = ("users", "vip_users", "products")
 EVENT_TABLES = ("pageviews", "stars")
 
@@ -66,6 +68,12 @@ def check_specs(key: AssetKey, table: str, quarantine: bool = True) -> list[Asse
         specs.append(AssetCheckSpec(QUARANTINE_CHECK, asset=key,
                                     description="Quarantined records stay under the configured share of all records."))
     return specs
+
+
+def reconcile_spec(orders_key: AssetKey) -> AssetCheckSpec:
+    return AssetCheckSpec(RECONCILE_CHECK, asset=orders_key, description=(
+        "The source's orders and items up to the watermark equal bronze's (taken or quarantined), and no item is "
+        "above every order: fails when the watermark missed rows (an item added to an order already taken)."))
 
 
 def check_results(con, key: AssetKey, table: str, batch_id: str, max_quarantine_share: float | None = None
@@ -138,31 +146,41 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
 
     orders_key, items_key = bronze_key("orders", solution), bronze_key("items", solution)
 
-    @multi_asset(name=solution.name("bronze_orders"), pool=solution.pool("warehouse"), specs=[
+    # Orders and items are taken in one transaction: selecting one of them runs both, and reports the selected.
+    @multi_asset(name=solution.name("bronze_orders"), pool=solution.pool("warehouse"), can_subset=True, specs=[
         AssetSpec(orders_key, **spec("orders", "Orders from the SQL database, appended above the last orderId taken.")),
         AssetSpec(items_key, **spec("items", "The items of those orders, taken in the same snapshot and transaction.")),
-    ], check_specs=[*check_specs(orders_key, "orders", quarantine=False),
+    ], check_specs=[*check_specs(orders_key, "orders", quarantine=False), reconcile_spec(orders_key),
                     *check_specs(items_key, "items", quarantine=False)])
     def bronze_orders(context: AssetExecutionContext, playground: PlaygroundResource, warehouse: WarehouseResource):
-        from dagster_project.bronze.tables import ingest_orders
+        from dagster_project.bronze.tables import ingest_orders, reconcile
 
         with warehouse.connect() as con, playground.open_orders_db() as db:
             result = ingest_orders(con, db)
             checks = [*check_results(con, orders_key, "orders", result.batch_id),
                       *check_results(con, items_key, "items", result.batch_id)]
+            counts = reconcile(con, db)
             previews = {table: preview(con, table) for table in ("orders", "items")}
             in_lake = {table: to_lake(con, playground, warehouse, table) for table in ("orders", "items")}
+        matches = all(counts[f"source_{t}"] == counts[f"bronze_{t}"] for t in ("orders", "items")) \
+            and not counts["source_items_above_every_order"]
+        checks.append(AssetCheckResult(asset_key=orders_key, check_name=RECONCILE_CHECK, passed=matches,
+                                       severity=AssetCheckSeverity.ERROR, metadata=counts))
         context.log.info(f"orders {result.watermark_from} -> {result.watermark_to}: {result.new_orders:,} orders, "
-                         f"{result.new_items:,} items")
+                         f"{result.new_items:,} items, {result.quarantined:,} rows quarantined")
         watermark = {"watermark_from": result.watermark_from, "watermark_to": result.watermark_to,
-                     "batch_id": result.batch_id}
-        yield MaterializeResult(asset_key=orders_key,
-                                metadata={"rows_new": result.new_orders, "rows_total": result.total_orders,
-                                          **watermark, "preview": previews["orders"], **in_lake["orders"]})
-        yield MaterializeResult(asset_key=items_key,
-                                metadata={"rows_new": result.new_items, "rows_total": result.total_items,
-                                          **watermark, "preview": previews["items"], **in_lake["items"]})
-        yield from checks
+                     "batch_id": result.batch_id, "rows_quarantined": result.quarantined}
+        selected = context.selected_asset_keys
+        if orders_key in selected:
+            yield MaterializeResult(asset_key=orders_key,
+                                    metadata={"rows_new": result.new_orders, "rows_total": result.total_orders,
+                                              **watermark, "preview": previews["orders"], **in_lake["orders"]})
+        if items_key in selected:
+            yield MaterializeResult(asset_key=items_key,
+                                    metadata={"rows_new": result.new_items, "rows_total": result.total_items,
+                                              **watermark, "preview": previews["items"], **in_lake["items"]})
+        yield from (c for c in checks
+                    if AssetCheckKey(c.asset_key, c.check_name) in context.selected_asset_check_keys)
 
     def event_asset(topic: str) -> AssetsDefinition:
         key = bronze_key(topic, solution)
@@ -221,7 +239,7 @@ def spark_bronze_assets(solution: Solution, spec) -> list[AssetsDefinition]:
         AssetSpec(orders_key, **spec("orders", "Orders from the SQL database by JDBC, above the highest orderId "
                                                "taken.")),
         AssetSpec(items_key, **spec("items", "The items of those orders, read up to the same orderId.")),
-    ], check_specs=[*check_specs(orders_key, "orders", quarantine=False),
+    ], check_specs=[*check_specs(orders_key, "orders", quarantine=False), reconcile_spec(orders_key),
                     *check_specs(items_key, "items", quarantine=False)])
     def bronze_orders(context: AssetExecutionContext, spark_jobs: SparkJobs):
         return spark_jobs.run(context, job, ["--source", "orders"]).get_results()

@@ -1,9 +1,10 @@
 """Records (JSON bytes) to typed columns, in SQL over a whole batch: bronze's rules, in one place.
 
-Bronze (lake files and events) and the streaming engine decode with it. A record that is not
-UTF-8, not a JSON object, lacks a required field, or has a field of the wrong type (a string for
-a number, a fraction or boolean for an integer, a number for a string, a list holding anything
-but strings for list[str]) gets a `reason`; other missing fields stay NULL.
+Bronze (lake files and events) and the streaming engine decode with it. A record that has no
+body (the bus could not give it), is not UTF-8, not a JSON object, lacks a required field, or has
+a field of the wrong type (a string for a number, a fraction or boolean for an integer, a number
+for a string, a list holding anything but strings for list[str]) gets a `reason`; other missing
+fields stay NULL.
 
 Speed: each body is parsed twice (validity, then one extraction of every field); a field's type
 is read from its JSON text (quote, digits, bracket) instead of parsing each value again, which
@@ -79,7 +80,8 @@ def decode_sql(source: str, types: dict[str, dict[str, str]], required: tuple[st
             SELECT *, {", ".join(values)} FROM field_texts
         ), checked AS (
             SELECT *, {event_ms} AS event_ms,
-                   CASE WHEN raw_text IS NULL THEN 'not UTF-8 text'
+                   CASE WHEN body IS NULL THEN 'no body: the bus could not give this record (a damaged segment)'
+                        WHEN raw_text IS NULL THEN 'not UTF-8 text'
                         WHEN NOT is_object THEN CASE WHEN json_valid(text) THEN 'not a JSON object'
                                                      ELSE 'malformed JSON' END
                         {" ".join(checks)}

@@ -22,7 +22,7 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 import duckdb
@@ -249,8 +249,25 @@ def ingest_orders(spark: SparkSession, tables: Tables, url: str, props: dict[str
     metadata = {table: {"rows_new": new[table], "rows_total": tables.count(table), **watermark}
                 for table in ("orders", "items")}
     checks = [*key_checks(tables, "orders", tables.read("orders").where(F.col("_batch_id") == batch_id)),
-              *key_checks(tables, "items", tables.read("items").where(F.col("_batch_id") == batch_id))]
+              *key_checks(tables, "items", tables.read("items").where(F.col("_batch_id") == batch_id)),
+              reconcile_check(tables, query, high)]
     return metadata, checks
+
+
+def reconcile_check(tables: Tables, query: Callable[[str], DataFrame], watermark: int) -> dict:
+    """bronze/tables.py's reconciliation: the source's rows up to the watermark against bronze's, and the
+    source's items above every order."""
+    counts = {"watermark": watermark}
+    for table in ("orders", "items"):
+        counts[f"source_{table}"] = query(f'SELECT count(*) AS n FROM {table} WHERE "orderId" <= {watermark}'
+                                          ).first()[0]
+        counts[f"bronze_{table}"] = tables.count(table)
+    counts["source_items_above_every_order"] = query(
+        'SELECT count(*) AS n FROM items WHERE "orderId" > (SELECT coalesce(max("orderId"), 0) FROM orders)').first()[0]
+    matches = all(counts[f"source_{t}"] == counts[f"bronze_{t}"] for t in ("orders", "items")) \
+        and not counts["source_items_above_every_order"]
+    return {"asset_key": "orders", "check_name": "matches_source", "passed": matches, "severity": "ERROR",
+            "metadata": counts}
 
 
 # ---- Checks ----------------------------------------------------------------------------------

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from contextlib import contextmanager, suppress
 
 import duckdb
-
-if TYPE_CHECKING:  # polars only where tuples are turned into a frame: the streaming engine never loads it
-    import polars as pl
 
 DUCKDB_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR", "list[str]": "VARCHAR[]"}
 
@@ -30,22 +26,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        with suppress(duckdb.Error):  # a failed write (a full disk) may have ended the transaction already
+            con.execute("ROLLBACK")
         raise
 
-
-def commit_batch(con: duckdb.DuckDBPyConnection, batch: dict[str, pl.DataFrame | list[tuple]]) -> None:
-    """New rows per bronze table (data, quarantine and the bookkeeping that says they were taken) in one
-    transaction: a run killed at any point leaves all of it or none of it. Rows given as tuples are in
-    the table's column order."""
-    import polars as pl
-
-    with transaction(con):
-        for table, rows in batch.items():
-            if isinstance(rows, list):  # one bulk insert: executemany costs ~2 ms a row in DuckDB
-                columns = [c[0] for c in con.execute(f"SELECT * FROM bronze.{table} LIMIT 0").description]
-                rows = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
-            if rows.height:
-                con.register("new_rows", rows.rechunk().to_arrow())  # one chunk: DuckDB reads many slowly
-                con.execute(f"INSERT INTO bronze.{table} BY NAME SELECT * FROM new_rows")
-                con.unregister("new_rows")

@@ -2,7 +2,15 @@
 
 Each run reads the orders above the last orderId taken and their items, in chunks of orderIds
 (the generators commit an order with its items and ids only grow, so each cut is consistent),
-and appends each chunk with its watermark in one DuckDB transaction.
+and appends each chunk with its watermark in one DuckDB transaction. A row holding a value of the
+wrong type (SQLite keeps any value in any column) goes to bronze._quarantine with its orderId and
+reason, and so do the items of a quarantined order; the rest flows.
+
+What the watermark cannot see: a row added below it (an item added to an order already taken, an
+order inserted with a lower id) and an item whose order does not exist (it is above every order).
+`reconcile` counts both against the source after each run, and the asset's check fails when the
+counts differ, so nothing is lost unseen. Seeing such rows as they happen needs change data capture
+(SQL Server change tracking, PostgreSQL logical decoding), which this watermark mode does not do.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import duckdb
 import polars as pl
 import sqlalchemy as sa
 
-from dagster_project.bronze.store import commit_batch, create_table
+from dagster_project.bronze.store import create_table, transaction
 from generators.schema import items_table, orders_table
 from generators.sinks.orders_db import OrdersDB
 
@@ -35,6 +43,58 @@ class WatermarkResult:
     new_items: int
     total_orders: int
     total_items: int
+    quarantined: int
+
+
+# Arrow types that hold only values of the bronze column's type: such a column needs no check.
+SAFE_TYPES = {"BIGINT": (pl.Int64, pl.Int32), "DOUBLE": (pl.Float64, pl.Int64, pl.Int32), "TIMESTAMP": (pl.Datetime,)}
+
+
+def _casts(frame: pl.DataFrame, columns: dict[str, str]) -> tuple[str, str, str]:
+    """SQL over a raw row `r` of `frame`: its values typed; a condition true when each value has its column's
+    type; the first value that has not, as a reason. Only columns the database gave in another type (text,
+    from SQLite) are checked: the others cannot hold a wrong value."""
+    casts = {c: f'TRY_CAST(r."{c}" AS {t})' for c, t in columns.items()}
+    unsure = {c: t for c, t in columns.items() if not isinstance(frame.schema[c], SAFE_TYPES[t])}
+    typed = ", ".join(f'{cast} AS "{c}"' for c, cast in casts.items())
+    fits = " AND ".join(f'(r."{c}" IS NULL OR {casts[c]} IS NOT NULL)' for c in unsure) or "true"
+    reason = "CASE " + " ".join(f"""WHEN r."{c}" IS NOT NULL AND {casts[c]} IS NULL THEN '{c} ' || """
+                                f"""to_json(r."{c}") || ' is not {t}'""" for c, t in unsure.items()) + " END"
+    return typed, fits, reason if unsure else "NULL"
+
+
+def commit_chunk(con: duckdb.DuckDBPyConnection, orders: pl.DataFrame, items: pl.DataFrame, where: str,
+                 watermark: int, batch_id: str, now: datetime) -> tuple[int, int, int]:
+    """A chunk's orders and items into bronze, typed, with its watermark, in one transaction: a row holding a
+    value of another type (SQLite keeps any value in any column) goes to the quarantine with its orderId and
+    reason instead, and so do the items of such an order. (new orders, new items, quarantined)."""
+    orders, items = orders.select(list(ORDER_COLUMNS)), items.select(list(ITEM_COLUMNS))
+    con.register("raw_orders", orders.to_arrow())
+    con.register("raw_items", items.to_arrow())
+    (orders_typed, orders_fit, orders_reason), (items_typed, items_fit, items_reason) = (
+        _casts(orders, ORDER_COLUMNS), _casts(items, ITEM_COLUMNS))
+    stamp = [now, batch_id]
+    with transaction(con):
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE bad_orders AS
+            SELECT TRY_CAST(r."orderId" AS BIGINT) AS "orderId", {orders_reason} AS reason, to_json(r) AS raw
+            FROM raw_orders r WHERE NOT ({orders_fit})""")
+        new_orders = con.execute(f"""INSERT INTO bronze.orders SELECT {orders_typed}, ?::TIMESTAMP, ?
+            FROM raw_orders r WHERE {orders_fit}""", stamp).fetchall()[0][0]
+        new_items = con.execute(f"""INSERT INTO bronze.items SELECT {items_typed}, ?::TIMESTAMP, ?
+            FROM raw_items r WHERE {items_fit} AND r."orderId" NOT IN (SELECT "orderId" FROM bad_orders)""",
+                                stamp).fetchall()[0][0]
+        quarantined = con.execute(f"""INSERT INTO bronze._quarantine
+            SELECT 'orders', ? || '#orders', "orderId", reason, raw, ?, ?::TIMESTAMP FROM bad_orders
+            UNION ALL
+            SELECT 'items', ? || '#items', TRY_CAST(r."orderId" AS BIGINT),
+                   coalesce({items_reason}, format('its order {{}} is quarantined', r."orderId")), to_json(r),
+                   ?, ?::TIMESTAMP
+            FROM raw_items r WHERE NOT ({items_fit}) OR r."orderId" IN (SELECT "orderId" FROM bad_orders)""",
+                                  [where, batch_id, now, where, batch_id, now]).fetchall()[0][0]
+        con.execute("INSERT INTO bronze._watermarks VALUES (?, ?, ?, ?)", [SOURCE, watermark, batch_id, now])
+    con.unregister("raw_orders")
+    con.unregister("raw_items")
+    return new_orders, new_items, quarantined
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -50,12 +110,12 @@ def ingest_orders(con: duckdb.DuckDBPyConnection, db: OrdersDB, chunk: int = CHU
     so memory stays bounded and a re-run after a kill takes the same chunks from where it stopped."""
     ensure_tables(con)
     start = con.execute("SELECT coalesce(max(watermark), 0) FROM bronze._watermarks WHERE source = ?",
-                        [SOURCE]).fetchone()[0]
+                        [SOURCE]).fetchall()[0][0]  # fetched whole: the connection registers frames next
     order_id = orders_table.c.orderId
     with db.engine.connect() as conn:
         end = conn.execute(sa.select(sa.func.coalesce(sa.func.max(order_id), start))).scalar_one()
     batch_id, now = uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None)
-    new_orders = new_items = 0
+    new_orders = new_items = quarantined = 0
     low = start
     while low < end:
         # Orders are committed with their items, and ids only grow: everything up to `high` is complete.
@@ -63,9 +123,27 @@ def ingest_orders(con: duckdb.DuckDBPyConnection, db: OrdersDB, chunk: int = CHU
         orders = db.read(sa.select(orders_table).where(order_id > low, order_id <= high).order_by(order_id))
         items = db.read(sa.select(items_table).where(items_table.c.orderId > low, items_table.c.orderId <= high)
                         .order_by(items_table.c.orderId, items_table.c.rowId))
-        new = {name: frame.select(list(columns)).with_columns(_ingested_at=pl.lit(now), _batch_id=pl.lit(batch_id))
-               for name, frame, columns in (("orders", orders, ORDER_COLUMNS), ("items", items, ITEM_COLUMNS))}
-        commit_batch(con, {**new, "_watermarks": [(SOURCE, high, batch_id, now)]})
-        new_orders, new_items, low = new_orders + orders.height, new_items + items.height, high
+        orders_in, items_in, bad = commit_chunk(con, orders, items, db.shown, high, batch_id, now)
+        new_orders, new_items, quarantined, low = new_orders + orders_in, new_items + items_in, quarantined + bad, high
     totals = [con.execute(f"SELECT count(*) FROM bronze.{t}").fetchone()[0] for t in ("orders", "items")]
-    return WatermarkResult(batch_id, start, end, new_orders, new_items, *totals)
+    return WatermarkResult(batch_id, start, end, new_orders, new_items, *totals, quarantined)
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, db: OrdersDB) -> dict[str, int]:
+    """The source's orders and items up to the watermark against bronze's (taken or quarantined), and the
+    source's items above every order: rows the watermark missed show as a difference."""
+    watermark = con.execute("SELECT coalesce(max(watermark), 0) FROM bronze._watermarks WHERE source = ?",
+                            [SOURCE]).fetchone()[0]
+    counts = {}
+    with db.engine.connect() as conn:
+        for name, table in (("orders", orders_table), ("items", items_table)):
+            counts[f"source_{name}"] = conn.execute(
+                sa.select(sa.func.count()).select_from(table).where(table.c.orderId <= watermark)).scalar_one()
+            counts[f"bronze_{name}"] = con.execute(
+                f"SELECT (SELECT count(*) FROM bronze.{name}) + (SELECT count(*) FROM bronze._quarantine "
+                "WHERE source = ?)", [name]).fetchone()[0]
+        highest_order = sa.select(sa.func.coalesce(sa.func.max(orders_table.c.orderId), 0)).scalar_subquery()
+        counts["source_items_above_every_order"] = conn.execute(
+            sa.select(sa.func.count()).select_from(items_table).where(items_table.c.orderId > highest_order)
+        ).scalar_one()
+    return {"watermark": watermark, **counts}

@@ -95,8 +95,9 @@ class OrdersDB:
         return orders.to_arrow(), items.to_arrow()
 
     def read(self, query: sa.Select) -> pl.DataFrame:
-        """A query's rows as a frame: through ADBC (Arrow, no Python objects per row) where it is
-        bulk-capable, SQLAlchemy otherwise. Dates come back as datetimes either way."""
+        """A query's rows as a frame, as the database gives them: through ADBC (Arrow, no Python objects per
+        row) where it is bulk-capable, SQLAlchemy otherwise. SQLite gives datetimes as text, and a column
+        holding a value of another type as text: the reader types them (bronze quarantines what does not fit)."""
         if self.bulk:
             sql = str(query.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
             with self._connect_adbc().cursor() as cur:
@@ -105,10 +106,6 @@ class OrdersDB:
         else:
             frame = pl.read_database(query, self.engine)
         assert isinstance(frame, pl.DataFrame)
-        if "orderDate" in frame.columns:  # SQLite keeps datetimes as text
-            date = pl.col("orderDate")
-            frame = frame.with_columns(date.str.to_datetime(time_unit="us") if frame["orderDate"].dtype == pl.String
-                                       else date.cast(pl.Datetime("us")))
         return frame
 
     def append(self, orders: pl.DataFrame, items: pl.DataFrame) -> None:

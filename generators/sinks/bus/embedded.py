@@ -161,19 +161,25 @@ class EmbeddedLog:
 
     def read_table(self, topic: str, partition: int, from_sequence: int, to_sequence: int) -> pa.Table:
         """Events [from_sequence, to_sequence) of one partition as Arrow columns, bodies unparsed:
-        the segments' buffers become Arrow arrays without a Python object per event."""
+        the segments' buffers become Arrow arrays without a Python object per event. The events of a
+        damaged segment (its lengths do not match its bodies) come with a NULL body, for the reader to
+        quarantine by their sequence numbers while the rest flows."""
         pieces = []
         segments = self._select(
-            "SELECT first_sequence, first_offset, enqueued_time, lengths, bodies FROM segments "
+            "SELECT first_sequence, last_sequence, first_offset, enqueued_time, lengths, bodies FROM segments "
             "WHERE topic = ? AND partition = ? AND last_sequence >= ? AND first_sequence < ? ORDER BY first_sequence",
             (topic, partition, from_sequence, to_sequence))
-        for first_sequence, first_offset, enqueued, lengths, bodies in segments:
-            ends = np.cumsum(np.frombuffer(lengths, dtype="<i4"), dtype=np.int64)
+        for first_sequence, last_sequence, first_offset, enqueued, lengths, bodies in segments:
+            count = last_sequence - first_sequence + 1
+            sizes = np.frombuffer(lengths, dtype="<i4") if len(lengths) == 4 * count else np.full(count, -1)
+            ends = np.cumsum(np.maximum(sizes, 0), dtype=np.int64)
             starts = np.concatenate(([0], ends[:-1]))
-            count = len(ends)
-            body = pa.LargeBinaryArray.from_buffers(pa.large_binary(), count,
-                                                    [None, pa.py_buffer(np.concatenate(([0], ends))),
-                                                     pa.py_buffer(bodies)])
+            if (sizes < 0).any() or ends[-1] != len(bodies):
+                body = pa.nulls(count, pa.large_binary())
+            else:
+                body = pa.LargeBinaryArray.from_buffers(pa.large_binary(), count,
+                                                        [None, pa.py_buffer(np.concatenate(([0], ends))),
+                                                         pa.py_buffer(bodies)])
             lo, hi = max(0, from_sequence - first_sequence), min(count, to_sequence - first_sequence)
             sequence = np.arange(first_sequence + lo, first_sequence + hi, dtype=np.int64)
             pieces.append(pa.table({

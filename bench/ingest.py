@@ -55,7 +55,8 @@ def ingest(source: str, work: Path) -> float:
 
     from dagster_project.bronze.checks import key_checks
     from dagster_project.bronze.events import ingest_events
-    from dagster_project.bronze.files import FILE_SOURCES, ingest_files
+    from dagster_project.bronze.files import ingest_files
+    from dagster_project.bronze.sources import FILE_SOURCES
     from dagster_project.bronze.tables import ingest_orders
     from generators.sinks.bus.embedded import EmbeddedLog
     from generators.sinks.lake import Lake

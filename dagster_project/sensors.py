@@ -97,7 +97,7 @@ def sensors_for(solution: Solution) -> list[SensorDefinition]:
     streaming_keys = [streaming_key(name, solution) for name in OUTPUT_NAMES]
 
     def new_lake_files(context: SensorEvaluationContext, playground: PlaygroundResource):
-        from dagster_project.bronze.files import FILE_SOURCES
+        from dagster_project.bronze.sources import FILE_SOURCES
 
         lake = playground.open_lake()
         state = {name: digest for name in FILE_TABLES if (digest := _folder_state(lake, FILE_SOURCES[name].folder))}

@@ -17,7 +17,8 @@ from dagster import materialize
 
 from dagster_project.assets.bronze import bronze_assets
 from dagster_project.assets.landing import landing_assets
-from dagster_project.bronze.files import FILE_SOURCES, ingest_files
+from dagster_project.bronze.files import ingest_files
+from dagster_project.bronze.sources import FILE_SOURCES
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from generators.run import write_products
@@ -212,7 +213,7 @@ def test_the_dbt_macro_of_bronze_columns_is_the_rendering_of_the_tables() -> Non
 
 @pytest.mark.parametrize("ending", [b"", b"\n", b"\r\n"])
 def test_lines_read_in_chunks_keep_their_bytes_and_numbers(ending: bytes) -> None:
-    from dagster_project.bronze.files import file_pieces, numbered_lines
+    from dagster_project.bronze.lines import file_pieces, numbered_lines
 
     lines = [b'{"id": 1}', b"", b"  ", b'{"id": 2, "name": "\xc3\xa9"}', b"\xff\xfe", b'{"id": 3}']
     data = ending.join(lines) + ending if ending else b"\n".join(lines)
@@ -221,7 +222,7 @@ def test_lines_read_in_chunks_keep_their_bytes_and_numbers(ending: bytes) -> Non
         # two files in one batch, each read in chunks: lines are numbered per file
         pieces = [*file_pieces("a.json", 1, chunks), *file_pieces("b.json", 3, chunks)]
         read = numbered_lines(pieces).to_pylist()
-        expected = [{"path": path, "version": version, "line": number, "body": body}
+        expected = [{"path": path, "version": version, "line": number, "body": body, "oversize": None}
                     for path, version in (("a.json", 1), ("b.json", 3)) for number, body in enumerate(lines, 1)]
         assert read == expected, size
 
@@ -280,7 +281,8 @@ INGEST = """
 import sys, duckdb
 from dagster_project.bronze.events import ingest_events
 from dagster_project.bronze import events, files
-from dagster_project.bronze.files import FILE_SOURCES, ingest_files
+from dagster_project.bronze.files import ingest_files
+from dagster_project.bronze.sources import FILE_SOURCES
 from dagster_project.bronze.tables import ingest_orders
 from dagster_project.streaming.engine import TimePolicy, process_batch
 from generators.sinks.bus.embedded import EmbeddedLog

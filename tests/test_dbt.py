@@ -214,3 +214,16 @@ def test_orders_without_a_user_or_with_a_negative_value_are_flagged_without_bloc
               if "Warning in test " in line}
     assert warned == {"not_null_orders_user_id", "not_negative_orders_order_value"}, result.stdout[-3000:]
     assert query(warehouse, "SELECT revenue FROM gold.daily_sales WHERE order_day = DATE '2020-01-01'") == [(5.0,)]
+
+
+def test_source_freshness_warns_when_bronze_took_nothing_for_an_hour(built: tuple[Path, object],
+                                                                    tmp_path: Path) -> None:
+    warehouse = tmp_path / "wh.duckdb"
+    shutil.copy(built[0] / "wh.duckdb", warehouse)
+    env = {"PLAYGROUND_WAREHOUSE": str(warehouse), "SCRATCH": str(tmp_path)}
+    fresh = dbt("source", "freshness", env=env)
+    assert fresh.stdout.count(" PASS freshness of bronze.") == 4, fresh.stdout[-2000:]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE bronze.orders SET _ingested_at = _ingested_at - INTERVAL 2 HOUR")
+    stale = dbt("source", "freshness", "--select", "source:bronze.orders", env=env)
+    assert " WARN freshness of bronze.orders" in stale.stdout, stale.stdout[-2000:]

@@ -22,9 +22,10 @@ from dagster import (
 )
 
 from dagster_project.assets.bronze import bronze_assets
-from dagster_project.bronze import files
+from dagster_project.bronze import files, lines
 from dagster_project.bronze.events import ingest_events
-from dagster_project.bronze.files import FILE_SOURCES, ingest_files
+from dagster_project.bronze.files import ingest_files
+from dagster_project.bronze.sources import FILE_SOURCES
 from dagster_project.bronze.store import transaction
 from dagster_project.bronze.tables import ingest_orders, reconcile
 from dagster_project.instance import prepare
@@ -226,7 +227,7 @@ def test_a_line_past_the_maximum_is_quarantined_by_its_length_unparsed(tmp_path:
     assert con.execute("SELECT id FROM bronze.users ORDER BY id").fetchall() == [(1,), (3,)]
     position, reason, raw = con.execute("SELECT position, reason, raw FROM bronze._quarantine").fetchone()
     assert position == 2 and reason.startswith(f"a line of {len(long_line):,} bytes, over the 1,048,576-byte maximum")
-    assert raw.encode() == long_line[:files.PREVIEW_BYTES]
+    assert raw.encode() == long_line[:lines.PREVIEW_BYTES]
 
 
 def test_a_damaged_log_segment_is_quarantined_by_its_sequence_numbers_and_the_rest_flows(tmp_path: Path) -> None:

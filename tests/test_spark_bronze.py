@@ -30,7 +30,10 @@ TABLES = (*FILE_TABLES, "orders", "items")
 COMPARED = {"orders": '"orderId", "userId", "orderDate", "orderValue"', "items": '"orderId", "rowId", "productId"'}
 # A hand-made file: CRLF endings, a blank line, bytes that are not UTF-8, a JSON array, a string id and a
 # last line without its \n.
-ODD_PRODUCTS = b'{"id": 9001, "name": "crlf", "price": 2.5}\r\n\r\n\xff\xfe\n[1]\n{"id": "7"}\n{"id": 9002}'
+# A byte-order mark, CRLF, a blank line, bytes that are not UTF-8, not an object, a wrong type, a line past
+# the 1 MiB maximum, a last line without its newline: both tiers apply bronze/lines.py's rules.
+ODD_PRODUCTS = ("\N{BYTE ORDER MARK}".encode() + b'{"id": 9001, "name": "crlf", "price": 2.5}\r\n\r\n\xff\xfe\n'
+                b'[1]\n{"id": "7"}\n{"id": 9003, "name": "' + b"x" * (2 << 20) + b'"}\n{"id": 9002}')
 
 
 def test_jdbc_urls_from_the_orders_url() -> None:
@@ -77,7 +80,7 @@ def test_the_databricks_task_runs_the_job_from_the_wheel_with_its_arguments(tmp_
 
 
 # On a cluster: Databricks Runtime's own packages, and what the task installs (CLUSTER_LIBRARIES).
-ON_CLUSTER = {"pyspark", "pyarrow", "databricks", "dagster_pipes", "duckdb", "sqlalchemy"}
+ON_CLUSTER = {"pyspark", "pyarrow", "numpy", "databricks", "dagster_pipes", "duckdb", "sqlalchemy"}
 OURS = {"dagster_project", "generators"}
 
 

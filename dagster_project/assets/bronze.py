@@ -124,7 +124,8 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
                     "version, batch id and ingestion time; bad lines go to bronze._quarantine."))
         def ingest(context: AssetExecutionContext, config: LakeFilesConfig, playground: PlaygroundResource,
                    warehouse: WarehouseResource):
-            from dagster_project.bronze.files import FILE_SOURCES, ingest_files
+            from dagster_project.bronze.files import ingest_files
+            from dagster_project.bronze.sources import FILE_SOURCES
 
             with warehouse.connect() as con:
                 result = ingest_files(con, playground.open_lake(), FILE_SOURCES[source],

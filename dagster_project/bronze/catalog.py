@@ -18,10 +18,11 @@ MACRO_FILE = Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / "b
 def bronze_columns() -> dict[str, list[tuple[str, str]]]:
     """Each bronze table's columns and DuckDB types, in order (bookkeeping tables left out)."""
     from dagster_project.bronze import events, files, tables
+    from dagster_project.bronze.sources import FILE_SOURCES
     from generators.schema import TOPIC_TYPES
 
     con = duckdb.connect()
-    for source in files.FILE_SOURCES.values():
+    for source in FILE_SOURCES.values():
         files.ensure_tables(con, source)
     tables.ensure_tables(con)
     for topic in TOPIC_TYPES:

@@ -16,49 +16,22 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
-from dagster_project.bronze.decode import decode_sql
-from dagster_project.bronze.store import DUCKDB_TYPES, create_table, transaction
-from generators.schema import (
-    PRODUCT_TYPES,
-    PRODUCTS_DIR,
-    USER_TYPES,
-    USERS_FILE,
-    VIP_FILE,
-    VIP_TYPES,
-)
+from dagster_project.bronze.lines import Piece, decoded_lines_sql, file_pieces, numbered_lines
+from dagster_project.bronze.sources import FileSource
+from dagster_project.bronze.store import DUCKDB_TYPES, committed_in_pieces, create_table
 from generators.sinks.lake import Lake
 
 FULL_LISTING_EVERY = timedelta(hours=1)
 CHUNK_BYTES = 32 << 20  # a file is read, and lines are decoded, this much at a time
-# A line longer than this is no record of ours (they are a few KB): it is quarantined by its length, unparsed,
-# and only its first PREVIEW_BYTES are kept in memory and in the quarantine.
-MAX_LINE_BYTES = 1 << 20
-PREVIEW_BYTES = 1 << 10
 METADATA_COLUMNS = {"_source_file": "VARCHAR", "_line": "BIGINT", "_file_version": "INTEGER",
                     "_ingested_at": "TIMESTAMP", "_batch_id": "VARCHAR"}
-
-
-@dataclass(frozen=True)
-class FileSource:
-    name: str
-    folder: str
-    types: dict[str, str]
-    key: str = "id"
-
-
-FILE_SOURCES = {
-    "users": FileSource("users", USERS_FILE.rsplit("/", 1)[0], USER_TYPES),
-    "vip_users": FileSource("vip_users", VIP_FILE.rsplit("/", 1)[0], VIP_TYPES),
-    "products": FileSource("products", PRODUCTS_DIR, PRODUCT_TYPES),
-}
 
 
 @dataclass(frozen=True)
@@ -99,82 +72,6 @@ def files_to_look_at(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSou
     return lake.stamps(source.folder, {*written, *(n for (n,) in unseen)}), mark, last[1]
 
 
-@dataclass(frozen=True)
-class Piece:
-    """Whole lines of one file version, numbered first_line to last_line; data ends with \n."""
-    path: str
-    version: int
-    first_line: int
-    last_line: int
-    data: bytes
-    skip_through: int = 0  # lines up to this one were taken by an earlier run
-    cut_length: int | None = None  # the piece is one line longer than MAX_LINE_BYTES: its length; data, its start
-
-
-def file_pieces(path: str, version: int, chunks: Iterable[bytes]) -> Iterator[Piece]:
-    """A file read in chunks, as pieces of whole lines: a line split between chunks is whole, unless it grows
-    past MAX_LINE_BYTES: then only its start is kept, and its length counted, so memory stays bounded."""
-    carry, line, long_line = b"", 1, 0  # long_line: bytes so far of a line past the maximum
-    for chunk in chunks:
-        if long_line:
-            end = chunk.find(b"\n")
-            if end < 0:
-                long_line += len(chunk)
-                continue
-            yield Piece(path, version, line, line, carry + b"\n", cut_length=long_line + end)
-            carry, line, long_line, chunk = b"", line + 1, 0, chunk[end + 1:]
-        data = carry + chunk
-        cut = data.rfind(b"\n") + 1
-        carry = data[cut:]
-        if cut:
-            lines = data.count(b"\n", 0, cut)
-            yield Piece(path, version, line, line + lines - 1, data[:cut])
-            line += lines
-        if len(carry) > MAX_LINE_BYTES:
-            carry, long_line = carry[:PREVIEW_BYTES], len(carry)
-    if long_line:
-        yield Piece(path, version, line, line, carry + b"\n", cut_length=long_line)
-    elif carry:  # a last line without its \n
-        yield Piece(path, version, line, line, carry + b"\n")
-
-
-def numbered_lines(pieces: list[Piece]) -> pa.Table:
-    """`path`, `version`, `line`, `body` (without its \n or \r\n) and `oversize` (the length of a line longer
-    than MAX_LINE_BYTES, whose body is cut to PREVIEW_BYTES; else NULL) of every line of the pieces, split at
-    once with numpy: the cost per file is a few array entries, not a Python loop."""
-    raw = np.frombuffer(b"".join(p.data for p in pieces), np.uint8)
-    ends = np.flatnonzero(raw == 10)
-    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
-    stops = ends.copy()
-    crlf = (stops > starts) & (raw[np.maximum(stops - 1, 0)] == 13)
-    stops[crlf] -= 1
-    kept = np.ones(len(raw), dtype=bool)
-    kept[ends] = False
-    kept[stops[crlf]] = False
-    lengths = stops - starts
-    piece_starts = np.cumsum([0] + [len(p.data) for p in pieces[:-1]])
-    for start, piece in zip(piece_starts, pieces, strict=True):
-        if piece.cut_length is not None:  # a piece of one line, already cut
-            lengths[np.searchsorted(starts, start)] = piece.cut_length
-    for index in np.flatnonzero(lengths > MAX_LINE_BYTES):  # rare: a loop is fine
-        kept[starts[index] + PREVIEW_BYTES: ends[index]] = False
-        kept[ends[index]] = False
-        stops[index] = min(stops[index], starts[index] + PREVIEW_BYTES)
-    oversize = pa.array(np.where(lengths > MAX_LINE_BYTES, lengths, 0), pa.int64(),
-                        mask=lengths <= MAX_LINE_BYTES)
-    offsets = np.concatenate(([0], np.cumsum(stops - starts)))
-    body = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(starts),
-                                            [None, pa.py_buffer(offsets), pa.py_buffer(raw[kept].tobytes())])
-    owner = np.searchsorted(piece_starts, starts, side="right") - 1  # the piece each line is in
-    first_index = np.searchsorted(starts, piece_starts)  # each piece's first line, counted over all pieces
-    line = np.array([p.first_line for p in pieces])[owner] + np.arange(len(starts)) - first_index[owner]
-    paths = pa.DictionaryArray.from_arrays(owner.astype(np.int32), pa.array([p.path for p in pieces], pa.string()))
-    table = pa.table({"path": paths, "version": np.array([p.version for p in pieces], np.int32)[owner],
-                      "line": line.astype(np.int64), "body": body, "oversize": oversize})
-    taken = line <= np.array([p.skip_through for p in pieces])[owner]
-    return table.filter(~taken) if taken.any() else table
-
-
 @dataclass
 class FileVersion:
     """A file version being ingested, over every run that took part of it: lines 1..lines are in bronze."""
@@ -194,8 +91,9 @@ class LineBatch:
     the good ones, quarantine for the bad ones, with file, line and reason, committed with where each
     file stands (bronze._file_progress) or, for a file whose last piece is in, its bronze._files row."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, source: FileSource, batch_id: str, now: datetime):
-        self.con, self.source, self.batch_id, self.now = con, source, batch_id, now
+    def __init__(self, con: duckdb.DuckDBPyConnection, commit: Callable[[], None], source: FileSource, batch_id: str,
+                 now: datetime):
+        self.con, self.commit, self.source, self.batch_id, self.now = con, commit, source, batch_id, now
         self.pieces: list[Piece] = []
         self.size = 0
         self.open: dict[str, FileVersion] = {}  # files with pieces or an end since the last commit
@@ -237,8 +135,7 @@ class LineBatch:
             con.execute("INSERT INTO bronze._files BY NAME SELECT *, ? AS batch_id, ?::TIMESTAMP AS ingested_at "
                         "FROM taken", [self.batch_id, self.now])
             con.unregister("taken")
-        con.execute("COMMIT")
-        con.execute("BEGIN TRANSACTION")
+        self.commit()
         self.files += len(ended)
         self.open = {f.path: f for f in going}
 
@@ -248,25 +145,18 @@ class LineBatch:
             self.open[piece.path].lines = piece.last_line
         con.register("file_lines", numbered_lines(self.pieces))
         self.pieces, self.size = [], 0
-        con.execute("CREATE OR REPLACE TEMP TABLE decoded AS "
-                    + decode_sql("file_lines", {source.name: source.types}, (source.key,)))
+        con.execute("CREATE OR REPLACE TEMP TABLE decoded AS " + decoded_lines_sql("file_lines", source))
         con.unregister("file_lines")
         con.execute(f"""INSERT INTO bronze.{source.name} BY NAME
             SELECT {", ".join(source.types)}, path AS _source_file, line AS _line, version AS _file_version,
                    ?::TIMESTAMP AS _ingested_at, ? AS _batch_id
-            FROM decoded WHERE reason IS NULL AND oversize IS NULL""", [self.now, self.batch_id])
-        # A blank line is no record: neither a row nor quarantined.
-        con.execute(f"""CREATE OR REPLACE TEMP VIEW rejected AS
-            SELECT * REPLACE (CASE WHEN oversize IS NULL THEN reason ELSE format(
-                'a line of {{:,}} bytes, over the {MAX_LINE_BYTES:,}-byte maximum (not parsed; its start kept)',
-                oversize) END AS reason)
-            FROM decoded WHERE (reason IS NOT NULL OR oversize IS NOT NULL) AND trim(coalesce(raw_text, 'x')) <> ''""")
+            FROM decoded WHERE reason IS NULL""", [self.now, self.batch_id])
         con.execute("""INSERT INTO bronze._quarantine
-            SELECT ?, path, line, reason, coalesce(raw_text, body::VARCHAR), ?, ?::TIMESTAMP FROM rejected""",
+            SELECT ?, path, line, reason, raw, ?, ?::TIMESTAMP FROM decoded WHERE reason IS NOT NULL""",
                     [source.name, self.batch_id, self.now])
         for path, records, quarantined in con.execute("""
-                SELECT path, count(*) FILTER (reason IS NULL AND oversize IS NULL), 0 FROM decoded GROUP BY path
-                UNION ALL SELECT path, 0, count(*) FROM rejected GROUP BY path""").fetchall():
+                SELECT path, count(*) FILTER (reason IS NULL), count(*) FILTER (reason IS NOT NULL)
+                FROM decoded GROUP BY path""").fetchall():
             self.open[path].records += records
             self.open[path].quarantined += quarantined
             self.records += records
@@ -309,8 +199,8 @@ def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource,
         "SELECT path, version, checksum, stamp, lines, records, quarantined, batches FROM bronze._file_progress "
         "WHERE source = ?", [source.name]).fetchall()}
     touched = []
-    with transaction(con):  # flush() commits each piece and begins the next transaction
-        lines = LineBatch(con, source, batch_id, now)
+    with committed_in_pieces(con) as commit:  # flush() commits each piece
+        lines = LineBatch(con, commit, source, batch_id, now)
         for path, stamp, last_checksum, last_version in candidates:
             checksum, data = checksum_of(lake, path)
             going = partial.get(path)

@@ -32,14 +32,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dagster_project.bronze.checks import KEY_RULES
-from dagster_project.bronze.decode import decode_sql
-from generators.schema import PRODUCT_TYPES, PRODUCTS_DIR, USER_TYPES, USERS_FILE, VIP_FILE, VIP_TYPES
+from dagster_project.bronze.lines import decoded_lines_sql, file_pieces, numbered_lines
+from dagster_project.bronze.sources import FILE_SOURCES, FileSource
 
-FILE_SOURCES = {  # bronze table -> (lake folder, field types); the local ingest's FILE_SOURCES
-    "users": (USERS_FILE.rsplit("/", 1)[0], USER_TYPES),
-    "vip_users": (VIP_FILE.rsplit("/", 1)[0], VIP_TYPES),
-    "products": (PRODUCTS_DIR, PRODUCT_TYPES),
-}
 SPARK_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "STRING", "list[str]": "ARRAY<STRING>"}
 FILE_COLUMNS = "_source_file STRING, _line BIGINT, _file_version INT, _ingested_at TIMESTAMP, _batch_id STRING"
 ORDER_COLUMNS = {"orders": "orderId BIGINT, userId BIGINT, orderDate TIMESTAMP, orderValue DOUBLE",
@@ -47,8 +42,10 @@ ORDER_COLUMNS = {"orders": "orderId BIGINT, userId BIGINT, orderDate TIMESTAMP, 
 QUARANTINE_COLUMNS = ("source STRING, location STRING, position BIGINT, reason STRING, raw STRING, batch_id STRING, "
                       "ingested_at TIMESTAMP")
 JDBC_PARTITIONS = 4
-# Spark's workers get this module's functions by value: on Databricks only the driver imports the wheel.
-cloudpickle.register_pickle_by_value(sys.modules[__name__])
+# Spark's workers get this module's functions, and the line rules they call, by value: on Databricks only
+# the driver imports the wheel.
+for module in (__name__, "dagster_project.bronze.lines"):
+    cloudpickle.register_pickle_by_value(sys.modules[module])
 
 
 class Tables:
@@ -89,34 +86,22 @@ def lake_url(lake: str, relative: str) -> str:
 
 # ---- Lake files ------------------------------------------------------------------------------
 
-def decoded_lines(types: dict[str, str]):
-    """mapInArrow's function: files (path, content) to one row per line, decoded by bronze's SQL."""
-    sql = decode_sql("file_lines", {"file": types}, ("id",))
+def decoded_lines(source: FileSource):
+    """mapInArrow's function: files (path, content) to one row per line, decoded by bronze's rules (lines.py)."""
+    select = (f"SELECT {', '.join(source.types)}, path, line, reason, raw AS raw_text "
+              f"FROM ({decoded_lines_sql('file_lines', source)})")
 
     def decode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         con = duckdb.connect()
         for batch in batches:
-            paths, lines, bodies = [], [], []
-            for path, content in zip(batch.column("path").to_pylist(), batch.column("content").to_pylist(),
-                                     strict=True):
-                parts = content.split(b"\n")
-                if parts and parts[-1] == b"":  # the file's last \n ends a line; it starts none
-                    parts.pop()
-                for number, body in enumerate(parts, start=1):
-                    paths.append(path)
-                    lines.append(number)
-                    bodies.append(body[:-1] if body.endswith(b"\r") else body)
-            con.register("file_lines", pa.table({"path": pa.array(paths, pa.string()),
-                                                 "line": pa.array(lines, pa.int64()),
-                                                 "body": pa.array(bodies, pa.large_binary())}))
-            # As the local tier: a blank line is no record; a quarantined line keeps its text, or its bytes escaped.
-            result = con.execute(f"SELECT {', '.join(types)}, path, line, reason, "
-                                 "CASE WHEN reason IS NOT NULL THEN coalesce(raw_text, body::VARCHAR) END AS raw_text "
-                                 f"FROM ({sql}) WHERE reason IS NULL OR trim(coalesce(raw_text, 'x')) <> ''"
-                                 ).to_arrow_table()
-            yield from result.to_batches()
+            pieces = [piece for path, content in zip(batch.column("path").to_pylist(),
+                                                     batch.column("content").to_pylist(), strict=True)
+                      for piece in file_pieces(path, 0, [content])]
+            if pieces:
+                con.register("file_lines", numbered_lines(pieces))
+                yield from con.execute(select).to_arrow_table().to_batches()
 
-    schema = ", ".join([*(f"{name} {SPARK_TYPES[kind]}" for name, kind in types.items()),
+    schema = ", ".join([*(f"{name} {SPARK_TYPES[kind]}" for name, kind in source.types.items()),
                         "path STRING, line BIGINT, reason STRING, raw_text STRING"])
     return decode, schema
 
@@ -140,7 +125,7 @@ class FileIngest:
     def __init__(self, tables: Tables, source: str, checkpoint: str):
         self.tables, self.source, self.checkpoint = tables, source, checkpoint
         self.stream_id = ""
-        self.types = FILE_SOURCES[source][1]
+        self.types = FILE_SOURCES[source].types
         self.batches: list[str] = []
         self.files = self.rows = self.quarantined = 0
 
@@ -154,7 +139,7 @@ class FileIngest:
         def written(name: str, column: str) -> bool:  # by an earlier try of this batch, before a crash
             return bool(self.tables.read(name).where(F.col(column) == batch_id).limit(1).count())
 
-        decode, schema = decoded_lines(self.types)
+        decode, schema = decoded_lines(FILE_SOURCES[self.source])
         versions = table.groupBy(F.col("_source_file").alias("path")).agg(F.max("_file_version").alias("before"))
         lines = (files.mapInArrow(decode, schema).join(versions, "path", "left")
                  .withColumn("_file_version", (F.coalesce("before", F.lit(0)) + 1).cast("int"))
@@ -183,7 +168,7 @@ class FileIngest:
 
 def ingest_files(spark: SparkSession, tables: Tables, lake: str, source: str, checkpoints: str, auto_loader: bool
                  ) -> tuple[dict, list[dict]]:
-    folder, types = FILE_SOURCES[source]
+    folder, types = FILE_SOURCES[source].folder, FILE_SOURCES[source].types
     tables.ensure(source, ", ".join([*(f"{n} {SPARK_TYPES[k]}" for n, k in types.items()), FILE_COLUMNS]))
     tables.ensure("_quarantine", QUARANTINE_COLUMNS)
     checkpoint = f"{checkpoints.rstrip('/')}/{source}"

@@ -1,8 +1,8 @@
-"""Bronze tables in DuckDB, and the one way a run's output is committed: all of it or nothing."""
+"""Bronze tables in DuckDB, and how a run's output is committed: all of it or nothing, or piece by piece."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 import duckdb
@@ -21,12 +21,24 @@ def create_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, s
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """What the block writes, committed at its end, or rolled back whatever stops it (KeyboardInterrupt too)."""
+    with committed_in_pieces(con):
+        yield
+
+
+@contextmanager
+def committed_in_pieces(con: duckdb.DuckDBPyConnection) -> Iterator[Callable[[], None]]:
+    """A transaction per piece: the block calls the `commit` it is given to commit what it wrote so far and
+    begin the next piece; the last piece is committed at the end, or rolled back whatever stops it. So a
+    run stopped midway keeps the pieces it committed (each with the bookkeeping that says where it stood)."""
+    def commit() -> None:
+        con.execute("COMMIT")
+        con.execute("BEGIN TRANSACTION")
+
     con.execute("BEGIN TRANSACTION")
     try:
-        yield
+        yield commit
         con.execute("COMMIT")
     except BaseException:
         with suppress(duckdb.Error):  # a failed write (a full disk) may have ended the transaction already
             con.execute("ROLLBACK")
         raise
-

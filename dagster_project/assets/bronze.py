@@ -24,7 +24,7 @@ from dagster import (
 from pydantic import Field
 
 from dagster_project.assets.landing import landing_key
-from dagster_project.bronze.checks import KEY_RULES, check_description
+from dagster_project.bronze.checks import KEY_RULES, check_description, source_matched
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.spark_jobs import SparkJobs
 from dagster_project.targets import LOCAL, Solution
@@ -163,9 +163,7 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
             counts = reconcile(con, db)
             previews = {table: preview(con, table) for table in ("orders", "items")}
             in_lake = {table: to_lake(con, playground, warehouse, table) for table in ("orders", "items")}
-        matches = all(counts[f"source_{t}"] == counts[f"bronze_{t}"] for t in ("orders", "items")) \
-            and not counts["source_items_above_every_order"]
-        checks.append(AssetCheckResult(asset_key=orders_key, check_name=RECONCILE_CHECK, passed=matches,
+        checks.append(AssetCheckResult(asset_key=orders_key, check_name=RECONCILE_CHECK, passed=source_matched(counts),
                                        severity=AssetCheckSeverity.ERROR, metadata=counts))
         context.log.info(f"orders {result.watermark_from} -> {result.watermark_to}: {result.new_orders:,} orders, "
                          f"{result.new_items:,} items, {result.quarantined:,} rows quarantined")

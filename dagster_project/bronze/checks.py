@@ -85,6 +85,13 @@ def key_checks(con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> lis
     return outcomes
 
 
+def source_matched(counts: dict[str, int]) -> bool:
+    """The orders reconciliation passes: the source's orders and items up to the watermark are bronze's
+    (taken or quarantined), and no source item is above every order."""
+    return all(counts[f"source_{t}"] == counts[f"bronze_{t}"] for t in ("orders", "items")) \
+        and not counts["source_items_above_every_order"]
+
+
 def check_description(name: str) -> str:
     if name.startswith("references_"):
         return f"Every row belongs to a row of bronze.{name.removeprefix('references_')} (read in one snapshot)."

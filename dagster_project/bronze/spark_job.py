@@ -34,11 +34,13 @@ from pyspark.sql import functions as F
 from dagster_project.bronze.checks import KEY_RULES, source_matched
 from dagster_project.bronze.lines import decoded_lines_sql, file_pieces, numbered_lines
 from dagster_project.bronze.sources import FILE_SOURCES, FileSource
+from generators.schema import TABLE_TYPES
 
-SPARK_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "STRING", "list[str]": "ARRAY<STRING>"}
+SPARK_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "STRING", "list[str]": "ARRAY<STRING>",
+               "timestamp": "TIMESTAMP"}
 FILE_COLUMNS = "_source_file STRING, _line BIGINT, _file_version INT, _ingested_at TIMESTAMP, _batch_id STRING"
-ORDER_COLUMNS = {"orders": "orderId BIGINT, userId BIGINT, orderDate TIMESTAMP, orderValue DOUBLE",
-                 "items": "orderId BIGINT, rowId BIGINT, productId BIGINT"}
+ORDER_COLUMNS = {table: ", ".join(f"{column} {SPARK_TYPES[kind]}" for column, kind in types.items())
+                 for table, types in TABLE_TYPES.items()}
 QUARANTINE_COLUMNS = ("source STRING, location STRING, position BIGINT, reason STRING, raw STRING, batch_id STRING, "
                       "ingested_at TIMESTAMP")
 JDBC_PARTITIONS = 4

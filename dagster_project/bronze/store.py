@@ -7,7 +7,8 @@ from contextlib import contextmanager, suppress
 
 import duckdb
 
-DUCKDB_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR", "list[str]": "VARCHAR[]"}
+DUCKDB_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR", "list[str]": "VARCHAR[]",
+                "timestamp": "TIMESTAMP"}
 
 
 def create_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, str]) -> None:

@@ -23,13 +23,13 @@ import duckdb
 import polars as pl
 import sqlalchemy as sa
 
-from dagster_project.bronze.store import create_table, transaction
-from generators.schema import items_table, orders_table
+from dagster_project.bronze.store import DUCKDB_TYPES, create_table, transaction
+from generators.schema import TABLE_TYPES, items_table, orders_table
 from generators.sinks.orders_db import OrdersDB
 
 SOURCE = "orders"
-ORDER_COLUMNS = {"orderId": "BIGINT", "userId": "BIGINT", "orderDate": "TIMESTAMP", "orderValue": "DOUBLE"}
-ITEM_COLUMNS = {"orderId": "BIGINT", "rowId": "BIGINT", "productId": "BIGINT"}
+ORDER_COLUMNS, ITEM_COLUMNS = ({column: DUCKDB_TYPES[kind] for column, kind in TABLE_TYPES[table].items()}
+                               for table in ("orders", "items"))
 METADATA_COLUMNS = {"_ingested_at": "TIMESTAMP", "_batch_id": "VARCHAR"}
 CHUNK_ORDERS = 500_000  # with their ~2.75M items: a few hundred MB in memory at a time
 

@@ -34,6 +34,7 @@ from dagster_project.bronze.store import transaction
 from dagster_project.streaming.scenarios import (
     CORRELATION_MINUTES,
     DLT_HIGH_LATENCY_MS,
+    ENRICHING_USER_FIELDS,
     FIRST_EVENT_INTERVAL_MINUTES,
     HIGH_LATENCY_MS,
     HTTP_METHOD_WINDOW_MINUTES,
@@ -53,8 +54,7 @@ MINUTE_MS = 60_000
 WINDOW_MS = HTTP_METHOD_WINDOW_MINUTES * MINUTE_MS
 INTERVAL_MS = FIRST_EVENT_INTERVAL_MINUTES * MINUTE_MS
 CORRELATION_MS = CORRELATION_MINUTES * MINUTE_MS
-USER_COLUMNS = {"id": "BIGINT", "name": "VARCHAR", "user_name": "VARCHAR", "city": "VARCHAR",
-                "street_address": "VARCHAR", "phone_number": "VARCHAR"}
+USER_COLUMNS = {"id": "BIGINT", **{name: "VARCHAR" for name in ENRICHING_USER_FIELDS}}
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ OUTPUT_QUERIES = {
     "agg_http_method": "SELECT * FROM closed_windows",
     "alert_high_latency": f"SELECT {PAGEVIEW_ROW} FROM pv WHERE latency > {HIGH_LATENCY_MS}",
     "alert_high_latency_enriched": f"""
-        SELECT {PAGEVIEW_ROW}, u.name, u.user_name, u.city, u.street_address, u.phone_number
+        SELECT {PAGEVIEW_ROW}, {", ".join(f"u.{name}" for name in ENRICHING_USER_FIELDS)}
         FROM pv LEFT JOIN streaming._ref_users AS u ON u.id = pv.user_id WHERE latency > {HIGH_LATENCY_MS}""",
     "first_event_in_user_sequence": "SELECT * FROM first_events",
     "high_latency": f"""SELECT {KAFKA_ROW}, event_id, event_time, user_id, http_method, uri, client_ip,

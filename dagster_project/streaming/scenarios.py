@@ -14,6 +14,8 @@ DLT_HIGH_LATENCY_MS = 4000    # the Delta Live Tables pipeline's flag
 HTTP_METHOD_WINDOW_MINUTES = 5
 FIRST_EVENT_INTERVAL_MINUTES = 60
 CORRELATION_MINUTES = 15      # a star 0-15 minutes after the pageview, both bounds included
+# What the enriched high-latency alert adds from the users reference file (strings, joined on `id`).
+ENRICHING_USER_FIELDS = ("name", "user_name", "city", "street_address", "phone_number")
 # Stream Analytics' event ordering, as the original job set it (used in event-time mode).
 LATE_ARRIVAL_S = 60
 OUT_OF_ORDER_S = 50

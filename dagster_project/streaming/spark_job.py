@@ -30,6 +30,7 @@ from pyspark.sql.streaming import StreamingQuery
 from dagster_project.streaming.scenarios import (
     CORRELATION_MINUTES,
     DLT_HIGH_LATENCY_MS,
+    ENRICHING_USER_FIELDS,
     FIRST_EVENT_INTERVAL_MINUTES,
     HIGH_LATENCY_MS,
     HTTP_METHOD_WINDOW_MINUTES,
@@ -40,8 +41,7 @@ RECORD_SCHEMA = "topic STRING, partition INT, offset BIGINT, timestamp TIMESTAMP
 PAGEVIEW_SCHEMA = ("event_id STRING, event_time STRING, user_id BIGINT, http_method STRING, uri STRING, "
                    "client_ip STRING, user_agent STRING, latency DOUBLE")
 STAR_SCHEMA = "event_id STRING, event_time STRING, user_id BIGINT, stars BIGINT"
-USERS_SCHEMA = ("id BIGINT, name STRING, user_name STRING, city STRING, street_address STRING, "
-                "phone_number STRING")
+USERS_SCHEMA = ", ".join(["id BIGINT", *(f"{name} STRING" for name in ENRICHING_USER_FIELDS)])
 
 
 def local_spark(warehouse: Path | str, jars: str | None = None) -> SparkSession:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dagster_project.streaming.scenarios import (
     CORRELATION_MINUTES,
+    ENRICHING_USER_FIELDS,
     FIRST_EVENT_INTERVAL_MINUTES,
     HIGH_LATENCY_MS,
     HTTP_METHOD_WINDOW_MINUTES,
@@ -27,7 +28,6 @@ QUERY_FILE = MODULE_DIR / "query.asaql"
 JOB_FILE = MODULE_DIR / "job.json"
 ENVELOPE = ("System.Timestamp() AS event_timestamp, PartitionId AS partition_id, "
             "EventEnqueuedUtcTime AS enqueued_time, EventProcessedUtcTime AS processed_time")
-USER_FIELDS = ("name", "user_name", "city", "street_address", "phone_number")
 
 
 def _fields(fields: tuple[str, ...], alias: str = "") -> str:
@@ -74,7 +74,7 @@ INTO {names["alert_high_latency"]}
 FROM {pv} WHERE CAST(latency AS float) > {HIGH_LATENCY_MS}
 
 SELECT {_fields(PAGEVIEW_FIELDS, "p")}, System.Timestamp() AS event_timestamp,
-       {", ".join(f"u.{f}" for f in USER_FIELDS)}
+       {", ".join(f"u.{f}" for f in ENRICHING_USER_FIELDS)}
 INTO {names["alert_high_latency_enriched"]}
 FROM {pv} AS p LEFT OUTER JOIN [users] AS u ON p.user_id = u.id
 WHERE CAST(p.latency AS float) > {HIGH_LATENCY_MS}

@@ -127,7 +127,7 @@ class FileIngest:
     def __init__(self, tables: Tables, source: str, checkpoint: str):
         self.tables, self.source, self.checkpoint = tables, source, checkpoint
         self.stream_id = ""
-        self.types = FILE_SOURCES[source].types
+        self.spec = FILE_SOURCES[source]
         self.batches: list[str] = []
         self.files = self.rows = self.quarantined = 0
 
@@ -141,7 +141,7 @@ class FileIngest:
         def written(name: str, column: str) -> bool:  # by an earlier try of this batch, before a crash
             return bool(self.tables.read(name).where(F.col(column) == batch_id).limit(1).count())
 
-        decode, schema = decoded_lines(FILE_SOURCES[self.source])
+        decode, schema = decoded_lines(self.spec)
         versions = table.groupBy(F.col("_source_file").alias("path")).agg(F.max("_file_version").alias("before"))
         lines = (files.mapInArrow(decode, schema).join(versions, "path", "left")
                  .withColumn("_file_version", (F.coalesce("before", F.lit(0)) + 1).cast("int"))
@@ -154,7 +154,7 @@ class FileIngest:
                     F.col("line").alias("position"), "reason", F.col("raw_text").alias("raw"),
                     F.col("_batch_id").alias("batch_id"), F.col("_ingested_at").alias("ingested_at"))
                 good = lines.where("reason IS NULL").select(
-                    *self.types, F.col("path").alias("_source_file"), F.col("line").alias("_line"),
+                    *self.spec.types, F.col("path").alias("_source_file"), F.col("line").alias("_line"),
                     "_file_version", "_ingested_at", "_batch_id")
                 quarantined = bad.count()
                 if quarantined and not written("_quarantine", "batch_id"):
@@ -170,12 +170,12 @@ class FileIngest:
 
 def ingest_files(spark: SparkSession, tables: Tables, lake: str, source: str, checkpoints: str, auto_loader: bool
                  ) -> tuple[dict, list[dict]]:
-    folder, types = FILE_SOURCES[source].folder, FILE_SOURCES[source].types
-    tables.ensure(source, ", ".join([*(f"{n} {SPARK_TYPES[k]}" for n, k in types.items()), FILE_COLUMNS]))
+    spec = FILE_SOURCES[source]
+    tables.ensure(source, ", ".join([*(f"{n} {SPARK_TYPES[k]}" for n, k in spec.types.items()), FILE_COLUMNS]))
     tables.ensure("_quarantine", QUARANTINE_COLUMNS)
     checkpoint = f"{checkpoints.rstrip('/')}/{source}"
     ingest = FileIngest(tables, source, checkpoint)
-    query = (landing_stream(spark, lake, folder, auto_loader).writeStream.foreachBatch(ingest)
+    query = (landing_stream(spark, lake, spec.folder, auto_loader).writeStream.foreachBatch(ingest)
              .option("checkpointLocation", checkpoint).trigger(availableNow=True).start())
     query.awaitTermination()
     new = tables.read(source).where(F.col("_batch_id").isin(ingest.batches))

@@ -104,13 +104,18 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
                 "batch_id VARCHAR, ingested_at TIMESTAMP)")
 
 
+def taken_through(con: duckdb.DuckDBPyConnection) -> int:
+    """The watermark: the highest orderId taken (0 before the first run)."""
+    return con.execute("SELECT coalesce(max(watermark), 0) FROM bronze._watermarks WHERE source = ?",
+                       [SOURCE]).fetchall()[0][0]  # fetched whole: the connection registers frames next
+
+
 def ingest_orders(con: duckdb.DuckDBPyConnection, db: OrdersDB, chunk: int = CHUNK_ORDERS) -> WatermarkResult:
     """Orders above the watermark, up to the highest orderId seen at the start, with their items, in
     chunks of orderIds aligned to multiples of `chunk`: each chunk's rows commit with its watermark,
     so memory stays bounded and a re-run after a kill takes the same chunks from where it stopped."""
     ensure_tables(con)
-    start = con.execute("SELECT coalesce(max(watermark), 0) FROM bronze._watermarks WHERE source = ?",
-                        [SOURCE]).fetchall()[0][0]  # fetched whole: the connection registers frames next
+    start = taken_through(con)
     order_id = orders_table.c.orderId
     with db.engine.connect() as conn:
         end = conn.execute(sa.select(sa.func.coalesce(sa.func.max(order_id), start))).scalar_one()
@@ -132,8 +137,7 @@ def ingest_orders(con: duckdb.DuckDBPyConnection, db: OrdersDB, chunk: int = CHU
 def reconcile(con: duckdb.DuckDBPyConnection, db: OrdersDB) -> dict[str, int]:
     """The source's orders and items up to the watermark against bronze's (taken or quarantined), and the
     source's items above every order: rows the watermark missed show as a difference."""
-    watermark = con.execute("SELECT coalesce(max(watermark), 0) FROM bronze._watermarks WHERE source = ?",
-                            [SOURCE]).fetchone()[0]
+    watermark = taken_through(con)
     counts = {}
     with db.engine.connect() as conn:
         for name, table in (("orders", orders_table), ("items", items_table)):

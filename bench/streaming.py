@@ -65,7 +65,8 @@ def recorded_stream(events: int, steps: int, rate: float = 100.0, users: int = 1
 
 def run(work: Path, parts: list[list[tuple]], name: str) -> tuple[float, dict[str, float], int]:
     """Feed the log part by part, a micro-batch after each: (seconds in the engine, seconds per stage, events)."""
-    from dagster_project.streaming.engine import TimePolicy, process_batch
+    from dagster_project.streaming.clock import TimePolicy
+    from dagster_project.streaming.engine import process_batch
     from generators.sinks.bus.embedded import EmbeddedLog
     from generators.sinks.lake import Lake
 

@@ -284,7 +284,8 @@ from dagster_project.bronze import events, files
 from dagster_project.bronze.files import ingest_files
 from dagster_project.bronze.sources import FILE_SOURCES
 from dagster_project.bronze.tables import ingest_orders
-from dagster_project.streaming.engine import TimePolicy, process_batch
+from dagster_project.streaming.clock import TimePolicy
+from dagster_project.streaming.engine import process_batch
 from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake
 from generators.sinks.orders_db import OrdersDB
@@ -329,8 +330,8 @@ KILL_CASES = {
     "streaming": (["pageviews", "--count", "50000"],
                   [f"SELECT * EXCLUDE (processed_time) FROM streaming.{output} ORDER BY ALL" for output in OUTPUT_NAMES]
                   + [f"SELECT * FROM streaming.{state} ORDER BY ALL" for state in
-                     ("_offsets", "_clock", "_quarantine", "_windows", "_join_pageviews", "_join_stars",
-                      "_first_emitted", "_first_pending")]),
+                     ("_offsets", "_time", "_partition_time", "_quarantine", "_windows", "_join_pageviews",
+                      "_join_stars", "_first_emitted", "_first_pending")]),
 }
 
 

@@ -178,7 +178,8 @@ def test_a_slow_pageview_sent_now_shows_on_the_live_page_by_itself(dashboard: st
                                                                     page) -> None:  # type: ignore[no-untyped-def]
     import duckdb
 
-    from dagster_project.streaming.engine import TimePolicy, process_batch
+    from dagster_project.streaming.clock import TimePolicy
+    from dagster_project.streaming.engine import process_batch
     from generators.sinks.bus.embedded import EmbeddedLog
     from generators.sinks.lake import Lake
 

@@ -30,7 +30,8 @@ from dagster_project.bronze.store import transaction
 from dagster_project.bronze.tables import ingest_orders, reconcile
 from dagster_project.instance import prepare
 from dagster_project.resources import PlaygroundResource, WarehouseResource
-from dagster_project.streaming.engine import TimePolicy, process_batch
+from dagster_project.streaming.clock import TimePolicy
+from dagster_project.streaming.engine import process_batch
 from generators.run import generate_users
 from generators.schema import USERS_FILE, VIP_FILE
 from generators.sinks.bus import embedded

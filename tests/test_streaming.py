@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time as time_module
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dagster_project.streaming.engine import BatchResult, TimePolicy, process_batch
+from dagster_project.streaming.clock import TimePolicy
+from dagster_project.streaming.engine import BatchResult, process_batch
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from generators.errors import PlaygroundError
 from generators.sinks.bus.embedded import EmbeddedLog
@@ -31,25 +33,30 @@ def at(ms: int) -> datetime:
     return datetime(2022, 8, 13) + timedelta(milliseconds=ms - BASE)
 
 
-def iso(ms: int) -> str:
-    return at(ms).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def iso(ms: int, micros: int = 0, zone: str = "Z") -> str:
+    """The time as ISO text: `micros` past the millisecond; `zone` "Z", "" (none: UTC) or "+02:00"."""
+    shift = timedelta(hours=2) if zone == "+02:00" else timedelta(0)
+    return (at(ms) + shift + timedelta(microseconds=micros)).isoformat(timespec="microseconds") + zone
 
 
-def pageview(event_id: str, user: int, event_ms: int, latency: float = 100.0, method: str = "GET") -> bytes:
-    return json.dumps({"event_id": event_id, "event_time": iso(event_ms), "user_id": user, "http_method": method,
+def pageview(event_id: str, user: int, event_time: int | str, latency: float = 100.0, method: str = "GET") -> bytes:
+    """A pageview; `event_time` as epoch ms, or the text itself."""
+    text = iso(event_time) if isinstance(event_time, int) else event_time
+    return json.dumps({"event_id": event_id, "event_time": text, "user_id": user, "http_method": method,
                        "uri": "/", "client_ip": "10.0.0.1", "user_agent": "test", "latency": latency}).encode()
 
 
-def star(event_id: str, user: int, event_ms: int, stars: int = 5) -> bytes:
-    return json.dumps({"event_id": event_id, "event_time": iso(event_ms), "user_id": user, "stars": stars}).encode()
+def star(event_id: str, user: int, event_time: int | str, stars: int = 5) -> bytes:
+    text = iso(event_time) if isinstance(event_time, int) else event_time
+    return json.dumps({"event_id": event_id, "event_time": text, "user_id": user, "stars": stars}).encode()
 
 
 class Stream:
     """An embedded log, a lake with the reference files, a streaming database; events sent one by one
     with the enqueued time given, micro-batches run on demand."""
 
-    def __init__(self, root: Path, time: TimePolicy | None = None):
-        self.log = EmbeddedLog(str(root / "events.db"))
+    def __init__(self, root: Path, time: TimePolicy | None = None, partitions: int = 2):
+        self.log = EmbeddedLog(str(root / "events.db"), partitions=partitions)
         self.lake = Lake(str(root / "lake"))
         self.lake.write_bytes("landing/vipusers/vipusers.json", b"".join(b'{"id": %d}\n' % i for i in VIP))
         self.lake.write_bytes("landing/users/users.json", b"".join(
@@ -75,9 +82,14 @@ class Stream:
         self.log.close()
 
 
+# No partition waits for another: a window closes as soon as a later event arrives on any partition, so
+# these cases test bounds, not the wait (tested on its own below).
+EAGER = TimePolicy(late_arrival_s=0)
+
+
 @pytest.fixture
 def stream(tmp_path: Path):
-    s = Stream(tmp_path)
+    s = Stream(tmp_path, EAGER)
     yield s
     s.close()
 
@@ -127,6 +139,11 @@ def test_isfirst_flags_the_first_pageview_per_user_per_aligned_hour(stream: Stre
     stream.run()
     stream.send("pageviews", 0, pageview("at-hour", 0, 0), BASE + hour)          # still the interval (0, 1 h]
     stream.send("pageviews", 0, pageview("next-hour", 0, 0), BASE + hour + 1)   # the next interval
+    stream.run()
+    # A first event is flagged once no later event can be as early: a later one at the same time could
+    # come from another partition first to arrive.
+    assert ("next-hour",) not in stream.rows("first_event_in_user_sequence", "event_id")
+    stream.send("pageviews", 1, pageview("later", 1, 0), BASE + hour + 2)
     stream.run()
     assert stream.rows("first_event_in_user_sequence", "event_id, interval_end") == [
         ("next-hour", at(BASE + 2 * hour)), ("other", at(BASE + hour)), ("tie-1", at(BASE + hour))]
@@ -182,11 +199,141 @@ def test_event_time_late_and_out_of_order_events(tmp_path: Path, policy: str) ->
     stream.close()
 
 
+def test_events_more_than_five_minutes_ahead_of_their_arrival_are_early(tmp_path: Path) -> None:
+    for policy in ("adjust", "drop"):
+        stream = Stream(tmp_path / policy, TimePolicy(mode="event", policy=policy))
+        stream.send("pageviews", 0, pageview("edge", 0, BASE + 5 * MINUTE), BASE)      # exactly 5 min: on time
+        stream.send("pageviews", 0, pageview("early", 0, BASE + 5 * MINUTE + 1), BASE)
+        result = stream.run()
+        times = dict(stream.rows("raw_pageviews", "event_id, event_timestamp"))
+        assert (result.early, result.late, result.out_of_order) == (1, 0, 0), policy
+        assert times["edge"] == at(BASE + 5 * MINUTE)
+        if policy == "adjust":
+            assert times["early"] == at(BASE + 5 * MINUTE) and result.adjusted == 1  # arrival + 5 min
+        else:
+            assert "early" not in times and result.dropped == 1
+        stream.close()
+
+
+RACE = pytest.mark.parametrize("policy", [TimePolicy(), TimePolicy(mode="event"), TimePolicy(mode="event",
+                                                                                                policy="drop")],
+                               ids=lambda p: p.label)
+
+
+def race(root: Path, policy: TimePolicy, behind_ms: int, split: bool, b_time_ms: int = BASE - 80_000) -> Stream:
+    """A on partition 0 (event time T, enqueued T); then B on partition 1 (event time T - 80 s), enqueued
+    `behind_ms` before A (written after A by a racing producer); in one micro-batch, or A's first."""
+    stream = Stream(root, policy)
+    stream.send("pageviews", 0, pageview("A", 0, BASE), BASE)
+    if split:
+        stream.run()
+    stream.send("pageviews", 1, pageview("B", 1, b_time_ms), BASE - behind_ms)
+    stream.run()
+    return stream
+
+
+@RACE
+def test_racing_producers_give_the_same_rows_in_one_batch_or_two(tmp_path: Path, policy: TimePolicy) -> None:
+    whole, split = race(tmp_path / "whole", policy, 50_000, False), race(tmp_path / "split", policy, 50_000, True)
+    assert whole.outputs() == split.outputs()
+    times = dict(split.rows("raw_pageviews", "event_id, event_timestamp"))
+    # B is judged against its own partition's arrival (T - 50 s): 30 s behind it, neither late nor out of order.
+    assert times["B"] == at(BASE - (80_000 if policy.mode == "event" else 50_000))
+    whole.close()
+    split.close()
+
+
+@RACE
+def test_a_partition_waits_for_the_others_at_most_the_late_tolerance(tmp_path: Path, policy: TimePolicy) -> None:
+    """B (event time T - 140 s) enqueued 90 s before A, A already processed: B counts as arriving at T - 60 s,
+    so it is late (not so against its own enqueued time)."""
+    stream = race(tmp_path, policy, 90_000, True, BASE - 140_000)
+    times = dict(stream.rows("raw_pageviews", "event_id, event_timestamp"))
+    if policy.mode == "arrival":
+        assert times["B"] == at(BASE - 60_000)
+    elif policy.policy == "adjust":
+        assert times["B"] == at(BASE - 120_000)  # late against T - 60 s: moved to its bound
+    else:
+        assert "B" not in times
+    stream.close()
+
+
+def test_a_window_closes_when_every_partition_has_passed_its_end_or_waited_long_enough(tmp_path: Path) -> None:
+    stream = Stream(tmp_path)  # arrival time, partitions wait up to 60 s
+    for topic, body in (("pageviews", pageview), ("stars", star)):
+        for user in (0, 1):  # every partition of both topics has a clock at T
+            stream.send(topic, user, body(f"{topic}{user}", user, 0), BASE)
+    stream.send("pageviews", 0, pageview("in", 0, 0), BASE + 5 * MINUTE)  # window (T, T + 5 min]
+    stream.send("pageviews", 0, pageview("p0", 0, 0), BASE + 5 * MINUTE + 30_000)
+    stream.run()
+    closed = "SELECT window_end FROM streaming.agg_http_method"
+    assert stream.con.execute(closed).fetchall() == [(at(BASE),)]  # the others wait: T + 4:30 at the least
+    stream.send("pageviews", 1, pageview("p1", 1, 0), BASE + 5 * MINUTE + 10_000)
+    stream.run()
+    assert len(stream.con.execute(closed).fetchall()) == 1  # the stars' partitions are still at T + 4:30
+    stream.send("pageviews", 0, pageview("p0-later", 0, 0), BASE + 6 * MINUTE + 1)
+    result = stream.run()
+    assert result.watermark == at(BASE + 5 * MINUTE + 1).replace(tzinfo=UTC)  # newest - 60 s: waited long enough
+    assert stream.con.execute(closed + " ORDER BY ALL").fetchall() == [(at(BASE),), (at(BASE + 5 * MINUTE),)]
+    stream.close()
+
+
+def test_a_time_without_a_zone_is_utc_on_any_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time_module.tzset()
+    try:
+        stream = Stream(tmp_path, TimePolicy(mode="event"))
+        assert stream.con.execute("SELECT current_setting('TimeZone')").fetchall() == [("America/New_York",)]
+        stream.send("pageviews", 0, pageview("zoneless", 0, "2022-08-13T00:05:00.000"), BASE + 5 * MINUTE)
+        stream.send("pageviews", 0, pageview("offset", 0, "2022-08-13T02:05:00.000+02:00"), BASE + 5 * MINUTE)
+        stream.send("pageviews", 0, pageview("next", 0, "2022-08-13T00:05:01Z"), BASE + 5 * MINUTE + 1000)
+        result = stream.run()
+        assert (result.early, result.late, result.out_of_order) == (0, 0, 0)
+        assert stream.rows("raw_pageviews", "event_id, event_timestamp") == [
+            ("next", at(BASE + 5 * MINUTE + 1000)), ("offset", at(BASE + 5 * MINUTE)),
+            ("zoneless", at(BASE + 5 * MINUTE))]
+        stream.close()
+    finally:
+        monkeypatch.undo()
+        time_module.tzset()
+
+
+def test_digits_past_the_millisecond_are_kept_for_window_bounds(tmp_path: Path) -> None:
+    stream = Stream(tmp_path, TimePolicy(mode="event"))
+    stream.send("pageviews", 0, pageview("after-10", 0, "2022-08-13T00:10:00.0004Z"), BASE + 10 * MINUTE + 1000)
+    stream.send("pageviews", 0, pageview("later", 0, BASE + 20 * MINUTE), BASE + 20 * MINUTE)
+    stream.run()
+    assert stream.rows("raw_pageviews", "event_id, event_timestamp")[0] == (
+        "after-10", datetime(2022, 8, 13, 0, 10, 0, 400))
+    assert stream.rows("agg_http_method", "window_end, pageviews") == [(at(BASE + 15 * MINUTE), 1)]  # (10, 15 min]
+    stream.close()
+
+
+def test_a_stream_that_starts_at_the_epoch_keeps_its_clock(tmp_path: Path) -> None:
+    """Times of exactly 0 (1970-01-01T00:00:00Z) are a clock like any other, not an absent one."""
+    def run(root: Path, split: bool) -> Stream:
+        stream = Stream(root, TimePolicy(mode="event"))
+        stream.send("pageviews", 0, pageview("zero", 0, "1970-01-01T00:00:00Z"), 0)
+        if split:
+            stream.run()
+        stream.send("pageviews", 0, pageview("behind", 0, "1969-12-31T23:59:05Z"), 0)  # 55 s behind "zero"
+        stream.run()
+        return stream
+
+    whole, split = run(tmp_path / "whole", False), run(tmp_path / "split", True)
+    assert whole.outputs() == split.outputs()
+    assert dict(split.rows("raw_pageviews", "event_id, event_timestamp"))["behind"] == datetime(1969, 12, 31, 23, 59,
+                                                                                                 10)
+    assert split.rows("agg_http_method", "window_end") == []
+    whole.close()
+    split.close()
+
+
 def test_changing_the_time_mode_of_a_running_stream_is_refused(stream: Stream) -> None:
     stream.send("pageviews", 0, pageview("a", 0, 0), BASE)
     stream.run()
     stream.time = TimePolicy(mode="event")
-    with pytest.raises(PlaygroundError, match="built in time mode 'arrival'"):
+    with pytest.raises(PlaygroundError, match="built in time mode 'arrival late=0s'"):
         stream.run()
 
 
@@ -206,11 +353,16 @@ def test_parts_in_the_lake_hold_each_batch_of_each_output(stream: Stream, tmp_pa
 
 EVENT = st.fixed_dictionaries({
     "topic": st.sampled_from(["pageviews"] * 3 + ["stars"]),
-    "user": st.integers(0, 3),
+    "user": st.integers(0, 3),  # three partitions: users 0 and 3 share one, and one may stay empty
     # Ties (0), bounds (15 min, 50 s, 60 s) and their neighbours are where batch boundaries can go wrong.
     "gap_ms": st.sampled_from([0, 0, 0, 1, 999, 10_000, 50_000, 60_000, 4 * MINUTE, 5 * MINUTE, 15 * MINUTE,
                                15 * MINUTE + 1, 61 * MINUTE]),
-    "skew_ms": st.sampled_from([0, 0, -1, -30_000, -50_000, -50_001, -60_000, -60_001, -120_000, 20_000]),
+    # Racing producers: enqueued up to the late tolerance before events already sent (on any partition).
+    "race_ms": st.sampled_from([0, 0, 0, 1, 30_000, 59_999, 60_000]),
+    "skew_ms": st.sampled_from([0, 0, -1, -30_000, -50_000, -50_001, -60_000, -60_001, -120_000, 20_000,
+                                5 * MINUTE - 1, 5 * MINUTE, 5 * MINUTE + 1]),
+    "micros": st.sampled_from([0, 0, 1, 400, 999]),
+    "zone": st.sampled_from(["Z", "Z", "", "+02:00"]),
     "latency": st.sampled_from([100.0, 2000.0, 2000.5, 4000.0, 4001.0]),
     "method": st.sampled_from(["GET", "POST"]),
     "malformed": st.sampled_from([False] * 9 + [True]),
@@ -224,16 +376,18 @@ POLICIES = [TimePolicy(), TimePolicy(mode="event", policy="adjust"), TimePolicy(
 def test_any_split_into_micro_batches_equals_the_all_at_once_reference(
         tmp_path_factory: pytest.TempPathFactory, events: list[dict], cuts: list[int], start: int,
         policy: TimePolicy) -> None:
-    stream = Stream(tmp_path_factory.mktemp("stream"), policy)
-    enqueued, malformed, boundaries = BASE + start, 0, set(cuts)
+    stream = Stream(tmp_path_factory.mktemp("stream"), policy, partitions=3)
+    clock, malformed, boundaries = BASE + start, 0, set(cuts)
     for i, e in enumerate(events):
-        enqueued += e["gap_ms"]
+        clock += e["gap_ms"]
+        enqueued = clock - e["race_ms"]
+        event_time = iso(enqueued + e["skew_ms"], e["micros"], e["zone"])
         if e["malformed"]:
             body, malformed = b'{"event_id": ', malformed + 1
         elif e["topic"] == "pageviews":
-            body = pageview(f"e{i}", e["user"], enqueued + e["skew_ms"], e["latency"], e["method"])
+            body = pageview(f"e{i}", e["user"], event_time, e["latency"], e["method"])
         else:
-            body = star(f"e{i}", e["user"], enqueued + e["skew_ms"], 1 + i % 5)
+            body = star(f"e{i}", e["user"], event_time, 1 + i % 5)
         stream.send(e["topic"], e["user"], body, enqueued)
         if i + 1 in boundaries:
             stream.run()

@@ -42,7 +42,8 @@ GROUP = "streaming"
 class StreamingConfig(Config):
     time_mode: str = Field(default="arrival", description="'arrival' (enqueued time, as the original job ran) or "
                                                           "'event' (the events' event_time)")
-    late_arrival_s: int = Field(default=LATE_ARRIVAL_S, description="event mode: late-arrival tolerance")
+    late_arrival_s: int = Field(default=LATE_ARRIVAL_S, description="late-arrival tolerance (event mode), and the "
+                                "longest a partition waits for the others (both modes)")
     out_of_order_s: int = Field(default=OUT_OF_ORDER_S, description="event mode: out-of-order tolerance")
     policy: str = Field(default="adjust", description="event mode: 'adjust' or 'drop' events beyond a tolerance")
 
@@ -116,7 +117,8 @@ def streaming_assets_for(solution: Solution) -> list[AssetsDefinition | AssetSpe
     @multi_asset(name="streaming_micro_batch", specs=streaming_specs(solution), pool=solution.pool("streams"))
     def streaming_micro_batch(context: AssetExecutionContext, config: StreamingConfig,
                               playground: PlaygroundResource, streaming: WarehouseResource):
-        from dagster_project.streaming.engine import TimePolicy, process_batch
+        from dagster_project.streaming.clock import TimePolicy
+        from dagster_project.streaming.engine import process_batch
 
         time = TimePolicy(config.time_mode, config.late_arrival_s, config.out_of_order_s, config.policy)
         log = playground.open_bus_reader()
@@ -129,7 +131,8 @@ def streaming_assets_for(solution: Solution) -> list[AssetsDefinition | AssetSpe
                          f"watermark {result.watermark}")
         shared = {
             "batch": result.batch, "events": result.events, "quarantined": result.quarantined,
-            "late": result.late, "out_of_order": result.out_of_order, "adjusted": result.adjusted,
+            "early": result.early, "late": result.late, "out_of_order": result.out_of_order,
+            "adjusted": result.adjusted,
             "dropped": result.dropped, "time_mode": time.label,
             "watermark": str(result.watermark) if result.watermark else "none yet",
             "offsets": MetadataValue.json({t: {str(p): n for p, n in o.items()}

@@ -35,8 +35,9 @@ def _typed(json_text: str, kind: str) -> str:
 
 def decode_sql(source: str, types: dict[str, dict[str, str]], required: tuple[str, ...], *,
                kind_column: str | None = None, base64: bool = False) -> str:
-    """A SELECT of `source`'s columns but `body`, plus a column per field, `event_ms` (event_time as
-    epoch ms, when event_time is required, else NULL), `reason` (NULL for a good record) and, for a
+    """A SELECT of `source`'s columns but `body`, plus a column per field, `event_us` (event_time as
+    epoch microseconds when event_time is required, else NULL; a time without a zone is read in the
+    session's zone, which the streaming engine sets to UTC), `reason` (NULL for a good record) and, for a
     bad one, `body` and `raw_text` (the body as text, when it is UTF-8).
 
     `types`: field types per kind of record; `kind_column` names the column saying which kind a row
@@ -57,10 +58,10 @@ def decode_sql(source: str, types: dict[str, dict[str, str]], required: tuple[st
             checks.append(f"WHEN {applies}coalesce({text}, 'null') = 'null' THEN {_sql_text(f'no field {name!r}')}")
         checks.append(f"WHEN {applies}{text} <> 'null' AND {name} IS NULL "
                       f"THEN {_sql_text(f'field {name!r} is not {kind}')}")
-    reason, event_ms = "field_reason", "NULL::BIGINT"
+    reason, event_us = "field_reason", "NULL::BIGINT"
     if "event_time" in required:  # event-time mode: a record the stream cannot place in time
-        reason = "coalesce(field_reason, CASE WHEN event_ms IS NULL THEN 'event_time is not an ISO timestamp' END)"
-        event_ms = "epoch_ms(TRY_CAST(event_time AS TIMESTAMPTZ))"
+        reason = "coalesce(field_reason, CASE WHEN event_us IS NULL THEN 'event_time is not an ISO timestamp' END)"
+        event_us = "epoch_us(TRY_CAST(event_time AS TIMESTAMPTZ))"  # digits past the microsecond are cut
     # A byte-order mark (Windows tools start a UTF-8 file with one) is not part of the first record.
     text = "CASE WHEN starts_with(raw_text, chr(65279)) THEN substring(raw_text, 2) ELSE raw_text END"
     if base64:
@@ -79,7 +80,7 @@ def decode_sql(source: str, types: dict[str, dict[str, str]], required: tuple[st
         ), typed AS (
             SELECT *, {", ".join(values)} FROM field_texts
         ), checked AS (
-            SELECT *, {event_ms} AS event_ms,
+            SELECT *, {event_us} AS event_us,
                    CASE WHEN body IS NULL THEN 'no body: the bus could not give this record (a damaged segment)'
                         WHEN raw_text IS NULL THEN 'not UTF-8 text'
                         WHEN NOT is_object THEN CASE WHEN json_valid(text) THEN 'not a JSON object'

@@ -1,21 +1,16 @@
 """The local streaming engine: every scenario of scenarios.py over micro-batches of the event bus.
 
 A run reads each partition from its committed sequence number to the end it sees when it
-starts, places every event in time, computes every output for those events with the state the
-scenarios keep (open windows, the last 15 minutes of both streams for the join, each user's
-current ISFIRST interval), writes the outputs' Parquet parts, then commits outputs, state and
-offsets in one DuckDB transaction. A run killed at any point leaves the last commit; the re-run
-recomputes the same batch number and overwrites its parts.
+starts, places every event in time (clock.py: per-partition clocks, as Stream Analytics keeps
+them), computes every output for those events with the state the scenarios keep (open windows,
+the last 15 minutes of both streams for the join, each user's current ISFIRST interval), writes
+the outputs' Parquet parts, then commits outputs, state and offsets in one DuckDB transaction. A
+run killed at any point leaves the last commit; the re-run recomputes the same batch number and
+overwrites its parts.
 
-Time, as Stream Analytics keeps it:
-- arrival mode (the original job's): an event's time is its enqueued time (never earlier than an
-  event already processed: arrival time only moves forward);
-- event mode: its `event_time`, late-arrival and out-of-order tolerances applied in arrival order
-  with the adjust or drop policy (see `place_in_time`).
-The watermark is the earliest time a future event can still have. A window (start, end] is
-emitted when end < watermark, an ISFIRST candidate when its time <= watermark; join state older
-than the watermark minus 15 minutes is dropped. Batch boundaries therefore never change what is
-emitted, only when.
+A window (start, end] is emitted when end < watermark, an ISFIRST candidate when its time <
+watermark; join state older than the watermark minus 15 minutes is dropped. No later event can
+be earlier than the watermark, so batch boundaries change when a row appears, never which rows.
 """
 
 from __future__ import annotations
@@ -31,6 +26,16 @@ import pyarrow as pa
 
 from dagster_project.bronze.decode import decode_sql
 from dagster_project.bronze.store import transaction
+from dagster_project.streaming.clock import (
+    SECOND_US,
+    TOPICS,
+    TimePolicy,
+    advance,
+    as_datetime,
+    load_clock,
+    place_in_time,
+    with_arrivals,
+)
 from dagster_project.streaming.scenarios import (
     CORRELATION_MINUTES,
     DLT_HIGH_LATENCY_MS,
@@ -38,8 +43,6 @@ from dagster_project.streaming.scenarios import (
     FIRST_EVENT_INTERVAL_MINUTES,
     HIGH_LATENCY_MS,
     HTTP_METHOD_WINDOW_MINUTES,
-    LATE_ARRIVAL_S,
-    OUT_OF_ORDER_S,
     OUTPUT_NAMES,
     OUTPUTS,
 )
@@ -49,34 +52,11 @@ from generators.sinks.bus import BusReader
 from generators.sinks.bus.embedded import EMPTY_EVENTS
 from generators.sinks.lake import Lake
 
-TOPICS = (PAGEVIEWS_TOPIC, STARS_TOPIC)
-MINUTE_MS = 60_000
-WINDOW_MS = HTTP_METHOD_WINDOW_MINUTES * MINUTE_MS
-INTERVAL_MS = FIRST_EVENT_INTERVAL_MINUTES * MINUTE_MS
-CORRELATION_MS = CORRELATION_MINUTES * MINUTE_MS
+MINUTE_US = 60 * SECOND_US
+WINDOW_US = HTTP_METHOD_WINDOW_MINUTES * MINUTE_US
+INTERVAL_US = FIRST_EVENT_INTERVAL_MINUTES * MINUTE_US
+CORRELATION_US = CORRELATION_MINUTES * MINUTE_US
 USER_COLUMNS = {"id": "BIGINT", **{name: "VARCHAR" for name in ENRICHING_USER_FIELDS}}
-
-
-@dataclass(frozen=True)
-class TimePolicy:
-    mode: str = "arrival"          # "arrival" (enqueued time) or "event" (the event's event_time)
-    late_arrival_s: int = LATE_ARRIVAL_S
-    out_of_order_s: int = OUT_OF_ORDER_S
-    policy: str = "adjust"         # "adjust" or "drop" events beyond a tolerance
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("arrival", "event"):
-            raise PlaygroundError(f"streaming time mode {self.mode!r}: use 'arrival' or 'event'")
-        if self.policy not in ("adjust", "drop"):
-            raise PlaygroundError(f"streaming out-of-order policy {self.policy!r}: use 'adjust' or 'drop'")
-        if self.late_arrival_s < 0 or self.out_of_order_s < 0:
-            raise PlaygroundError("streaming tolerances must be zero or more seconds")
-
-    @property
-    def label(self) -> str:
-        if self.mode == "arrival":
-            return "arrival"
-        return f"event late={self.late_arrival_s}s out_of_order={self.out_of_order_s}s policy={self.policy}"
 
 
 @dataclass
@@ -86,6 +66,7 @@ class BatchResult:
     offsets_to: dict[str, dict[int, int]]
     events: int
     quarantined: int
+    early: int
     late: int
     out_of_order: int
     adjusted: int
@@ -112,8 +93,6 @@ class Stopwatch:
 STATE = """
 CREATE SCHEMA IF NOT EXISTS streaming;
 CREATE TABLE IF NOT EXISTS streaming._offsets (topic VARCHAR, partition INTEGER, next_sequence BIGINT);
-CREATE TABLE IF NOT EXISTS streaming._clock (batch BIGINT, last_arrival BIGINT, max_time BIGINT,
-    max_time_before_last BIGINT, time_policy VARCHAR);
 CREATE TABLE IF NOT EXISTS streaming._quarantine (topic VARCHAR, partition INTEGER, sequence_number BIGINT,
     reason VARCHAR, raw BLOB, _batch BIGINT);
 CREATE TABLE IF NOT EXISTS streaming._windows (window_end BIGINT, http_method VARCHAR, pageviews BIGINT);
@@ -128,9 +107,9 @@ CREATE TABLE IF NOT EXISTS streaming._ref_users ({users});
 
 # The pageview row every pageview output starts from (ASA's SELECT of the input, plus its envelope).
 PAGEVIEW_ROW = """event_id, event_time, user_id, http_method, uri, client_ip, user_agent, latency,
-    epoch_ms(t) AS event_timestamp, partition AS partition_id, sequence_number, byte_offset,
+    make_timestamp(t) AS event_timestamp, partition AS partition_id, sequence_number, byte_offset,
     epoch_ms(enqueued_ms) AS enqueued_time"""
-STAR_ROW = """event_id, event_time, user_id, stars, epoch_ms(t) AS event_timestamp, partition AS partition_id,
+STAR_ROW = """event_id, event_time, user_id, stars, make_timestamp(t) AS event_timestamp, partition AS partition_id,
     sequence_number, byte_offset, epoch_ms(enqueued_ms) AS enqueued_time"""
 KAFKA_ROW = """topic AS kafka_topic, partition AS kafka_partition, byte_offset AS kafka_offset,
     epoch_ms(enqueued_ms) AS kafka_timestamp"""
@@ -168,6 +147,7 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
         raise PlaygroundError("the streaming database file must not be named streaming.duckdb: DuckDB could not "
                               "tell its schema `streaming` from the file's catalog. Choose another "
                               "PLAYGROUND_STREAMING (default data/streams.duckdb)")
+    con.execute("SET TimeZone = 'UTC'")  # an event_time without a zone is UTC, as in Stream Analytics
     con.execute(STATE)
 
 
@@ -215,74 +195,10 @@ def refresh_reference(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
         con.execute("INSERT INTO streaming._reference VALUES (?, ?)", [name, stamp])
 
 
-def place_in_time(con: duckdb.DuckDBPyConnection, time: TimePolicy, clock: tuple) -> None:
-    """`timed`: each good event with its arrival, its time `t` (ms) and what the policy did to it.
-
-    Arrival = enqueued time, never before the last arrival already processed. In event mode an
-    event is late when event_time < arrival - late tolerance (adjusted to arrival - tolerance, or
-    dropped); then out of order when its time < M - out-of-order tolerance, M being the latest
-    time among events that arrived before it (adjusted up to M - tolerance, or dropped)."""
-    _, last_arrival, max_time, max_before_last = clock
-    arrived = (f"SELECT * EXCLUDE (body, raw_text, reason), greatest(enqueued_ms, {last_arrival or 0}) AS arrival "
-               "FROM decoded WHERE reason IS NULL")
-    if time.mode == "arrival":  # time is arrival: nothing is late or out of order; a view, as copying costs
-        con.execute(f"""CREATE OR REPLACE TEMP VIEW timed AS SELECT *, false AS late, arrival AS t1,
-                        false AS out_of_order, arrival AS t FROM ({arrived})""")
-    else:
-        late_ms, disorder_ms, drop = time.late_arrival_s * 1000, time.out_of_order_s * 1000, time.policy == "drop"
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE placed AS
-            WITH late_handled AS (
-                SELECT *, event_ms < arrival - {late_ms} AS late, greatest(event_ms, arrival - {late_ms}) AS t1
-                FROM ({arrived})
-            ), ordered AS (
-                SELECT *, greatest(
-                    CASE WHEN arrival > {last_arrival or 0} THEN {max_time or "NULL"}::BIGINT
-                         ELSE {max_before_last or "NULL"}::BIGINT END,
-                    max(t1) OVER (ORDER BY arrival RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-                ) AS latest_before
-                FROM late_handled WHERE NOT (late AND {drop})
-            )
-            SELECT * EXCLUDE (latest_before), coalesce(t1 < latest_before - {disorder_ms}, false) AS out_of_order,
-                   greatest(t1, latest_before - {disorder_ms}) AS t
-            FROM ordered
-            UNION ALL BY NAME
-            SELECT *, false AS out_of_order, NULL::BIGINT AS t FROM late_handled WHERE late AND {drop}
-        """)
-        con.execute("CREATE OR REPLACE TEMP VIEW timed AS SELECT * FROM placed")
-    dropped = "(late OR out_of_order)" if time.policy == "drop" else "false"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW accepted AS SELECT * FROM timed WHERE NOT {dropped}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW pv AS SELECT * FROM accepted WHERE topic = '{PAGEVIEWS_TOPIC}'")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW st AS SELECT * FROM accepted WHERE topic = '{STARS_TOPIC}'")
-
-
-def advance_clock(con: duckdb.DuckDBPyConnection, time: TimePolicy, clock: tuple) -> tuple[tuple, int | None]:
-    """The clock after this batch, and the watermark: the earliest time a later event can have."""
-    batch, last_arrival, max_time, max_before_last = clock
-    # Late events that were dropped (t is NULL) move arrival time, not event time.
-    newest_arrival, newest_time = con.execute("SELECT max(arrival), max(t1) FILTER (t IS NOT NULL) FROM timed"
-                                              ).fetchone()
-    if newest_arrival is not None:
-        before = con.execute("SELECT max(t1) FROM timed WHERE arrival < ? AND t IS NOT NULL",
-                             [newest_arrival]).fetchone()[0]
-        if last_arrival is None or newest_arrival > last_arrival:
-            max_before_last = _greatest(max_time, before)
-        max_time = _greatest(max_time, newest_time)
-        last_arrival = _greatest(last_arrival, newest_arrival)
-    clock = (batch + 1, last_arrival, max_time, max_before_last)
-    if last_arrival is None:
-        return clock, None
-    if time.mode == "arrival":
-        return clock, last_arrival
-    late_bound = last_arrival - time.late_arrival_s * 1000
-    if max_before_last is None:
-        return clock, late_bound
-    return clock, max(late_bound, max_before_last - time.out_of_order_s * 1000)
-
-
-def _greatest(*values: int | None) -> int | None:
-    present = [v for v in values if v is not None]
-    return max(present) if present else None
+def end_of(time: str, length: int) -> str:
+    """The end of the (start, end] interval of `length` holding `time`: rounded up to a multiple of the
+    length, before the epoch too (DuckDB's // truncates toward zero)."""
+    return f"({time} - {time} % {length} + CASE WHEN {time} % {length} > 0 THEN {length} ELSE 0 END)"
 
 
 def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, watch: Stopwatch) -> None:
@@ -298,33 +214,33 @@ def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, watc
             SELECT user_id, event_id, t, stars, true AS new FROM st
             UNION ALL SELECT *, false FROM streaming._join_stars
         )
-        SELECT p.user_id, p.event_id AS pageview_event_id, epoch_ms(p.t) AS pageview_time, p.http_method, p.uri,
-               s.event_id AS star_event_id, epoch_ms(s.t) AS star_time, s.stars,
-               (s.t - p.t) / 1000.0 AS seconds_between
+        SELECT p.user_id, p.event_id AS pageview_event_id, make_timestamp(p.t) AS pageview_time, p.http_method, p.uri,
+               s.event_id AS star_event_id, make_timestamp(s.t) AS star_time, s.stars,
+               (s.t - p.t) / 1e6 AS seconds_between
         FROM pageviews AS p JOIN stars AS s
-          ON p.user_id = s.user_id AND s.t - p.t BETWEEN 0 AND {CORRELATION_MS}
+          ON p.user_id = s.user_id AND s.t - p.t BETWEEN 0 AND {CORRELATION_US}
         WHERE p.new OR s.new
     """)
     con.execute("INSERT INTO streaming._join_pageviews SELECT user_id, event_id, t, http_method, uri FROM pv")
     con.execute("INSERT INTO streaming._join_stars SELECT user_id, event_id, t, stars FROM st")
     # Only events a later event can still join with are kept.
-    con.execute(f"DELETE FROM streaming._join_pageviews WHERE t < {mark} - {CORRELATION_MS}")
+    con.execute(f"DELETE FROM streaming._join_pageviews WHERE t < {mark} - {CORRELATION_US}")
     con.execute(f"DELETE FROM streaming._join_stars WHERE t < {mark}")
     watch.lap("correlation state")
 
     # Tumbling windows (start, end]: an event at exactly `end` belongs to the window ending there.
     con.execute(f"""INSERT INTO streaming._windows
-        SELECT (t + {WINDOW_MS} - 1) // {WINDOW_MS} * {WINDOW_MS} AS window_end, http_method, count(*)
+        SELECT {end_of('t', WINDOW_US)} AS window_end, http_method, count(*)
         FROM pv GROUP BY ALL""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE closed_windows AS
-        SELECT epoch_ms(window_end) AS window_end, http_method, sum(pageviews)::BIGINT AS pageviews
+        SELECT make_timestamp(window_end) AS window_end, http_method, sum(pageviews)::BIGINT AS pageviews
         FROM streaming._windows WHERE window_end < {mark} GROUP BY ALL""")
     con.execute(f"DELETE FROM streaming._windows WHERE window_end < {mark}")
     watch.lap("window state")
 
     # ISFIRST: per user and interval, the earliest event (ties: the first to arrive) once no later
-    # event can be earlier. An emitted winner is remembered by key until its interval has passed; a
+    # event can be as early. An emitted winner is remembered by key until its interval has passed; a
     # candidate not yet sure of winning (event mode) is kept whole.
     con.execute(f"""
         CREATE TABLE IF NOT EXISTS streaming._first_pending AS
@@ -332,17 +248,17 @@ def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, watc
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE first_candidates AS
         WITH candidates AS (
-            SELECT {PAGEVIEW_ROW}, (t + {INTERVAL_MS} - 1) // {INTERVAL_MS} * {INTERVAL_MS} AS interval_end,
+            SELECT {PAGEVIEW_ROW}, {end_of('t', INTERVAL_US)} AS interval_end,
                    t, arrival, partition
             FROM pv
             UNION ALL SELECT * FROM streaming._first_pending
         )
-        SELECT *, coalesce(t <= {mark}, false) AS emit_now
+        SELECT *, coalesce(t < {mark}, false) AS emit_now
         FROM candidates ANTI JOIN streaming._first_emitted USING (user_id, interval_end)
         QUALIFY row_number() OVER (PARTITION BY user_id, interval_end
                                    ORDER BY t, arrival, partition, sequence_number) = 1""")
     con.execute("""CREATE OR REPLACE TEMP TABLE first_events AS
-        SELECT * EXCLUDE (interval_end, t, arrival, partition, emit_now), epoch_ms(interval_end) AS interval_end
+        SELECT * EXCLUDE (interval_end, t, arrival, partition, emit_now), make_timestamp(interval_end) AS interval_end
         FROM first_candidates WHERE emit_now""")
     con.execute("INSERT INTO streaming._first_emitted SELECT user_id, interval_end FROM first_candidates "
                 "WHERE emit_now")
@@ -358,23 +274,18 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
     """One micro-batch: everything new on the bus through every scenario, committed whole."""
     watch = Stopwatch()
     ensure_state(con)
-    row = con.execute("SELECT batch, last_arrival, max_time, max_time_before_last, time_policy "
-                      "FROM streaming._clock").fetchone()
-    if row and row[4] != time.label:
-        raise PlaygroundError(f"the streaming state was built in time mode '{row[4]}', not '{time.label}': "
-                              "keep the setting, or delete the streaming database (PLAYGROUND_STREAMING) to start "
-                              "over from the beginning of the bus")
-    clock = tuple(row[:4]) if row else (0, None, None, None)
+    clock = load_clock(con, time)
     start = committed_offsets(con)
     incoming, end = read_new_events(log, start)
     watch.lap("read")
     if incoming.num_rows == 0:  # nothing new: no batch, nothing to commit
-        return BatchResult(clock[0], start, start, 0, 0, 0, 0, 0, 0, None, dict.fromkeys(OUTPUT_NAMES, 0),
+        return BatchResult(clock.batch, start, start, 0, 0, 0, 0, 0, 0, 0, None, dict.fromkeys(OUTPUT_NAMES, 0),
                            {o: con.execute(f"SELECT count(*) FROM streaming.{o}").fetchall()[0][0]
                             if _exists(con, o) else 0 for o in OUTPUT_NAMES}, watch.seconds)
-    batch = clock[0] + 1
+    batch = clock.batch + 1
     required = ("event_id", "user_id", "event_time") if time.mode == "event" else ("event_id", "user_id")
 
+    incoming = with_arrivals(con, incoming, clock, time)
     con.register("incoming", incoming)  # before other statements: DuckDB refuses it beside an unread result
     with transaction(con):  # outputs, state and offsets
         decoding = decode_sql("incoming", TOPIC_TYPES, required, kind_column="topic", base64=True)
@@ -383,8 +294,8 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
         watch.lap("decode")
         refresh_reference(con, lake)
         watch.lap("reference")
-        place_in_time(con, time, clock)
-        clock, watermark = advance_clock(con, time, clock)
+        place_in_time(con, time)
+        clock, watermark = advance(con, time, clock, {t: sorted(end[t]) for t in TOPICS})
         watch.lap("time")
         stateful_outputs(con, watermark, watch)
         # Stamped as the outputs are written: the rows become visible at the commit, a moment later.
@@ -404,12 +315,12 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
         quarantined = con.execute(f"""INSERT INTO streaming._quarantine
             SELECT topic, partition, sequence_number, reason, body, {batch} FROM decoded WHERE reason IS NOT NULL
             """).fetchone()[0]
-        late, out_of_order, adjusted, dropped = con.execute(f"""
-            SELECT count(*) FILTER (late), count(*) FILTER (out_of_order),
-                   count(*) FILTER ((late OR out_of_order) AND {time.policy == "adjust"}),
-                   count(*) FILTER ((late OR out_of_order) AND {time.policy == "drop"}) FROM timed""").fetchone()
-        con.execute("DELETE FROM streaming._clock")
-        con.execute("INSERT INTO streaming._clock VALUES (?, ?, ?, ?, ?)", [*clock, time.label])
+        early, late, out_of_order, beyond = con.execute("""
+            SELECT count(*) FILTER (early), count(*) FILTER (late), count(*) FILTER (out_of_order),
+                   count(*) FILTER (early OR late OR out_of_order) FROM timed""").fetchone()
+        adjusted, dropped = (beyond, 0) if time.policy == "adjust" else (0, beyond)
+        con.execute("DELETE FROM streaming._time")
+        con.execute("INSERT INTO streaming._time VALUES (?, ?, ?)", [clock.batch, clock.newest_arrival, time.label])
         con.execute("DELETE FROM streaming._offsets")
         con.executemany("INSERT INTO streaming._offsets VALUES (?, ?, ?)",
                         [(t, p, n) for t in TOPICS for p, n in {**start[t], **end[t]}.items()])
@@ -418,8 +329,7 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
         write_parts(con, lake, batch, rows, watch)
     watch.lap("commit")
     return BatchResult(batch, start, {t: {**start[t], **end[t]} for t in TOPICS}, incoming.num_rows, quarantined,
-                       late, out_of_order, adjusted, dropped,
-                       None if watermark is None else datetime.fromtimestamp(watermark / 1000, UTC), rows, totals,
+                       early, late, out_of_order, adjusted, dropped, as_datetime(watermark), rows, totals,
                        watch.seconds)
 
 

@@ -9,8 +9,8 @@ output against the local engine's on the same events.
 Arrival time (the Kafka timestamp, i.e. enqueued time) is the stream's time, as the original ran.
 
 Spark's own rules where they differ from Stream Analytics: windows and ISFIRST intervals are
-emitted when the watermark passes their end (the local engine flags a first event at once), and a
-tumbling window is [start, end) in Spark, so events are windowed 1 ms earlier to get (start, end].
+emitted when Spark's watermark (the newest time seen, not each partition's) passes their end, and
+a tumbling window is [start, end) in Spark, so events are windowed 1 ms earlier to get (start, end].
 """
 
 from __future__ import annotations

@@ -287,11 +287,12 @@ def test_a_time_without_a_zone_is_utc_on_any_host(tmp_path: Path, monkeypatch: p
         stream.send("pageviews", 0, pageview("zoneless", 0, "2022-08-13T00:05:00.000"), BASE + 5 * MINUTE)
         stream.send("pageviews", 0, pageview("offset", 0, "2022-08-13T02:05:00.000+02:00"), BASE + 5 * MINUTE)
         stream.send("pageviews", 0, pageview("next", 0, "2022-08-13T00:05:01Z"), BASE + 5 * MINUTE + 1000)
+        stream.send("pageviews", 1, pageview("ahead", 1, "2022-08-13T00:10:02"), BASE + 5 * MINUTE + 1000)
         result = stream.run()
-        assert (result.early, result.late, result.out_of_order) == (0, 0, 0)
+        assert (result.early, result.late, result.out_of_order) == (1, 0, 0)  # only "ahead": 5 min 1 s early
         assert stream.rows("raw_pageviews", "event_id, event_timestamp") == [
-            ("next", at(BASE + 5 * MINUTE + 1000)), ("offset", at(BASE + 5 * MINUTE)),
-            ("zoneless", at(BASE + 5 * MINUTE))]
+            ("ahead", at(BASE + 10 * MINUTE + 1000)), ("next", at(BASE + 5 * MINUTE + 1000)),
+            ("offset", at(BASE + 5 * MINUTE)), ("zoneless", at(BASE + 5 * MINUTE))]
         stream.close()
     finally:
         monkeypatch.undo()

@@ -18,7 +18,9 @@ import duckdb
 from generators.sinks.lake import Lake
 
 
-def _upload(con: duckdb.DuckDBPyConnection, query: str, lake: Lake, relative: str) -> None:
+def write_parquet(con: duckdb.DuckDBPyConnection, query: str, lake: Lake, relative: str) -> None:
+    """A query's rows as one Parquet file in the lake, written whole (locally first: DuckDB cannot COPY
+    to an abfs:// lake)."""
     with tempfile.TemporaryDirectory() as tmp:
         local = os.path.join(tmp, "copy.parquet")
         con.execute(f"COPY ({query}) TO '{local}' (FORMAT parquet)")
@@ -33,7 +35,7 @@ def publish_tables(warehouse: str, schema: str, tables: list[str], lake: Lake) -
     with duckdb.connect(warehouse, read_only=True) as con:
         for table in tables:
             relative = f"{schema}/{table}/data.parquet"
-            _upload(con, f"SELECT * FROM {schema}.{table}", lake, relative)
+            write_parquet(con, f"SELECT * FROM {schema}.{table}", lake, relative)
             rows = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0]
             published[table] = (lake.display(relative), rows)
     return published
@@ -56,7 +58,7 @@ def publish_bronze(con: duckdb.DuckDBPyConnection, lake: Lake, table: str, array
     for (batch_id,) in pending:
         assert batch_id.isalnum(), batch_id  # a uuid's hex digits: safe in the COPY statement
         relative = f"bronze/{table}/batch-{batch_id}.parquet"
-        _upload(con, f"SELECT {columns} FROM bronze.{table} WHERE _batch_id = '{batch_id}'", lake, relative)
+        write_parquet(con, f"SELECT {columns} FROM bronze.{table} WHERE _batch_id = '{batch_id}'", lake, relative)
         con.execute("INSERT INTO bronze._published VALUES (?, ?, ?, ?)",
                     [table, batch_id, relative, datetime.now(UTC).replace(tzinfo=None)])
         written.append(lake.display(relative))

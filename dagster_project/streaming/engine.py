@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from dagster_project.bronze.decode import decode_sql
 from dagster_project.bronze.store import transaction
+from dagster_project.publish import write_parquet
 from dagster_project.streaming.clock import (
     SECOND_US,
     TOPICS,
@@ -342,16 +343,11 @@ def write_parts(con: duckdb.DuckDBPyConnection, lake: Lake, batch: int, rows: di
                 watch: Stopwatch) -> None:
     """Each output's rows of this batch as <lake>/<tier>/streaming/<output>/part-<batch>.parquet, before
     the commit: a re-run of an uncommitted batch rewrites (or removes) the same parts."""
-    with tempfile.TemporaryDirectory() as tmp:
-        for output in OUTPUTS:
-            relative = f"{output.lake_folder}/part-{batch:08d}.parquet"
-            if not rows[output.name]:
-                lake.remove(relative)
-                continue
-            local = os.path.join(tmp, f"{output.name}.parquet")
-            con.execute(f"COPY (SELECT * EXCLUDE (_batch) FROM streaming.{output.name} WHERE _batch = {batch}) "
-                        f"TO '{local}' (FORMAT parquet)")
-            with open(local, "rb") as source, lake.writer(relative) as target:
-                while chunk := source.read(1 << 20):
-                    target.write(chunk)
-            watch.lap(f"part {output.name}")
+    for output in OUTPUTS:
+        relative = f"{output.lake_folder}/part-{batch:08d}.parquet"
+        if not rows[output.name]:
+            lake.remove(relative)
+            continue
+        write_parquet(con, f"SELECT * EXCLUDE (_batch) FROM streaming.{output.name} WHERE _batch = {batch}", lake,
+                      relative)
+        watch.lap(f"part {output.name}")

@@ -1,4 +1,7 @@
-"""`playground`: generate the data set, stream events, trickle new products and orders."""
+"""`playground`: generate the data set, stream events, trickle new products and orders.
+
+A command imports the generators and sinks it uses when it runs (numpy, polars, Faker and SQLAlchemy
+take about a second to import), so `--help` answers at once."""
 
 from __future__ import annotations
 
@@ -9,31 +12,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from generators.dirty import check_rate
 from generators.errors import PlaygroundError
-from generators.events import DEFAULT_START, StreamConfig
-from generators.room import check_room
-from generators.run import (
-    DEFAULT_CHUNK,
-    DEFAULT_WORKERS,
-    Manifest,
-    generate_events,
-    generate_orders,
-    generate_products,
-    generate_users,
-    population,
-)
-from generators.scales import sizes_for
-from generators.sinks.bus import open_bus
-from generators.sinks.lake import Lake
-from generators.sinks.orders_db import OrdersDB
+from generators.scales import DEFAULT_CHUNK, DEFAULT_START, DEFAULT_WORKERS, sizes_for
+
+if TYPE_CHECKING:
+    from generators.run import Manifest
 
 DEFAULT_LAKE = "data/lake"
 DEFAULT_ORDERS_URL = "sqlite:///data/orders.db"
@@ -67,6 +55,8 @@ def progress_bars(quiet: bool) -> Iterator[Callable[[str, int], Callable[[int], 
     if quiet:
         yield lambda description, total: (lambda advance: None)
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as bars:
         def start(description: str, total: int) -> Callable[[int], None]:
@@ -82,6 +72,8 @@ def _fail(error: PlaygroundError) -> None:
 
 
 def _summary(manifests: list[Manifest], elapsed: float) -> None:
+    from rich.table import Table
+
     table = Table(title=f"Generated in {elapsed:.1f} s", title_justify="left")
     for column in ("source", "records", "written", "dirty", "where"):
         table.add_column(column, justify="right" if column in ("records", "written") else "left")
@@ -121,6 +113,14 @@ def generate(
 ) -> None:
     """Write a fresh data set for SOURCE (or all) into the lake, the orders DB and the event bus."""
     began = time.perf_counter()
+    from generators.dirty import check_rate
+    from generators.events import StreamConfig
+    from generators.room import check_room
+    from generators.run import generate_events, generate_orders, generate_products, generate_users, population
+    from generators.sinks.bus import open_bus
+    from generators.sinks.lake import Lake
+    from generators.sinks.orders_db import OrdersDB
+
     try:
         if chunk_size < 1 or workers < 1:
             raise PlaygroundError("--chunk-size and --workers must be at least 1")
@@ -187,6 +187,12 @@ def stream(
     dirty_rate: DirtyOpt = 0.0,
 ) -> None:
     """Stream pageview sessions and stars live, each event stamped with the time it is sent."""
+    from generators.events import StreamConfig
+    from generators.live import run_stream
+    from generators.run import population
+    from generators.sinks.bus import open_bus
+    from generators.sinks.lake import Lake
+
     try:
         if rate is not None and rate <= 0:
             raise PlaygroundError(f"--rate must be positive, got {rate}")
@@ -196,8 +202,6 @@ def stream(
         config = StreamConfig(seed, users, products, None, rate, dirty_rate)
         console.print(f"streaming to {bus} (seed {seed}, {rate or 'original pace'} events/s, "
                       f"{users:,} users, {products:,} products); Ctrl-C stops")
-        from generators.live import run_stream
-
         with _stop_on_signals() as should_stop:
             stats = run_stream(the_bus, config, duration, should_stop)
     except PlaygroundError as error:
@@ -218,14 +222,17 @@ def trickle(
     dirty_rate: DirtyOpt = 0.0,
 ) -> None:
     """Keep products and orders arriving, continuing the data set where it ends."""
+    from generators.live import run_trickle
+    from generators.run import population
+    from generators.sinks.lake import Lake
+    from generators.sinks.orders_db import OrdersDB
+
     try:
         if products_per_s < 0 or orders_per_s < 0:
             raise PlaygroundError("rates must be >= 0")
         the_lake = Lake(lake)
         the_lake.check_writable()
         users, _ = population(the_lake, sizes_for(scale))
-        from generators.live import run_trickle
-
         with OrdersDB(orders_url) as db, _stop_on_signals() as should_stop:
             stats = run_trickle(the_lake, db, seed, users, products_per_s, orders_per_s, duration, dirty_rate,
                                 should_stop)

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 import polars as pl
@@ -41,7 +41,6 @@ SITE_PAGES = (
 )
 SITE_WEIGHTS = np.array([0.55, 0.10, 0.10, 0.06, 0.08, 0.02, 0.04, 0.03, 0.02])
 EVENTS_PER_SESSION = (1 + MAX_PAGEVIEWS) / 2 + STAR_SHARE
-DEFAULT_START = datetime(2022, 8, 13, tzinfo=UTC)  # event time of a generated (not live) stream
 ORIGINAL_RATE = EVENTS_PER_SESSION / SESSION_GAP_S[0]  # events/s of the original streamer
 EVENT_DIRT = (MALFORMED, MISSING_FIELD, ORPHAN, DUPLICATE)
 STAR_SLOT = MAX_PAGEVIEWS  # the star's place after a session's pageview slots

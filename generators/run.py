@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
@@ -18,7 +17,7 @@ from generators.events import EventBatch, EventStream, StreamConfig
 from generators.orders import OrderBatch, orders_batch
 from generators.parallel import ordered_map, prefetch
 from generators.products import products_frame
-from generators.scales import Sizes
+from generators.scales import DEFAULT_CHUNK, DEFAULT_WORKERS, Sizes
 from generators.schema import (
     MANIFESTS_DIR,
     PAGEVIEWS_TOPIC,
@@ -33,8 +32,6 @@ from generators.sinks.lake import Lake
 from generators.sinks.orders_db import OrdersDB
 from generators.users import users_frame, vip_frame, vip_ids
 
-DEFAULT_CHUNK = 65_536
-DEFAULT_WORKERS = os.cpu_count() or 2
 USER_DIRT = (MALFORMED, MISSING_FIELD, DUPLICATE)
 VIP_DIRT = (MALFORMED, ORPHAN, DUPLICATE)
 PRODUCT_DIRT = (MALFORMED, MISSING_FIELD)

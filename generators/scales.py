@@ -1,10 +1,18 @@
-"""Data-set sizes: named scales, and explicit counts that override them."""
+"""Data-set sizes: named scales, explicit counts that override them, and how generation is paced.
+
+Light on purpose: the CLI reads these defaults before it imports any generator."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from generators.errors import PlaygroundError
+
+DEFAULT_CHUNK = 65_536  # records per chunk: memory is bounded by it
+DEFAULT_WORKERS = os.cpu_count() or 2
+DEFAULT_START = datetime(2022, 8, 13, tzinfo=UTC)  # event time of a generated (not live) stream
 
 
 @dataclass(frozen=True)

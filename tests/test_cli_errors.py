@@ -176,3 +176,13 @@ def test_orders_past_a_32_bit_id_are_refused_for_a_server_database(tmp_path: Pat
 def test_spans_are_made_as_they_are_taken() -> None:
     spans = chunks(0, 10**18, 65_536)
     assert next(spans) == (0, 65_536) and next(spans) == (65_536, 131_072)
+
+
+def test_help_starts_without_importing_the_generators_libraries() -> None:
+    """`playground --help` starts at once: numpy, polars, faker and SQLAlchemy load only in the commands
+    that use them (they take over a second to import; docs/BENCHMARKS.md has the start-up figures)."""
+    probe = ("import sys; from typer.testing import CliRunner; from generators.cli import app; "
+             "assert CliRunner().invoke(app, ['--help']).exit_code == 0; "
+             "print(sorted({'numpy', 'polars', 'faker', 'sqlalchemy', 'fsspec', 'duckdb'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

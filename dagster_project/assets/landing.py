@@ -160,8 +160,9 @@ def landing_assets_for(solution: Solution) -> list[AssetsDefinition]:
         if not playground.generates:
             yield from results(observed(playground, "pageviews", "stars"), solution)
             return
-        from generators.events import DEFAULT_START, StreamConfig
+        from generators.events import StreamConfig
         from generators.run import generate_events, population
+        from generators.scales import DEFAULT_START
 
         lake = playground.open_lake()
         sizes = config.sizes()

@@ -2,8 +2,8 @@
 
 A run reads each partition from its committed sequence number to the end it sees when it
 starts, places every event in time (clock.py: per-partition clocks, as Stream Analytics keeps
-them), computes every output for those events with the state the scenarios keep (open windows,
-the last 15 minutes of both streams for the join, each user's current ISFIRST interval), writes
+them), computes every output for those events (outputs.py) with the state the scenarios keep (open
+windows, the last 15 minutes of both streams for the join, each user's current ISFIRST interval), writes
 the outputs' Parquet parts, then commits outputs, state and offsets in one DuckDB transaction. A
 run killed at any point leaves the last commit; the re-run recomputes the same batch number and
 overwrites its parts.
@@ -28,7 +28,6 @@ from dagster_project.bronze.decode import decode_sql
 from dagster_project.bronze.store import transaction
 from dagster_project.publish import write_parquet
 from dagster_project.streaming.clock import (
-    SECOND_US,
     TOPICS,
     TimePolicy,
     advance,
@@ -37,26 +36,14 @@ from dagster_project.streaming.clock import (
     place_in_time,
     with_arrivals,
 )
-from dagster_project.streaming.scenarios import (
-    CORRELATION_MINUTES,
-    DLT_HIGH_LATENCY_MS,
-    ENRICHING_USER_FIELDS,
-    FIRST_EVENT_INTERVAL_MINUTES,
-    HIGH_LATENCY_MS,
-    HTTP_METHOD_WINDOW_MINUTES,
-    OUTPUT_NAMES,
-    OUTPUTS,
-)
+from dagster_project.streaming.outputs import KAFKA_COLUMNS, KAFKA_VIEWS, OUTPUT_QUERIES, stateful_outputs
+from dagster_project.streaming.scenarios import ENRICHING_USER_FIELDS, OUTPUT_NAMES, OUTPUTS
 from generators.errors import PlaygroundError
 from generators.schema import PAGEVIEWS_TOPIC, STARS_TOPIC, TOPIC_TYPES, USERS_FILE, VIP_FILE
 from generators.sinks.bus import BusReader
 from generators.sinks.bus.embedded import EMPTY_EVENTS
 from generators.sinks.lake import Lake
 
-MINUTE_US = 60 * SECOND_US
-WINDOW_US = HTTP_METHOD_WINDOW_MINUTES * MINUTE_US
-INTERVAL_US = FIRST_EVENT_INTERVAL_MINUTES * MINUTE_US
-CORRELATION_US = CORRELATION_MINUTES * MINUTE_US
 USER_COLUMNS = {"id": "BIGINT", **{name: "VARCHAR" for name in ENRICHING_USER_FIELDS}}
 
 
@@ -105,43 +92,6 @@ CREATE TABLE IF NOT EXISTS streaming._reference (name VARCHAR, stamp VARCHAR);
 CREATE TABLE IF NOT EXISTS streaming._ref_vip (id BIGINT);
 CREATE TABLE IF NOT EXISTS streaming._ref_users ({users});
 """.format(users=", ".join(f"{c} {t}" for c, t in USER_COLUMNS.items()))
-
-# The pageview row every pageview output starts from (ASA's SELECT of the input, plus its envelope).
-PAGEVIEW_ROW = """event_id, event_time, user_id, http_method, uri, client_ip, user_agent, latency,
-    make_timestamp(t) AS event_timestamp, partition AS partition_id, sequence_number, byte_offset,
-    epoch_ms(enqueued_ms) AS enqueued_time"""
-STAR_ROW = """event_id, event_time, user_id, stars, make_timestamp(t) AS event_timestamp, partition AS partition_id,
-    sequence_number, byte_offset, epoch_ms(enqueued_ms) AS enqueued_time"""
-KAFKA_ROW = """topic AS kafka_topic, partition AS kafka_partition, byte_offset AS kafka_offset,
-    epoch_ms(enqueued_ms) AS kafka_timestamp"""
-
-# Each output's rows for this batch, over the batch's views: pv and st (accepted pageviews and stars,
-# `t` their time in ms), correlation_pairs, closed_windows and first_events (computed below).
-OUTPUT_QUERIES = {
-    "raw_pageviews": f"SELECT {PAGEVIEW_ROW} FROM pv",
-    "raw_stars": f"SELECT {STAR_ROW} FROM st",
-    "raw_vip_only": f"SELECT {PAGEVIEW_ROW} FROM pv WHERE user_id IN (SELECT id FROM streaming._ref_vip)",
-    "pageviews_stars_correlation": "SELECT * FROM correlation_pairs",
-    "agg_http_method": "SELECT * FROM closed_windows",
-    "alert_high_latency": f"SELECT {PAGEVIEW_ROW} FROM pv WHERE latency > {HIGH_LATENCY_MS}",
-    "alert_high_latency_enriched": f"""
-        SELECT {PAGEVIEW_ROW}, {", ".join(f"u.{name}" for name in ENRICHING_USER_FIELDS)}
-        FROM pv LEFT JOIN streaming._ref_users AS u ON u.id = pv.user_id WHERE latency > {HIGH_LATENCY_MS}""",
-    "first_event_in_user_sequence": "SELECT * FROM first_events",
-    "high_latency": f"""SELECT {KAFKA_ROW}, event_id, event_time, user_id, http_method, uri, client_ip,
-        user_agent, latency FROM pv WHERE latency > {DLT_HIGH_LATENCY_MS}""",
-}
-# The Delta Live Tables' parsed tables hold the same events as the raw ones, under Kafka's names:
-# views over them here (their lake parts are written all the same).
-KAFKA_VIEWS = {
-    "parsed_pageviews": ("raw_pageviews", """event_id, event_time, user_id, http_method, uri, client_ip, user_agent,
-        latency"""),
-    "parsed_stars": ("raw_stars", "event_id, event_time, user_id, stars"),
-}
-KAFKA_COLUMNS = """'{topic}' AS kafka_topic, partition_id AS kafka_partition, byte_offset AS kafka_offset,
-    enqueued_time AS kafka_timestamp"""
-assert set(OUTPUT_QUERIES) | set(KAFKA_VIEWS) == {o.name for o in OUTPUTS}
-
 
 def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
     if con.execute("SELECT current_database()").fetchall()[0][0] == "streaming":
@@ -196,80 +146,6 @@ def refresh_reference(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
         con.execute("INSERT INTO streaming._reference VALUES (?, ?)", [name, stamp])
 
 
-def end_of(time: str, length: int) -> str:
-    """The end of the (start, end] interval of `length` holding `time`: rounded up to a multiple of the
-    length, before the epoch too (DuckDB's // truncates toward zero)."""
-    return f"({time} - {time} % {length} + CASE WHEN {time} % {length} > 0 THEN {length} ELSE 0 END)"
-
-
-def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, watch: Stopwatch) -> None:
-    """The views of the correlation, the closed windows and the first events, and the state after them."""
-    mark = "NULL::BIGINT" if watermark is None else str(watermark)
-    # Correlation: a pair is emitted when its second event arrives.
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE correlation_pairs AS
-        WITH pageviews AS (
-            SELECT user_id, event_id, t, http_method, uri, true AS new FROM pv
-            UNION ALL SELECT *, false FROM streaming._join_pageviews
-        ), stars AS (
-            SELECT user_id, event_id, t, stars, true AS new FROM st
-            UNION ALL SELECT *, false FROM streaming._join_stars
-        )
-        SELECT p.user_id, p.event_id AS pageview_event_id, make_timestamp(p.t) AS pageview_time, p.http_method, p.uri,
-               s.event_id AS star_event_id, make_timestamp(s.t) AS star_time, s.stars,
-               (s.t - p.t) / 1e6 AS seconds_between
-        FROM pageviews AS p JOIN stars AS s
-          ON p.user_id = s.user_id AND s.t - p.t BETWEEN 0 AND {CORRELATION_US}
-        WHERE p.new OR s.new
-    """)
-    con.execute("INSERT INTO streaming._join_pageviews SELECT user_id, event_id, t, http_method, uri FROM pv")
-    con.execute("INSERT INTO streaming._join_stars SELECT user_id, event_id, t, stars FROM st")
-    # Only events a later event can still join with are kept.
-    con.execute(f"DELETE FROM streaming._join_pageviews WHERE t < {mark} - {CORRELATION_US}")
-    con.execute(f"DELETE FROM streaming._join_stars WHERE t < {mark}")
-    watch.lap("correlation state")
-
-    # Tumbling windows (start, end]: an event at exactly `end` belongs to the window ending there.
-    con.execute(f"""INSERT INTO streaming._windows
-        SELECT {end_of('t', WINDOW_US)} AS window_end, http_method, count(*)
-        FROM pv GROUP BY ALL""")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE closed_windows AS
-        SELECT make_timestamp(window_end) AS window_end, http_method, sum(pageviews)::BIGINT AS pageviews
-        FROM streaming._windows WHERE window_end < {mark} GROUP BY ALL""")
-    con.execute(f"DELETE FROM streaming._windows WHERE window_end < {mark}")
-    watch.lap("window state")
-
-    # ISFIRST: per user and interval, the earliest event (ties: the first to arrive) once no later
-    # event can be as early. An emitted winner is remembered by key until its interval has passed; a
-    # candidate not yet sure of winning (event mode) is kept whole.
-    con.execute(f"""
-        CREATE TABLE IF NOT EXISTS streaming._first_pending AS
-        SELECT {PAGEVIEW_ROW}, 0::BIGINT AS interval_end, t, arrival, partition FROM pv WHERE false""")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE first_candidates AS
-        WITH candidates AS (
-            SELECT {PAGEVIEW_ROW}, {end_of('t', INTERVAL_US)} AS interval_end,
-                   t, arrival, partition
-            FROM pv
-            UNION ALL SELECT * FROM streaming._first_pending
-        )
-        SELECT *, coalesce(t < {mark}, false) AS emit_now
-        FROM candidates ANTI JOIN streaming._first_emitted USING (user_id, interval_end)
-        QUALIFY row_number() OVER (PARTITION BY user_id, interval_end
-                                   ORDER BY t, arrival, partition, sequence_number) = 1""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE first_events AS
-        SELECT * EXCLUDE (interval_end, t, arrival, partition, emit_now), make_timestamp(interval_end) AS interval_end
-        FROM first_candidates WHERE emit_now""")
-    con.execute("INSERT INTO streaming._first_emitted SELECT user_id, interval_end FROM first_candidates "
-                "WHERE emit_now")
-    con.execute(f"DELETE FROM streaming._first_emitted WHERE interval_end < {mark}")
-    con.execute("DELETE FROM streaming._first_pending")
-    con.execute("INSERT INTO streaming._first_pending SELECT * EXCLUDE (emit_now) FROM first_candidates "
-                "WHERE NOT emit_now")
-    watch.lap("first-event state")
-
-
 def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, time: TimePolicy,
                   processed_at: datetime | None = None) -> BatchResult:
     """One micro-batch: everything new on the bus through every scenario, committed whole."""
@@ -298,7 +174,7 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
         place_in_time(con, time)
         clock, watermark = advance(con, time, clock, {t: sorted(end[t]) for t in TOPICS})
         watch.lap("time")
-        stateful_outputs(con, watermark, watch)
+        stateful_outputs(con, watermark, watch.lap)
         # Stamped as the outputs are written: the rows become visible at the commit, a moment later.
         processed_at = processed_at or datetime.now(UTC).replace(tzinfo=None)
         rows = {}

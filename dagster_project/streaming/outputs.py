@@ -1,0 +1,135 @@
+"""Each streaming output's SQL over a batch's placed events (views `pv` and `st`, time `t` in
+microseconds): the rows the stateless outputs select, and the stateful scenarios (the 15-minute join,
+the tumbling windows, ISFIRST) with the state each keeps between batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from dagster_project.streaming.clock import SECOND_US
+from dagster_project.streaming.scenarios import (
+    CORRELATION_MINUTES,
+    DLT_HIGH_LATENCY_MS,
+    ENRICHING_USER_FIELDS,
+    FIRST_EVENT_INTERVAL_MINUTES,
+    HIGH_LATENCY_MS,
+    HTTP_METHOD_WINDOW_MINUTES,
+    OUTPUTS,
+)
+
+MINUTE_US = 60 * SECOND_US
+WINDOW_US = HTTP_METHOD_WINDOW_MINUTES * MINUTE_US
+INTERVAL_US = FIRST_EVENT_INTERVAL_MINUTES * MINUTE_US
+CORRELATION_US = CORRELATION_MINUTES * MINUTE_US
+
+# The pageview row every pageview output starts from (ASA's SELECT of the input, plus its envelope).
+PAGEVIEW_ROW = """event_id, event_time, user_id, http_method, uri, client_ip, user_agent, latency,
+    make_timestamp(t) AS event_timestamp, partition AS partition_id, sequence_number, byte_offset,
+    epoch_ms(enqueued_ms) AS enqueued_time"""
+STAR_ROW = """event_id, event_time, user_id, stars, make_timestamp(t) AS event_timestamp, partition AS partition_id,
+    sequence_number, byte_offset, epoch_ms(enqueued_ms) AS enqueued_time"""
+KAFKA_ROW = """topic AS kafka_topic, partition AS kafka_partition, byte_offset AS kafka_offset,
+    epoch_ms(enqueued_ms) AS kafka_timestamp"""
+
+# Each output's rows for this batch, over the batch's views: pv and st (accepted pageviews and stars,
+# `t` their time in µs), correlation_pairs, closed_windows and first_events (computed below).
+OUTPUT_QUERIES = {
+    "raw_pageviews": f"SELECT {PAGEVIEW_ROW} FROM pv",
+    "raw_stars": f"SELECT {STAR_ROW} FROM st",
+    "raw_vip_only": f"SELECT {PAGEVIEW_ROW} FROM pv WHERE user_id IN (SELECT id FROM streaming._ref_vip)",
+    "pageviews_stars_correlation": "SELECT * FROM correlation_pairs",
+    "agg_http_method": "SELECT * FROM closed_windows",
+    "alert_high_latency": f"SELECT {PAGEVIEW_ROW} FROM pv WHERE latency > {HIGH_LATENCY_MS}",
+    "alert_high_latency_enriched": f"""
+        SELECT {PAGEVIEW_ROW}, {", ".join(f"u.{name}" for name in ENRICHING_USER_FIELDS)}
+        FROM pv LEFT JOIN streaming._ref_users AS u ON u.id = pv.user_id WHERE latency > {HIGH_LATENCY_MS}""",
+    "first_event_in_user_sequence": "SELECT * FROM first_events",
+    "high_latency": f"""SELECT {KAFKA_ROW}, event_id, event_time, user_id, http_method, uri, client_ip,
+        user_agent, latency FROM pv WHERE latency > {DLT_HIGH_LATENCY_MS}""",
+}
+# The Delta Live Tables' parsed tables hold the same events as the raw ones, under Kafka's names:
+# views over them here (their lake parts are written all the same).
+KAFKA_VIEWS = {
+    "parsed_pageviews": ("raw_pageviews", """event_id, event_time, user_id, http_method, uri, client_ip, user_agent,
+        latency"""),
+    "parsed_stars": ("raw_stars", "event_id, event_time, user_id, stars"),
+}
+KAFKA_COLUMNS = """'{topic}' AS kafka_topic, partition_id AS kafka_partition, byte_offset AS kafka_offset,
+    enqueued_time AS kafka_timestamp"""
+assert set(OUTPUT_QUERIES) | set(KAFKA_VIEWS) == {o.name for o in OUTPUTS}
+
+
+def end_of(time: str, length: int) -> str:
+    """The end of the (start, end] interval of `length` holding `time`: rounded up to a multiple of the
+    length, before the epoch too (DuckDB's // truncates toward zero)."""
+    return f"({time} - {time} % {length} + CASE WHEN {time} % {length} > 0 THEN {length} ELSE 0 END)"
+
+
+def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, lap: Callable[[str], None]) -> None:
+    """The views of the correlation, the closed windows and the first events, and the state after them."""
+    mark = "NULL::BIGINT" if watermark is None else str(watermark)
+    # Correlation: a pair is emitted when its second event arrives.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE correlation_pairs AS
+        WITH pageviews AS (
+            SELECT user_id, event_id, t, http_method, uri, true AS new FROM pv
+            UNION ALL SELECT *, false FROM streaming._join_pageviews
+        ), stars AS (
+            SELECT user_id, event_id, t, stars, true AS new FROM st
+            UNION ALL SELECT *, false FROM streaming._join_stars
+        )
+        SELECT p.user_id, p.event_id AS pageview_event_id, make_timestamp(p.t) AS pageview_time, p.http_method, p.uri,
+               s.event_id AS star_event_id, make_timestamp(s.t) AS star_time, s.stars,
+               (s.t - p.t) / 1e6 AS seconds_between
+        FROM pageviews AS p JOIN stars AS s
+          ON p.user_id = s.user_id AND s.t - p.t BETWEEN 0 AND {CORRELATION_US}
+        WHERE p.new OR s.new
+    """)
+    con.execute("INSERT INTO streaming._join_pageviews SELECT user_id, event_id, t, http_method, uri FROM pv")
+    con.execute("INSERT INTO streaming._join_stars SELECT user_id, event_id, t, stars FROM st")
+    # Only events a later event can still join with are kept.
+    con.execute(f"DELETE FROM streaming._join_pageviews WHERE t < {mark} - {CORRELATION_US}")
+    con.execute(f"DELETE FROM streaming._join_stars WHERE t < {mark}")
+    lap("correlation state")
+
+    # Tumbling windows (start, end]: an event at exactly `end` belongs to the window ending there.
+    con.execute(f"""INSERT INTO streaming._windows
+        SELECT {end_of('t', WINDOW_US)} AS window_end, http_method, count(*)
+        FROM pv GROUP BY ALL""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE closed_windows AS
+        SELECT make_timestamp(window_end) AS window_end, http_method, sum(pageviews)::BIGINT AS pageviews
+        FROM streaming._windows WHERE window_end < {mark} GROUP BY ALL""")
+    con.execute(f"DELETE FROM streaming._windows WHERE window_end < {mark}")
+    lap("window state")
+
+    # ISFIRST: per user and interval, the earliest event (ties: the first to arrive) once no later
+    # event can be as early. An emitted winner is remembered by key until its interval has passed; a
+    # candidate not yet sure of winning (event mode) is kept whole.
+    con.execute(f"""
+        CREATE TABLE IF NOT EXISTS streaming._first_pending AS
+        SELECT {PAGEVIEW_ROW}, 0::BIGINT AS interval_end, t, arrival, partition FROM pv WHERE false""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE first_candidates AS
+        WITH candidates AS (
+            SELECT {PAGEVIEW_ROW}, {end_of('t', INTERVAL_US)} AS interval_end,
+                   t, arrival, partition
+            FROM pv
+            UNION ALL SELECT * FROM streaming._first_pending
+        )
+        SELECT *, coalesce(t < {mark}, false) AS emit_now
+        FROM candidates ANTI JOIN streaming._first_emitted USING (user_id, interval_end)
+        QUALIFY row_number() OVER (PARTITION BY user_id, interval_end
+                                   ORDER BY t, arrival, partition, sequence_number) = 1""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE first_events AS
+        SELECT * EXCLUDE (interval_end, t, arrival, partition, emit_now), make_timestamp(interval_end) AS interval_end
+        FROM first_candidates WHERE emit_now""")
+    con.execute("INSERT INTO streaming._first_emitted SELECT user_id, interval_end FROM first_candidates "
+                "WHERE emit_now")
+    con.execute(f"DELETE FROM streaming._first_emitted WHERE interval_end < {mark}")
+    con.execute("DELETE FROM streaming._first_pending")
+    con.execute("INSERT INTO streaming._first_pending SELECT * EXCLUDE (emit_now) FROM first_candidates "
+                "WHERE NOT emit_now")
+    lap("first-event state")

@@ -481,3 +481,12 @@ def test_a_streaming_database_named_like_its_schema_is_refused_clearly(tmp_path:
             pytest.raises(PlaygroundError, match="PLAYGROUND_STREAMING"):
         process_batch(con, stream.log, stream.lake, TimePolicy())
     stream.close()
+
+
+def test_a_streaming_database_of_the_earlier_engine_is_refused_clearly(tmp_path: Path) -> None:
+    stream = Stream(tmp_path)
+    stream.con.execute("CREATE SCHEMA streaming; CREATE TABLE streaming._clock (batch BIGINT)")  # its one clock
+    stream.send("pageviews", 0, pageview("a", 0, 0), BASE)
+    with pytest.raises(PlaygroundError, match=r"earlier engine.*PLAYGROUND_STREAMING"):
+        stream.run()
+    stream.close()

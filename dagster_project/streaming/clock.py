@@ -85,11 +85,6 @@ class Clock:
 
 
 def load_clock(con: duckdb.DuckDBPyConnection, time: TimePolicy) -> Clock:
-    if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'streaming' "
-                   "AND table_name = '_clock'").fetchall()[0][0]:
-        raise PlaygroundError("the streaming state was built by an earlier engine (one clock for every partition, "
-                              "in milliseconds): delete the streaming database (PLAYGROUND_STREAMING) to start over "
-                              "from the beginning of the bus")
     con.execute(STATE)
     rows = con.execute("SELECT batch, newest_arrival, time_policy FROM streaming._time").fetchall()
     if not rows:

@@ -98,6 +98,10 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
         raise PlaygroundError("the streaming database file must not be named streaming.duckdb: DuckDB could not "
                               "tell its schema `streaming` from the file's catalog. Choose another "
                               "PLAYGROUND_STREAMING (default data/streams.duckdb)")
+    if _exists(con, "_clock"):
+        raise PlaygroundError("the streaming state was built by an earlier engine (one clock for every partition, "
+                              "in milliseconds): delete the streaming database (PLAYGROUND_STREAMING) to start over "
+                              "from the beginning of the bus")
     con.execute("SET TimeZone = 'UTC'")  # an event_time without a zone is UTC, as in Stream Analytics
     con.execute(STATE)
 

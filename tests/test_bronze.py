@@ -95,7 +95,7 @@ def test_a_file_is_taken_a_piece_at_a_time_and_a_stopped_run_goes_on_where_it_st
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dagster_project.bronze import files
 
-    monkeypatch.setattr(files, "CHUNK_BYTES", 1 << 12)  # ~40 lines a piece
+    monkeypatch.setattr(files, "PIECE_LINES", 40)
     lake, users = Lake(str(tmp_path / "lake")), FILE_SOURCES["users"]
     body = b"".join(b'{"id": %d, "name": "user %d"}\n' % (i if i != 3 else 2, i) if i % 97 else b"{broken\n"
                     for i in range(1, 2001))  # id 2 twice, in the first piece
@@ -129,7 +129,7 @@ def test_a_file_is_taken_a_piece_at_a_time_and_a_stopped_run_goes_on_where_it_st
     assert 0 < taken[0] < 1980 and progress == [(1, taken[1])]  # five pieces committed, and where they end
     assert con.execute("SELECT count(*) FROM bronze._files").fetchone()[0] == 0  # not ingested yet
     monkeypatch.undo()
-    monkeypatch.setattr(files, "CHUNK_BYTES", 1 << 12)
+    monkeypatch.setattr(files, "PIECE_LINES", 40)
     rest = ingest_files(con, lake, users)
     assert rest.files == 1 and rest.new_rows == 1980 - taken[0]
     assert state(con) == state(reference) and not con.execute("SELECT * FROM bronze._file_progress").fetchall()
@@ -292,7 +292,7 @@ from generators.sinks.orders_db import OrdersDB
 
 def ingest(source, data, con):
     if source == "users":
-        files.CHUNK_BYTES = 1 << 20  # a dozen pieces, each committed: kills land between them too
+        files.PIECE_LINES = 2_000  # ten pieces, each committed: kills land between them too
         ingest_files(con, Lake(data + "/lake"), FILE_SOURCES["users"])
     elif source == "orders":
         with OrdersDB(f"sqlite:///{data}/orders.db") as db:

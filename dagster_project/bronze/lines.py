@@ -9,7 +9,7 @@ one keeps its text (or its bytes, escaped) for the quarantine.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -33,6 +33,13 @@ class Piece:
     data: bytes
     skip_through: int = 0  # lines up to this one were taken by an earlier run
     cut_length: int | None = None  # the piece is one line longer than MAX_LINE_BYTES: its length; data, its start
+
+
+def split_piece(piece: Piece, lines: int) -> tuple[Piece, Piece]:
+    """The piece's first `lines` lines, and the rest."""
+    cut = int(np.flatnonzero(np.frombuffer(piece.data, np.uint8) == 10)[lines - 1]) + 1
+    return (replace(piece, last_line=piece.first_line + lines - 1, data=piece.data[:cut]),
+            replace(piece, first_line=piece.first_line + lines, data=piece.data[cut:]))
 
 
 def file_pieces(path: str, version: int, chunks: Iterable[bytes]) -> Iterator[Piece]:
@@ -62,41 +69,72 @@ def file_pieces(path: str, version: int, chunks: Iterable[bytes]) -> Iterator[Pi
         yield Piece(path, version, line, line, carry + b"\n")
 
 
+class Lines:
+    """Where each line of some pieces starts and ends, found at once with numpy: the cost per file is a few
+    array entries, not a Python loop."""
+
+    def __init__(self, pieces: list[Piece]):
+        self.pieces = pieces
+        self.raw = np.frombuffer(b"".join(p.data for p in pieces), np.uint8)
+        self.ends = np.flatnonzero(self.raw == 10)  # each line's \n
+        self.starts = np.concatenate(([0], self.ends[:-1] + 1)).astype(np.int64)
+        stops = self.ends.copy()  # each line's end without its \n or \r\n
+        crlf = (stops > self.starts) & (self.raw[np.maximum(stops - 1, 0)] == 13)
+        stops[crlf] -= 1
+        self.lengths = stops - self.starts
+        piece_starts = np.cumsum([0] + [len(p.data) for p in pieces[:-1]])
+        for start, piece in zip(piece_starts, pieces, strict=True):
+            if piece.cut_length is not None:  # a piece of one line, already cut
+                self.lengths[np.searchsorted(self.starts, start)] = piece.cut_length
+        self.stops = np.where(self.lengths > MAX_LINE_BYTES, np.minimum(stops, self.starts + PREVIEW_BYTES), stops)
+        self.owner = np.searchsorted(piece_starts, self.starts, side="right") - 1  # the piece each line is in
+        first_index = np.searchsorted(self.starts, piece_starts)  # each piece's first line, counted over all pieces
+        self.line = (np.array([p.first_line for p in pieces])[self.owner] + np.arange(len(self.starts))
+                     - first_index[self.owner]).astype(np.int64)
+        self.untaken = self.line > np.array([p.skip_through for p in pieces])[self.owner]
+
+    def _where(self, rows: np.ndarray) -> dict[str, pa.Array | np.ndarray]:
+        paths = pa.array([p.path for p in self.pieces], pa.string())
+        return {"path": pa.DictionaryArray.from_arrays(self.owner[rows].astype(np.int32), paths),
+                "version": np.array([p.version for p in self.pieces], np.int32)[self.owner[rows]],
+                "line": self.line[rows]}
+
+    def texts(self) -> pa.Table | None:
+        """`row`, `path`, `version`, `line` and `text` (the line with its \n) of the lines that may be records:
+        not taken by an earlier run, not blank, not over MAX_LINE_BYTES. The text is the pieces' own bytes,
+        not a copy, so it is there only when all of them are UTF-8 (else None: every line takes the slow path)."""
+        offsets = np.append(self.starts, len(self.raw))
+        text = pa.LargeStringArray.from_buffers(len(self.starts), pa.py_buffer(offsets), pa.py_buffer(self.raw))
+        try:
+            text.validate(full=True)
+        except pa.ArrowInvalid:
+            return None
+        rows = np.arange(len(self.starts))
+        table = pa.table({"row": rows, **self._where(rows), "text": text})
+        wanted = self.untaken & (self.lengths > 0) & (self.lengths <= MAX_LINE_BYTES)
+        return table if wanted.all() else table.filter(wanted)
+
+    def numbered(self, rows: np.ndarray | None = None) -> pa.Table:
+        """`path`, `version`, `line`, `body` (without its \n or \r\n) and `oversize` (the length of a line longer
+        than MAX_LINE_BYTES, whose body is cut to PREVIEW_BYTES; else NULL) of the lines not taken by an earlier
+        run, or of the given rows among them."""
+        rows = np.flatnonzero(self.untaken) if rows is None else rows
+        starts, stops, lengths = self.starts[rows], self.stops[rows], self.lengths[rows]
+        # The bytes of the chosen lines: +1 where each starts, -1 where it stops (lines never overlap).
+        edges = np.zeros(len(self.raw) + 1, np.int8)
+        edges[starts] += 1
+        edges[stops] -= 1
+        kept = np.cumsum(edges[:-1], dtype=np.int8).astype(bool)
+        offsets = np.concatenate(([0], np.cumsum(stops - starts)))
+        body = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(rows),
+                                                [None, pa.py_buffer(offsets), pa.py_buffer(self.raw[kept].tobytes())])
+        oversize = pa.array(np.where(lengths > MAX_LINE_BYTES, lengths, 0), pa.int64(), mask=lengths <= MAX_LINE_BYTES)
+        return pa.table({**self._where(rows), "body": body, "oversize": oversize})
+
+
 def numbered_lines(pieces: list[Piece]) -> pa.Table:
-    """`path`, `version`, `line`, `body` (without its \n or \r\n) and `oversize` (the length of a line longer
-    than MAX_LINE_BYTES, whose body is cut to PREVIEW_BYTES; else NULL) of every line of the pieces, split at
-    once with numpy: the cost per file is a few array entries, not a Python loop."""
-    raw = np.frombuffer(b"".join(p.data for p in pieces), np.uint8)
-    ends = np.flatnonzero(raw == 10)
-    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
-    stops = ends.copy()
-    crlf = (stops > starts) & (raw[np.maximum(stops - 1, 0)] == 13)
-    stops[crlf] -= 1
-    kept = np.ones(len(raw), dtype=bool)
-    kept[ends] = False
-    kept[stops[crlf]] = False
-    lengths = stops - starts
-    piece_starts = np.cumsum([0] + [len(p.data) for p in pieces[:-1]])
-    for start, piece in zip(piece_starts, pieces, strict=True):
-        if piece.cut_length is not None:  # a piece of one line, already cut
-            lengths[np.searchsorted(starts, start)] = piece.cut_length
-    for index in np.flatnonzero(lengths > MAX_LINE_BYTES):  # rare: a loop is fine
-        kept[starts[index] + PREVIEW_BYTES: ends[index]] = False
-        kept[ends[index]] = False
-        stops[index] = min(stops[index], starts[index] + PREVIEW_BYTES)
-    oversize = pa.array(np.where(lengths > MAX_LINE_BYTES, lengths, 0), pa.int64(),
-                        mask=lengths <= MAX_LINE_BYTES)
-    offsets = np.concatenate(([0], np.cumsum(stops - starts)))
-    body = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(starts),
-                                            [None, pa.py_buffer(offsets), pa.py_buffer(raw[kept].tobytes())])
-    owner = np.searchsorted(piece_starts, starts, side="right") - 1  # the piece each line is in
-    first_index = np.searchsorted(starts, piece_starts)  # each piece's first line, counted over all pieces
-    line = np.array([p.first_line for p in pieces])[owner] + np.arange(len(starts)) - first_index[owner]
-    paths = pa.DictionaryArray.from_arrays(owner.astype(np.int32), pa.array([p.path for p in pieces], pa.string()))
-    table = pa.table({"path": paths, "version": np.array([p.version for p in pieces], np.int32)[owner],
-                      "line": line.astype(np.int64), "body": body, "oversize": oversize})
-    taken = line <= np.array([p.skip_through for p in pieces])[owner]
-    return table.filter(~taken) if taken.any() else table
+    """Every line of the pieces not taken by an earlier run: see Lines.numbered."""
+    return Lines(pieces).numbered()
 
 
 def decoded_lines_sql(lines: str, source: FileSource) -> str:

@@ -1,7 +1,9 @@
-"""Bronze's two decoders agree: what clean_records_sql calls clean, decode_sql takes with the same values."""
+"""Bronze's two decoders agree: what clean_records_sql calls clean, decode_sql takes with the same values,
+and create_decoded (the one, then the other for the rest) gives decode_sql's table."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import duckdb
@@ -9,7 +11,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dagster_project.bronze.decode import clean_records_sql, decode_sql
+from dagster_project.bronze.decode import clean_records_sql, create_decoded, decode_sql
 from generators.schema import PRODUCT_TYPES
 
 FIELDS = ", ".join(PRODUCT_TYPES)
@@ -86,3 +88,42 @@ def test_usual_records_are_clean_and_bad_ones_are_not() -> None:
     assert clean == {0: (1, "a", 'é"', ["x", "y"], 5.0), 1: (2, None, None, [], None), 2: (3, None, None, None, 1500.0)}
     assert full[15] == (12, None, None, None, None, None)  # not clean, yet taken by the full rules
     assert all(full[row][-1] is not None for row in range(3, 15))
+
+
+EVENT_TYPES = {"pageviews": {"event_id": "str", "event_time": "str", "user_id": "int", "latency": "float"},
+               "stars": {"event_id": "str", "event_time": "str", "user_id": "int", "stars": "int"}}
+TIMES = st.one_of(st.sampled_from(["2022-08-13T00:00:00Z", "2022-08-13 01:02:03.000004", "2022-08-13T00:00:00+02:00",
+                                   "yesterday", ""]), st.text(max_size=3))
+
+
+@st.composite
+def bodies(draw: st.DrawFn) -> tuple[str, bytes | None]:
+    """A bus record: its topic and body (JSON, base64 of it, bytes that are not UTF-8, or none)."""
+    topic = draw(st.sampled_from(["pageviews", "stars", "other"]))
+    record = {name: draw(GOOD[kind] if draw(st.integers(0, 5)) else VALUES) if name != "event_time" else draw(TIMES)
+              for name, kind in EVENT_TYPES.get(topic, EVENT_TYPES["stars"]).items() if draw(st.integers(0, 9))}
+    body = json.dumps(record).encode()
+    how = draw(st.sampled_from(["json"] * 5 + ["base64", "latin-1", "none", "cut"]))
+    if how == "base64":
+        body = base64.b64encode(body)
+    elif how == "latin-1":
+        body = body[:-1] + b' "\xe9"}'
+    elif how == "cut":
+        body = body[:draw(st.integers(0, len(body)))]
+    return topic, None if how == "none" else body
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(bodies(), min_size=1, max_size=20), st.booleans())
+def test_the_decoded_table_is_what_the_full_rules_make_of_every_record(records: list, event_time: bool) -> None:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("records", pa.table({"topic": [t for t, _ in records], "partition": range(len(records)),
+                                      "body": pa.array([b for _, b in records], pa.binary())}))
+    required = ("event_id", "user_id", "event_time") if event_time else ("event_id", "user_id")
+    create_decoded(con, "records", EVENT_TYPES, required, kind_column="topic", base64=True)
+    full = decode_sql("records", EVENT_TYPES, required, kind_column="topic", base64=True)
+    columns = [c[0] for c in con.execute(f"SELECT * FROM ({full}) LIMIT 0").description]
+    assert [c[0] for c in con.execute("SELECT * FROM decoded LIMIT 0").description] == columns
+    assert (con.execute("SELECT * FROM decoded ORDER BY partition").fetchall()
+            == con.execute(f"SELECT * FROM ({full}) ORDER BY partition").fetchall())

@@ -13,7 +13,12 @@ keeps decoding near 300k events/s on one core (bench/streaming.py).
 
 from __future__ import annotations
 
+import duckdb
+
 from dagster_project.bronze.store import DUCKDB_TYPES
+
+# event_time as epoch microseconds; without a zone, in the session's; digits past the microsecond are cut.
+EVENT_US = "epoch_us(TRY_CAST(event_time AS TIMESTAMPTZ))"
 
 
 def _sql_text(value: str) -> str:
@@ -63,7 +68,7 @@ def decode_sql(source: str, types: dict[str, dict[str, str]], required: tuple[st
     reason, event_us = "field_reason", "NULL::BIGINT"
     if "event_time" in required:  # event-time mode: a record the stream cannot place in time
         reason = "coalesce(field_reason, CASE WHEN event_us IS NULL THEN 'event_time is not an ISO timestamp' END)"
-        event_us = "epoch_us(TRY_CAST(event_time AS TIMESTAMPTZ))"  # digits past the microsecond are cut
+        event_us = EVENT_US
     # A byte-order mark (Windows tools start a UTF-8 file with one) is not part of the first record.
     text = "CASE WHEN starts_with(raw_text, chr(65279)) THEN substring(raw_text, 2) ELSE raw_text END"
     if base64:
@@ -133,3 +138,33 @@ def clean_records_sql(source: str, types: dict[str, str], required: tuple[str, .
         FROM (SELECT *, unnest([try(json_transform(text, '{struct}'))]) AS value,
                      unnest([try(json_type(text, [{", ".join(map(_sql_text, paths))}]))]) AS types FROM {source})
     """
+
+
+def create_decoded(con: duckdb.DuckDBPyConnection, source: str, types: dict[str, dict[str, str]],
+                   required: tuple[str, ...], *, kind_column: str | None = None, base64: bool = False) -> None:
+    """The temp table `decoded`: decode_sql's rows of `source`, in its columns. The clean records come from
+    clean_records_sql (one typed parse per kind of record), and only the others go through decode_sql."""
+    columns = [f'"{c[0]}"' for c in con.execute(f"SELECT * FROM {source} LIMIT 0").description]
+    fields = {name: kind for field_types in types.values() for name, kind in field_types.items()}
+    kinds = []
+    for kind, field_types in types.items():
+        only = f"WHERE {kind_column} = {_sql_text(kind)}" if kind_column and len(types) > 1 else ""
+        texts = f"(SELECT *, try(decode(body)) AS text FROM {source} {only})"
+        kinds.append(clean_records_sql(texts, field_types, tuple(r for r in required if r in field_types)))
+    if kind_column and len(types) > 1:  # a record of no known kind: decode_sql's
+        kinds.append(f"SELECT *, false AS clean FROM {source} WHERE {kind_column} NOT IN "
+                     f"({', '.join(map(_sql_text, types))}) OR {kind_column} IS NULL")
+    placed = "event_time" in required  # a record placed in no time is not clean: decode_sql says why
+    kept = ", ".join(c for c in columns if c != '"body"')
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE decoded AS
+        SELECT {kept}, {", ".join(fields)}, event_us, NULL::VARCHAR AS reason,
+               CASE WHEN NOT clean THEN body END AS body, NULL::VARCHAR AS raw_text, clean
+        FROM (SELECT * REPLACE ({"clean AND event_us IS NOT NULL" if placed else "clean"} AS clean)
+              FROM (SELECT *, {EVENT_US if placed else "NULL::BIGINT"} AS event_us
+                    FROM ({" UNION ALL BY NAME ".join(kinds)})))""")
+    if con.execute("SELECT count(*) FROM decoded WHERE NOT clean").fetchall()[0][0]:
+        others = f"(SELECT {', '.join(columns)} FROM decoded WHERE NOT clean)"
+        con.execute(f"""INSERT INTO decoded BY NAME SELECT *, NULL AS clean
+            FROM ({decode_sql(others, types, required, kind_column=kind_column, base64=base64)})""")
+        con.execute("DELETE FROM decoded WHERE NOT clean")
+    con.execute("ALTER TABLE decoded DROP COLUMN clean")

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import duckdb
 import pyarrow as pa
 
-from dagster_project.bronze.decode import decode_sql
+from dagster_project.bronze.decode import create_decoded
 from dagster_project.bronze.store import DUCKDB_TYPES, create_table, transaction
 from generators.schema import TOPIC_TYPES
 from generators.sinks.bus import BusReader
@@ -52,7 +52,7 @@ def _insert(con: duckdb.DuckDBPyConnection, topic: str, events: pa.Table, batch_
     """Decode and insert events: (rows, quarantined)."""
     types = TOPIC_TYPES[topic]
     con.register("events", events)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE decoded AS {decode_sql('events', {topic: types}, ('event_id',))}")
+    create_decoded(con, "events", {topic: types}, ("event_id",))
     con.unregister("events")
     rows = con.execute(f"""INSERT INTO bronze.{topic} BY NAME
         SELECT {", ".join(types)}, partition AS _partition, sequence_number AS _sequence_number,

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 import duckdb
 import pyarrow as pa
 
-from dagster_project.bronze.decode import decode_sql
+from dagster_project.bronze.decode import create_decoded
 from dagster_project.bronze.store import transaction
 from dagster_project.publish import write_parquet
 from dagster_project.streaming.clock import (
@@ -169,8 +169,7 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
     incoming = with_arrivals(con, incoming, clock, time)
     con.register("incoming", incoming)  # before other statements: DuckDB refuses it beside an unread result
     with transaction(con):  # outputs, state and offsets
-        decoding = decode_sql("incoming", TOPIC_TYPES, required, kind_column="topic", base64=True)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE decoded AS {decoding}")
+        create_decoded(con, "incoming", TOPIC_TYPES, required, kind_column="topic", base64=True)
         con.unregister("incoming")
         watch.lap("decode")
         refresh_reference(con, lake)

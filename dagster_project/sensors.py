@@ -30,8 +30,9 @@ from dagster import (
     sensor,
 )
 
-from dagster_project.assets.bronze import EVENT_TABLES, FILE_TABLES, bronze_key
+from dagster_project.assets.bronze import bronze_key
 from dagster_project.assets.streaming import streaming_key
+from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES
 from dagster_project.resources import PlaygroundResource
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from dagster_project.targets import Solution
@@ -82,7 +83,7 @@ def _bus_ends(playground: PlaygroundResource) -> dict | SkipReason:
         return SkipReason(f"no embedded event log at {playground.bus} yet")
     log = playground.open_bus_reader()
     try:
-        state = {topic: {str(p): n for p, n in log.end_sequences(topic).items()} for topic in EVENT_TABLES}
+        state = {topic: {str(p): n for p, n in log.end_sequences(topic).items()} for topic in EVENT_SOURCES}
     finally:
         log.close()
     return state if any(state.values()) else SkipReason("no events yet")
@@ -91,16 +92,15 @@ def _bus_ends(playground: PlaygroundResource) -> dict | SkipReason:
 def sensors_for(solution: Solution) -> list[SensorDefinition]:
     """On locally; in a cloud location they start stopped, until its settings are in the environment.
     Locally the streaming scenarios have a sensor too; in the cloud their engine runs on its own."""
-    file_keys = [bronze_key(s, solution) for s in FILE_TABLES]
+    file_keys = [bronze_key(s, solution) for s in FILE_SOURCES]
     order_keys = [bronze_key("orders", solution), bronze_key("items", solution)]
-    event_keys = [bronze_key(t, solution) for t in EVENT_TABLES]
+    event_keys = [bronze_key(t, solution) for t in EVENT_SOURCES]
     streaming_keys = [streaming_key(name, solution) for name in OUTPUT_NAMES]
 
     def new_lake_files(context: SensorEvaluationContext, playground: PlaygroundResource):
-        from dagster_project.bronze.sources import FILE_SOURCES
-
         lake = playground.open_lake()
-        state = {name: digest for name in FILE_TABLES if (digest := _folder_state(lake, FILE_SOURCES[name].folder))}
+        state = {name: digest for name, source in FILE_SOURCES.items()
+                 if (digest := _folder_state(lake, source.folder))}
         previous = json.loads(context.cursor) if context.cursor else {}
         changed = [bronze_key(name, solution) for name in state if state[name] != previous.get(name)]
         if not changed:

@@ -10,11 +10,11 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from dagster_project.bronze.sources import SOURCES
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from dagster_project.targets import resources_for
 from generators.run import load_manifest
 
-SOURCES = ("users", "vip_users", "products", "orders", "items", "pageviews", "stars")
 GOLD_MODELS = ("engagements", "daily_sales", "product_popularity", "stars_distribution")
 
 

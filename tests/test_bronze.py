@@ -201,11 +201,19 @@ def test_bronze_batches_reach_the_lake_once_each(tmp_path: Path) -> None:
     assert all(isinstance(pages, str) and pages.startswith("[") for _, pages in as_json)
 
 
-def test_the_dbt_macro_of_bronze_columns_is_the_rendering_of_the_tables() -> None:
-    """dbt_project/macros/bronze_columns.sql is current (`python -m dagster_project.bronze.catalog`)."""
-    from dagster_project.bronze.catalog import MACRO_FILE, bronze_columns, render
+def test_what_dbt_knows_of_bronze_is_the_rendering_of_the_registry_and_the_tables() -> None:
+    """dbt_project/macros/bronze_columns.sql and models/sources.yml are current
+    (`python -m dagster_project.bronze.catalog`)."""
+    import yaml
 
-    assert MACRO_FILE.read_text() == render()
+    from dagster_project.bronze.catalog import MACRO_FILE, SOURCES_FILE, bronze_columns, render, render_sources
+    from dagster_project.bronze.sources import SOURCES
+
+    assert MACRO_FILE.read_text() == render() and SOURCES_FILE.read_text() == render_sources()
+    (bronze,) = yaml.safe_load(SOURCES_FILE.read_text())["sources"]
+    tables = {table["name"]: table for table in bronze["tables"]}
+    assert list(tables) == list(SOURCES) and set(bronze_columns()) == set(SOURCES)
+    assert "config" not in tables["users"] and tables["stars"]["config"]["loaded_at_field"] == "_ingested_at"
     columns = bronze_columns()
     assert set(columns) == {"users", "vip_users", "products", "orders", "items", "pageviews", "stars"}
     assert ("jobs", "VARCHAR[]") in columns["users"] and columns["orders"][0] == ("orderId", "BIGINT")

@@ -16,7 +16,8 @@ import duckdb
 import pytest
 from dagster import AssetKey, materialize
 
-from dagster_project.assets.bronze import EVENT_TABLES, FILE_TABLES, bronze_assets_for
+from dagster_project.assets.bronze import bronze_assets_for
+from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES
 from dagster_project.bronze.spark_job import arguments, jdbc_url, lake_url
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.spark_jobs import LAUNCHER, DatabricksSparkJobs, LocalSparkJobs
@@ -26,7 +27,7 @@ from generators.sinks.lake import Lake
 from tests.helpers import dataset_args, playground
 
 DATABRICKS = SOLUTIONS["databricks"]
-TABLES = (*FILE_TABLES, "orders", "items")
+TABLES = (*FILE_SOURCES, "orders", "items")
 COMPARED = {"orders": '"orderId", "userId", "orderDate", "orderValue"', "items": '"orderId", "rowId", "productId"'}
 # A hand-made file: CRLF endings, a blank line, bytes that are not UTF-8, a JSON array, a string id and a
 # last line without its \n.
@@ -132,12 +133,12 @@ def checks(result) -> dict[tuple[str, str], tuple[bool, dict]]:
 def run_both(tmp_path: Path, postgres_url: str):
     lake = str(tmp_path / "lake")
     local = materialize(
-        [a for a in bronze_assets_for(SOLUTIONS["local"]) if not any(k.path[-1] in EVENT_TABLES for k in a.keys)],
+        [a for a in bronze_assets_for(SOLUTIONS["local"]) if not any(k.path[-1] in EVENT_SOURCES for k in a.keys)],
         resources={"playground": PlaygroundResource(lake=lake, orders_url=postgres_url,
                                                     bus=str(tmp_path / "events.db")),
                    "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))})
     spark = materialize(
-        [a for a in bronze_assets_for(DATABRICKS) if not any(k.path[-1] in EVENT_TABLES for k in a.keys)],
+        [a for a in bronze_assets_for(DATABRICKS) if not any(k.path[-1] in EVENT_SOURCES for k in a.keys)],
         resources={"spark_jobs": LocalSparkJobs(lake=lake, orders_url=postgres_url,
                                                 warehouse=str(tmp_path / "spark"))})
     assert local.success and spark.success

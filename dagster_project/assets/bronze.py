@@ -25,6 +25,7 @@ from pydantic import Field
 
 from dagster_project.assets.landing import landing_key
 from dagster_project.bronze.checks import KEY_RULES, check_description, source_matched
+from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.spark_jobs import SparkJobs
 from dagster_project.targets import LOCAL, Solution
@@ -32,8 +33,6 @@ from dagster_project.targets import LOCAL, Solution
 GROUP = "bronze"
 QUARANTINE_CHECK = "quarantine_share"
 RECONCILE_CHECK = "matches_source"
-FILE_TABLES = ("users", "vip_users", "products")
-EVENT_TABLES = ("pageviews", "stars")
 
 
 class BronzeConfig(Config):
@@ -111,7 +110,7 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
     """Every bronze table of a solution; each step writes the solution's DuckDB file, so all are in its pool."""
 
     def spec(table: str, description: str) -> dict:
-        on_spark = solution.bronze_on_spark and table not in EVENT_TABLES
+        on_spark = solution.bronze_on_spark and table not in EVENT_SOURCES
         return {"group_name": solution.group(GROUP), "deps": [landing_key(table, solution)],
                 "kinds": set(solution.kinds["bronze_job" if on_spark else "bronze"]), "owners": [solution.owner],
                 "description": description}
@@ -125,7 +124,6 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
         def ingest(context: AssetExecutionContext, config: LakeFilesConfig, playground: PlaygroundResource,
                    warehouse: WarehouseResource):
             from dagster_project.bronze.files import ingest_files
-            from dagster_project.bronze.sources import FILE_SOURCES
 
             with warehouse.connect() as con:
                 result = ingest_files(con, playground.open_lake(), FILE_SOURCES[source],
@@ -209,10 +207,10 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
 
         return ingest
 
-    events = [event_asset(t) for t in EVENT_TABLES]
+    events = [event_asset(t) for t in EVENT_SOURCES]
     if solution.bronze_on_spark:
         return [*spark_bronze_assets(solution, spec), *events]
-    return [*(file_asset(source) for source in FILE_TABLES), bronze_orders, *events]
+    return [*(file_asset(source) for source in FILE_SOURCES), bronze_orders, *events]
 
 
 def spark_bronze_assets(solution: Solution, spec) -> list[AssetsDefinition]:
@@ -243,7 +241,7 @@ def spark_bronze_assets(solution: Solution, spec) -> list[AssetsDefinition]:
     def bronze_orders(context: AssetExecutionContext, spark_jobs: SparkJobs):
         return spark_jobs.run(context, job, ["--source", "orders"]).get_results()
 
-    return [*(file_asset(source) for source in FILE_TABLES), bronze_orders]
+    return [*(file_asset(source) for source in FILE_SOURCES), bronze_orders]
 
 
 bronze_assets = bronze_assets_for(LOCAL)

@@ -21,6 +21,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from dagster_project.bronze.sources import SOURCES
 from dagster_project.resources import PlaygroundResource
 from dagster_project.targets import LOCAL, Solution
 from generators.errors import PlaygroundError
@@ -92,14 +93,15 @@ def check_room(counts: dict[str, int], playground: PlaygroundResource) -> None:
 def landing_assets_for(solution: Solution) -> list[AssetsDefinition]:
     """Locally each asset runs its generator; in the cloud it reports what the generator containers wrote."""
 
-    def spec(source: str, system: str, description: str, deps: tuple[str, ...] = ()) -> AssetSpec:
+    def spec(source: str, description: str, deps: tuple[str, ...] = ()) -> AssetSpec:
+        system = SOURCES[source].lands  # the kinds of where it lands
         return AssetSpec(landing_key(source, solution), group_name=solution.group(GROUP), description=description,
                          deps=[landing_key(d, solution) for d in deps], kinds=set(solution.kinds[system]),
                          owners=[solution.owner])
 
     @multi_asset(name=solution.name("landing_users"), specs=[
-        spec("users", "lake", "Users (cs_CZ), one JSON object a line in landing/users/users.json."),
-        spec("vip_users", "lake", "Distinct VIP user ids in landing/vipusers/vipusers.json.", deps=("users",)),
+        spec("users", "Users (cs_CZ), one JSON object a line in landing/users/users.json."),
+        spec("vip_users", "Distinct VIP user ids in landing/vipusers/vipusers.json.", deps=("users",)),
     ])
     def landing_users(context: AssetExecutionContext, config: LandingConfig,
                       playground: PlaygroundResource) -> Iterator[MaterializeResult]:
@@ -115,7 +117,7 @@ def landing_assets_for(solution: Solution) -> list[AssetsDefinition]:
                                           min(sizes.vip_users, sizes.users), config.dirty_rate), solution)
 
     @multi_asset(name=solution.name("landing_products"), specs=[
-        spec("products", "lake", "One JSON document per product in landing/products/."),
+        spec("products", "One JSON document per product in landing/products/."),
     ])
     def landing_products(context: AssetExecutionContext, config: LandingConfig,
                          playground: PlaygroundResource) -> Iterator[MaterializeResult]:
@@ -131,8 +133,8 @@ def landing_assets_for(solution: Solution) -> list[AssetsDefinition]:
                                               config.dirty_rate)], solution)
 
     @multi_asset(name=solution.name("landing_orders"), specs=[
-        spec("orders", "orders_db", "Table `orders` of the orders database.", deps=("users", "products")),
-        spec("items", "orders_db", "Table `items` of the orders database: each order's products.",
+        spec("orders", "Table `orders` of the orders database.", deps=("users", "products")),
+        spec("items", "Table `items` of the orders database: each order's products.",
              deps=("users", "products")),
     ])
     def landing_orders(context: AssetExecutionContext, config: LandingConfig,
@@ -152,8 +154,8 @@ def landing_assets_for(solution: Solution) -> list[AssetsDefinition]:
         yield from results(with_items([manifest]), solution)
 
     @multi_asset(name=solution.name("landing_events"), specs=[
-        spec("pageviews", "bus", "Pageview events on the bus (topic pageviews).", deps=("users", "products")),
-        spec("stars", "bus", "Star events on the bus (topic stars).", deps=("users", "products")),
+        spec("pageviews", "Pageview events on the bus (topic pageviews).", deps=("users", "products")),
+        spec("stars", "Star events on the bus (topic stars).", deps=("users", "products")),
     ])
     def landing_events(context: AssetExecutionContext, config: LandingConfig,
                        playground: PlaygroundResource) -> Iterator[MaterializeResult]:

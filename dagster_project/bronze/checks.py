@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from dagster_project.bronze.sources import SOURCES
+
 if TYPE_CHECKING:  # the checks' names are read when definitions load; duckdb only when they run
     import duckdb
 
@@ -38,15 +40,9 @@ class KeyRule:
         return ", ".join(f'"{c}"' for c in self.key)
 
 
-KEY_RULES = {rule.table: rule for rule in (
-    KeyRule("users", ("id",), True, LATEST_FILE_VERSIONS),
-    KeyRule("vip_users", ("id",), True, LATEST_FILE_VERSIONS),
-    KeyRule("products", ("id",), False, LATEST_FILE_VERSIONS),
-    KeyRule("orders", ("orderId",), False),
-    KeyRule("items", ("orderId", "rowId"), False, parent="orders"),
-    KeyRule("pageviews", ("event_id",), True),
-    KeyRule("stars", ("event_id",), True),
-)}
+KEY_RULES = {source.name: KeyRule(source.name, source.key, source.repeats_expected,
+                                   LATEST_FILE_VERSIONS if source.lands == "lake" else "bronze.{table}", source.parent)
+             for source in SOURCES.values()}
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from dagster_project.bronze.decode import clean_records_sql
 from dagster_project.bronze.lines import Lines, Piece, decoded_lines_sql, file_pieces, split_piece
-from dagster_project.bronze.sources import FileSource
+from dagster_project.bronze.sources import Source
 from dagster_project.bronze.store import DUCKDB_TYPES, committed_in_pieces, create_table
 from generators.sinks.lake import Lake
 
@@ -52,7 +52,7 @@ class IngestResult:
     full_listing: bool
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection, source: FileSource) -> None:
+def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     create_table(con, source.name, {**{f: DUCKDB_TYPES[t] for f, t in source.types.items()}, **METADATA_COLUMNS})
     con.execute("CREATE TABLE IF NOT EXISTS bronze._files (source VARCHAR, path VARCHAR, checksum VARCHAR, "
                 "version INTEGER, stamp VARCHAR, records BIGINT, quarantined BIGINT, batch_id VARCHAR, "
@@ -62,7 +62,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: FileSource) -> None:
                 "checksum VARCHAR, stamp VARCHAR, lines BIGINT, records BIGINT, quarantined BIGINT, batches VARCHAR[])")
 
 
-def files_to_look_at(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource, now: datetime,
+def files_to_look_at(con: duckdb.DuckDBPyConnection, lake: Lake, source: Source, now: datetime,
                      full_listing_every: timedelta) -> tuple[dict[str, str], str | None, datetime | None]:
     """The stamps of the files that may be new or changed, the write log's mark reached, and when the
     folder was last listed in full (now, if this is a full listing)."""
@@ -98,7 +98,7 @@ class LineBatch:
     the good ones, quarantine for the bad ones, with file, line and reason, committed with where each
     file stands (bronze._file_progress) or, for a file whose last piece is in, its bronze._files row."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, commit: Callable[[], None], source: FileSource, batch_id: str,
+    def __init__(self, con: duckdb.DuckDBPyConnection, commit: Callable[[], None], source: Source, batch_id: str,
                  now: datetime):
         self.con, self.commit, self.source, self.batch_id, self.now = con, commit, source, batch_id, now
         self.pieces: list[Piece] = []
@@ -170,7 +170,7 @@ class LineBatch:
         texts = lines.texts()
         if texts is not None and texts.num_rows:
             con.register("file_texts", texts)
-            clean = f"SELECT * FROM ({clean_records_sql('file_texts', source.types, (source.key,))}) WHERE clean"
+            clean = f"SELECT * FROM ({clean_records_sql('file_texts', source.types, source.key)}) WHERE clean"
             taken = con.execute(f"""INSERT INTO bronze.{source.name} BY NAME
                 SELECT {", ".join(source.types)}, path AS _source_file, line AS _line, version AS _file_version,
                        ?::TIMESTAMP AS _ingested_at, ? AS _batch_id
@@ -213,7 +213,7 @@ def checksum_of(lake: Lake, path: str) -> tuple[str, bytes | None]:
     return digest.hexdigest(), whole
 
 
-def abandon(con: duckdb.DuckDBPyConnection, source: FileSource, file: FileVersion) -> None:
+def abandon(con: duckdb.DuckDBPyConnection, source: Source, file: FileVersion) -> None:
     """A version partly taken whose file has changed since: its rows and quarantine go, its number is reused."""
     con.execute(f"DELETE FROM bronze.{source.name} WHERE _source_file = ? AND _file_version = ?",
                 [file.path, file.version])
@@ -222,7 +222,7 @@ def abandon(con: duckdb.DuckDBPyConnection, source: FileSource, file: FileVersio
     con.execute("DELETE FROM bronze._file_progress WHERE source = ? AND path = ?", [source.name, file.path])
 
 
-def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: FileSource,
+def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: Source,
                  full_listing_every: timedelta = FULL_LISTING_EVERY) -> IngestResult:
     ensure_tables(con, source)
     batch_id, now = uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None)

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from dagster_project.bronze.decode import decode_sql
-from dagster_project.bronze.sources import FileSource
+from dagster_project.bronze.sources import Source
 
 # A line longer than this is no record of ours (they are a few KB): it is quarantined by its length, unparsed,
 # and only its first PREVIEW_BYTES are kept in memory and in the quarantine.
@@ -137,7 +137,7 @@ def numbered_lines(pieces: list[Piece]) -> pa.Table:
     return Lines(pieces).numbered()
 
 
-def decoded_lines_sql(lines: str, source: FileSource) -> str:
+def decoded_lines_sql(lines: str, source: Source) -> str:
     """A SELECT of `lines` (numbered_lines' columns) as the source's fields, `path`, `version`, `line`,
     `reason` (NULL for a row) and `raw` (a rejected line's text, or its bytes escaped); blank lines left out."""
     return f"""
@@ -146,6 +146,6 @@ def decoded_lines_sql(lines: str, source: FileSource) -> str:
                    'a line of {{:,}} bytes, over the {MAX_LINE_BYTES:,}-byte maximum (not parsed; its start kept)',
                    oversize) END AS reason,
                CASE WHEN reason IS NOT NULL OR oversize IS NOT NULL THEN coalesce(raw_text, body::VARCHAR) END AS raw
-        FROM ({decode_sql(lines, {source.name: source.types}, (source.key,))})
+        FROM ({decode_sql(lines, {source.name: source.types}, source.key)})
         WHERE (reason IS NULL AND oversize IS NULL) OR trim(coalesce(raw_text, 'x')) <> ''
     """

@@ -33,7 +33,7 @@ from pyspark.sql import functions as F
 
 from dagster_project.bronze.checks import KEY_RULES, source_matched
 from dagster_project.bronze.lines import decoded_lines_sql, file_pieces, numbered_lines
-from dagster_project.bronze.sources import FILE_SOURCES, FileSource
+from dagster_project.bronze.sources import FILE_SOURCES, Source
 from generators.schema import TABLE_TYPES
 
 SPARK_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "STRING", "list[str]": "ARRAY<STRING>",
@@ -88,7 +88,7 @@ def lake_url(lake: str, relative: str) -> str:
 
 # ---- Lake files ------------------------------------------------------------------------------
 
-def decoded_lines(source: FileSource):
+def decoded_lines(source: Source):
     """mapInArrow's function: files (path, content) to one row per line, decoded by bronze's rules (lines.py)."""
     select = (f"SELECT {', '.join(source.types)}, path, line, reason, raw AS raw_text "
               f"FROM ({decoded_lines_sql('file_lines', source)})")

@@ -69,13 +69,13 @@ setup-dev: $(UV) system-deps
 # (7 s of each `make up` otherwise).
 MANIFEST := $(DBT_DIR)/target/manifest.json
 DBT_PROJECT := $(shell find $(DBT_DIR)/models $(DBT_DIR)/macros) $(DBT_DIR)/dbt_project.yml \
-	$(DBT_DIR)/profiles.yml $(DBT_DIR)/uv.lock dagster_project/dbt_cli.py
+	$(DBT_DIR)/profiles.yml $(DBT_DIR)/uv.lock dagster_project/transform/dbt_cli.py
 
 prepare: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	@$(BIN)/python -m compileall -q generators dagster_project >/dev/null
 
 $(MANIFEST): $(DBT_PROJECT)
-	@$(BIN)/python -m dagster_project.dbt_cli parse
+	@$(BIN)/python -m dagster_project.transform.dbt_cli parse
 
 $(DAGSTER_HOME)/dagster.yaml: dagster_instance.yaml dagster_project/instance.py uv.lock
 	@$(BIN)/python -m dagster_project.instance $(DAGSTER_HOME) >/dev/null

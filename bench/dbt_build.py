@@ -24,7 +24,7 @@ SMALL = {"users": 10_000, "vip_users": 100, "products": 1_000, "orders": 100_000
 
 def dbt_seconds(command: str, target: str, *args: str, env: dict[str, str]) -> float:
     """Seconds for one dbt command, after a parse for the same target (so the timed run parses nothing)."""
-    from dagster_project.dbt_cli import DBT_DIR, dbt_command
+    from dagster_project.transform.dbt_cli import DBT_DIR, dbt_command
 
     def run(*words: str) -> None:
         subprocess.run(dbt_command(*words, "--target", target, scratch=env["SCRATCH"]),
@@ -39,8 +39,8 @@ def dbt_seconds(command: str, target: str, *args: str, env: dict[str, str]) -> f
 def land_and_ingest(work: Path, counts: dict[str, int]) -> None:
     from dagster import materialize
 
-    from dagster_project.assets.bronze import bronze_assets
-    from dagster_project.assets.landing import landing_assets
+    from dagster_project.bronze.assets import bronze_assets
+    from dagster_project.landing.assets import landing_assets
     from dagster_project.resources import PlaygroundResource, WarehouseResource
 
     ops = {name: {"config": {"counts": counts}} for name in

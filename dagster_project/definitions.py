@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
-from dagster_project.assets.bronze import bronze_assets_for
-from dagster_project.assets.landing import landing_assets_for
-from dagster_project.assets.streaming import streaming_assets_for
-from dagster_project.assets.transform import dbt_models_for
+from dagster_project.bronze.assets import bronze_assets_for
+from dagster_project.landing.assets import landing_assets_for
 from dagster_project.provisioning.jobs import provisioning_for
 from dagster_project.provisioning.settings import checked, load_settings
 from dagster_project.sensors import jobs_for, schedules_for, sensors_for
+from dagster_project.streaming.assets import streaming_assets_for
 from dagster_project.streaming.control import streaming_control_for
 from dagster_project.targets import current_target, resources_for, solution_for
+from dagster_project.transform.assets import dbt_models_for
 
 
 def build_definitions(target: str) -> Definitions:

@@ -30,10 +30,10 @@ from dagster import (
     sensor,
 )
 
-from dagster_project.assets.bronze import bronze_key
-from dagster_project.assets.streaming import streaming_key
+from dagster_project.bronze.assets import bronze_key
 from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES
 from dagster_project.resources import PlaygroundResource
+from dagster_project.streaming.assets import streaming_key
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from dagster_project.targets import Solution
 

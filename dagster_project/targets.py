@@ -17,11 +17,11 @@ from pathlib import Path
 
 from dagster import AssetKey, EnvVar
 
-from dagster_project.dbt_cli import dbt_resource
 from dagster_project.provisioning.settings import REPO, settings_file
 from dagster_project.provisioning.terraform import TerraformResource
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.spark_jobs import DatabricksSparkJobs
+from dagster_project.transform.dbt_cli import dbt_resource
 from generators.errors import PlaygroundError
 
 # Where the solutions' Terraform roots are (another folder of roots for a try-out, or the tests).

@@ -15,10 +15,10 @@ import duckdb
 import pytest
 from dagster import materialize
 
-from dagster_project.assets.bronze import bronze_assets
-from dagster_project.assets.landing import landing_assets
+from dagster_project.bronze.assets import bronze_assets
 from dagster_project.bronze.files import ingest_files
 from dagster_project.bronze.sources import FILE_SOURCES
+from dagster_project.landing.assets import landing_assets
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from generators.run import write_products
@@ -517,8 +517,8 @@ def test_events_by_committed_offsets(tmp_path: Path) -> None:
 def test_bronze_and_streaming_read_kafka_by_committed_offsets(tmp_path: Path, kafka_bootstrap: str) -> None:
     """The same events through Kafka as through the embedded log: bronze takes each once, by the offsets
     it commits, and the streaming micro-batch asset reads them too."""
-    from dagster_project.assets.streaming import streaming_micro_batch
     from dagster_project.bronze.events import ingest_events
+    from dagster_project.streaming.assets import streaming_micro_batch
     from generators.sinks.bus import open_reader
 
     kafka = f"kafka://{kafka_bootstrap}"

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInvalidConfigError, Definitions, materialize
 
-from dagster_project.assets.landing import landing_assets
 from dagster_project.definitions import build_definitions
 from dagster_project.instance import prepare
+from dagster_project.landing.assets import landing_assets
 from dagster_project.resources import PlaygroundResource
 from dagster_project.targets import TARGETS, resources_for
 from generators.errors import PlaygroundError

@@ -15,12 +15,12 @@ import polars as pl
 import pytest
 from dagster import materialize
 
-from dagster_project.assets.bronze import bronze_assets
-from dagster_project.assets.landing import landing_assets
-from dagster_project.assets.transform import dbt_models
-from dagster_project.dbt_cli import DBT_DIR, dbt_command, dbt_resource
+from dagster_project.bronze.assets import bronze_assets
+from dagster_project.landing.assets import landing_assets
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.targets import check_dbt_settings
+from dagster_project.transform.assets import dbt_models
+from dagster_project.transform.dbt_cli import DBT_DIR, dbt_command, dbt_resource
 from generators.errors import PlaygroundError
 
 COUNTS = {"users": 400, "vip_users": 20, "products": 60, "orders": 1_500, "pageviews": 3_000}

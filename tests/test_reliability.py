@@ -21,8 +21,8 @@ from dagster import (
     materialize,
 )
 
-from dagster_project.assets.bronze import bronze_assets
 from dagster_project.bronze import files, lines
+from dagster_project.bronze.assets import bronze_assets
 from dagster_project.bronze.events import ingest_events
 from dagster_project.bronze.files import ingest_files
 from dagster_project.bronze.sources import FILE_SOURCES

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from dagster import AssetKey, materialize
 
-from dagster_project.assets.bronze import bronze_assets_for
+from dagster_project.bronze.assets import bronze_assets_for
 from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES
 from dagster_project.bronze.spark_job import arguments, jdbc_url, lake_url
 from dagster_project.resources import PlaygroundResource, WarehouseResource

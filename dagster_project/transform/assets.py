@@ -12,9 +12,9 @@ from dagster import AssetExecutionContext, AssetKey, AssetObservation, AssetsDef
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from dagster_project.dashboard_links import dashboard_link
-from dagster_project.dbt_cli import MANIFEST, DbtResource, dbt_settings, environment, require_prepared
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.targets import LOCAL, Solution, check_dbt_settings
+from dagster_project.transform.dbt_cli import MANIFEST, DbtResource, dbt_settings, environment, require_prepared
 
 GOLD = "gold"
 

@@ -1,9 +1,9 @@
 """dbt, as Dagster calls it: the project, its manifest, the CLI from dbt's own environment, and the
-settings one invocation sees. The assets (assets/transform.py), `make setup`'s parse, the tests and
+settings one invocation sees. The assets (transform/assets.py), `make setup`'s parse, the tests and
 the benchmarks all go through here, so a run and the set-up parse see the same profile and dbt
 parses the project partially instead of whole.
 
-`python -m dagster_project.dbt_cli parse` is `make setup`'s step: it writes the manifest Dagster
+`python -m dagster_project.transform.dbt_cli parse` is `make setup`'s step: it writes the manifest Dagster
 reads and the partial-parse state the runs start from.
 """
 
@@ -25,7 +25,7 @@ from packaging import version
 
 from generators.errors import PlaygroundError
 
-DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT_EXECUTABLE = DBT_DIR / ".venv" / "bin" / "dbt"  # dbt's own environment (dbt_project/pyproject.toml)
 MANIFEST = DBT_DIR / "target" / "manifest.json"
 

@@ -23,9 +23,9 @@ from dagster import (
 )
 from pydantic import Field
 
-from dagster_project.assets.landing import landing_key
 from dagster_project.bronze.checks import KEY_RULES, check_description, source_matched
 from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES
+from dagster_project.landing.assets import landing_key
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.spark_jobs import SparkJobs
 from dagster_project.targets import LOCAL, Solution

@@ -29,8 +29,8 @@ from dagster import (
 )
 from pydantic import Field
 
-from dagster_project.assets.landing import landing_key
 from dagster_project.dashboard_links import dashboard_link
+from dagster_project.landing.assets import landing_key
 from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.streaming.observe import Seen, Written, observe
 from dagster_project.streaming.scenarios import LATE_ARRIVAL_S, OUT_OF_ORDER_S, OUTPUTS

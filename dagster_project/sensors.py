@@ -31,7 +31,7 @@ from dagster import (
 )
 
 from dagster_project.bronze.assets import bronze_key
-from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES
+from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES, SOURCES
 from dagster_project.resources import PlaygroundResource
 from dagster_project.streaming.assets import streaming_key
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
@@ -93,7 +93,7 @@ def sensors_for(solution: Solution) -> list[SensorDefinition]:
     """On locally; in a cloud location they start stopped, until its settings are in the environment.
     Locally the streaming scenarios have a sensor too; in the cloud their engine runs on its own."""
     file_keys = [bronze_key(s, solution) for s in FILE_SOURCES]
-    order_keys = [bronze_key("orders", solution), bronze_key("items", solution)]
+    order_keys = [bronze_key(name, solution) for name, source in SOURCES.items() if source.lands == "orders_db"]
     event_keys = [bronze_key(t, solution) for t in EVENT_SOURCES]
     streaming_keys = [streaming_key(name, solution) for name in OUTPUT_NAMES]
 

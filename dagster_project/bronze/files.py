@@ -7,8 +7,8 @@ writer logged since the last run and at names never seen, and stats every file i
 at most `full_listing_every` apart (every run where the folder keeps no write log). A line that is
 not a JSON object of the source's schema (or lacks its key) goes to bronze._quarantine with the
 file, line and reason; missing non-key fields stay NULL for silver to judge. Rows and quarantine
-are committed a piece (PIECE_LINES or PIECE_BYTES) at a time, each with where its file stands, so memory
-stays bounded however big a file is and a run killed midway goes on from the last piece taken; a
+are committed a piece (PIECE_LINES or PIECE_BYTES) at a time, each with where its file stands, so
+memory stays bounded however big a file is and a run killed midway goes on from the last piece taken; a
 file version counts as ingested (bronze._files) once its last piece is committed.
 """
 
@@ -191,17 +191,17 @@ class LineBatch:
             con.execute("""INSERT INTO bronze._quarantine
                 SELECT ?, path, line, reason, raw, ?, ?::TIMESTAMP FROM decoded WHERE reason IS NOT NULL""",
                         [source.name, self.batch_id, self.now])
-            for path, taken, quarantined in con.execute("""
+            for path, good, quarantined in con.execute("""
                     SELECT path, count(*) FILTER (reason IS NULL), count(*) FILTER (reason IS NOT NULL)
                     FROM decoded GROUP BY path""").fetchall():
-                self.open[path].records += taken
+                self.open[path].records += good
                 self.open[path].quarantined += quarantined
-                self.records += taken
+                self.records += good
                 self.quarantined += quarantined
-        for piece, taken in zip(lines.pieces, np.bincount(lines.owner[records], minlength=len(lines.pieces)),
+        for piece, clean in zip(lines.pieces, np.bincount(lines.owner[records], minlength=len(lines.pieces)),
                                 strict=True):
-            self.open[piece.path].records += int(taken)
-            self.records += int(taken)
+            self.open[piece.path].records += int(clean)
+            self.records += int(clean)
 
 
 def checksum_of(lake: Lake, path: str) -> tuple[str, bytes | None]:

@@ -120,14 +120,13 @@ class Lines:
         run, or of the given rows among them."""
         rows = np.flatnonzero(self.untaken) if rows is None else rows
         starts, stops, lengths = self.starts[rows], self.stops[rows], self.lengths[rows]
-        # The bytes of the chosen lines: +1 where each starts, -1 where it stops (lines never overlap).
-        edges = np.zeros(len(self.raw) + 1, np.int8)
-        edges[starts] += 1
-        edges[stops] -= 1
-        kept = np.cumsum(edges[:-1], dtype=np.int8).astype(bool)
+        # The chosen lines' bytes, slice by slice: the cost follows the lines, not the pieces' size (a mask over
+        # the whole buffer took 0.7 s a 160 MB piece for one bad line).
+        view = memoryview(self.raw)
+        data = b"".join([view[start:stop] for start, stop in zip(starts.tolist(), stops.tolist(), strict=True)])
         offsets = np.concatenate(([0], np.cumsum(stops - starts)))
         body = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(rows),
-                                                [None, pa.py_buffer(offsets), pa.py_buffer(self.raw[kept].tobytes())])
+                                                [None, pa.py_buffer(offsets), pa.py_buffer(data)])
         oversize = pa.array(np.where(lengths > MAX_LINE_BYTES, lengths, 0), pa.int64(), mask=lengths <= MAX_LINE_BYTES)
         return pa.table({**self._where(rows), "body": body, "oversize": oversize})
 

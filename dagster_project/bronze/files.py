@@ -165,16 +165,16 @@ class LineBatch:
         lines = Lines(self.pieces)
         self.pieces, self.size, self.lines = [], 0, 0
         stamp = [self.now, self.batch_id]
+        into_bronze = (f"INSERT INTO bronze.{source.name} BY NAME SELECT {', '.join(source.types)}, "  # + a table
+                       "path AS _source_file, line AS _line, version AS _file_version, ?::TIMESTAMP AS _ingested_at, "
+                       "? AS _batch_id FROM ")
         slow = lines.untaken.copy()  # lines the full rules decide
         records = np.zeros(len(slow), bool)  # lines that went into bronze
         texts = lines.texts()
         if texts is not None and texts.num_rows:
             con.register("file_texts", texts)
             clean = f"SELECT * FROM ({clean_records_sql('file_texts', source.types, source.key)}) WHERE clean"
-            taken = con.execute(f"""INSERT INTO bronze.{source.name} BY NAME
-                SELECT {", ".join(source.types)}, path AS _source_file, line AS _line, version AS _file_version,
-                       ?::TIMESTAMP AS _ingested_at, ? AS _batch_id
-                FROM ({clean})""", stamp).fetchall()[0][0]
+            taken = con.execute(f"{into_bronze}({clean})", stamp).fetchall()[0][0]
             rows = texts["row"].to_numpy()
             if taken < len(rows):  # rare: find which, with a second pass
                 rows = con.sql(f"SELECT row FROM ({clean})").to_arrow_table()["row"].to_numpy()
@@ -184,10 +184,7 @@ class LineBatch:
             con.register("file_lines", lines.numbered(np.flatnonzero(slow)))
             con.execute("CREATE OR REPLACE TEMP TABLE decoded AS " + decoded_lines_sql("file_lines", source))
             con.unregister("file_lines")
-            con.execute(f"""INSERT INTO bronze.{source.name} BY NAME
-                SELECT {", ".join(source.types)}, path AS _source_file, line AS _line, version AS _file_version,
-                       ?::TIMESTAMP AS _ingested_at, ? AS _batch_id
-                FROM decoded WHERE reason IS NULL""", stamp)
+            con.execute(f"{into_bronze}decoded WHERE reason IS NULL", stamp)
             con.execute("""INSERT INTO bronze._quarantine
                 SELECT ?, path, line, reason, raw, ?, ?::TIMESTAMP FROM decoded WHERE reason IS NOT NULL""",
                         [source.name, self.batch_id, self.now])

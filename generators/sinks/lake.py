@@ -96,7 +96,7 @@ class Lake:
 
     def check_writable(self) -> None:
         """Fail early, before any data is generated, when the lake cannot be written."""
-        probe = "landing/.write-probe"
+        probe = f"landing/.write-probe-{uuid.uuid4().hex}"  # its own: two generators may probe at once
         try:
             self.write_bytes(probe, b"")
             self.fs.rm(self.path(probe))

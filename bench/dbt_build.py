@@ -41,13 +41,14 @@ def land_and_ingest(work: Path, counts: dict[str, int]) -> None:
 
     from dagster_project.bronze.assets import bronze_assets
     from dagster_project.landing.assets import landing_assets
-    from dagster_project.resources import PlaygroundResource, WarehouseResource
+    from dagster_project.resources import BronzeCopyResource, BusResource, DuckDBFile, LakeResource, OrdersDBResource
 
     ops = {name: {"config": {"counts": counts}} for name in
            ("landing_users", "landing_products", "landing_orders", "landing_events")}
-    resources = {"playground": PlaygroundResource(lake=str(work / "lake"), orders_url=f"sqlite:///{work / 'o.db'}",
-                                                  bus=str(work / "events.db")),
-                 "warehouse": WarehouseResource(path=str(work / "wh.duckdb"))}
+    resources = {"lake": LakeResource(root=str(work / "lake")),
+                 "orders_db": OrdersDBResource(url=f"sqlite:///{work / 'o.db'}"),
+                 "bus": BusResource(spec=str(work / "events.db")),
+                 "warehouse": DuckDBFile(database=str(work / "wh.duckdb")), "bronze_copy": BronzeCopyResource()}
     assert materialize([*landing_assets, *bronze_assets], resources=resources, run_config={"ops": ops}).success
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from dagster import EnvVar
 from dagster_azure.adls2 import ADLS2DefaultAzureCredential, ADLS2Key, ADLS2Resource, ADLS2SASToken
 
-from dagster_project.resources import PlaygroundResource
+from dagster_project.resources import LakeResource
 
 if TYPE_CHECKING:
     from generators.sinks.lake import Lake
@@ -49,13 +49,13 @@ def adlfs_options(adls2: ADLS2Resource) -> dict[str, object]:
     return options
 
 
-class AzurePlaygroundResource(PlaygroundResource):
-    """The playground's stores in Azure: the lake by the ADLS2 resource's account and credential."""
+class AzureLakeResource(LakeResource):
+    """The lake in ADLS gen2, by the ADLS2 resource's account and credential."""
 
     adls2: ADLS2Resource
 
-    def open_lake(self) -> Lake:
+    def open(self) -> Lake:
         from generators.sinks.lake import AZURE_PROTOCOLS, Lake
 
-        on_azure = self.lake.split("://", 1)[0] in AZURE_PROTOCOLS  # else a folder, for a try-out
-        return Lake(self.lake, storage_options=adlfs_options(self.adls2) if on_azure else None)
+        on_azure = self.root.split("://", 1)[0] in AZURE_PROTOCOLS  # else a folder, for a try-out
+        return Lake(self.root, storage_options=adlfs_options(self.adls2) if on_azure else None)

@@ -21,7 +21,7 @@ def build_definitions(target: str) -> Definitions:
         load_settings(solution.location)  # what its provisioning job wrote, before anything reads the environment
     resources = resources_for(target)
     jobs, sensors = jobs_for(solution), sensors_for(solution)
-    schedules = schedules_for(solution, *jobs[1:])  # refresh, and in the cloud observe_streaming
+    schedules = schedules_for(solution, jobs)
     if solution.terraform_root:
         resources = checked(resources, solution.location)  # a run missing a setting fails at once, naming them all
         provision, destroy, terraform_changed = provisioning_for(solution)

@@ -1,11 +1,15 @@
-"""Where the playground's data lives, as a Dagster resource: the lake, the orders DB, the bus."""
+"""One Dagster resource per system the playground reaches: the lake, the orders database, the event
+bus, and its two DuckDB files. targets.py picks each one's settings per solution; no asset branches
+on where it runs."""
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 if TYPE_CHECKING:  # imported when used: definitions load without polars, SQLAlchemy or Faker
@@ -18,70 +22,94 @@ if TYPE_CHECKING:  # imported when used: definitions load without polars, SQLAlc
     from generators.sinks.orders_db import OrdersDB
 
 
-class PlaygroundResource(ConfigurableResource):
-    """Locally the landing assets run the generators; in the cloud the generators run as
-    containers and the landing assets observe what they wrote (their manifests)."""
+class LakeResource(ConfigurableResource):
+    """The data lake: landing files, manifests, and the Parquet copies of bronze, gold and streaming."""
 
-    lake: str = Field(description="Lake root: a folder or an abfs:// URL.")
-    orders_url: str = Field(description="SQLAlchemy URL of the orders database.")
-    bus: str = Field(description="Event bus spec: a file, kafka://host:port, eventhubs or eventhubs-amqp.")
-    generates: bool = Field(default=True, description="Run the generators (local) or observe them (cloud).")
+    root: str = Field(description="A folder, or an abfs:// URL (ADLS gen2; its credential: AzureLakeResource).")
 
-    def open_lake(self) -> Lake:
+    def open(self) -> Lake:
         from generators.sinks.lake import Lake
 
-        return Lake(self.lake)
+        return Lake(self.root)
 
-    def open_orders_db(self) -> OrdersDB:
+
+class OrdersDBResource(ConfigurableResource):
+    """The orders database (tables orders and items): SQLite, Postgres or Azure SQL."""
+
+    url: str = Field(description="SQLAlchemy URL of the orders database.")
+
+    def open(self) -> OrdersDB:
         from generators.sinks.orders_db import OrdersDB
 
-        return OrdersDB(self.orders_url)
+        return OrdersDB(self.url)
 
-    def open_bus(self) -> EventBus:
+
+class BusResource(ConfigurableResource):
+    """The event bus (topics pageviews and stars)."""
+
+    spec: str = Field(description="An embedded log file, kafka://host:port, eventhubs or eventhubs-amqp.")
+
+    def open_writer(self) -> EventBus:
         from generators.sinks.bus import open_bus
 
-        return open_bus(self.bus)
+        return open_bus(self.spec)
 
-    def open_bus_reader(self) -> BusReader:
+    def open_reader(self) -> BusReader:
         from generators.sinks.bus import open_reader
 
-        return open_reader(self.bus)
+        return open_reader(self.spec)
 
-    def event_log_path(self) -> str | None:
+    def embedded_log_path(self) -> str | None:
         """The embedded log's file, when the bus is the embedded log."""
         from generators.sinks.bus import embedded_log_path
 
-        return embedded_log_path(self.bus)
+        return embedded_log_path(self.spec)
 
 
-class WarehouseResource(ConfigurableResource):
-    """One DuckDB file holding the bronze tables and their bookkeeping (and, locally, dbt's silver and gold)."""
-
-    path: str = Field(description="DuckDB database file.")
-    bronze_to_lake: bool = Field(
-        default=False, description="also write each bronze batch to <lake>/bronze/<table>/ as Parquet, for "
-                                   "warehouses that read bronze from the lake (Databricks, Synapse, local Spark)")
-    bronze_arrays_as_json: bool = Field(default=False, description="arrays in those files as JSON text (Synapse)")
-    memory_limit: str | None = Field(
-        default=None, description="DuckDB's memory_limit, such as 2GB: caps the cache of written blocks a big "
-                                  "ingest leaves behind (default DuckDB's own, 80% of RAM)")
+class DuckDBFile(DuckDBResource):
+    """dagster-duckdb's resource for a DuckDB file (the warehouse; the streaming outputs), which also makes
+    the file's folder, closes the connection when the step fails, and names a bad setting."""
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        import os
-
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         import duckdb
 
         from generators.errors import PlaygroundError
 
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        if self.database != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(self.database)), exist_ok=True)
         try:
-            con = duckdb.connect(self.path, config={"memory_limit": self.memory_limit} if self.memory_limit else {})
-        except duckdb.ParserException as error:
-            raise PlaygroundError(f"memory_limit {self.memory_limit!r} (PLAYGROUND_DUCKDB_MEMORY_LIMIT) is not a size "
-                                  f"DuckDB reads, such as 2GB: {error}") from None
-        con.execute("SET enable_progress_bar = false")  # no bars in run logs
+            con = duckdb.connect(self.database, config={"custom_user_agent": "dagster", **self.connection_config})
+        except (duckdb.ParserException, duckdb.InvalidInputException) as error:
+            raise PlaygroundError(f"{self.database}: DuckDB does not take the settings {self.connection_config} "
+                                  "(memory_limit, from PLAYGROUND_DUCKDB_MEMORY_LIMIT, is a size such as 2GB): "
+                                  f"{error}") from None
         try:
+            con.execute("SET enable_progress_bar = false")  # no bars in run logs
             yield con
         finally:
             con.close()
+
+
+def duckdb_file(database: str, memory_limit: str | None) -> DuckDBFile:
+    """memory_limit (such as 2GB) caps the cache of written blocks a big ingest leaves behind (DuckDB's own
+    default: 80% of RAM)."""
+    return DuckDBFile(database=database, connection_config={"memory_limit": memory_limit} if memory_limit else {})
+
+
+class BronzeCopyResource(ConfigurableResource):
+    """Where the warehouse reads bronze from the lake (Databricks, Synapse, local Spark): each bronze batch is
+    also written to <lake>/bronze/<table>/ as Parquet."""
+
+    enabled: bool = Field(default=False, description="write the copies at all")
+    arrays_as_json: bool = Field(default=False, description="arrays in those files as JSON text (Synapse)")
+
+    def publish(self, con: duckdb.DuckDBPyConnection, lake: LakeResource, table: str) -> dict[str, object]:
+        """The table's batches not in the lake yet, written there; metadata saying so."""
+        if not self.enabled:
+            return {}
+        from dagster_project.publish import publish_bronze
+
+        files = lake.open()
+        written = publish_bronze(con, files, table, self.arrays_as_json)
+        return {"lake_files_new": len(written), "lake_folder": files.display(f"bronze/{table}/")}

@@ -1,5 +1,5 @@
 """Sensors that turn new data into bronze runs (new lake files, new order rows, new events), the
-streaming micro-batch sensor, and the jobs and schedule of a solution.
+streaming micro-batch sensor, the cloud's landing reports, and the jobs and schedules of a solution.
 
 Each sensor keeps its cursor in Dagster: a fingerprint of the file names and write logs, the highest
 orderId, the end sequence numbers of the bus partitions. A run is requested only when the cursor
@@ -11,10 +11,12 @@ where it was then, and the first tick after that run ends requests what arrived 
 import hashlib
 import json
 import os
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from dagster import (
     AssetKey,
+    AssetMaterialization,
     AssetSelection,
     DagsterRunStatus,
     DefaultScheduleStatus,
@@ -32,7 +34,8 @@ from dagster import (
 
 from dagster_project.bronze.assets import bronze_key
 from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES, SOURCES
-from dagster_project.resources import PlaygroundResource
+from dagster_project.landing.assets import MANIFESTS, materializations
+from dagster_project.resources import BusResource, LakeResource, OrdersDBResource
 from dagster_project.streaming.assets import streaming_key
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from dagster_project.targets import Solution
@@ -77,11 +80,11 @@ def _folder_state(lake, folder: str) -> str | None:
     return _digest(stamps) if (stamps := lake.stamps(folder)) else None
 
 
-def _bus_ends(playground: PlaygroundResource) -> dict | SkipReason:
-    path = playground.event_log_path()
+def _bus_ends(bus: BusResource) -> dict | SkipReason:
+    path = bus.embedded_log_path()
     if path is not None and not os.path.exists(path):
-        return SkipReason(f"no embedded event log at {playground.bus} yet")
-    log = playground.open_bus_reader()
+        return SkipReason(f"no embedded event log at {bus.spec} yet")
+    log = bus.open_reader()
     try:
         state = {topic: {str(p): n for p, n in log.end_sequences(topic).items()} for topic in EVENT_SOURCES}
     finally:
@@ -97,30 +100,30 @@ def sensors_for(solution: Solution) -> list[SensorDefinition]:
     event_keys = [bronze_key(t, solution) for t in EVENT_SOURCES]
     streaming_keys = [streaming_key(name, solution) for name in OUTPUT_NAMES]
 
-    def new_lake_files(context: SensorEvaluationContext, playground: PlaygroundResource):
-        lake = playground.open_lake()
+    def new_lake_files(context: SensorEvaluationContext, lake: LakeResource):
+        files = lake.open()
         state = {name: digest for name, source in FILE_SOURCES.items()
-                 if (digest := _folder_state(lake, source.folder))}
+                 if (digest := _folder_state(files, source.folder))}
         previous = json.loads(context.cursor) if context.cursor else {}
         changed = [bronze_key(name, solution) for name in state if state[name] != previous.get(name)]
         if not changed:
             return SkipReason("no new lake files")
         return _moved(context, state, changed, "lake files")
 
-    def new_orders(context: SensorEvaluationContext, playground: PlaygroundResource):
-        with playground.open_orders_db() as db:
+    def new_orders(context: SensorEvaluationContext, orders_db: OrdersDBResource):
+        with orders_db.open() as db:
             db.ensure()
             top = db.max_order_id() or 0
         if not top:
             return SkipReason("no orders yet")
         return _moved(context, {"orderId": top}, order_keys, "orders")
 
-    def new_events(context: SensorEvaluationContext, playground: PlaygroundResource):
-        state = _bus_ends(playground)
+    def new_events(context: SensorEvaluationContext, bus: BusResource):
+        state = _bus_ends(bus)
         return state if isinstance(state, SkipReason) else _moved(context, state, event_keys, "events")
 
-    def new_events_for_streaming(context: SensorEvaluationContext, playground: PlaygroundResource):
-        state = _bus_ends(playground)
+    def new_events_for_streaming(context: SensorEvaluationContext, bus: BusResource):
+        state = _bus_ends(bus)
         return state if isinstance(state, SkipReason) else _moved(context, state, streaming_keys, "events")
 
     status = DefaultSensorStatus.RUNNING if solution.local else DefaultSensorStatus.STOPPED
@@ -132,21 +135,51 @@ def sensors_for(solution: Solution) -> list[SensorDefinition]:
     if solution.local:
         specs.append((new_events_for_streaming, 5, streaming_keys,
                       "New events on the bus -> a micro-batch of every streaming scenario."))
-    return [sensor(name=solution.name(fn.__name__), minimum_interval_seconds=interval, default_status=status,
-                   asset_selection=keys, description=f"{solution.title}: {description}")(fn)
-            for fn, interval, keys, description in specs]
+    sensors = [sensor(name=solution.name(fn.__name__), minimum_interval_seconds=interval, default_status=status,
+                      asset_selection=keys, description=f"{solution.title}: {description}")(fn)
+               for fn, interval, keys, description in specs]
+    if not solution.local:
+        sensors.append(landing_reports(solution))
+    return sensors
+
+
+def landing_reports(solution: Solution) -> SensorDefinition:
+    """In the cloud the generator containers write the sources and a manifest per generation: each new or
+    changed manifest is reported as its sources' materialization (external assets: Dagster runs nothing)."""
+
+    def landing_manifests(context: SensorEvaluationContext, lake: LakeResource):
+        from generators.run import load_manifest
+
+        files = lake.open()
+        seen = json.loads(context.cursor) if context.cursor else {}
+        state: dict[str, str] = {}
+        events: list[AssetMaterialization] = []
+        for name in MANIFESTS:
+            if (manifest := load_manifest(files, name)) is None:
+                continue
+            state[name] = _digest(asdict(manifest))
+            if state[name] != seen.get(name):
+                events += materializations(manifest, solution)
+        if not events:
+            return SkipReason("no new manifests")
+        return SensorResult(asset_events=events, cursor=json.dumps(state, sort_keys=True))
+
+    return sensor(name=solution.name("landing_manifests"), minimum_interval_seconds=60,
+                  default_status=DefaultSensorStatus.STOPPED,
+                  description=f"{solution.title}: each manifest the generator containers write in "
+                              "<lake>/landing/_manifests/ -> its sources' materialization (counts, dirt, seed).")(
+        landing_manifests)
 
 
 def jobs_for(solution: Solution) -> "list[UnresolvedAssetJobDefinition]":
-    """landing, refresh_downstream_of_bronze, and in the cloud observe_streaming."""
-    jobs = [
-        define_asset_job(solution.name("landing"), selection=AssetSelection.groups(solution.group("landing")),
-                         description=f"{solution.title}: generate (locally) or observe (cloud) every source."),
-        define_asset_job(solution.name("refresh_downstream_of_bronze"),
-                         selection=AssetSelection.groups(solution.group("bronze")).downstream(include_self=False),
-                         description=f"{solution.title}: silver and gold (dbt) from what bronze holds now."),
-    ]
-    if not solution.local:
+    """Locally landing (the generators); refresh_downstream_of_bronze; in the cloud observe_streaming."""
+    jobs = [define_asset_job(solution.name("refresh_downstream_of_bronze"),
+                             selection=AssetSelection.groups(solution.group("bronze")).downstream(include_self=False),
+                             description=f"{solution.title}: silver and gold (dbt) from what bronze holds now.")]
+    if solution.local:
+        jobs.insert(0, define_asset_job("landing", selection=AssetSelection.groups(solution.group("landing")),
+                                        description=f"{solution.title}: generate every source."))
+    else:
         jobs.append(define_asset_job(
             solution.name("observe_streaming"),
             selection=AssetSelection.groups(solution.group("streaming"), include_sources=True),
@@ -154,10 +187,12 @@ def jobs_for(solution: Solution) -> "list[UnresolvedAssetJobDefinition]":
     return jobs
 
 
-def schedules_for(solution: Solution, refresh_job: "UnresolvedAssetJobDefinition",
-                  observe_job: "UnresolvedAssetJobDefinition | None" = None) -> list[ScheduleDefinition]:
+def schedules_for(solution: Solution, jobs: "list[UnresolvedAssetJobDefinition]") -> list[ScheduleDefinition]:
     """Refresh every 15 minutes, as the original's trigger ran its notebooks; observe the cloud engine's
     outputs every minute. On locally, stopped in the cloud (until its settings are there)."""
+    by_name = {job.name: job for job in jobs}
+    refresh_job = by_name[solution.name("refresh_downstream_of_bronze")]
+    observe_job = by_name.get(solution.name("observe_streaming"))
     status = DefaultScheduleStatus.RUNNING if solution.local else DefaultScheduleStatus.STOPPED
     cron = os.environ.get("PLAYGROUND_REFRESH_CRON", "*/15 * * * *")  # the soak benchmark refreshes every minute
     schedules = [ScheduleDefinition(name=solution.name("refresh_silver_and_gold"), job=refresh_job,

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dagster_project.bronze.sources import SOURCES
+from dagster_project.landing.assets import manifest_name
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from dagster_project.targets import resources_for
 from generators.run import load_manifest
@@ -34,12 +35,12 @@ def _table(title: str, *columns: str) -> Table:
 
 def print_summary(console: Console) -> None:
     resources = resources_for("local")
-    playground, warehouse, streams = resources["playground"], resources["warehouse"].path, resources["streaming"].path
-    lake = playground.open_lake()
+    warehouse, streams = resources["warehouse"].database, resources["streaming"].database
+    lake = resources["lake"].open()
     tiers = _table("Sources through the tiers (rows)", "source", "landed", "bronze", "quarantined", "silver")
     with duckdb.connect(warehouse, read_only=True) as con:
         for source in SOURCES:
-            manifest = load_manifest(lake, "orders" if source == "items" else source)
+            manifest = load_manifest(lake, manifest_name(source))
             landed = (manifest.dirty.get("items", 0) if source == "items" else manifest.written) if manifest else 0
             quarantined = con.execute("SELECT count(*) FROM bronze._quarantine WHERE source = ?",
                                       [source]).fetchone()[0]
@@ -64,8 +65,8 @@ def print_summary(console: Console) -> None:
     console.print(top)
     console.print("[bold]Where the data lives[/]\n"
                   f"  lake (landing files, gold and streaming Parquet)  {lake.url}\n"
-                  f"  orders database                                  {playground.orders_url}\n"
-                  f"  event bus                                        {playground.bus}\n"
+                  f"  orders database                                  {resources['orders_db'].url}\n"
+                  f"  event bus                                        {resources['bus'].spec}\n"
                   f"  warehouse (bronze, silver, gold)                 {warehouse}\n"
                   f"  streaming outputs                                {streams}\n"
                   "[bold]Next[/]: `make dashboard` (http://127.0.0.1:8501) to see what was made, or `make up`, then "

@@ -19,7 +19,7 @@ from dagster import AssetKey, EnvVar
 
 from dagster_project.provisioning.settings import REPO, settings_file
 from dagster_project.provisioning.terraform import TerraformResource
-from dagster_project.resources import PlaygroundResource, WarehouseResource
+from dagster_project.resources import BronzeCopyResource, BusResource, LakeResource, OrdersDBResource, duckdb_file
 from dagster_project.spark_jobs import DatabricksSparkJobs
 from dagster_project.transform.dbt_cli import dbt_resource
 from generators.errors import PlaygroundError
@@ -114,36 +114,37 @@ def solution_for(target: str) -> Solution:
 
 
 def resources_for(target: str) -> dict[str, object]:
+    """Every system a solution reaches, one resource each, with this target's settings."""
     solution = solution_for(target)
     memory_limit = os.environ.get("PLAYGROUND_DUCKDB_MEMORY_LIMIT")  # every DuckDB file a run writes
     if solution.local:
-        playground = PlaygroundResource(
-            lake=os.environ.get("PLAYGROUND_LAKE", "data/lake"),
-            orders_url=os.environ.get("PLAYGROUND_ORDERS_URL", "sqlite:///data/orders.db"),
-            bus=os.environ.get("PLAYGROUND_BUS", "data/events.db"),
-        )
-        warehouse = WarehouseResource(path=os.environ.get("PLAYGROUND_WAREHOUSE", "data/warehouse.duckdb"),
-                                      bronze_to_lake=os.environ.get("PLAYGROUND_BRONZE_TO_LAKE") == "1",
-                                      memory_limit=memory_limit)
+        resources: dict[str, object] = {
+            "lake": LakeResource(root=os.environ.get("PLAYGROUND_LAKE", "data/lake")),
+            "orders_db": OrdersDBResource(url=os.environ.get("PLAYGROUND_ORDERS_URL", "sqlite:///data/orders.db")),
+            "bus": BusResource(spec=os.environ.get("PLAYGROUND_BUS", "data/events.db")),
+            "warehouse": duckdb_file(os.environ.get("PLAYGROUND_WAREHOUSE", "data/warehouse.duckdb"), memory_limit),
+            # The streaming scenarios' local engine keeps its outputs and state in a DuckDB file of its own; in
+            # the cloud, Stream Analytics and the Databricks streaming job compute them instead.
+            "streaming": duckdb_file(os.environ.get("PLAYGROUND_STREAMING", "data/streams.duckdb"), memory_limit),
+            "bronze_copy": BronzeCopyResource(enabled=os.environ.get("PLAYGROUND_BRONZE_TO_LAKE") == "1"),
+        }
     else:
         # ADLS gen2 through dagster-azure's ADLS2 resource (azure_lake.py), Azure SQL, Event Hubs' Kafka endpoint
         # (EVENTHUBS_CONNECTION_STRING), all provisioned by terraform/<solution.terraform_root>.
-        from dagster_project.azure_lake import AzurePlaygroundResource, adls2_from_environment
+        from dagster_project.azure_lake import AzureLakeResource, adls2_from_environment
 
-        playground = AzurePlaygroundResource(
-            lake=EnvVar("PLAYGROUND_LAKE"),
-            orders_url=EnvVar("PLAYGROUND_ORDERS_URL"),
-            bus="eventhubs",
-            generates=False,
-            adls2=adls2_from_environment(),
-        )
-        # What bronze Dagster ingests itself (all but the Databricks bronze job's) keeps its bookkeeping in a
-        # DuckDB file here, and each batch is written to the lake as Parquet, where the cloud warehouse reads
-        # it (dbt's register_bronze).
-        warehouse = WarehouseResource(path=os.environ.get("PLAYGROUND_WAREHOUSE") or f"data/{solution.location}.duckdb",
-                                      bronze_to_lake=True,
-                                      bronze_arrays_as_json=target == "synapse", memory_limit=memory_limit)
-    resources = {"playground": playground, "warehouse": warehouse, "dbt": dbt_resource(solution.dbt_target)}
+        resources = {
+            "lake": AzureLakeResource(root=EnvVar("PLAYGROUND_LAKE"), adls2=adls2_from_environment()),
+            "orders_db": OrdersDBResource(url=EnvVar("PLAYGROUND_ORDERS_URL")),
+            "bus": BusResource(spec="eventhubs"),
+            # What bronze Dagster ingests itself (all but the Databricks bronze job's) keeps its bookkeeping in a
+            # DuckDB file here, and each batch is written to the lake as Parquet, where the cloud warehouse reads
+            # it (dbt's register_bronze).
+            "warehouse": duckdb_file(os.environ.get("PLAYGROUND_WAREHOUSE") or f"data/{solution.location}.duckdb",
+                                     memory_limit),
+            "bronze_copy": BronzeCopyResource(enabled=True, arrays_as_json=target == "synapse"),
+        }
+    resources["dbt"] = dbt_resource(solution.dbt_target)
     if solution.bronze_on_spark:  # its job cluster, from terraform/databricks_solution's outputs
         resources["spark_jobs"] = DatabricksSparkJobs(
             host=EnvVar("DATABRICKS_HOST"), token=EnvVar("DATABRICKS_TOKEN"),
@@ -153,11 +154,6 @@ def resources_for(target: str) -> dict[str, object]:
     if solution.terraform_root:
         resources["terraform"] = TerraformResource(root=str(TERRAFORM_DIR / solution.terraform_root),
                                                    settings_file=str(settings_file(solution.location)))
-    if solution.local:
-        # The streaming scenarios' local engine keeps its outputs and state in a DuckDB file of its own; in
-        # the cloud, Stream Analytics and the Databricks streaming job compute them instead.
-        resources["streaming"] = WarehouseResource(
-            path=os.environ.get("PLAYGROUND_STREAMING", "data/streams.duckdb"), memory_limit=memory_limit)
     return resources
 
 

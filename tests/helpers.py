@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 from pathlib import Path
+from unittest import mock
 
 from typer.testing import CliRunner
 
@@ -33,6 +34,14 @@ def local_env(root: Path, **extra: str) -> dict[str, str]:
               "PLAYGROUND_BUS": str(root / "events.db"), "PLAYGROUND_WAREHOUSE": str(root / "warehouse.duckdb"),
               "PLAYGROUND_STREAMING": str(root / "streams.duckdb"), "DAGSTER_HOME": str(root / "dagster_home")}
     return {**os.environ, **stores, **extra}
+
+
+def local_resources(root: Path, **extra: str) -> dict[str, object]:
+    """The local playground's resources (targets.py) with every store under root."""
+    from dagster_project.targets import resources_for
+
+    with mock.patch.dict(os.environ, local_env(root, **extra)):
+        return resources_for("local")
 
 
 def manifest(root: Path, source: str) -> dict:

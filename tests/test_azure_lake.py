@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from dagster_azure.adls2 import ADLS2DefaultAzureCredential, ADLS2Key, ADLS2Resource, ADLS2SASToken
 
-from dagster_project.azure_lake import AzurePlaygroundResource, adlfs_options, adls2_from_environment
+from dagster_project.azure_lake import AzureLakeResource, adlfs_options, adls2_from_environment
 from dagster_project.provisioning.settings import env_settings
 from dagster_project.targets import resources_for
 from generators.errors import PlaygroundError
@@ -34,8 +34,8 @@ def test_the_environment_chooses_the_credential(setting: str | None, kind: type,
     assert isinstance(adls2.credential, kind)
     assert set(env_settings(adls2)) == {"AZURE_STORAGE_ACCOUNT_NAME", *([setting] if setting else [])}
     for target in ("databricks", "synapse"):  # both solutions' lakes are read through it
-        playground = resources_for(target)["playground"]
-        assert isinstance(playground, AzurePlaygroundResource) and isinstance(playground.adls2.credential, kind)
+        lake = resources_for(target)["lake"]
+        assert isinstance(lake, AzureLakeResource) and isinstance(lake.adls2.credential, kind)
 
 
 def test_the_lake_gets_the_accounts_filesystem_from_the_credential(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,12 +48,11 @@ def test_the_lake_gets_the_accounts_filesystem_from_the_credential(monkeypatch: 
     assert type(default["credential"]).__module__.startswith("azure.identity.aio")
     assert default["account_host"] == "acct.blob.core.chinacloudapi.cn" and default["anon"] is False
 
-    resource = AzurePlaygroundResource(lake="abfs://", orders_url="mssql+pymssql://x", bus="eventhubs",
-                                       generates=False, adls2=key)
+    resource = AzureLakeResource(root="abfs://", adls2=key)
     with pytest.raises(PlaygroundError, match=r"cannot reach the lake.s storage endpoint https://acct\.blob\.core"):
-        resource.open_lake()  # no account "acct" answers from here: said at once, not after minutes of retries
+        resource.open()  # no account "acct" answers from here: said at once, not after minutes of retries
     monkeypatch.setattr(lake_module, "reachable", lambda endpoint: None)
-    lake = resource.open_lake()  # no AZURE_STORAGE_* in the environment: the resource's credential is used
+    lake = resource.open()  # no AZURE_STORAGE_* in the environment: the resource's credential is used
     assert type(lake.fs).__name__ == "AzureBlobFileSystem"
     assert (lake.fs.account_name, lake.fs.account_key) == ("acct", "a2V5")
     assert lake.display("landing/users/users.json") == "abfs://landing/users/users.json"

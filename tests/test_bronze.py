@@ -19,12 +19,11 @@ from dagster_project.bronze.assets import bronze_assets
 from dagster_project.bronze.files import ingest_files
 from dagster_project.bronze.sources import FILE_SOURCES
 from dagster_project.landing.assets import landing_assets
-from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from generators.run import write_products
 from generators.sinks.lake import Lake
 from tests.conftest import ROOT
-from tests.helpers import dataset_args, manifest, playground
+from tests.helpers import dataset_args, local_resources, manifest, playground
 
 BUSINESS = "* EXCLUDE (_ingested_at, _batch_id)"
 
@@ -391,11 +390,9 @@ def run_config(dirty_rate: float) -> dict:
 
 @pytest.mark.parametrize("dirty_rate", [0.0, 0.3])
 def test_materialize_landing_and_bronze_with_its_checks(tmp_path: Path, dirty_rate: float) -> None:
-    resources = {
-        "playground": PlaygroundResource(lake=str(tmp_path / "lake"), orders_url=f"sqlite:///{tmp_path / 'o.db'}",
-                                         bus=str(tmp_path / "ev.db")),
-        "warehouse": WarehouseResource(path=str(tmp_path / "wh.duckdb")),
-    }
+    resources = local_resources(tmp_path, PLAYGROUND_ORDERS_URL=f"sqlite:///{tmp_path / 'o.db'}",
+                                PLAYGROUND_BUS=str(tmp_path / "ev.db"),
+                                PLAYGROUND_WAREHOUSE=str(tmp_path / "wh.duckdb"))
     result = materialize([*landing_assets, *bronze_assets], resources=resources, run_config=run_config(dirty_rate))
     assert result.success
     checks = {(e.asset_check_evaluation_data.asset_key.to_user_string(), e.asset_check_evaluation_data.check_name):
@@ -543,9 +540,7 @@ def test_bronze_and_streaming_read_kafka_by_committed_offsets(tmp_path: Path, ka
     assert more.offsets_from == first.offsets_to and more.new_rows == 500
     bronze_pageviews = first.new_rows + more.new_rows
 
-    resources = {"playground": PlaygroundResource(lake=str(tmp_path / "kafka/lake"), orders_url="sqlite://",
-                                                  bus=kafka),
-                 "streaming": WarehouseResource(path=str(tmp_path / "streams.duckdb"))}
+    resources = local_resources(tmp_path, PLAYGROUND_LAKE=str(tmp_path / "kafka/lake"), PLAYGROUND_BUS=kafka)
     assert materialize([streaming_micro_batch], resources=resources).success
     with duckdb.connect(str(tmp_path / "streams.duckdb")) as con:
         raw, quarantined = con.execute("""SELECT (SELECT count(*) FROM streaming.raw_pageviews),

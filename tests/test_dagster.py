@@ -10,16 +10,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, DagsterInvalidConfigError, Definitions, materialize
+from dagster import AssetKey, DagsterInvalidConfigError, Definitions, SkipReason, build_sensor_context, materialize
 
 from dagster_project.definitions import build_definitions
 from dagster_project.instance import prepare
 from dagster_project.landing.assets import landing_assets
-from dagster_project.resources import PlaygroundResource
 from dagster_project.targets import TARGETS, resources_for
 from generators.errors import PlaygroundError
 from tests.conftest import ROOT
-from tests.helpers import events, table_rows
+from tests.helpers import events, local_resources, table_rows
 
 ASSET_KEYS = ["bronze/items", "bronze/orders", "bronze/pageviews", "bronze/products", "bronze/stars",
               "bronze/users", "bronze/vip_users",
@@ -42,11 +41,6 @@ SMALL = {"counts": {"users": 300, "vip_users": 10, "products": 40, "orders": 500
 def run_config(config: dict) -> dict:
     return {"ops": {name: {"config": config} for name in
                     ("landing_users", "landing_products", "landing_orders", "landing_events")}}
-
-
-def local_resources(root: Path) -> dict:
-    return {"playground": PlaygroundResource(lake=str(root / "lake"), orders_url=f"sqlite:///{root / 'orders.db'}",
-                                             bus=str(root / "events.db"))}
 
 
 @pytest.fixture
@@ -121,29 +115,53 @@ def test_cloud_target_fails_naming_the_missing_setting() -> None:
     assert 'environment variable "PLAYGROUND_ORDERS_URL" which is not set' in message
 
 
-def test_cloud_target_observes_what_the_generators_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cloud_landing_reports_what_the_generator_containers_wrote(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the cloud Dagster runs no generator: landing assets are external, and each new or changed
+    manifest is reported as its sources' materialization, once."""
     assert materialize(landing_assets, resources=local_resources(tmp_path), run_config=run_config(SMALL)).success
     monkeypatch.setenv("PLAYGROUND_LAKE", str(tmp_path / "lake"))
-    monkeypatch.setenv("PLAYGROUND_ORDERS_URL", "mssql+pymssql://nobody@127.0.0.1:1/none")  # never contacted
     monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_NAME", "unused")  # the lake is a folder here
+    defs = build_definitions("synapse")
+    assert not any(defs.resolve_assets_def(AssetKey(["microsoft", "landing", source])).is_executable
+                   for source in ("users", "items", "pageviews"))
+    sensor = defs.resolve_sensor_def("microsoft_landing_manifests")
     before = (tmp_path / "lake/landing/users/users.json").stat().st_mtime_ns
-    result = materialize(landing_assets, resources=resources_for("synapse"), run_config=run_config(SMALL))
-    assert result.success
-    observed = {e.materialization.asset_key.to_user_string(): e.materialization.metadata["records"].value
-                for e in result.get_asset_materialization_events()}
-    assert observed["landing/users"] == 300 and observed["landing/orders"] == 500
+
+    def tick(cursor: str | None):  # type: ignore[no-untyped-def]
+        with build_sensor_context(cursor=cursor, resources={"lake": resources_for("synapse")["lake"]}) as context:
+            return sensor(context)
+
+    first = tick(None)
+    reported = {e.asset_key.to_user_string(): e.metadata["records"].value for e in first.asset_events}
+    items, = table_rows(tmp_path / "orders.db", "SELECT count(*) FROM items")[0]
+    assert reported == {"microsoft/landing/users": 300, "microsoft/landing/vip_users": 10,
+                        "microsoft/landing/products": 40, "microsoft/landing/orders": 500,
+                        "microsoft/landing/items": items, "microsoft/landing/pageviews": 2_000,
+                        "microsoft/landing/stars": len(events(tmp_path / "events.db", "stars"))}
+    assert not first.run_requests
     assert (tmp_path / "lake/landing/users/users.json").stat().st_mtime_ns == before  # nothing regenerated
+    assert isinstance(tick(first.cursor), SkipReason)  # reported once
+    regenerated = {"ops": {"landing_products": {"config": {"counts": {"products": 50}}}}}
+    assert materialize(landing_assets[1:2], resources=local_resources(tmp_path), run_config=regenerated).success
+    again = tick(first.cursor)
+    assert {e.asset_key.to_user_string(): e.metadata["records"].value for e in again.asset_events} == {
+        "microsoft/landing/products": 50}
 
 
 def test_duckdb_memory_limit_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLAYGROUND_WAREHOUSE", str(tmp_path / "wh.duckdb"))
     monkeypatch.setenv("PLAYGROUND_DUCKDB_MEMORY_LIMIT", "300MB")
-    with resources_for("local")["warehouse"].connect() as con:
-        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "286.1 MiB"  # DuckDB's MiB
+    monkeypatch.setenv("PLAYGROUND_STREAMING", str(tmp_path / "st.duckdb"))
+    for file in ("warehouse", "streaming"):
+        with resources_for("local")[file].get_connection() as con:
+            assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "286.1 MiB"  # DuckDB's MiB
     monkeypatch.setenv("PLAYGROUND_DUCKDB_MEMORY_LIMIT", "lots")
     warehouse = resources_for("local")["warehouse"]
-    with pytest.raises(PlaygroundError, match=r"memory_limit 'lots' \(PLAYGROUND_DUCKDB_MEMORY_LIMIT\) is not a size"):
-        warehouse.connect().__enter__()
+    with pytest.raises(PlaygroundError, match=r"wh.duckdb: DuckDB does not take the settings \{'memory_limit': "
+                                              r"'lots'\} \(memory_limit, from PLAYGROUND_DUCKDB_MEMORY_LIMIT, is a "
+                                              r"size such as 2GB\)"), warehouse.get_connection():
+        pass
 
 
 @pytest.mark.slow

@@ -17,11 +17,11 @@ from dagster import materialize
 
 from dagster_project.bronze.assets import bronze_assets
 from dagster_project.landing.assets import landing_assets
-from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.targets import check_dbt_settings
 from dagster_project.transform.assets import dbt_models
-from dagster_project.transform.dbt_cli import DBT_DIR, dbt_command, dbt_resource
+from dagster_project.transform.dbt_cli import DBT_DIR, dbt_command
 from generators.errors import PlaygroundError
+from tests.helpers import local_resources
 
 COUNTS = {"users": 400, "vip_users": 20, "products": 60, "orders": 1_500, "pageviews": 3_000}
 GOLD = ("daily_sales", "engagements", "product_popularity", "stars_distribution")
@@ -46,12 +46,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, obje
     landing = {"counts": COUNTS}
     run_config = {"ops": {name: {"config": landing} for name in
                           ("landing_users", "landing_products", "landing_orders", "landing_events")}}
-    resources = {
-        "playground": PlaygroundResource(lake=str(root / "lake"), orders_url=f"sqlite:///{root / 'orders.db'}",
-                                         bus=str(root / "events.db")),
-        "warehouse": WarehouseResource(path=str(root / "wh.duckdb"), bronze_to_lake=True),  # Spark reads it
-        "dbt": dbt_resource("duckdb"),
-    }
+    resources = local_resources(root, PLAYGROUND_WAREHOUSE=str(root / "wh.duckdb"),
+                                PLAYGROUND_BRONZE_TO_LAKE="1")  # Spark reads bronze from the lake
     result = materialize([*landing_assets, *bronze_assets, dbt_models], resources=resources, run_config=run_config)
     assert result.success
     yield root, result

@@ -37,10 +37,14 @@ def snapshot(defs: Definitions) -> dict:
             "group": node.group_name, "kinds": sorted(node.kinds), "owners": list(node.owners),
             "executable": node.is_executable, "observable": node.is_observable,
             "deps": sorted(k.to_user_string() for k in node.parent_keys),
-            "checks": sorted(c.name for c in node.check_keys)}
+            "checks": sorted(c.name for c in node.check_keys),
+            # the systems its step reaches (resources.py), beside Dagster's own io_manager
+            "resources": sorted(graph.assets_def_for_key(key).required_resource_keys - {"io_manager"})
+            if node.is_executable else []}
     return {"assets": assets,
             "jobs": sorted(job.name for job in defs.jobs or []),
-            "sensors": sorted(s.name for s in defs.sensors or []),
+            "sensors": {s.name: sorted(s.required_resource_keys) for s in sorted(defs.sensors or [],
+                                                                                  key=lambda s: s.name)},
             "schedules": sorted(s.name for s in defs.schedules or [])}
 
 

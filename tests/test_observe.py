@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from dagster_project.resources import PlaygroundResource
+from dagster_project.resources import LakeResource
 from dagster_project.streaming.observe import Seen, observe
 from generators.sinks.lake import Lake
 
@@ -78,8 +78,7 @@ def test_the_microsoft_location_observes_stream_analytics_parts_in_blob_storage(
 
     defs = build_definitions("synapse")
     job = defs.resolve_job_def("microsoft_observe_streaming")
-    resources = {"playground": PlaygroundResource(lake="abfs://", orders_url="sqlite://", bus="eventhubs",
-                                                  generates=False)}
+    resources = {"lake": LakeResource(root="abfs://")}
     instance = DagsterInstance.ephemeral()
 
     def observed(name: str) -> dict:

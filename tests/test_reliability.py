@@ -29,7 +29,6 @@ from dagster_project.bronze.sources import FILE_SOURCES
 from dagster_project.bronze.store import transaction
 from dagster_project.bronze.tables import ingest_orders, reconcile
 from dagster_project.instance import prepare
-from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.streaming.clock import TimePolicy
 from dagster_project.streaming.engine import process_batch
 from generators.run import generate_users
@@ -39,7 +38,7 @@ from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake
 from generators.sinks.orders_db import OrdersDB
 from tests.conftest import ROOT
-from tests.helpers import dataset_args, manifest, playground, table_rows
+from tests.helpers import dataset_args, local_resources, manifest, playground, table_rows
 
 POOL_HOLDER = ROOT / "tests/fixtures/dagster/pool_holder.py"
 FIRST_USE = """
@@ -191,9 +190,7 @@ def test_rows_the_watermark_cannot_see_fail_the_reconciliation_check(tmp_path: P
     """An item added to an order already taken, and an item whose order does not exist, were lost without a
     trace; and selecting bronze/orders alone was refused (orders and items are one step)."""
     url = orders_dataset(tmp_path)
-    resources = {"playground": PlaygroundResource(lake=str(tmp_path / "lake"), orders_url=url,
-                                                  bus=str(tmp_path / "events.db")),
-                 "warehouse": WarehouseResource(path=str(tmp_path / "wh.duckdb"))}
+    resources = local_resources(tmp_path, PLAYGROUND_ORDERS_URL=url, PLAYGROUND_WAREHOUSE=str(tmp_path / "wh.duckdb"))
 
     def reconciliation(*selection: str) -> AssetCheckEvaluation:
         result = materialize(bronze_assets, resources=resources, selection=list(selection))

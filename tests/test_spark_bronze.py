@@ -19,12 +19,11 @@ from dagster import AssetKey, materialize
 from dagster_project.bronze.assets import bronze_assets_for
 from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES
 from dagster_project.bronze.spark_job import arguments, jdbc_url, lake_url
-from dagster_project.resources import PlaygroundResource, WarehouseResource
 from dagster_project.spark_jobs import LAUNCHER, DatabricksSparkJobs, LocalSparkJobs
 from dagster_project.targets import SOLUTIONS
 from generators.run import write_products
 from generators.sinks.lake import Lake
-from tests.helpers import dataset_args, playground
+from tests.helpers import dataset_args, local_resources, playground
 
 DATABRICKS = SOLUTIONS["databricks"]
 TABLES = (*FILE_SOURCES, "orders", "items")
@@ -134,9 +133,7 @@ def run_both(tmp_path: Path, postgres_url: str):
     lake = str(tmp_path / "lake")
     local = materialize(
         [a for a in bronze_assets_for(SOLUTIONS["local"]) if not any(k.path[-1] in EVENT_SOURCES for k in a.keys)],
-        resources={"playground": PlaygroundResource(lake=lake, orders_url=postgres_url,
-                                                    bus=str(tmp_path / "events.db")),
-                   "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))})
+        resources=local_resources(tmp_path, PLAYGROUND_LAKE=lake, PLAYGROUND_ORDERS_URL=postgres_url))
     spark = materialize(
         [a for a in bronze_assets_for(DATABRICKS) if not any(k.path[-1] in EVENT_SOURCES for k in a.keys)],
         resources={"spark_jobs": LocalSparkJobs(lake=lake, orders_url=postgres_url,

@@ -26,7 +26,7 @@ from pydantic import Field
 from dagster_project.bronze.checks import KEY_RULES, check_description, source_matched
 from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES
 from dagster_project.landing.assets import landing_key
-from dagster_project.resources import PlaygroundResource, WarehouseResource
+from dagster_project.resources import BronzeCopyResource, BusResource, DuckDBFile, LakeResource, OrdersDBResource
 from dagster_project.spark_jobs import SparkJobs
 from dagster_project.targets import LOCAL, Solution
 
@@ -95,17 +95,6 @@ def check_results(con, key: AssetKey, table: str, batch_id: str, max_quarantine_
     return results
 
 
-def to_lake(con, playground: PlaygroundResource, warehouse: WarehouseResource, table: str) -> dict:
-    """Where the warehouse reads bronze from the lake: the table's batches not there yet, and metadata."""
-    if not warehouse.bronze_to_lake:
-        return {}
-    from dagster_project.publish import publish_bronze
-
-    lake = playground.open_lake()
-    written = publish_bronze(con, lake, table, warehouse.bronze_arrays_as_json)
-    return {"lake_files_new": len(written), "lake_folder": lake.display(f"bronze/{table}/")}
-
-
 def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
     """Every bronze table of a solution; each step writes the solution's DuckDB file, so all are in its pool."""
 
@@ -121,16 +110,16 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
         @asset(key=key, pool=solution.pool("warehouse"), check_specs=check_specs(key, source), **spec(
             source, f"Every {source} record from the lake, appended once per file version, with its file, line, "
                     "version, batch id and ingestion time; bad lines go to bronze._quarantine."))
-        def ingest(context: AssetExecutionContext, config: LakeFilesConfig, playground: PlaygroundResource,
-                   warehouse: WarehouseResource):
+        def ingest(context: AssetExecutionContext, config: LakeFilesConfig, lake: LakeResource,
+                   warehouse: DuckDBFile, bronze_copy: BronzeCopyResource):
             from dagster_project.bronze.files import ingest_files
 
-            with warehouse.connect() as con:
-                result = ingest_files(con, playground.open_lake(), FILE_SOURCES[source],
+            with warehouse.get_connection() as con:
+                result = ingest_files(con, lake.open(), FILE_SOURCES[source],
                                       timedelta(minutes=config.full_listing_minutes))
                 checks = check_results(con, key, source, result.batch_id, config.max_quarantine_share)
                 newest = preview(con, source)
-                in_lake = to_lake(con, playground, warehouse, source)
+                in_lake = bronze_copy.publish(con, lake, source)
             context.log.info(f"{source}: {result.new_rows:,} new rows from {result.files} files, "
                              f"{result.quarantined:,} quarantined")
             yield MaterializeResult(metadata={
@@ -151,16 +140,17 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
         AssetSpec(items_key, **spec("items", "The items of those orders, taken in the same snapshot and transaction.")),
     ], check_specs=[*check_specs(orders_key, "orders", quarantine=False), reconcile_spec(orders_key),
                     *check_specs(items_key, "items", quarantine=False)])
-    def bronze_orders(context: AssetExecutionContext, playground: PlaygroundResource, warehouse: WarehouseResource):
+    def bronze_orders(context: AssetExecutionContext, orders_db: OrdersDBResource, warehouse: DuckDBFile,
+                      lake: LakeResource, bronze_copy: BronzeCopyResource):
         from dagster_project.bronze.tables import ingest_orders, reconcile
 
-        with warehouse.connect() as con, playground.open_orders_db() as db:
+        with warehouse.get_connection() as con, orders_db.open() as db:
             result = ingest_orders(con, db)
             checks = [*check_results(con, orders_key, "orders", result.batch_id),
                       *check_results(con, items_key, "items", result.batch_id)]
             counts = reconcile(con, db)
             previews = {table: preview(con, table) for table in ("orders", "items")}
-            in_lake = {table: to_lake(con, playground, warehouse, table) for table in ("orders", "items")}
+            in_lake = {table: bronze_copy.publish(con, lake, table) for table in ("orders", "items")}
         checks.append(AssetCheckResult(asset_key=orders_key, check_name=RECONCILE_CHECK, passed=source_matched(counts),
                                        severity=AssetCheckSeverity.ERROR, metadata=counts))
         context.log.info(f"orders {result.watermark_from} -> {result.watermark_to}: {result.new_orders:,} orders, "
@@ -185,17 +175,17 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
         @asset(key=key, pool=solution.pool("warehouse"), check_specs=check_specs(key, topic), **spec(
             topic, f"Every {topic} event from the bus, parsed, with its partition, sequence number, offset and "
                    "enqueued time; read from the committed offsets on, committed with them."))
-        def ingest(context: AssetExecutionContext, config: BronzeConfig, playground: PlaygroundResource,
-                   warehouse: WarehouseResource):
+        def ingest(context: AssetExecutionContext, config: BronzeConfig, bus: BusResource, warehouse: DuckDBFile,
+                   lake: LakeResource, bronze_copy: BronzeCopyResource):
             from dagster_project.bronze.events import ingest_events
 
-            log = playground.open_bus_reader()
+            log = bus.open_reader()
             try:
-                with warehouse.connect() as con:
+                with warehouse.get_connection() as con:
                     result = ingest_events(con, log, topic)
                     checks = check_results(con, key, topic, result.batch_id, config.max_quarantine_share)
                     newest = preview(con, topic)
-                    in_lake = to_lake(con, playground, warehouse, topic)
+                    in_lake = bronze_copy.publish(con, lake, topic)
             finally:
                 log.close()
             context.log.info(f"{topic}: {result.new_rows:,} new events, offsets {result.offsets_to}")

@@ -1,9 +1,10 @@
 """Landing: what the generators produce, one asset per source.
 
-Locally an asset runs the generator (sizes from run config); in the cloud it reports what the
-generator containers wrote, read from their manifests. Either way its metadata is the manifest.
-The generators are imported when an asset runs, so that definitions load fast; and there is no
-`from __future__ import annotations`, as Dagster reads the config and resource annotations.
+Locally an asset runs the generator (sizes from run config). In the cloud the generators run as
+containers Dagster does not launch: there the sources are external assets, and the manifests the
+containers write are reported as their materializations (sensors.py). Either way an asset's
+metadata is its manifest. The generators are imported when an asset runs, so that definitions load
+fast; and there is no `from __future__ import annotations`, as Dagster reads the annotations.
 """
 
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetsDefinition,
     AssetSpec,
     Config,
@@ -22,9 +24,8 @@ from dagster import (
 from pydantic import Field
 
 from dagster_project.bronze.sources import SOURCES
-from dagster_project.resources import PlaygroundResource
+from dagster_project.resources import BusResource, LakeResource, OrdersDBResource
 from dagster_project.targets import LOCAL, Solution
-from generators.errors import PlaygroundError
 from generators.scales import Sizes, sizes_for
 
 if TYPE_CHECKING:
@@ -51,129 +52,126 @@ def landing_key(source: str, solution: Solution = LOCAL) -> AssetKey:
     return solution.key(GROUP, source)
 
 
-def results(manifests: "list[Manifest]", solution: Solution) -> Iterator[MaterializeResult]:
-    for m in manifests:
+def manifest_name(source: str) -> str:
+    """The manifest saying what was written: items are counted in the orders' one."""
+    return "orders" if source == "items" else source
+
+
+MANIFESTS = tuple(dict.fromkeys(manifest_name(source) for source in SOURCES))
+
+
+def with_items(manifest: "Manifest") -> "list[Manifest]":
+    """The orders' manifest, and what it says of their items as the items' own."""
+    if manifest.source != "orders":
+        return [manifest]
+    from generators.run import Manifest
+
+    items = manifest.dirty.get("items", 0)
+    return [manifest, Manifest("items", manifest.seed, items, items, manifest.location, manifest.dirty_rate,
+                               {"items": items})]
+
+
+def materializations(manifest: "Manifest", solution: Solution) -> list[AssetMaterialization]:
+    """What a generation wrote, as its sources' materializations."""
+    events = []
+    for m in with_items(manifest):
         rows = m.dirty.get("items") if m.source == "items" else m.records
         metadata = {"records": rows, "written": m.written, "location": MetadataValue.text(m.location),
                     "seed": m.seed, "dirty_rate": m.dirty_rate,
                     "dirty": MetadataValue.json({k: v for k, v in m.dirty.items() if k != "items"})}
-        yield MaterializeResult(asset_key=landing_key(m.source, solution), metadata=metadata)
+        events.append(AssetMaterialization(asset_key=landing_key(m.source, solution), metadata=metadata))
+    return events
 
 
-def observed(playground: PlaygroundResource, *sources: str) -> "list[Manifest]":
-    from generators.run import load_manifest
-
-    lake = playground.open_lake()
-    manifests = []
-    for source in sources:
-        manifest = load_manifest(lake, "orders" if source == "items" else source)
-        if manifest is None:
-            raise PlaygroundError(f"no manifest for {source} in {lake.display('landing/_manifests/')}: "
-                                  "the generator containers have not written it yet")
-        manifests.append(manifest)
-    return manifests
+def results(manifests: "list[Manifest]", solution: Solution) -> Iterator[MaterializeResult]:
+    for manifest in manifests:
+        for event in materializations(manifest, solution):
+            yield MaterializeResult(asset_key=event.asset_key, metadata=event.metadata)
 
 
-def with_items(manifests: "list[Manifest]") -> "list[Manifest]":
-    from generators.run import Manifest
-
-    orders = manifests[0]
-    items = Manifest("items", orders.seed, orders.dirty.get("items", 0), orders.dirty.get("items", 0),
-                     orders.location, orders.dirty_rate, {"items": orders.dirty.get("items", 0)})
-    return [orders, items]
-
-
-def check_room(counts: dict[str, int], playground: PlaygroundResource) -> None:
+def check_room(counts: dict[str, int], lake: LakeResource, orders_db: OrdersDBResource | None = None,
+               bus: BusResource | None = None) -> None:
     """Counts the sinks cannot hold fail the step before anything is written."""
     from generators.room import check_room as refuse_past_room
 
-    refuse_past_room(counts, playground.open_lake(), playground.orders_url, playground.bus)
+    refuse_past_room(counts, lake.open(), orders_db.url if orders_db else "", bus.spec if bus else "")
 
 
-def landing_assets_for(solution: Solution) -> list[AssetsDefinition]:
-    """Locally each asset runs its generator; in the cloud it reports what the generator containers wrote."""
+def landing_specs(solution: Solution) -> list[AssetSpec]:
+    """Every source as it lands, with the kinds of the system it lands in."""
+    descriptions = {
+        "users": "Users (cs_CZ), one JSON object a line in landing/users/users.json.",
+        "vip_users": "Distinct VIP user ids in landing/vipusers/vipusers.json.",
+        "products": "One JSON document per product in landing/products/.",
+        "orders": "Table `orders` of the orders database.",
+        "items": "Table `items` of the orders database: each order's products.",
+        "pageviews": "Pageview events on the bus (topic pageviews).",
+        "stars": "Star events on the bus (topic stars).",
+    }
+    made_from = {"vip_users": ("users",), "orders": ("users", "products"), "items": ("users", "products"),
+                 "pageviews": ("users", "products"), "stars": ("users", "products")}
+    return [AssetSpec(landing_key(name, solution), group_name=solution.group(GROUP), description=descriptions[name],
+                      deps=[landing_key(d, solution) for d in made_from.get(name, ())],
+                      kinds=set(solution.kinds[source.lands]), owners=[solution.owner])
+            for name, source in SOURCES.items()]
 
-    def spec(source: str, description: str, deps: tuple[str, ...] = ()) -> AssetSpec:
-        system = SOURCES[source].lands  # the kinds of where it lands
-        return AssetSpec(landing_key(source, solution), group_name=solution.group(GROUP), description=description,
-                         deps=[landing_key(d, solution) for d in deps], kinds=set(solution.kinds[system]),
-                         owners=[solution.owner])
 
-    @multi_asset(name=solution.name("landing_users"), specs=[
-        spec("users", "Users (cs_CZ), one JSON object a line in landing/users/users.json."),
-        spec("vip_users", "Distinct VIP user ids in landing/vipusers/vipusers.json.", deps=("users",)),
-    ])
+def landing_assets_for(solution: Solution) -> list[AssetsDefinition | AssetSpec]:
+    """Locally each asset runs its generator; in the cloud they are external, reported from the manifests."""
+    specs = {spec.key.path[-1]: spec for spec in landing_specs(solution)}
+    if not solution.local:
+        return list(specs.values())
+
+    @multi_asset(name="landing_users", specs=[specs["users"], specs["vip_users"]])
     def landing_users(context: AssetExecutionContext, config: LandingConfig,
-                      playground: PlaygroundResource) -> Iterator[MaterializeResult]:
-        if not playground.generates:
-            yield from results(observed(playground, "users", "vip_users"), solution)
-            return
+                      lake: LakeResource) -> Iterator[MaterializeResult]:
         from generators.run import generate_users
 
         sizes = config.sizes()
-        check_room({"users": sizes.users, "vip_users": min(sizes.vip_users, sizes.users)}, playground)
-        context.log.info(f"generating {sizes.users:,} users into {playground.lake}")
-        yield from results(generate_users(playground.open_lake(), config.seed, sizes.users,
-                                          min(sizes.vip_users, sizes.users), config.dirty_rate), solution)
+        check_room({"users": sizes.users, "vip_users": min(sizes.vip_users, sizes.users)}, lake)
+        context.log.info(f"generating {sizes.users:,} users into {lake.root}")
+        yield from results(generate_users(lake.open(), config.seed, sizes.users, min(sizes.vip_users, sizes.users),
+                                          config.dirty_rate), solution)
 
-    @multi_asset(name=solution.name("landing_products"), specs=[
-        spec("products", "One JSON document per product in landing/products/."),
-    ])
+    @multi_asset(name="landing_products", specs=[specs["products"]])
     def landing_products(context: AssetExecutionContext, config: LandingConfig,
-                         playground: PlaygroundResource) -> Iterator[MaterializeResult]:
-        if not playground.generates:
-            yield from results(observed(playground, "products"), solution)
-            return
+                         lake: LakeResource) -> Iterator[MaterializeResult]:
         from generators.run import generate_products
 
         sizes = config.sizes()
-        check_room({"products": sizes.products}, playground)
-        context.log.info(f"generating {sizes.products:,} products into {playground.lake}")
-        yield from results([generate_products(playground.open_lake(), config.seed, sizes.products,
-                                              config.dirty_rate)], solution)
+        check_room({"products": sizes.products}, lake)
+        context.log.info(f"generating {sizes.products:,} products into {lake.root}")
+        yield from results([generate_products(lake.open(), config.seed, sizes.products, config.dirty_rate)],
+                           solution)
 
-    @multi_asset(name=solution.name("landing_orders"), specs=[
-        spec("orders", "Table `orders` of the orders database.", deps=("users", "products")),
-        spec("items", "Table `items` of the orders database: each order's products.",
-             deps=("users", "products")),
-    ])
+    @multi_asset(name="landing_orders", specs=[specs["orders"], specs["items"]])
     def landing_orders(context: AssetExecutionContext, config: LandingConfig,
-                       playground: PlaygroundResource) -> Iterator[MaterializeResult]:
-        if not playground.generates:
-            yield from results(with_items(observed(playground, "orders")), solution)
-            return
+                       lake: LakeResource, orders_db: OrdersDBResource) -> Iterator[MaterializeResult]:
         from generators.run import generate_orders, population
 
-        lake = playground.open_lake()
+        files = lake.open()
         sizes = config.sizes()
-        users, products = population(lake, sizes)
-        check_room({"orders": sizes.orders}, playground)
+        users, products = population(files, sizes)
+        check_room({"orders": sizes.orders}, lake, orders_db=orders_db)
         context.log.info(f"generating {sizes.orders:,} orders of {users:,} users and {products:,} products")
-        with playground.open_orders_db() as db:
-            manifest = generate_orders(db, lake, config.seed, sizes.orders, users, products, config.dirty_rate)
-        yield from results(with_items([manifest]), solution)
+        with orders_db.open() as db:
+            manifest = generate_orders(db, files, config.seed, sizes.orders, users, products, config.dirty_rate)
+        yield from results([manifest], solution)
 
-    @multi_asset(name=solution.name("landing_events"), specs=[
-        spec("pageviews", "Pageview events on the bus (topic pageviews).", deps=("users", "products")),
-        spec("stars", "Star events on the bus (topic stars).", deps=("users", "products")),
-    ])
+    @multi_asset(name="landing_events", specs=[specs["pageviews"], specs["stars"]])
     def landing_events(context: AssetExecutionContext, config: LandingConfig,
-                       playground: PlaygroundResource) -> Iterator[MaterializeResult]:
-        if not playground.generates:
-            yield from results(observed(playground, "pageviews", "stars"), solution)
-            return
+                       lake: LakeResource, bus: BusResource) -> Iterator[MaterializeResult]:
         from generators.events import StreamConfig
         from generators.run import generate_events, population
         from generators.scales import DEFAULT_START
 
-        lake = playground.open_lake()
+        files = lake.open()
         sizes = config.sizes()
-        users, products = population(lake, sizes)
+        users, products = population(files, sizes)
         stream = StreamConfig(config.seed, users, products, DEFAULT_START, None, config.dirty_rate)
-        check_room({"pageviews": sizes.pageviews}, playground)
-        context.log.info(f"generating {sizes.pageviews:,} pageviews onto {playground.bus}")
-        yield from results(generate_events(playground.open_bus(), lake, stream, sizes.pageviews, playground.bus),
-                           solution)
+        check_room({"pageviews": sizes.pageviews}, lake, bus=bus)
+        context.log.info(f"generating {sizes.pageviews:,} pageviews onto {bus.spec}")
+        yield from results(generate_events(bus.open_writer(), files, stream, sizes.pageviews, bus.spec), solution)
 
     return [landing_users, landing_products, landing_orders, landing_events]
 

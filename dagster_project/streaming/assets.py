@@ -31,7 +31,7 @@ from pydantic import Field
 
 from dagster_project.dashboard_links import dashboard_link
 from dagster_project.landing.assets import landing_key
-from dagster_project.resources import PlaygroundResource, WarehouseResource
+from dagster_project.resources import BusResource, DuckDBFile, LakeResource
 from dagster_project.streaming.observe import Seen, Written, observe
 from dagster_project.streaming.scenarios import LATE_ARRIVAL_S, OUT_OF_ORDER_S, OUTPUTS
 from dagster_project.targets import LOCAL, Solution
@@ -92,7 +92,7 @@ def observed_streaming(solution: Solution) -> AssetsDefinition:
     on_databricks = solution.target == "databricks"  # its engine is a job Dagster can ask about
 
     def streaming_outputs(context: AssetExecutionContext):
-        lake = context.resources.playground.open_lake()
+        lake = context.resources.lake.open()
         engine = {}
         if on_databricks:
             state = context.resources.spark_jobs.streaming_state()
@@ -107,7 +107,7 @@ def observed_streaming(solution: Solution) -> AssetsDefinition:
         warnings.simplefilter("ignore", BetaWarning)
         return multi_observable_source_asset(
             name=solution.name("streaming_outputs"), specs=streaming_specs(solution),
-            required_resource_keys={"playground", *(["spark_jobs"] if on_databricks else [])})(streaming_outputs)
+            required_resource_keys={"lake", *(["spark_jobs"] if on_databricks else [])})(streaming_outputs)
 
 
 def streaming_assets_for(solution: Solution) -> list[AssetsDefinition | AssetSpec]:
@@ -116,15 +116,15 @@ def streaming_assets_for(solution: Solution) -> list[AssetsDefinition | AssetSpe
 
     @multi_asset(name="streaming_micro_batch", specs=streaming_specs(solution), pool=solution.pool("streams"))
     def streaming_micro_batch(context: AssetExecutionContext, config: StreamingConfig,
-                              playground: PlaygroundResource, streaming: WarehouseResource):
+                              bus: BusResource, lake: LakeResource, streaming: DuckDBFile):
         from dagster_project.streaming.clock import TimePolicy
         from dagster_project.streaming.engine import process_batch
 
         time = TimePolicy(config.time_mode, config.late_arrival_s, config.out_of_order_s, config.policy)
-        log = playground.open_bus_reader()
+        log = bus.open_reader()
         try:
-            with streaming.connect() as con:
-                result = process_batch(con, log, playground.open_lake(), time)
+            with streaming.get_connection() as con:
+                result = process_batch(con, log, lake.open(), time)
         finally:
             log.close()
         context.log.info(f"batch {result.batch}: {result.events:,} events, {result.quarantined:,} quarantined, "

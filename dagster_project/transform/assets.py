@@ -12,7 +12,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetObservation, AssetsDef
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from dagster_project.dashboard_links import dashboard_link
-from dagster_project.resources import PlaygroundResource, WarehouseResource
+from dagster_project.resources import DuckDBFile, LakeResource
 from dagster_project.targets import LOCAL, Solution, check_dbt_settings
 from dagster_project.transform.dbt_cli import MANIFEST, DbtResource, dbt_settings, environment, require_prepared
 
@@ -54,16 +54,15 @@ def dbt_models_for(solution: Solution) -> AssetsDefinition:
     # The local DuckDB file takes one writer: dbt's step joins the bronze steps' pool.
     @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=TierTranslator(solution), name=solution.name("dbt_models"),
                 pool=solution.pool("warehouse") if solution.local else None)
-    def dbt_models(context: AssetExecutionContext, dbt: DbtResource, playground: PlaygroundResource,
-                   warehouse: WarehouseResource):
+    def dbt_models(context: AssetExecutionContext, dbt: DbtResource, lake: LakeResource, warehouse: DuckDBFile):
         check_dbt_settings(dbt.target or "duckdb")
-        with environment(dbt_settings(warehouse.path, playground.lake)):
+        with environment(dbt_settings(warehouse.database, lake.root)):
             yield from dbt.cli(["build"], context=context).stream()
         if dbt.target == "duckdb":
             from dagster_project.publish import publish_tables
 
             gold = [key.path[-1] for key in context.selected_asset_keys if key.path[-2] == GOLD]
-            for model, (path, rows) in publish_tables(warehouse.path, GOLD, gold, playground.open_lake()).items():
+            for model, (path, rows) in publish_tables(warehouse.database, GOLD, gold, lake.open()).items():
                 context.log_event(AssetObservation(asset_key=solution.key(GOLD, model),
                                                    metadata={"parquet": path, "parquet_rows": rows}))
 

@@ -94,7 +94,7 @@ def parse() -> None:
     from dagster_project.targets import resources_for
 
     resources = resources_for("local")
-    settings = dbt_settings(resources["warehouse"].path, resources["playground"].lake)
+    settings = dbt_settings(resources["warehouse"].database, resources["lake"].root)
     result = subprocess.run([str(DBT_EXECUTABLE), "parse", "--quiet", "--target", "duckdb", "--project-dir",
                              str(DBT_DIR), "--profiles-dir", str(DBT_DIR)], env={**os.environ, **settings})
     if result.returncode:

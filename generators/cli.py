@@ -119,7 +119,6 @@ def generate(
     from generators.run import generate_events, generate_orders, generate_products, generate_users, population
     from generators.sinks.bus import open_bus
     from generators.sinks.lake import Lake
-    from generators.sinks.orders_db import OrdersDB
 
     try:
         if chunk_size < 1 or workers < 1:
@@ -148,6 +147,8 @@ def generate(
                 manifests.append(generate_products(the_lake, seed, sizes.products, dirty_rate, chunk_size, progress))
             users, products = (sizes.users, sizes.products) if everything else population(the_lake, sizes)
             if everything or source == Source.orders:
+                from generators.sinks.orders_db import OrdersDB  # SQLAlchemy: only where orders are written
+
                 with OrdersDB(orders_url) as db:
                     manifests.append(generate_orders(db, the_lake, seed, sizes.orders, users, products,
                                                      dirty_rate, chunk_size, workers, progress))

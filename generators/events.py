@@ -23,7 +23,7 @@ from generators.dirty import CLEAN, DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN,
 from generators.errors import PlaygroundError
 from generators.products import SHOP, popular_products
 from generators.schema import PAGEVIEW_FIELDS, PAGEVIEWS_TOPIC, STAR_FIELDS, STARS_TOPIC
-from generators.vocab import vocab
+from generators.vocab import user_agents, vocab
 
 MAX_PAGEVIEWS = 30
 SESSION_GAP_S = (10.0, 5.0)      # gauss(mean, sd) between session starts, at the original pace
@@ -116,7 +116,7 @@ def _draw_sessions(rng: np.random.Generator, n: int) -> Draws:
         "user": rng.random(n),
         "pageviews": rng.integers(1, MAX_PAGEVIEWS + 1, n),
         "ip": rng.integers(1 << 24, 224 << 24, n),  # public-looking unicast range
-        "user_agent": rng.integers(0, len(vocab().user_agents), n),
+        "user_agent": rng.integers(0, len(user_agents()), n),
         "think": _abs_gauss(rng, THINK_TIME_S, slots),
         "page": rng.choice(len(SITE_PAGES), size=slots, p=SITE_WEIGHTS),
         "product": rng.random(slots),
@@ -221,7 +221,7 @@ class EventStream:
             event_time=pl.from_epoch("time_us", "us").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
             http_method=methods.gather(events["page"]),
             path=paths.gather(events["page"]),
-            user_agent=v.user_agents.gather(events["user_agent"]),
+            user_agent=user_agents().gather(events["user_agent"]),
             word=v.words.gather(events["word"]),
         ).with_columns(
             uri=pl.when(col("path") == "product").then(pl.concat_str(

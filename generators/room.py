@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
 
 from generators.errors import PlaygroundError
 from generators.sinks.bus import embedded_log_path
 from generators.sinks.lake import Lake
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 # Bytes a record takes where it lands, measured at the small scale (an order with its items in SQLite, a
 # pageview with the stars between pageviews); a product is a file of its own: a file-system block.
@@ -34,13 +35,20 @@ def _free_bytes(path: str) -> int:
     return shutil.disk_usage(folder).free
 
 
+def _orders_url(url: str) -> URL | None:
+    from sqlalchemy.engine import make_url  # SQLAlchemy only where orders are written
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url)
+    except ArgumentError:  # not a URL: the orders DB says so, with what to do, when it is opened
+        return None
+
+
 def check_room(counts: dict[str, int], lake: Lake, orders_url: str, bus: str) -> None:
     """Refuse counts past what a sink can hold: ids past 64 bits (32 for orders in a server database), or
     more bytes than the disk of a local sink (lake folder, SQLite file, embedded log) has free."""
-    try:
-        orders_db = make_url(orders_url)
-    except ArgumentError:  # not a URL: the orders DB says so, with what to do, when it is opened
-        orders_db = None
+    orders_db = _orders_url(orders_url) if "orders" in counts else None
     sqlite_orders = orders_db is not None and orders_db.get_backend_name() == "sqlite"
     needs: dict[str, int] = {}
     for source, count in counts.items():

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -27,10 +27,12 @@ from generators.schema import (
     VIP_FILE,
     product_file,
 )
-from generators.sinks.bus import EventBus
 from generators.sinks.lake import Lake
-from generators.sinks.orders_db import OrdersDB
 from generators.users import users_frame, vip_frame, vip_ids
+
+if TYPE_CHECKING:  # SQLAlchemy and the bus clients load only where orders or events are written
+    from generators.sinks.bus import EventBus
+    from generators.sinks.orders_db import OrdersDB
 
 USER_DIRT = (MALFORMED, MISSING_FIELD, DUPLICATE)
 VIP_DIRT = (MALFORMED, ORPHAN, DUPLICATE)

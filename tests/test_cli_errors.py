@@ -186,3 +186,14 @@ def test_help_starts_without_importing_the_generators_libraries() -> None:
              "print(sorted({'numpy', 'polars', 'faker', 'sqlalchemy', 'fsspec', 'duckdb'} & set(sys.modules)))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_generating_users_loads_neither_sqlalchemy_nor_faker(tmp_path: Path) -> None:
+    """Users need numpy and polars; SQLAlchemy loads where orders are written, Faker where pageviews
+    take its user agents (the Czech lists are committed: generators/vocab_cs_CZ.json)."""
+    probe = ("import sys; from typer.testing import CliRunner; from generators.cli import app; "
+             f"result = CliRunner().invoke(app, ['generate', 'users', '--count', '10', '--lake', {str(tmp_path)!r}]); "
+             "assert result.exit_code == 0, result.output; "
+             "print(sorted({'numpy', 'polars', 'faker', 'sqlalchemy'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "['numpy', 'polars']"

@@ -23,7 +23,7 @@ from generators.schema import (
     USER_FIELDS,
 )
 from generators.users import birth_numbers, users_frame, vip_ids
-from generators.vocab import TITLES, vocab
+from generators.vocab import TITLES, VOCAB_FILE, render, vocab
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +164,9 @@ def test_rate_sets_the_event_time_pace() -> None:
         steady = [next(batches) for _ in range(3)]
         span_s = (steady[-1].time_us[-1] - steady[0].time_us[0]) / 1e6
         assert sum(len(b) for b in steady) / span_s == pytest.approx(rate, rel=0.05)
+
+
+def test_the_committed_czech_lists_are_fakers() -> None:
+    """vocab_cs_CZ.json is rendered from Faker (`python -m generators.vocab`): a Faker that changes its
+    lists shows here, not as silently different data."""
+    assert VOCAB_FILE.read_text(encoding="utf-8") == render(), "run `python -m generators.vocab` and review"

@@ -24,8 +24,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from dagster_project.bronze.store import DUCKDB_TYPES, create_table, transaction
-from generators.schema import TABLE_TYPES, items_table, orders_table
-from generators.sinks.orders_db import OrdersDB
+from generators.schema import TABLE_TYPES
+from generators.sinks.orders_db import OrdersDB, items_table, orders_table
 
 SOURCE = "orders"
 ORDER_COLUMNS, ITEM_COLUMNS = ({column: DUCKDB_TYPES[kind] for column, kind in TABLE_TYPES[table].items()}

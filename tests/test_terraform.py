@@ -153,7 +153,7 @@ def test_each_container_runs_a_valid_playground_command() -> None:
     users = parse_with_the_cli(commands["users"]).params
     assert (users["count"], users["vip_count"]) == (1_000_000, 10_000)  # the original's defaults
     assert parse_with_the_cli(commands["stream"]).params["bus"] == "eventhubs"
-    with pytest.raises(Exception, match="No such option:? '?--vip"):  # the CLI's usage error
+    with pytest.raises(Exception, match=r"No such option:? '?--vip"):  # the CLI's usage error
         parse_with_the_cli(["playground", "generate", "users", "--vip", "3"])
 
 

@@ -22,7 +22,8 @@ from tests.helpers import events, local_resources, table_rows
 
 ASSET_KEYS = ["bronze/items", "bronze/orders", "bronze/pageviews", "bronze/products", "bronze/stars",
               "bronze/users", "bronze/vip_users",
-              "gold/daily_sales", "gold/engagements", "gold/product_popularity", "gold/stars_distribution",
+              "gold/daily_sales", "gold/daily_totals", "gold/engagements", "gold/product_popularity",
+              "gold/product_sales", "gold/stars_distribution", "gold/user_activity",
               "landing/items", "landing/orders", "landing/pageviews", "landing/products", "landing/stars",
               "landing/users", "landing/vip_users",
               "silver/items", "silver/orders", "silver/pageviews", "silver/products", "silver/stars",

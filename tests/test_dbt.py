@@ -25,6 +25,8 @@ from tests.helpers import local_resources
 
 COUNTS = {"users": 400, "vip_users": 20, "products": 60, "orders": 1_500, "pageviews": 3_000}
 GOLD = ("daily_sales", "engagements", "product_popularity", "stars_distribution")
+GOLD_KEYS = {"daily_sales": "order_day", "engagements": "id", "product_popularity": "product_id",
+             "stars_distribution": "stars"}
 BRONZE = ("users", "vip_users", "products", "orders", "items", "pageviews", "stars")
 
 
@@ -91,30 +93,86 @@ def test_gold_is_published_as_parquet_for_readers_outside_the_warehouse(built: t
         assert published.height == query(root / "wh.duckdb", f"SELECT count(*) FROM gold.{model}")[0][0] > 0
 
 
-def test_the_engagements_unit_test_fails_for_the_original_query(built: tuple[Path, object], tmp_path: Path) -> None:
-    """The hand-made unit test catches the original's join-then-aggregate query."""
+def test_the_activity_unit_test_fails_for_the_originals_join_then_aggregate(built: tuple[Path, object],
+                                                                          tmp_path: Path) -> None:
+    """The hand-made unit test catches the original's query shape: every table joined, then aggregated."""
     project = tmp_path / "dbt_project"
     shutil.copytree(DBT_DIR, project, ignore=shutil.ignore_patterns(".venv", "target", "logs"))
-    (project / "models/gold/engagements.sql").write_text("""
-select u.user_id as id, u.user_name, u.city, count(p.event_id) as pageviews, count(o.order_id) as orders,
-       coalesce(sum(o.order_value), 0) as total_orders_value, avg(o.order_value) as avg_order_value,
-       count(i.row_id) as total_items, avg(cast(s.stars as double)) as avg_stars,
-       bool_or(v.user_id is not null) as is_vip
-from {{ ref('users') }} u
-left join {{ ref('pageviews') }} p on p.user_id = u.user_id
-left join {{ ref('orders') }} o on o.user_id = u.user_id
+    (project / "models/gold/user_activity.sql").write_text("""
+select o.user_id, count(p.event_id) as pageviews, count(o.order_id) as orders,
+       count(o.order_value) as valued_orders, sum(o.order_value) as orders_value, count(i.row_id) as items,
+       count(s.stars) as ratings, sum(s.stars) as stars_total, max(o._ingested_at) as _ingested_through
+from {{ ref('orders') }} o
+left join {{ ref('pageviews') }} p on p.user_id = o.user_id
 left join {{ ref('items') }} i on i.order_id = o.order_id
-left join {{ ref('stars') }} s on s.user_id = u.user_id
-left join {{ ref('vip_users') }} v on v.user_id = u.user_id
-group by u.user_id, u.user_name, u.city
+left join {{ ref('stars') }} s on s.user_id = o.user_id
+group by o.user_id
 """)
     shutil.copy(built[0] / "wh.duckdb", tmp_path / "wh.duckdb")
     env = {"PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb"), "SCRATCH": str(tmp_path)}
-    select = ["--select", "engagements,test_type:unit"]
+    select = ["--select", "user_activity,test_type:unit"]
     failed = dbt("test", *select, project=project, env=env, check=False)
-    assert failed.returncode != 0 and "engagements_aggregates_each_measure_before_joining" in failed.stdout
+    assert failed.returncode != 0 and "user_activity_aggregates_each_measure_before_joining" in failed.stdout
     assert "FAIL" in failed.stdout
     dbt("test", *select, env=env)  # the real model passes the same test
+
+
+def gold_tables(warehouse: Path) -> dict[str, pl.DataFrame]:
+    """Every gold table, its rows in key order, without the incremental cursor."""
+    totals = {"user_activity": "user_id", "product_sales": "product_id", "daily_totals": "order_day"}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {model: con.sql(f"SELECT * {'EXCLUDE (_ingested_through)' if model in totals else ''} "
+                               f"FROM gold.{model}").pl().sort(key) for model, key in {**GOLD_KEYS, **totals}.items()}
+
+
+def assert_same_tables(ours: dict[str, pl.DataFrame], theirs: dict[str, pl.DataFrame]) -> None:
+    """Equal tables; floats equal but for the order their sums were taken in."""
+    for model, table in ours.items():
+        other = theirs[model]
+        assert table.columns == other.columns and table.height == other.height, model
+        for column in table.columns:
+            a, b = table[column].to_list(), other[column].to_list()
+            if table[column].dtype.is_float():
+                assert all((x is None and y is None) or math.isclose(x, y, rel_tol=1e-9) for x, y in
+                           zip(a, b, strict=True)), (model, column)
+            else:
+                assert a == b, (model, column)
+
+
+def test_incremental_gold_equals_a_full_refresh(built: tuple[Path, object], tmp_path: Path) -> None:
+    """New orders with items, pageviews, ratings (one of an id that is no user yet) and then a new users file
+    arrive in bronze: each incremental run leaves gold as a full refresh builds it from the same silver."""
+    warehouse = tmp_path / "wh.duckdb"
+    shutil.copy(built[0] / "wh.duckdb", warehouse)
+    env = {"PLAYGROUND_WAREHOUSE": str(warehouse), "SCRATCH": str(tmp_path)}
+    with duckdb.connect(str(warehouse)) as con:
+        top = con.execute("SELECT max(orderId) FROM bronze.orders").fetchone()[0]
+        con.execute(f"""
+            INSERT INTO bronze.orders SELECT orderId + {top}, userId, orderDate + INTERVAL 1 DAY, orderValue,
+                now()::TIMESTAMP, 'more' FROM bronze.orders WHERE orderId % 7 = 0;
+            INSERT INTO bronze.items SELECT orderId + {top}, rowId, productId, now()::TIMESTAMP, 'more'
+                FROM bronze.items WHERE orderId % 7 = 0;
+            INSERT INTO bronze.pageviews SELECT * REPLACE (event_id || '-more' AS event_id, now()::TIMESTAMP AS
+                _ingested_at) FROM bronze.pageviews WHERE _offset % 5 = 0;
+            INSERT INTO bronze.stars SELECT * REPLACE (event_id || '-more' AS event_id, 999999 AS user_id,
+                now()::TIMESTAMP AS _ingested_at) FROM bronze.stars LIMIT 3;""")
+    dbt("run", env=env)
+    incremental = gold_tables(warehouse)
+    assert incremental["user_activity"].filter(pl.col("user_id") == 999999)["ratings"].to_list() == [3]
+    dbt("run", "--full-refresh", env=env)
+    assert_same_tables(incremental, gold_tables(warehouse))
+    # A new version of the users file: users are built again, and with them every engagement (id 999999 is a
+    # user now, with the ratings counted before it was).
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("""INSERT INTO bronze.users SELECT * REPLACE (CASE WHEN id = 0 THEN 999999 ELSE id END AS id,
+                           _file_version + 1 AS _file_version, now()::TIMESTAMP AS _ingested_at)
+                       FROM bronze.users WHERE _file_version = (SELECT max(_file_version) FROM bronze.users)""")
+    dbt("run", env=env)
+    incremental = gold_tables(warehouse)
+    assert incremental["engagements"].filter(pl.col("id") == 999999)["avg_stars"].to_list() != [None]
+    assert 0 not in incremental["engagements"]["id"].to_list()
+    dbt("run", "--full-refresh", env=env)
+    assert_same_tables(incremental, gold_tables(warehouse))
 
 
 def test_incremental_models_read_only_bronze_rows_newer_than_their_own(built: tuple[Path, object],
@@ -151,19 +209,11 @@ def test_spark_builds_the_same_gold_as_duckdb(built: tuple[Path, object], tmp_pa
     env = {"PLAYGROUND_LAKE": str(root / "lake"), "PLAYGROUND_SPARK_DIR": str(spark_dir), "SCRATCH": str(tmp_path)}
     result = dbt("build", "--target", "spark", env=env)
     assert "ERROR=0" in result.stdout and "WARN=0" in result.stdout
-    for model in GOLD:
-        key = {"daily_sales": "order_day", "engagements": "id", "product_popularity": "product_id",
-               "stars_distribution": "stars"}[model]
-        spark = pl.read_parquet(spark_dir / "warehouse" / "gold.db" / model / "*.parquet").sort(key)
-        local = pl.read_parquet(root / "lake" / "gold" / model / "data.parquet").sort(key)  # DuckDB's, published
-        assert spark.columns == local.columns and spark.height == local.height, model
-        for column in local.columns:
-            ours, theirs = local[column].to_list(), spark[column].to_list()
-            if local[column].dtype.is_float():
-                assert all((a is None and b is None) or math.isclose(a, b, rel_tol=1e-9) for a, b in
-                           zip(ours, theirs, strict=True)), (model, column)
-            else:
-                assert ours == theirs, (model, column)
+    spark = {model: pl.read_parquet(spark_dir / "warehouse" / "gold.db" / model / "*.parquet").sort(key)
+             for model, key in GOLD_KEYS.items()}
+    local = {model: pl.read_parquet(root / "lake" / "gold" / model / "data.parquet").sort(key)
+             for model, key in GOLD_KEYS.items()}  # DuckDB's, published
+    assert_same_tables(local, spark)
 
 
 @pytest.mark.slow

@@ -69,7 +69,7 @@ def test_no_asset_key_is_defined_in_two_locations(locations: dict[str, Definitio
         for key in defs.resolve_asset_graph().get_all_asset_keys():
             assert key.to_user_string() not in seen, f"{key.to_user_string()} in {seen.get(key.to_user_string())} too"
             seen[key.to_user_string()] = name
-    assert len(seen) == 37 + 37 + 34
+    assert len(seen) == 40 + 40 + 37
 
 
 def test_each_solution_says_what_runs_where(locations: dict[str, Definitions]) -> None:

@@ -1,11 +1,5 @@
 -- Each product: how often it was ordered, in how many orders, the revenue at its current price,
--- and its rank by units sold (ties share a rank).
-with sold as (
-    select product_id, count(*) as units_sold, count(distinct order_id) as orders
-    from {{ ref('items') }}
-    group by product_id
-)
-
+-- and its rank by units sold (ties share a rank). product_sales keeps the running totals.
 select
     p.product_id,
     p.name,
@@ -15,4 +9,4 @@ select
     coalesce(s.units_sold, 0) * p.price as revenue,
     rank() over (order by coalesce(s.units_sold, 0) desc) as popularity_rank
 from {{ ref('products') }} as p
-left join sold as s on s.product_id = p.product_id
+left join {{ ref('product_sales') }} as s on s.product_id = p.product_id

@@ -3,16 +3,32 @@
    every warehouse, Parquet on Spark included. #}
 {% macro new_bronze_rows(alias='b') -%}
     {%- if is_incremental() %}
-    where {{ alias }}._ingested_at > (select max(_ingested_at) from {{ this }})
+    where {{ alias }}._ingested_at > {{ newest_in_this('_ingested_at') }}
     {%- endif %}
 {%- endmacro %}
 
-{# A condition to add with `and`: true on a full build. #}
-{% macro not_already_loaded(keys, alias='d') -%}
+{# The newest value of a column of the model, read before the run and written as a literal, so the warehouse
+   skips older row groups by their min/max (a subquery there made DuckDB scan every row: 55M items);
+   offline (compiling without a warehouse) the subquery. #}
+{% macro newest_in_this(column) -%}
+    {%- if execute and var('offline', none) is none -%}
+        {%- set newest = run_query("select max(" ~ column ~ ") from " ~ this).columns[0].values()[0] -%}
+        {{- dbt.cast("'" ~ newest ~ "'" if newest is not none else "null", dbt.type_timestamp()) -}}
+    {%- else -%}
+        (select max({{ column }}) from {{ this }})
+    {%- endif -%}
+{%- endmacro %}
+
+{# A condition to add with `and`: true on a full build. Only the model's rows within the new rows' range of
+   the first key are looked at: where keys grow (orders, items) that skips all but the newest row groups
+   (55M items: 2.4 s -> 0.14 s). `candidates` is the CTE the new rows come from. #}
+{% macro not_already_loaded(keys, alias='d', candidates='ranked') -%}
     {%- if is_incremental() %}
     and not exists (
         select 1 from {{ this }} as existing
         where {% for key in keys %}existing.{{ key }} = {{ alias }}.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
+          and existing.{{ keys[0] }} between (select min({{ keys[0] }}) from {{ candidates }})
+                                         and (select max({{ keys[0] }}) from {{ candidates }})
     )
     {%- endif %}
 {%- endmacro %}
@@ -56,7 +72,7 @@
    dbt take turns on the warehouse (one pool), so a row at or before that time has been counted. #}
 {% macro counted_after(alias) -%}
     {%- if is_incremental() %}
-    and {{ alias }}._ingested_at > (select max(_ingested_through) from {{ this }})
+    and {{ alias }}._ingested_at > {{ newest_in_this('_ingested_through') }}
     {%- endif %}
 {%- endmacro %}
 

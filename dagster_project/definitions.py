@@ -9,7 +9,7 @@ from dagster_project.landing.assets import landing_assets_for
 from dagster_project.provisioning.jobs import provisioning_for
 from dagster_project.provisioning.settings import checked, load_settings
 from dagster_project.sensors import jobs_for, schedules_for, sensors_for
-from dagster_project.streaming.assets import streaming_assets_for
+from dagster_project.streaming.assets import streaming_assets_for, streaming_consumer_for
 from dagster_project.streaming.control import streaming_control_for
 from dagster_project.targets import current_target, resources_for, solution_for
 from dagster_project.transform.assets import dbt_models_for
@@ -20,7 +20,7 @@ def build_definitions(target: str) -> Definitions:
     if solution.terraform_root:
         load_settings(solution.location)  # what its provisioning job wrote, before anything reads the environment
     resources = resources_for(target)
-    jobs, sensors = jobs_for(solution), sensors_for(solution)
+    jobs, sensors = [*jobs_for(solution), *streaming_consumer_for(solution)], sensors_for(solution)
     schedules = schedules_for(solution, jobs)
     if solution.terraform_root:
         resources = checked(resources, solution.location)  # a run missing a setting fails at once, naming them all

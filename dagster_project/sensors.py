@@ -1,5 +1,6 @@
-"""Sensors that turn new data into bronze runs (new lake files, new order rows, new events), the
-streaming micro-batch sensor, the cloud's landing reports, and the jobs and schedules of a solution.
+"""Sensors that turn new data into bronze runs (new lake files, new order rows, new events), the one
+that keeps the streaming consumer running, the cloud's landing reports, and the jobs and schedules of a
+solution.
 
 Each sensor keeps its cursor in Dagster: a fingerprint of the file names and write logs, the highest
 orderId, the end sequence numbers of the bus partitions. A run is requested only when the cursor
@@ -11,6 +12,7 @@ where it was then, and the first tick after that run ends requests what arrived 
 import hashlib
 import json
 import os
+import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -36,13 +38,12 @@ from dagster_project.bronze.assets import bronze_key
 from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES, SOURCES
 from dagster_project.landing.assets import MANIFESTS, materializations
 from dagster_project.resources import BusResource, LakeResource, OrdersDBResource
-from dagster_project.streaming.assets import streaming_key
-from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from dagster_project.targets import Solution
 
 if TYPE_CHECKING:  # what define_asset_job returns
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+RESTART_AFTER_S = 60
 IN_PROGRESS = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                DagsterRunStatus.STARTED]
 
@@ -94,11 +95,10 @@ def _bus_ends(bus: BusResource) -> dict | SkipReason:
 
 def sensors_for(solution: Solution) -> list[SensorDefinition]:
     """On locally; in a cloud location they start stopped, until its settings are in the environment.
-    Locally the streaming scenarios have a sensor too; in the cloud their engine runs on its own."""
+    Locally the streaming consumer has its keeper; in the cloud the engine runs on its own."""
     file_keys = [bronze_key(s, solution) for s in FILE_SOURCES]
     order_keys = [bronze_key(name, solution) for name, source in SOURCES.items() if source.lands == "orders_db"]
     event_keys = [bronze_key(t, solution) for t in EVENT_SOURCES]
-    streaming_keys = [streaming_key(name, solution) for name in OUTPUT_NAMES]
 
     def new_lake_files(context: SensorEvaluationContext, lake: LakeResource):
         files = lake.open()
@@ -122,25 +122,41 @@ def sensors_for(solution: Solution) -> list[SensorDefinition]:
         state = _bus_ends(bus)
         return state if isinstance(state, SkipReason) else _moved(context, state, event_keys, "events")
 
-    def new_events_for_streaming(context: SensorEvaluationContext, bus: BusResource):
-        state = _bus_ends(bus)
-        return state if isinstance(state, SkipReason) else _moved(context, state, streaming_keys, "events")
-
     status = DefaultSensorStatus.RUNNING if solution.local else DefaultSensorStatus.STOPPED
     specs = [
         (new_lake_files, 30, file_keys, "New or changed files in the lake's landing folders -> their bronze assets."),
         (new_orders, 30, order_keys, "Orders above the last orderId seen -> bronze orders and items."),
         (new_events, 10, event_keys, "New events on the bus -> a micro-batch of bronze pageviews and stars."),
     ]
-    if solution.local:
-        specs.append((new_events_for_streaming, 5, streaming_keys,
-                      "New events on the bus -> a micro-batch of every streaming scenario."))
     sensors = [sensor(name=solution.name(fn.__name__), minimum_interval_seconds=interval, default_status=status,
                       asset_selection=keys, description=f"{solution.title}: {description}")(fn)
                for fn, interval, keys, description in specs]
-    if not solution.local:
-        sensors.append(landing_reports(solution))
+    sensors.append(consumer_keeper(solution) if solution.local else landing_reports(solution))
     return sensors
+
+
+def consumer_keeper(solution: Solution) -> SensorDefinition:
+    """Keeps one run of the long-running streaming consumer going once events exist, and starts another
+    when it ends (stopped, killed: the run monitor marks a killed run failed). After a failure it waits
+    RESTART_AFTER_S, so a consumer that cannot start fills the run list slowly, not every tick."""
+    job_name = solution.name("streaming_consumer")
+
+    def streaming_consumer_running(context: SensorEvaluationContext, bus: BusResource):
+        runs = context.instance.get_runs(filters=RunsFilter(job_name=job_name), limit=1)
+        if runs and runs[0].status in (*IN_PROGRESS, DagsterRunStatus.CANCELING):
+            return SkipReason(f"consumer run {runs[0].run_id[:8]} is {runs[0].status.value.lower()}")
+        if runs and runs[0].status == DagsterRunStatus.FAILURE:
+            ended = context.instance.get_run_record_by_id(runs[0].run_id).end_time or 0
+            if (wait := ended + RESTART_AFTER_S - time.time()) > 0:
+                return SkipReason(f"consumer run {runs[0].run_id[:8]} failed: started again in {wait:.0f} s")
+        state = _bus_ends(bus)
+        return state if isinstance(state, SkipReason) else RunRequest()
+
+    return sensor(name=solution.name("streaming_consumer_running"), job_name=job_name, minimum_interval_seconds=15,
+                  default_status=DefaultSensorStatus.RUNNING,
+                  description=f"{solution.title}: keeps the streaming consumer (job {job_name}) running once "
+                              "the bus has events; each of its micro-batches is a materialization of every "
+                              "streaming output.")(streaming_consumer_running)
 
 
 def landing_reports(solution: Solution) -> SensorDefinition:

@@ -19,7 +19,7 @@ from dagster_project.bronze.assets import bronze_assets
 from dagster_project.bronze.files import ingest_files
 from dagster_project.bronze.sources import FILE_SOURCES
 from dagster_project.landing.assets import landing_assets
-from dagster_project.streaming.scenarios import OUTPUT_NAMES
+from dagster_project.streaming.scenarios import OUTPUT_NAMES, OUTPUTS
 from generators.run import write_products
 from generators.sinks.lake import Lake
 from tests.conftest import ROOT
@@ -291,11 +291,16 @@ from dagster_project.bronze import events, files
 from dagster_project.bronze.files import ingest_files
 from dagster_project.bronze.sources import FILE_SOURCES
 from dagster_project.bronze.tables import ingest_orders
-from dagster_project.streaming.clock import TimePolicy
-from dagster_project.streaming.engine import process_batch
+from dagster_project.streaming.clock import TOPICS, TimePolicy
+from dagster_project.streaming.consumer import ConsumerSettings, consume
+from dagster_project.streaming.engine import committed_offsets
 from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake
 from generators.sinks.orders_db import OrdersDB
+
+def parts_lake(con):  # a lake beside the database file: each run's parts apart
+    return con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0] \
+        + ".lake"
 
 def ingest(source, data, con):
     if source == "users":
@@ -304,9 +309,12 @@ def ingest(source, data, con):
     elif source == "orders":
         with OrdersDB(f"sqlite:///{data}/orders.db") as db:
             ingest_orders(con, db, chunk=10_000)  # five chunks: kills land between commits too
-    elif source == "streaming":  # every streaming scenario: outputs, state and offsets in one commit
+    elif source == "streaming":  # the consumer: batches of every scenario, each committed with its offsets
         log = EmbeddedLog(data + "/events.db", readonly=True)
-        process_batch(con, log, Lake(data + "/lake"), TimePolicy())
+        ends = {t: log.end_sequences(t) for t in TOPICS}
+        settings = ConsumerSettings(poll_s=0, part_every_s=0.05, max_events=5_000)  # ten batches; parts now and then
+        consume(con, log, Lake(parts_lake(con)), TimePolicy(), lambda batch: None,
+                lambda _: committed_offsets(con) == ends, settings)
         log.close()
     else:
         events.READ_BATCH = 5_000  # several commits a partition: kills land between them too
@@ -378,6 +386,21 @@ def test_a_killed_ingest_rerun_equals_an_uninterrupted_one(tmp_path: Path, sourc
         with duckdb.connect(str(warehouse)) as con:
             namespace["ingest"](source, str(tmp_path), con)  # the re-run
         assert snapshot(warehouse) == expected, fraction
+        if source == "streaming":
+            assert_parts_hold_each_row_once(warehouse)
+
+
+def assert_parts_hold_each_row_once(database: Path) -> None:
+    """The lake's parts of each output are its table, no row lost or twice (parts of batches a kill cut
+    short are written again or removed)."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        for output in OUTPUTS:
+            folder = Path(f"{database}.lake") / output.lake_folder
+            table = f"(SELECT * EXCLUDE (_batch) FROM streaming.{output.name})"
+            parts = f"read_parquet('{folder}/*.parquet')" if list(folder.glob("*.parquet")) else f"{table} WHERE false"
+            differ = con.execute(f"SELECT count(*) FROM ({table} EXCEPT ALL SELECT * FROM {parts}) UNION ALL "
+                                 f"SELECT count(*) FROM (SELECT * FROM {parts} EXCEPT ALL {table})").fetchall()
+            assert differ == [(0,), (0,)], output.name
 
 
 def run_config(dirty_rate: float) -> dict:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, SensorResult, SkipReason, build_sensor_context
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    RunRequest,
+    SensorResult,
+    SkipReason,
+    build_sensor_context,
+)
 
 from dagster_project.sensors import sensors_for
-from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from dagster_project.targets import LOCAL, SOLUTIONS
 from generators.run import write_products
 from generators.sinks.lake import Lake
@@ -64,8 +74,33 @@ def test_events_sensor(tmp_path: Path) -> None:
     first = evaluate(new_events, tmp_path, None)
     assert requested(first) == ["bronze/pageviews", "bronze/stars"]
     assert isinstance(evaluate(new_events, tmp_path, first.cursor), SkipReason)
-    streamed = evaluate(SENSORS["new_events_for_streaming"], tmp_path, None)
-    assert requested(streamed) == [f"streaming/{name}" for name in sorted(OUTPUT_NAMES)]
+
+
+def test_the_streaming_consumer_is_kept_running_once_events_exist(tmp_path: Path) -> None:
+    """One consumer run at a time; a new one when it ends; after a failure a minute's wait, not a run a tick."""
+    keeper, instance = SENSORS["streaming_consumer_running"], DagsterInstance.ephemeral()
+    assert "no embedded event log" in evaluate(keeper, tmp_path, None, instance=instance).skip_message
+    playground("generate", "pageviews", "--count", "20", *dataset_args(tmp_path))
+    request = evaluate(keeper, tmp_path, None, instance=instance)
+    assert isinstance(request, RunRequest) and not request.asset_selection  # the job's own run: its batches report the assets
+    run = instance.add_run(DagsterRun(job_name="streaming_consumer", status=DagsterRunStatus.NOT_STARTED))
+    assert run.run_id[:8] in evaluate(keeper, tmp_path, None, instance=instance).skip_message
+    instance.handle_new_event(_run_event(run, DagsterEventType.RUN_START))
+    assert "started" in evaluate(keeper, tmp_path, None, instance=instance).skip_message
+    instance.report_run_failed(run)
+    assert "failed: started again in" in evaluate(keeper, tmp_path, None, instance=instance).skip_message
+    later = instance.add_run(DagsterRun(job_name="streaming_consumer", status=DagsterRunStatus.STARTED))
+    instance.handle_new_event(_run_event(later, DagsterEventType.RUN_SUCCESS))  # stopped by a user: start again
+    assert isinstance(evaluate(keeper, tmp_path, None, instance=instance), RunRequest)
+
+
+def _run_event(run: DagsterRun, kind: DagsterEventType):  # type: ignore[no-untyped-def]
+    from dagster import EventLogEntry
+    from dagster._core.events import DagsterEvent
+
+    event = DagsterEvent(kind.value, job_name=run.job_name)
+    return EventLogEntry(error_info=None, level="INFO", user_message="", run_id=run.run_id, timestamp=time.time(),
+                         dagster_event=event)
 
 
 def test_no_second_run_while_one_for_the_same_assets_is_queued_or_running(tmp_path: Path) -> None:
@@ -82,8 +117,10 @@ def test_no_second_run_while_one_for_the_same_assets_is_queued_or_running(tmp_pa
     waiting = evaluate(new_events, tmp_path, first.cursor, instance=instance)
     assert isinstance(waiting, SkipReason) and run.run_id[:8] in waiting.skip_message
     # a run of other assets (the streaming micro-batch) does not hold bronze back
-    streamed = evaluate(SENSORS["new_events_for_streaming"], tmp_path, None, instance=instance)
-    assert requested(streamed) == [f"streaming/{name}" for name in sorted(OUTPUT_NAMES)]
+    instance.add_run(DagsterRun(job_name="__ASSET_JOB", asset_selection=frozenset([AssetKey(["streaming",
+                                                                                              "raw_pageviews"])]),
+                                status=DagsterRunStatus.STARTED))
+    assert isinstance(evaluate(new_events, tmp_path, first.cursor, instance=instance), SkipReason)
     instance.report_run_failed(run)
     assert requested(evaluate(new_events, tmp_path, first.cursor, instance=instance)) == [
         "bronze/pageviews", "bronze/stars"]
@@ -106,7 +143,7 @@ def test_each_solution_has_its_own_sensors_and_cloud_ones_start_stopped() -> Non
     from dagster import DefaultSensorStatus
 
     bronze = ["new_lake_files", "new_orders", "new_events"]
-    expected = {"local": [*bronze, "new_events_for_streaming"],  # the cloud's streaming engines run on their own
+    expected = {"local": [*bronze, "streaming_consumer_running"],  # the cloud's streaming engines run on their own
                 "databricks": [f"databricks_{name}" for name in [*bronze, "landing_manifests"]],
                 "synapse": [f"microsoft_{name}" for name in [*bronze, "landing_manifests"]]}
     for target, solution in SOLUTIONS.items():

@@ -10,22 +10,34 @@ compute it.
 (No `from __future__ import annotations`: Dagster reads the config and resource annotations.)
 """
 
+import contextlib
+import signal
+import threading
 import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetsDefinition,
     AssetSpec,
     BetaWarning,
     Config,
     DagsterInstance,
     DataVersion,
+    JobDefinition,
     MaterializeResult,
     MetadataValue,
     ObserveResult,
+    OpExecutionContext,
+    Out,
+    Output,
+    job,
     multi_asset,
     multi_observable_source_asset,
+    op,
 )
 from pydantic import Field
 
@@ -35,6 +47,10 @@ from dagster_project.resources import BusResource, DuckDBFile, LakeResource
 from dagster_project.streaming.observe import Seen, Written, observe
 from dagster_project.streaming.scenarios import LATE_ARRIVAL_S, OUT_OF_ORDER_S, OUTPUTS
 from dagster_project.targets import LOCAL, Solution
+
+if TYPE_CHECKING:
+    from dagster_project.streaming.clock import TimePolicy
+    from dagster_project.streaming.engine import BatchResult
 
 GROUP = "streaming"
 
@@ -46,6 +62,17 @@ class StreamingConfig(Config):
                                 "longest a partition waits for the others (both modes)")
     out_of_order_s: int = Field(default=OUT_OF_ORDER_S, description="event mode: out-of-order tolerance")
     policy: str = Field(default="adjust", description="event mode: 'adjust' or 'drop' events beyond a tolerance")
+
+    def policy_of(self) -> "TimePolicy":
+        from dagster_project.streaming.clock import TimePolicy
+
+        return TimePolicy(self.time_mode, self.late_arrival_s, self.out_of_order_s, self.policy)
+
+
+class ConsumerConfig(StreamingConfig):
+    poll_s: float = Field(default=0.5, description="the longest an event waits before its batch starts")
+    part_every_s: float = Field(default=10.0, description="how often new output rows go to the lake's parts")
+    max_events: int = Field(default=200_000, description="a batch's most events (a backlog is taken in steps)")
 
 
 def streaming_key(output: str, solution: Solution = LOCAL) -> AssetKey:
@@ -117,32 +144,98 @@ def streaming_assets_for(solution: Solution) -> list[AssetsDefinition | AssetSpe
     @multi_asset(name="streaming_micro_batch", specs=streaming_specs(solution), pool=solution.pool("streams"))
     def streaming_micro_batch(context: AssetExecutionContext, config: StreamingConfig,
                               bus: BusResource, lake: LakeResource, streaming: DuckDBFile):
-        from dagster_project.streaming.clock import TimePolicy
         from dagster_project.streaming.engine import process_batch
 
-        time = TimePolicy(config.time_mode, config.late_arrival_s, config.out_of_order_s, config.policy)
+        time = config.policy_of()
         log = bus.open_reader()
         try:
             with streaming.get_connection() as con:
                 result = process_batch(con, log, lake.open(), time)
         finally:
             log.close()
-        context.log.info(f"batch {result.batch}: {result.events:,} events, {result.quarantined:,} quarantined, "
-                         f"watermark {result.watermark}")
-        shared = {
-            "batch": result.batch, "events": result.events, "quarantined": result.quarantined,
-            "early": result.early, "late": result.late, "out_of_order": result.out_of_order,
-            "adjusted": result.adjusted,
-            "dropped": result.dropped, "time_mode": time.label,
-            "watermark": str(result.watermark) if result.watermark else "none yet",
-            "offsets": MetadataValue.json({t: {str(p): n for p, n in o.items()}
-                                           for t, o in result.offsets_to.items()}),
-        }
-        for output in OUTPUTS:
-            yield MaterializeResult(asset_key=streaming_key(output.name, solution), metadata={
-                "rows_new": result.rows[output.name], "rows_total": result.totals[output.name], **shared})
+        context.log.info(describe(result))
+        for key, metadata in batch_metadata(result, time, solution):
+            yield MaterializeResult(asset_key=key, metadata=metadata)
 
     return [streaming_micro_batch]
+
+
+def describe(result: "BatchResult") -> str:
+    return (f"batch {result.batch}: {result.events:,} events, {result.quarantined:,} quarantined, "
+            f"watermark {result.watermark}")
+
+
+def batch_metadata(result: "BatchResult", time: "TimePolicy", solution: Solution
+                   ) -> list[tuple[AssetKey, dict[str, object]]]:
+    """What a batch's materialization of each output says in the UI: its rows, and the batch's counts."""
+    shared = {
+        "batch": result.batch, "events": result.events, "quarantined": result.quarantined,
+        "early": result.early, "late": result.late, "out_of_order": result.out_of_order,
+        "adjusted": result.adjusted,
+        "dropped": result.dropped, "time_mode": time.label,
+        "watermark": str(result.watermark) if result.watermark else "none yet",
+        "offsets": MetadataValue.json({t: {str(p): n for p, n in o.items()} for t, o in result.offsets_to.items()}),
+    }
+    return [(streaming_key(output.name, solution),
+             {"rows_new": result.rows[output.name], "rows_total": result.totals[output.name], **shared})
+            for output in OUTPUTS]
+
+
+def streaming_consumer_for(solution: Solution) -> list[JobDefinition]:
+    """Locally, `streaming_consumer`: one long run that takes micro-batches while it runs (consumer.py),
+    each reported as a materialization of every output, as the micro-batch asset's run is."""
+    if not solution.local:
+        return []
+
+    @op(name="consume_events", pool=solution.pool("streams"), tags={"kind": "duckdb"},
+        out={"batches": Out(int, description="micro-batches taken before the run was stopped")})
+    def consume_events(context: OpExecutionContext, config: ConsumerConfig, bus: BusResource, lake: LakeResource,
+                       streaming: DuckDBFile):
+        from dagster_project.streaming.consumer import ConsumerSettings, consume
+
+        time = config.policy_of()
+
+        def report(result: "BatchResult") -> None:
+            context.log.info(describe(result))
+            for key, metadata in batch_metadata(result, time, solution):
+                context.log_event(AssetMaterialization(asset_key=key, metadata=metadata))
+
+        settings = ConsumerSettings(config.poll_s, config.part_every_s, config.max_events)
+        log = bus.open_reader()
+        try:
+            with streaming.get_connection() as con, stop_requested() as stop:
+                batches = consume(con, log, lake.open(), time, report, stop.wait, settings)
+        finally:
+            log.close()
+        context.log.info(f"consumer stopped after {batches:,} batches; the next run goes on from the committed offsets")
+        return Output(batches, "batches")
+
+    @job(name=solution.name("streaming_consumer"), tags={"kind": "duckdb"},
+         description=f"{solution.title}: the long-running streaming consumer. Every scenario over each "
+                     "micro-batch of the bus as it arrives (a batch every half second), each batch a "
+                     "materialization of the streaming assets; the sensor streaming_consumer_running keeps it "
+                     "running. Stop it by terminating the run.")
+    def streaming_consumer():
+        consume_events()
+
+    return [streaming_consumer]
+
+
+@contextlib.contextmanager
+def stop_requested() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C or a termination (SIGINT, SIGTERM) while the consumer runs, in place of
+    Dagster's interrupt: the batch in flight is committed and reported, then the consumer stops."""
+    stop = threading.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield stop
+        return
+    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in signals}
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 streaming_assets = streaming_assets_for(LOCAL)

@@ -85,7 +85,6 @@ class Clock:
 
 
 def load_clock(con: duckdb.DuckDBPyConnection, time: TimePolicy) -> Clock:
-    con.execute(STATE)
     rows = con.execute("SELECT batch, newest_arrival, time_policy FROM streaming._time").fetchall()
     if not rows:
         return Clock()

@@ -16,6 +16,7 @@ be earlier than the watermark, so batch boundaries change when a row appears, ne
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time as time_module
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import pyarrow as pa
 from dagster_project.bronze.decode import create_decoded
 from dagster_project.bronze.store import transaction
 from dagster_project.publish import write_parquet
+from dagster_project.streaming.clock import STATE as CLOCK_STATE
 from dagster_project.streaming.clock import (
     TOPICS,
     TimePolicy,
@@ -36,7 +38,13 @@ from dagster_project.streaming.clock import (
     place_in_time,
     with_arrivals,
 )
-from dagster_project.streaming.outputs import KAFKA_COLUMNS, KAFKA_VIEWS, OUTPUT_QUERIES, stateful_outputs
+from dagster_project.streaming.outputs import (
+    FIRST_PENDING,
+    KAFKA_COLUMNS,
+    KAFKA_VIEWS,
+    OUTPUT_QUERIES,
+    stateful_outputs,
+)
 from dagster_project.streaming.scenarios import ENRICHING_USER_FIELDS, OUTPUT_NAMES, OUTPUTS
 from generators.errors import PlaygroundError
 from generators.schema import PAGEVIEWS_TOPIC, STARS_TOPIC, TOPIC_TYPES, USERS_FILE, VIP_FILE
@@ -44,6 +52,8 @@ from generators.sinks.bus import BusReader
 from generators.sinks.bus.embedded import EMPTY_EVENTS
 from generators.sinks.lake import Lake
 
+CHECKPOINT_THRESHOLD = "256MB"
+PART_EVERY_S = 10.0  # a long-running consumer writes the lake's parts this often
 USER_COLUMNS = {"id": "BIGINT", **{name: "VARCHAR" for name in ENRICHING_USER_FIELDS}}
 
 
@@ -91,7 +101,20 @@ CREATE TABLE IF NOT EXISTS streaming._first_emitted (user_id BIGINT, interval_en
 CREATE TABLE IF NOT EXISTS streaming._reference (name VARCHAR, stamp VARCHAR);
 CREATE TABLE IF NOT EXISTS streaming._ref_vip (id BIGINT);
 CREATE TABLE IF NOT EXISTS streaming._ref_users ({users});
-""".format(users=", ".join(f"{c} {t}" for c, t in USER_COLUMNS.items()))
+CREATE TABLE IF NOT EXISTS streaming._parts (through_batch BIGINT, written_at DOUBLE);
+""".format(users=", ".join(f"{c} {t}" for c, t in USER_COLUMNS.items())) + CLOCK_STATE
+# Every table the engine keeps: when all are there, a batch runs no DDL (a statement costs ~1 ms).
+STATE_TABLES = (*re.findall(r"streaming\.(\w+) \(", STATE), FIRST_PENDING, *OUTPUT_QUERIES)
+
+def state_ready(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every table of the engine is there (then the batch creates none)."""
+    # An event_time without a zone is UTC, as in Stream Analytics. DuckDB checkpoints a file whenever its
+    # log passes 16 MB, 0.2-0.9 s within a commit every few micro-batches: the consumer checkpoints while idle.
+    con.execute(f"SET TimeZone = 'UTC'; SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND "
+                       "schema_name = 'streaming' AND list_contains(?, table_name)",
+                       [list(STATE_TABLES)]).fetchone()[0] == len(STATE_TABLES)
+
 
 def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
     if con.execute("SELECT current_database()").fetchall()[0][0] == "streaming":
@@ -102,7 +125,6 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
         raise PlaygroundError("the streaming state was built by an earlier engine (one clock for every partition, "
                               "in milliseconds): delete the streaming database (PLAYGROUND_STREAMING) to start over "
                               "from the beginning of the bus")
-    con.execute("SET TimeZone = 'UTC'")  # an event_time without a zone is UTC, as in Stream Analytics
     con.execute(STATE)
 
 
@@ -114,13 +136,17 @@ def committed_offsets(con: duckdb.DuckDBPyConnection) -> dict[str, dict[int, int
     return offsets
 
 
-def read_new_events(log: BusReader, start: dict[str, dict[int, int]]
+def read_new_events(log: BusReader, start: dict[str, dict[int, int]], max_events: int | None = None
                     ) -> tuple[pa.Table, dict[str, dict[int, int]]]:
-    """Every event from the committed offsets to the end the log has now, and that end."""
+    """Every event from the committed offsets to the end the log has now (at most `max_events`, an equal
+    share a partition), and where it stopped."""
     end = {topic: log.end_sequences(topic) for topic in TOPICS}
+    if max_events:
+        share = max(1, max_events // max(1, sum(len(e) for e in end.values())))
+        end = {t: {p: min(stop, start[t].get(p, 0) + share) for p, stop in e.items()} for t, e in end.items()}
     pieces = [log.read_table(topic, p, start[topic].get(p, 0), stop)
               for topic in TOPICS for p, stop in sorted(end[topic].items()) if stop > start[topic].get(p, 0)]
-    table = pa.concat_tables(pieces) if pieces else EMPTY_EVENTS
+    table = pa.concat_tables(pieces).combine_chunks() if pieces else EMPTY_EVENTS  # DuckDB scans one chunk fastest
     return table.rename_columns([("byte_offset" if c == "offset" else c) for c in table.column_names]), end
 
 
@@ -151,18 +177,26 @@ def refresh_reference(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
 
 
 def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, time: TimePolicy,
-                  processed_at: datetime | None = None) -> BatchResult:
-    """One micro-batch: everything new on the bus through every scenario, committed whole."""
+                  processed_at: datetime | None = None, part_every_s: float = 0.0,
+                  max_events: int | None = None) -> BatchResult:
+    """One micro-batch: everything new on the bus (or up to `max_events`) through every scenario,
+    committed whole.
+    The outputs' rows go to the lake's parts at once, or (`part_every_s`) once that long has passed
+    since the last parts were written, as Stream Analytics batches what it writes to blobs."""
     watch = Stopwatch()
-    ensure_state(con)
+    ready = state_ready(con)
+    if not ready:
+        ensure_state(con)
     clock = load_clock(con, time)
     start = committed_offsets(con)
-    incoming, end = read_new_events(log, start)
+    incoming, end = read_new_events(log, start, max_events)
     watch.lap("read")
-    if incoming.num_rows == 0:  # nothing new: no batch, nothing to commit
+    processed_at = processed_at or datetime.now(UTC).replace(tzinfo=None)
+    if incoming.num_rows == 0:  # nothing new: no batch; parts still due are written
+        if ready and _parts_due(con, clock.batch, part_every_s):
+            flush_parts(con, lake, processed_at)
         return BatchResult(clock.batch, start, start, 0, 0, 0, 0, 0, 0, 0, None, dict.fromkeys(OUTPUT_NAMES, 0),
-                           {o: con.execute(f"SELECT count(*) FROM streaming.{o}").fetchall()[0][0]
-                            if _exists(con, o) else 0 for o in OUTPUT_NAMES}, watch.seconds)
+                           output_totals(con) if ready else dict.fromkeys(OUTPUT_NAMES, 0), watch.seconds)
     batch = clock.batch + 1
     required = ("event_id", "user_id", "event_time") if time.mode == "event" else ("event_id", "user_id")
 
@@ -177,20 +211,16 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
         place_in_time(con, time)
         clock, watermark = advance(con, time, clock, {t: sorted(end[t]) for t in TOPICS})
         watch.lap("time")
-        stateful_outputs(con, watermark, watch.lap)
+        stateful_outputs(con, watermark, watch.lap, ready)
+        if not ready:
+            create_outputs(con)
         # Stamped as the outputs are written: the rows become visible at the commit, a moment later.
-        processed_at = processed_at or datetime.now(UTC).replace(tzinfo=None)
         rows = {}
         for output, query in OUTPUT_QUERIES.items():
-            con.execute(f"CREATE TABLE IF NOT EXISTS streaming.{output} AS SELECT *, NULL::TIMESTAMP AS "
-                        f"processed_time, 0::BIGINT AS _batch FROM ({query}) WHERE false")
             rows[output] = con.execute(f"INSERT INTO streaming.{output} SELECT *, ?::TIMESTAMP, {batch} "
                                        f"FROM ({query})", [processed_at]).fetchone()[0]
             watch.lap(output)
-        for view, (raw, columns) in KAFKA_VIEWS.items():
-            topic = PAGEVIEWS_TOPIC if raw == "raw_pageviews" else STARS_TOPIC
-            con.execute(f"CREATE VIEW IF NOT EXISTS streaming.{view} AS SELECT {KAFKA_COLUMNS.format(topic=topic)}, "
-                        f"{columns}, processed_time, _batch FROM streaming.{raw}")
+        for view, (raw, _) in KAFKA_VIEWS.items():
             rows[view] = rows[raw]
         quarantined = con.execute(f"""INSERT INTO streaming._quarantine
             SELECT topic, partition, sequence_number, reason, body, {batch} FROM decoded WHERE reason IS NOT NULL
@@ -201,16 +231,35 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
         adjusted, dropped = (beyond, 0) if time.policy == "adjust" else (0, beyond)
         con.execute("DELETE FROM streaming._time")
         con.execute("INSERT INTO streaming._time VALUES (?, ?, ?)", [clock.batch, clock.newest_arrival, time.label])
+        offsets = [(t, p, n) for t in TOPICS for p, n in {**start[t], **end[t]}.items()]
         con.execute("DELETE FROM streaming._offsets")
-        con.executemany("INSERT INTO streaming._offsets VALUES (?, ?, ?)",
-                        [(t, p, n) for t in TOPICS for p, n in {**start[t], **end[t]}.items()])
-        totals = {o.name: con.execute(f"SELECT count(*) FROM streaming.{o.name}").fetchone()[0] for o in OUTPUTS}
+        con.execute("INSERT INTO streaming._offsets VALUES " + ", ".join(["(?, ?, ?)"] * len(offsets)),
+                    [value for row in offsets for value in row])
+        totals = output_totals(con)
         watch.lap("bookkeeping")
-        write_parts(con, lake, batch, rows, watch)
+        if _parts_due(con, batch, part_every_s):
+            write_parts(con, lake, batch, processed_at, watch)
     watch.lap("commit")
     return BatchResult(batch, start, {t: {**start[t], **end[t]} for t in TOPICS}, incoming.num_rows, quarantined,
                        early, late, out_of_order, adjusted, dropped, as_datetime(watermark), rows, totals,
                        watch.seconds)
+
+
+def create_outputs(con: duckdb.DuckDBPyConnection) -> None:
+    """Each output's table (its columns are its query's) and the Kafka-shaped views over the raw ones."""
+    for output, query in OUTPUT_QUERIES.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS streaming.{output} AS SELECT *, NULL::TIMESTAMP AS "
+                    f"processed_time, 0::BIGINT AS _batch FROM ({query}) WHERE false")
+    for view, (raw, columns) in KAFKA_VIEWS.items():
+        topic = PAGEVIEWS_TOPIC if raw == "raw_pageviews" else STARS_TOPIC
+        con.execute(f"CREATE VIEW IF NOT EXISTS streaming.{view} AS SELECT {KAFKA_COLUMNS.format(topic=topic)}, "
+                    f"{columns}, processed_time, _batch FROM streaming.{raw}")
+
+
+def output_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows of every output (a Kafka-shaped view has its raw table's)."""
+    totals = {o: con.execute(f"SELECT count(*) FROM streaming.{o}").fetchone()[0] for o in OUTPUT_QUERIES}
+    return {o.name: totals[KAFKA_VIEWS[o.name][0] if o.name in KAFKA_VIEWS else o.name] for o in OUTPUTS}
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -218,15 +267,46 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
                             "AND table_name = ?", [table]).fetchall()[0][0])
 
 
-def write_parts(con: duckdb.DuckDBPyConnection, lake: Lake, batch: int, rows: dict[str, int],
-                watch: Stopwatch) -> None:
-    """Each output's rows of this batch as <lake>/<tier>/streaming/<output>/part-<batch>.parquet, before
-    the commit: a re-run of an uncommitted batch rewrites (or removes) the same parts."""
+def _parts_written(con: duckdb.DuckDBPyConnection) -> tuple[int, float | None]:
+    """The batch through which every output's rows are in the lake's parts, and when they were written."""
+    row = con.execute("SELECT through_batch, written_at FROM streaming._parts").fetchone()
+    return row if row else (0, None)
+
+
+def _parts_due(con: duckdb.DuckDBPyConnection, batch: int, every_s: float) -> bool:
+    through, written_at = _parts_written(con)
+    if through >= batch:
+        return False
+    return every_s <= 0 or written_at is None or time_module.time() - written_at >= every_s
+
+
+def _part(output_folder: str, first_batch: int) -> str:
+    # Named by the part's first batch: parts a killed run wrote are written again (or removed) by the
+    # next parts of the same batches, whatever batches they end with.
+    return f"{output_folder}/part-{first_batch:08d}.parquet"
+
+
+def flush_parts(con: duckdb.DuckDBPyConnection, lake: Lake, processed_at: datetime | None = None) -> None:
+    """The committed rows not in the lake's parts yet, written now."""
+    batch = con.execute("SELECT coalesce(max(batch), 0) FROM streaming._time").fetchone()[0]
+    if _parts_written(con)[0] < batch:
+        with transaction(con):
+            write_parts(con, lake, batch, processed_at or datetime.now(UTC).replace(tzinfo=None))
+
+
+def write_parts(con: duckdb.DuckDBPyConnection, lake: Lake, batch: int, processed_at: datetime,
+                watch: Stopwatch | None = None) -> None:
+    """Each output's rows of the batches since the last parts, through `batch`, as
+    <lake>/<tier>/streaming/<output>/part-<first batch>.parquet, before the commit."""
+    first = _parts_written(con)[0] + 1
     for output in OUTPUTS:
-        relative = f"{output.lake_folder}/part-{batch:08d}.parquet"
-        if not rows[output.name]:
+        relative = _part(output.lake_folder, first)
+        where = f"_batch BETWEEN {first} AND {batch}"
+        if not con.execute(f"SELECT count(*) FROM streaming.{output.name} WHERE {where}").fetchone()[0]:
             lake.remove(relative)
             continue
-        write_parquet(con, f"SELECT * EXCLUDE (_batch) FROM streaming.{output.name} WHERE _batch = {batch}", lake,
-                      relative)
-        watch.lap(f"part {output.name}")
+        write_parquet(con, f"SELECT * EXCLUDE (_batch) FROM streaming.{output.name} WHERE {where}", lake, relative)
+        if watch:
+            watch.lap(f"part {output.name}")
+    con.execute("DELETE FROM streaming._parts")
+    con.execute("INSERT INTO streaming._parts VALUES (?, ?)", [batch, processed_at.replace(tzinfo=UTC).timestamp()])

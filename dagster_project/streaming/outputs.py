@@ -60,6 +60,8 @@ KAFKA_COLUMNS = """'{topic}' AS kafka_topic, partition_id AS kafka_partition, by
     enqueued_time AS kafka_timestamp"""
 assert set(OUTPUT_QUERIES) | set(KAFKA_VIEWS) == {o.name for o in OUTPUTS}
 
+FIRST_PENDING = "_first_pending"  # ISFIRST candidates not yet sure to win
+
 
 def end_of(time: str, length: int) -> str:
     """The end of the (start, end] interval of `length` holding `time`: rounded up to a multiple of the
@@ -67,8 +69,10 @@ def end_of(time: str, length: int) -> str:
     return f"({time} - {time} % {length} + CASE WHEN {time} % {length} > 0 THEN {length} ELSE 0 END)"
 
 
-def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, lap: Callable[[str], None]) -> None:
-    """The views of the correlation, the closed windows and the first events, and the state after them."""
+def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, lap: Callable[[str], None],
+                     ready: bool = False) -> None:
+    """The views of the correlation, the closed windows and the first events, and the state after them
+    (`ready`: the state tables exist)."""
     mark = "NULL::BIGINT" if watermark is None else str(watermark)
     # Correlation: a pair is emitted when its second event arrives.
     con.execute(f"""
@@ -108,9 +112,10 @@ def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, lap:
     # ISFIRST: per user and interval, the earliest event (ties: the first to arrive) once no later
     # event can be as early. An emitted winner is remembered by key until its interval has passed; a
     # candidate not yet sure of winning (event mode) is kept whole.
-    con.execute(f"""
-        CREATE TABLE IF NOT EXISTS streaming._first_pending AS
-        SELECT {PAGEVIEW_ROW}, 0::BIGINT AS interval_end, t, arrival, partition FROM pv WHERE false""")
+    if not ready:  # its columns are the pageviews'
+        con.execute(f"""
+            CREATE TABLE IF NOT EXISTS streaming.{FIRST_PENDING} AS
+            SELECT {PAGEVIEW_ROW}, 0::BIGINT AS interval_end, t, arrival, partition FROM pv WHERE false""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE first_candidates AS
         WITH candidates AS (

@@ -164,33 +164,47 @@ class EmbeddedLog:
         the segments' buffers become Arrow arrays without a Python object per event. The events of a
         damaged segment (its lengths do not match its bodies) come with a NULL body, for the reader to
         quarantine by their sequence numbers while the rest flows."""
-        pieces = []
         segments = self._select(
             "SELECT first_sequence, last_sequence, first_offset, enqueued_time, lengths, bodies FROM segments "
             "WHERE topic = ? AND partition = ? AND last_sequence >= ? AND first_sequence < ? ORDER BY first_sequence",
             (topic, partition, from_sequence, to_sequence))
-        for first_sequence, last_sequence, first_offset, enqueued, lengths, bodies in segments:
-            count = last_sequence - first_sequence + 1
-            sizes = np.frombuffer(lengths, dtype="<i4") if len(lengths) == 4 * count else np.full(count, -1)
-            ends = np.cumsum(np.maximum(sizes, 0), dtype=np.int64)
-            starts = np.concatenate(([0], ends[:-1]))
-            if (sizes < 0).any() or ends[-1] != len(bodies):
-                body = pa.nulls(count, pa.large_binary())
-            else:
-                body = pa.LargeBinaryArray.from_buffers(pa.large_binary(), count,
-                                                        [None, pa.py_buffer(np.concatenate(([0], ends))),
-                                                         pa.py_buffer(bodies)])
-            lo, hi = max(0, from_sequence - first_sequence), min(count, to_sequence - first_sequence)
-            sequence = np.arange(first_sequence + lo, first_sequence + hi, dtype=np.int64)
-            pieces.append(pa.table({
-                "topic": pa.repeat(pa.scalar(topic), hi - lo),
-                "partition": pa.array(np.full(hi - lo, partition, dtype=np.int32)),
-                "sequence_number": sequence,
-                "offset": first_offset + starts[lo:hi],
-                "enqueued_ms": np.full(hi - lo, enqueued, dtype=np.int64),
-                "body": body.slice(lo, hi - lo),
-            }))
-        return pa.concat_tables(pieces) if pieces else EMPTY_EVENTS
+        # One Arrow array a column, built for all segments at once: a producer at a high rate writes a
+        # few events a segment, and DuckDB scans thousands of tiny chunks ~50x slower than one.
+        rows = list(segments)
+        if not rows:
+            return EMPTY_EVENTS
+        firsts, lasts, first_offsets, enqueued, lengths, bodies = zip(*rows, strict=True)
+        counts = np.array(lasts, dtype=np.int64) - np.array(firsts, dtype=np.int64) + 1
+        whole = np.array([len(b) == 4 * c for b, c in zip(lengths, counts.tolist(), strict=True)])
+        sizes = np.concatenate([np.frombuffer(b, dtype="<i4") if ok else np.full(c, -1, dtype="<i4")
+                                for b, c, ok in zip(lengths, counts.tolist(), whole.tolist(), strict=True)]
+                               ).astype(np.int64)
+        segment = np.repeat(np.arange(len(rows)), counts)  # each event's segment
+        starts_at = np.concatenate(([0], np.cumsum(counts)[:-1]))  # each segment's first event
+        body_bytes = np.add.reduceat(np.maximum(sizes, 0), starts_at)
+        damaged = ~whole | (np.minimum.reduceat(sizes, starts_at) < 0) | \
+            (body_bytes != np.array([len(b) for b in bodies], dtype=np.int64))
+        within = np.cumsum(np.maximum(sizes, 0)) - np.maximum(sizes, 0)  # each event's start in all bodies
+        offset = np.array(first_offsets, dtype=np.int64)[segment] + within - np.repeat(within[starts_at], counts)
+        sequence = np.array(firsts, dtype=np.int64)[segment] + np.arange(len(sizes)) - np.repeat(starts_at, counts)
+        taken = (sequence >= from_sequence) & (sequence < to_sequence)
+        sizes = np.where(damaged[segment], -1, sizes)
+        data = b"".join(b for b, bad in zip(bodies, damaged.tolist(), strict=True) if not bad)
+        kept = np.where(damaged[segment], 0, np.maximum(sizes, 0))  # bytes of each event in `data`
+        ends = np.cumsum(kept)
+        sizes, sequence, segment = sizes[taken], sequence[taken], segment[taken]
+        body_ends = np.concatenate(([0], np.cumsum(np.maximum(sizes, 0))))
+        first, last = np.flatnonzero(taken)[[0, -1]] if taken.any() else (0, -1)
+        picked = data[ends[first] - kept[first]: ends[last]] if taken.any() else b""  # the range's bodies, in order
+        valid = sizes >= 0
+        body = pa.LargeBinaryArray.from_buffers(
+            pa.large_binary(), len(sizes),
+            [None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little")), pa.py_buffer(body_ends),
+             pa.py_buffer(picked)])
+        return pa.table({"topic": pa.repeat(pa.scalar(topic), len(sizes)),
+                         "partition": pa.array(np.full(len(sizes), partition, dtype=np.int32)),
+                         "sequence_number": sequence, "offset": offset[taken],
+                         "enqueued_ms": np.array(enqueued, dtype=np.int64)[segment], "body": body})
 
     def close(self) -> None:
         self.db.close()

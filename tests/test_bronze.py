@@ -353,7 +353,7 @@ KILL_CASES = {
 @pytest.mark.slow
 @pytest.mark.parametrize("source", list(KILL_CASES))
 def test_a_killed_ingest_rerun_equals_an_uninterrupted_one(tmp_path: Path, source: str) -> None:
-    """Files, watermark, offsets and the streaming micro-batch: SIGKILL at several points, re-run, and
+    """Files, watermark, offsets and the streaming consumer: SIGKILL at several points, re-run, and
     what was written is as if never killed."""
     generate, queries = KILL_CASES[source]
     playground("generate", *generate, "--dirty-rate", "0.01", *dataset_args(tmp_path))

@@ -193,7 +193,7 @@ def test_a_slow_pageview_sent_now_shows_on_the_live_page_by_itself(dashboard: st
     sent = time.time()
     try:
         log.send("pageviews", [7], [body])
-        with duckdb.connect(str(demo / "streams.duckdb")) as con:  # one micro-batch, as the sensor's run does
+        with duckdb.connect(str(demo / "streams.duckdb")) as con:  # one micro-batch, as a one-off run takes it
             process_batch(con, log, Lake(str(demo / "lake")), TimePolicy())
     finally:
         log.close()

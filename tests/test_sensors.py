@@ -82,7 +82,7 @@ def test_the_streaming_consumer_is_kept_running_once_events_exist(tmp_path: Path
     assert "no embedded event log" in evaluate(keeper, tmp_path, None, instance=instance).skip_message
     playground("generate", "pageviews", "--count", "20", *dataset_args(tmp_path))
     request = evaluate(keeper, tmp_path, None, instance=instance)
-    assert isinstance(request, RunRequest) and not request.asset_selection  # the job's own run: its batches report the assets
+    assert isinstance(request, RunRequest) and not request.asset_selection  # the job: its batches report the assets
     run = instance.add_run(DagsterRun(job_name="streaming_consumer", status=DagsterRunStatus.NOT_STARTED))
     assert run.run_id[:8] in evaluate(keeper, tmp_path, None, instance=instance).skip_message
     instance.handle_new_event(_run_event(run, DagsterEventType.RUN_START))

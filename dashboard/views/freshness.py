@@ -7,7 +7,7 @@ import streamlit as st
 
 def render() -> None:
     st.title("Freshness")
-    st.caption("Gold is published after each dbt build; streaming parts after each micro-batch.")
+    st.caption("Gold is published after each dbt build; streaming parts every 10 s while the consumer runs.")
     rows = lake.freshness()
     if all(r.last_published is None for r in rows):
         st.info(lake.WHAT_TO_RUN)

@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS partitions (
 );
 """
 
+# From the segment holding a sequence number on: the index finds it at once, where `last_sequence >= ?`
+# alone read every earlier segment of the partition (reads slowed as the log grew).
+FROM_SEGMENT = """first_sequence >= coalesce((SELECT max(first_sequence) FROM segments
+    WHERE topic = ? AND partition = ? AND first_sequence <= ?), 0)"""
+
 
 @dataclass(frozen=True)
 class EventRecord:
@@ -144,8 +149,8 @@ class EmbeddedLog:
         records: list[EventRecord] = []
         segments = self._select(
             "SELECT first_sequence, first_offset, enqueued_time, lengths, bodies FROM segments "
-            "WHERE topic = ? AND partition = ? AND last_sequence >= ? ORDER BY first_sequence",
-            (topic, partition, from_sequence))
+            f"WHERE topic = ? AND partition = ? AND last_sequence >= ? AND {FROM_SEGMENT} ORDER BY first_sequence",
+            (topic, partition, from_sequence, topic, partition, from_sequence))
         for first_sequence, first_offset, enqueued, lengths, bodies in segments:
             ends = np.cumsum(np.frombuffer(lengths, dtype="<i4")).tolist()
             start = 0
@@ -166,8 +171,8 @@ class EmbeddedLog:
         quarantine by their sequence numbers while the rest flows."""
         segments = self._select(
             "SELECT first_sequence, last_sequence, first_offset, enqueued_time, lengths, bodies FROM segments "
-            "WHERE topic = ? AND partition = ? AND last_sequence >= ? AND first_sequence < ? ORDER BY first_sequence",
-            (topic, partition, from_sequence, to_sequence))
+            f"WHERE topic = ? AND partition = ? AND last_sequence >= ? AND first_sequence < ? AND {FROM_SEGMENT} "
+            "ORDER BY first_sequence", (topic, partition, from_sequence, to_sequence, topic, partition, from_sequence))
         # One Arrow array a column, built for all segments at once: a producer at a high rate writes a
         # few events a segment, and DuckDB scans thousands of tiny chunks ~50x slower than one.
         rows = list(segments)

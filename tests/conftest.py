@@ -15,6 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from generators.vocab import user_agents
+
+# Faker is a pytest plugin, so pytest rewrites its modules as they are first imported. The pageview
+# generator first imports them in a worker thread, where the rewrite can meet a garbage-collection
+# finalizer (CPython 3.11: "SystemError: AST constructor recursion depth mismatch"; test_sensors alone
+# failed so). Imported here, in the main thread, before any test.
+user_agents()
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ROOT / "tests" / "services"
 # A cloud solution's settings file (written by its provisioning job) is never read from the repository

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dagster_project.streaming.clock import TimePolicy
-from dagster_project.streaming.engine import BatchResult, process_batch
+from dagster_project.streaming.engine import BatchResult, flush_parts, process_batch
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from generators.errors import PlaygroundError
 from generators.sinks.bus.embedded import EmbeddedLog
@@ -350,6 +350,28 @@ def test_parts_in_the_lake_hold_each_batch_of_each_output(stream: Stream, tmp_pa
     read = duckdb.sql(f"SELECT event_id FROM '{tmp_path}/lake/bronze/streaming/raw_pageviews/*.parquet' "
                       "ORDER BY ALL").fetchall()
     assert read == [("a",), ("b",)]
+
+
+
+def test_a_consumer_writes_the_batches_since_its_last_parts_as_one_part(stream: Stream, tmp_path: Path) -> None:
+    """Every 10 s, not every batch: one part per output holds the batches since the last, named by the
+    first; a file of the engine that wrote a part per batch goes on after its last batch."""
+    raw = tmp_path / "lake/bronze/streaming/raw_pageviews"
+    stream.send("pageviews", 0, pageview("a", 0, 0), BASE)
+    stream.run()  # parts at once
+    for n, event in enumerate("bcd", start=1):
+        stream.send("pageviews", 0, pageview(event, 0, 0), BASE + n)
+        process_batch(stream.con, stream.log, stream.lake, stream.time, part_every_s=3600)
+    assert sorted(p.name for p in raw.glob("part-*")) == ["part-00000001.parquet"]  # b, c, d not yet
+    flush_parts(stream.con, stream.lake)
+    assert sorted(p.name for p in raw.glob("part-*")) == ["part-00000001.parquet", "part-00000002.parquet"]
+    assert duckdb.sql(f"SELECT event_id FROM '{raw}/part-00000002.parquet' ORDER BY ALL").fetchall() == [
+        ("b",), ("c",), ("d",)]
+    stream.con.execute("DROP TABLE streaming._parts")  # as an earlier engine left the file
+    stream.send("pageviews", 0, pageview("e", 0, 0), BASE + 9)
+    stream.run()
+    assert duckdb.sql(f"SELECT event_id FROM '{raw}/*.parquet' ORDER BY ALL").fetchall() == [
+        (e,) for e in "abcde"]  # each row once
 
 
 EVENT = st.fixed_dictionaries({

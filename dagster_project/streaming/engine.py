@@ -126,6 +126,9 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
                               "in milliseconds): delete the streaming database (PLAYGROUND_STREAMING) to start over "
                               "from the beginning of the bus")
     con.execute(STATE)
+    if not con.execute("SELECT count(*) FROM streaming._parts").fetchone()[0]:
+        # A file from before parts were batched: each committed batch wrote its own part already.
+        con.execute("INSERT INTO streaming._parts SELECT batch, epoch(now()) FROM streaming._time")
 
 
 def committed_offsets(con: duckdb.DuckDBPyConnection) -> dict[str, dict[int, int]]:

@@ -214,7 +214,7 @@ def streaming_consumer_for(solution: Solution) -> list[JobDefinition]:
          description=f"{solution.title}: the long-running streaming consumer. Every scenario over each "
                      "micro-batch of the bus as it arrives (a batch every half second), each batch a "
                      "materialization of the streaming assets; the sensor streaming_consumer_running keeps it "
-                     "running. Stop it by terminating the run.")
+                     "running. To stop it for good, stop that sensor, then terminate the run.")
     def streaming_consumer():
         consume_events()
 

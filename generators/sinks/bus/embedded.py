@@ -195,7 +195,7 @@ class EmbeddedLog:
         taken = (sequence >= from_sequence) & (sequence < to_sequence)
         sizes = np.where(damaged[segment], -1, sizes)
         data = b"".join(b for b, bad in zip(bodies, damaged.tolist(), strict=True) if not bad)
-        kept = np.where(damaged[segment], 0, np.maximum(sizes, 0))  # bytes of each event in `data`
+        kept = np.maximum(sizes, 0)  # bytes of each event in `data` (none of a damaged segment)
         ends = np.cumsum(kept)
         sizes, sequence, segment = sizes[taken], sequence[taken], segment[taken]
         body_ends = np.concatenate(([0], np.cumsum(np.maximum(sizes, 0))))

@@ -26,17 +26,20 @@ from dagster_project.streaming.engine import PART_EVERY_S
 
 GOALS = {"filter": 100_000, "window": 100_000, "join": 40_000}
 SHARED = ("read", "decode", "reference", "time", "bookkeeping", "commit", "checkpoint")
-SCENARIOS = {  # scenario -> (goal kind, its outputs, other stages it needs: its state, the tables it reads)
-    "raw_pageviews": ("filter", ["raw_pageviews"], []),
-    "raw_stars": ("filter", ["raw_stars"], []),
-    "raw_vip_only": ("filter", ["raw_vip_only"], []),
-    "alert_high_latency": ("filter", ["alert_high_latency"], []),
-    "alert_high_latency_enriched": ("filter", ["alert_high_latency_enriched"], []),
-    "parsed_pageviews + parsed_stars": ("filter", ["parsed_pageviews", "parsed_stars"], ["raw_pageviews", "raw_stars"]),
-    "high_latency": ("filter", ["high_latency"], []),
-    "agg_http_method (5-min window)": ("window", ["agg_http_method"], ["window state"]),
-    "first_event_in_user_sequence": ("window", ["first_event_in_user_sequence"], ["first-event state"]),
-    "pageviews_stars_correlation (15-min join)": ("join", ["pageviews_stars_correlation"], ["correlation state"]),
+PAGEVIEWS = ["_pageviews", "views"]  # every pageview output is a view over the pageviews kept: their cost is shared
+SCENARIOS = {  # scenario -> (goal kind, its outputs' parts, other stages it needs: its state, the tables it writes)
+    "raw_pageviews": ("filter", ["raw_pageviews"], PAGEVIEWS),
+    "raw_stars": ("filter", ["raw_stars"], ["raw_stars"]),
+    "raw_vip_only": ("filter", ["raw_vip_only"], PAGEVIEWS),
+    "alert_high_latency": ("filter", ["alert_high_latency"], PAGEVIEWS),
+    "alert_high_latency_enriched": ("filter", ["alert_high_latency_enriched"], PAGEVIEWS),
+    "parsed_pageviews + parsed_stars": ("filter", ["parsed_pageviews", "parsed_stars"], [*PAGEVIEWS, "raw_stars"]),
+    "high_latency": ("filter", ["high_latency"], PAGEVIEWS),
+    "agg_http_method (5-min window)": ("window", ["agg_http_method"], ["window state", "agg_http_method"]),
+    "first_event_in_user_sequence": ("window", ["first_event_in_user_sequence"],
+                                     ["first-event state", "first_event_in_user_sequence"]),
+    "pageviews_stars_correlation (15-min join)": ("join", ["pageviews_stars_correlation"],
+                                                  ["correlation state", "pageviews_stars_correlation"]),
 }
 STEP_MS = 10_000
 
@@ -119,7 +122,7 @@ def report(quick: bool) -> None:
         whole, stages, total = run(work, [[send for part in parts for send in part]], "one")
         shared = sum(stages.get(s, 0.0) for s in SHARED)
         for scenario, (kind, outputs, needs) in SCENARIOS.items():
-            own = needs + outputs + [f"part {o}" for o in outputs]  # its state, its rows, its lake parts
+            own = needs + [f"part {o}" for o in outputs]  # its state, its rows, its lake parts
             rate = total / (shared + sum(stages.get(s, 0.0) for s in own))
             print(f"{scenario:<42} ours {rate:>10,.0f} events/s  baseline {base:>9,.0f}  ratio {rate / base:>5.1f}x "
                   f"(goal >= {GOALS[kind]:,}/s)", flush=True)

@@ -505,10 +505,28 @@ def test_a_streaming_database_named_like_its_schema_is_refused_clearly(tmp_path:
     stream.close()
 
 
-def test_a_streaming_database_of_the_earlier_engine_is_refused_clearly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("earlier", ["CREATE TABLE streaming._clock (batch BIGINT)",  # its one clock
+                                     "CREATE TABLE streaming.raw_pageviews (event_id VARCHAR)"])  # a table per output
+def test_a_streaming_database_of_an_earlier_engine_is_refused_clearly(tmp_path: Path, earlier: str) -> None:
     stream = Stream(tmp_path)
-    stream.con.execute("CREATE SCHEMA streaming; CREATE TABLE streaming._clock (batch BIGINT)")  # its one clock
+    stream.con.execute(f"CREATE SCHEMA streaming; {earlier}")
     stream.send("pageviews", 0, pageview("a", 0, 0), BASE)
     with pytest.raises(PlaygroundError, match=r"earlier engine.*PLAYGROUND_STREAMING"):
         stream.run()
+    stream.close()
+
+
+def test_the_pageview_outputs_are_views_over_each_pageview_kept_once(tmp_path: Path) -> None:
+    stream = Stream(tmp_path)
+    stream.send("pageviews", 0, pageview("slow-vip", 1, BASE, latency=5000.0), BASE)
+    stream.send("pageviews", 0, pageview("fast", 0, BASE, latency=10.0), BASE)
+    result = stream.run()
+    assert stream.con.execute("SELECT count(*) FROM streaming._pageviews").fetchone()[0] == 2
+    kinds = dict(stream.con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                                    "WHERE table_schema = 'streaming'").fetchall())
+    pageview_outputs = ["raw_pageviews", "raw_vip_only", "alert_high_latency", "alert_high_latency_enriched",
+                        "high_latency", "parsed_pageviews"]
+    assert {kinds[o] for o in pageview_outputs} == {"VIEW"}
+    assert [result.rows[o] for o in pageview_outputs] == [2, 1, 1, 1, 1, 2]
+    assert [result.totals[o] for o in pageview_outputs] == [2, 1, 1, 1, 1, 2]
     stream.close()

@@ -38,16 +38,10 @@ from dagster_project.streaming.clock import (
     place_in_time,
     with_arrivals,
 )
-from dagster_project.streaming.outputs import (
-    FIRST_PENDING,
-    KAFKA_COLUMNS,
-    KAFKA_VIEWS,
-    OUTPUT_QUERIES,
-    stateful_outputs,
-)
+from dagster_project.streaming.outputs import FIRST_PENDING, PAGEVIEWS, TABLE_QUERIES, VIEWS, stateful_outputs
 from dagster_project.streaming.scenarios import ENRICHING_USER_FIELDS, OUTPUT_NAMES, OUTPUTS
 from generators.errors import PlaygroundError
-from generators.schema import PAGEVIEWS_TOPIC, STARS_TOPIC, TOPIC_TYPES, USERS_FILE, VIP_FILE
+from generators.schema import TOPIC_TYPES, USERS_FILE, VIP_FILE
 from generators.sinks.bus import BusReader
 from generators.sinks.bus.embedded import EMPTY_EVENTS
 from generators.sinks.lake import Lake
@@ -102,9 +96,10 @@ CREATE TABLE IF NOT EXISTS streaming._reference (name VARCHAR, stamp VARCHAR);
 CREATE TABLE IF NOT EXISTS streaming._ref_vip (id BIGINT);
 CREATE TABLE IF NOT EXISTS streaming._ref_users ({users});
 CREATE TABLE IF NOT EXISTS streaming._parts (through_batch BIGINT, written_at DOUBLE);
+CREATE TABLE IF NOT EXISTS streaming._totals (output VARCHAR, total BIGINT);
 """.format(users=", ".join(f"{c} {t}" for c, t in USER_COLUMNS.items())) + CLOCK_STATE
 # Every table the engine keeps: when all are there, a batch runs no DDL (a statement costs ~1 ms).
-STATE_TABLES = (*re.findall(r"streaming\.(\w+) \(", STATE), FIRST_PENDING, *OUTPUT_QUERIES)
+STATE_TABLES = (*re.findall(r"streaming\.(\w+) \(", STATE), FIRST_PENDING, *TABLE_QUERIES)
 
 def state_ready(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether every table of the engine is there (then the batch creates none)."""
@@ -121,6 +116,10 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
         raise PlaygroundError("the streaming database file must not be named streaming.duckdb: DuckDB could not "
                               "tell its schema `streaming` from the file's catalog. Choose another "
                               "PLAYGROUND_STREAMING (default data/streams.duckdb)")
+    if _exists(con, "raw_pageviews"):
+        raise PlaygroundError("the streaming state was built by an earlier engine (a table per pageview output): "
+                              "delete the streaming database (PLAYGROUND_STREAMING) and the lake's streaming "
+                              "folders to start over from the beginning of the bus")
     if _exists(con, "_clock"):
         raise PlaygroundError("the streaming state was built by an earlier engine (one clock for every partition, "
                               "in milliseconds): delete the streaming database (PLAYGROUND_STREAMING) to start over "
@@ -218,13 +217,13 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
         if not ready:
             create_outputs(con)
         # Stamped as the outputs are written: the rows become visible at the commit, a moment later.
-        rows = {}
-        for output, query in OUTPUT_QUERIES.items():
-            rows[output] = con.execute(f"INSERT INTO streaming.{output} SELECT *, ?::TIMESTAMP, {batch} "
-                                       f"FROM ({query})", [processed_at]).fetchone()[0]
-            watch.lap(output)
-        for view, (raw, _) in KAFKA_VIEWS.items():
-            rows[view] = rows[raw]
+        written = {}
+        for table, query in TABLE_QUERIES.items():
+            written[table] = con.execute(f"INSERT INTO streaming.{table} SELECT *, ?::TIMESTAMP, {batch} "
+                                         f"FROM ({query})", [processed_at]).fetchone()[0]
+            watch.lap(table)
+        rows = output_rows(con, batch, written)
+        watch.lap("views")
         quarantined = con.execute(f"""INSERT INTO streaming._quarantine
             SELECT topic, partition, sequence_number, reason, body, {batch} FROM decoded WHERE reason IS NOT NULL
             """).fetchone()[0]
@@ -238,7 +237,7 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
         con.execute("DELETE FROM streaming._offsets")
         con.execute("INSERT INTO streaming._offsets VALUES " + ", ".join(["(?, ?, ?)"] * len(offsets)),
                     [value for row in offsets for value in row])
-        totals = output_totals(con)
+        totals = add_to_totals(con, rows)
         watch.lap("bookkeeping")
         if _parts_due(con, batch, part_every_s):
             write_parts(con, lake, batch, processed_at, watch)
@@ -249,25 +248,45 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
 
 
 def create_outputs(con: duckdb.DuckDBPyConnection) -> None:
-    """Each output's table (its columns are its query's) and the Kafka-shaped views over the raw ones."""
-    for output, query in OUTPUT_QUERIES.items():
-        con.execute(f"CREATE TABLE IF NOT EXISTS streaming.{output} AS SELECT *, NULL::TIMESTAMP AS "
+    """Each table (its columns are its query's), the views over them, and every output's total."""
+    for table, query in TABLE_QUERIES.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS streaming.{table} AS SELECT *, NULL::TIMESTAMP AS "
                     f"processed_time, 0::BIGINT AS _batch FROM ({query}) WHERE false")
-    for view, (raw, columns) in KAFKA_VIEWS.items():
-        topic = PAGEVIEWS_TOPIC if raw == "raw_pageviews" else STARS_TOPIC
-        con.execute(f"CREATE VIEW IF NOT EXISTS streaming.{view} AS SELECT {KAFKA_COLUMNS.format(topic=topic)}, "
-                    f"{columns}, processed_time, _batch FROM streaming.{raw}")
+    for view, (table, columns, condition) in VIEWS.items():
+        con.execute(f"CREATE VIEW IF NOT EXISTS streaming.{view} AS SELECT {columns}, processed_time, _batch "
+                    f"FROM streaming.{table} WHERE {condition}")
+    if not con.execute("SELECT count(*) FROM streaming._totals").fetchone()[0]:
+        con.executemany("INSERT INTO streaming._totals VALUES (?, 0)", [[name] for name in OUTPUT_NAMES])
+
+
+def output_rows(con: duckdb.DuckDBPyConnection, batch: int, written: dict[str, int]) -> dict[str, int]:
+    """Each output's rows of `batch`, from the rows written to each table; the views over the pageviews
+    counted in one pass over the batch's (the table's last rows)."""
+    over_pageviews = [view for view, (table, _, _) in VIEWS.items() if table == PAGEVIEWS]
+    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER ({VIEWS[view][2]})" for view in over_pageviews)
+                         + f" FROM streaming.{PAGEVIEWS} WHERE _batch = {batch}").fetchone()
+    rows = written | dict(zip(over_pageviews, counts, strict=True))
+    return {name: rows[VIEWS[name][0]] if name in VIEWS and name not in rows else rows[name] for name in OUTPUT_NAMES}
+
+
+def add_to_totals(con: duckdb.DuckDBPyConnection, rows: dict[str, int]) -> dict[str, int]:
+    """Every output's rows in all, after adding this batch's (a view's rows are counted as they are written:
+    counting a view over the pageviews would read them all)."""
+    added = [(name, rows[name]) for name in OUTPUT_NAMES]
+    return dict(con.execute(
+        "UPDATE streaming._totals SET total = total + added.n FROM (VALUES " + ", ".join(["(?, ?)"] * len(added))
+        + ") AS added(output, n) WHERE _totals.output = added.output RETURNING _totals.output, _totals.total",
+        [value for pair in added for value in pair]).fetchall())
 
 
 def output_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Rows of every output (a Kafka-shaped view has its raw table's)."""
-    totals = {o: con.execute(f"SELECT count(*) FROM streaming.{o}").fetchone()[0] for o in OUTPUT_QUERIES}
-    return {o.name: totals[KAFKA_VIEWS[o.name][0] if o.name in KAFKA_VIEWS else o.name] for o in OUTPUTS}
+    """Rows of every output in all."""
+    return dict(con.execute("SELECT output, total FROM streaming._totals").fetchall())
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'streaming' "
-                            "AND table_name = ?", [table]).fetchall()[0][0])
+                            "AND table_name = ? AND table_type = 'BASE TABLE'", [table]).fetchall()[0][0])
 
 
 def _parts_written(con: duckdb.DuckDBPyConnection) -> tuple[int, float | None]:

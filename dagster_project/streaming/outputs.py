@@ -18,6 +18,7 @@ from dagster_project.streaming.scenarios import (
     HTTP_METHOD_WINDOW_MINUTES,
     OUTPUTS,
 )
+from generators.schema import PAGEVIEWS_TOPIC, STARS_TOPIC
 
 MINUTE_US = 60 * SECOND_US
 WINDOW_US = HTTP_METHOD_WINDOW_MINUTES * MINUTE_US
@@ -30,35 +31,44 @@ PAGEVIEW_ROW = """event_id, event_time, user_id, http_method, uri, client_ip, us
     epoch_ms(enqueued_ms) AS enqueued_time"""
 STAR_ROW = """event_id, event_time, user_id, stars, make_timestamp(t) AS event_timestamp, partition AS partition_id,
     sequence_number, byte_offset, epoch_ms(enqueued_ms) AS enqueued_time"""
-KAFKA_ROW = """topic AS kafka_topic, partition AS kafka_partition, byte_offset AS kafka_offset,
-    epoch_ms(enqueued_ms) AS kafka_timestamp"""
+PAGEVIEWS = "_pageviews"  # every accepted pageview, once: the pageview outputs are views over it
+USER_FIELDS = ", ".join(ENRICHING_USER_FIELDS)
 
-# Each output's rows for this batch, over the batch's views: pv and st (accepted pageviews and stars,
-# `t` their time in µs), correlation_pairs, closed_windows and first_events (computed below).
-OUTPUT_QUERIES = {
-    "raw_pageviews": f"SELECT {PAGEVIEW_ROW} FROM pv",
+# Each table's rows for this batch, over the batch's views: pv and st (accepted pageviews and stars,
+# `t` their time in µs), correlation_pairs, closed_windows and first_events (computed below). A pageview
+# is kept with what its outputs select it by, as of its batch: its user in the VIP list, and for an alert
+# the user's record (reference data that changes; a view could not look it up later).
+TABLE_QUERIES = {
+    PAGEVIEWS: f"""
+        SELECT {PAGEVIEW_ROW}, user_id IN (SELECT id FROM streaming._ref_vip) AS _vip,
+               {", ".join(f"u.{name}" for name in ENRICHING_USER_FIELDS)}
+        FROM pv LEFT JOIN streaming._ref_users AS u ON u.id = pv.user_id AND latency > {HIGH_LATENCY_MS}""",
     "raw_stars": f"SELECT {STAR_ROW} FROM st",
-    "raw_vip_only": f"SELECT {PAGEVIEW_ROW} FROM pv WHERE user_id IN (SELECT id FROM streaming._ref_vip)",
     "pageviews_stars_correlation": "SELECT * FROM correlation_pairs",
     "agg_http_method": "SELECT * FROM closed_windows",
-    "alert_high_latency": f"SELECT {PAGEVIEW_ROW} FROM pv WHERE latency > {HIGH_LATENCY_MS}",
-    "alert_high_latency_enriched": f"""
-        SELECT {PAGEVIEW_ROW}, {", ".join(f"u.{name}" for name in ENRICHING_USER_FIELDS)}
-        FROM pv LEFT JOIN streaming._ref_users AS u ON u.id = pv.user_id WHERE latency > {HIGH_LATENCY_MS}""",
     "first_event_in_user_sequence": "SELECT * FROM first_events",
-    "high_latency": f"""SELECT {KAFKA_ROW}, event_id, event_time, user_id, http_method, uri, client_ip,
-        user_agent, latency FROM pv WHERE latency > {DLT_HIGH_LATENCY_MS}""",
 }
-# The Delta Live Tables' parsed tables hold the same events as the raw ones, under Kafka's names:
-# views over them here (their lake parts are written all the same).
-KAFKA_VIEWS = {
-    "parsed_pageviews": ("raw_pageviews", """event_id, event_time, user_id, http_method, uri, client_ip, user_agent,
-        latency"""),
-    "parsed_stars": ("raw_stars", "event_id, event_time, user_id, stars"),
-}
+PAGEVIEW_COLUMNS = """event_id, event_time, user_id, http_method, uri, client_ip, user_agent, latency, event_timestamp,
+    partition_id, sequence_number, byte_offset, enqueued_time"""
 KAFKA_COLUMNS = """'{topic}' AS kafka_topic, partition_id AS kafka_partition, byte_offset AS kafka_offset,
     enqueued_time AS kafka_timestamp"""
-assert set(OUTPUT_QUERIES) | set(KAFKA_VIEWS) == {o.name for o in OUTPUTS}
+PAGEVIEW_FIELDS = "event_id, event_time, user_id, http_method, uri, client_ip, user_agent, latency"
+STAMP = "processed_time, _batch"
+# The outputs that are views: the pageview outputs over the pageviews kept, and the Delta Live Tables'
+# parsed tables, which hold the same events as the raw ones under Kafka's names (their lake parts are
+# written all the same). Each with the condition a batch's rows of it meet.
+VIEWS = {
+    "raw_pageviews": (PAGEVIEWS, PAGEVIEW_COLUMNS, "true"),
+    "raw_vip_only": (PAGEVIEWS, PAGEVIEW_COLUMNS, "_vip"),
+    "alert_high_latency": (PAGEVIEWS, PAGEVIEW_COLUMNS, f"latency > {HIGH_LATENCY_MS}"),
+    "alert_high_latency_enriched": (PAGEVIEWS, f"{PAGEVIEW_COLUMNS}, {USER_FIELDS}", f"latency > {HIGH_LATENCY_MS}"),
+    "high_latency": (PAGEVIEWS, f"{KAFKA_COLUMNS.format(topic=PAGEVIEWS_TOPIC)}, {PAGEVIEW_FIELDS}",
+                     f"latency > {DLT_HIGH_LATENCY_MS}"),
+    "parsed_pageviews": (PAGEVIEWS, f"{KAFKA_COLUMNS.format(topic=PAGEVIEWS_TOPIC)}, {PAGEVIEW_FIELDS}", "true"),
+    "parsed_stars": ("raw_stars", f"{KAFKA_COLUMNS.format(topic=STARS_TOPIC)}, event_id, event_time, user_id, stars",
+                     "true"),
+}
+assert (set(TABLE_QUERIES) - {PAGEVIEWS}) | set(VIEWS) == {o.name for o in OUTPUTS}
 
 FIRST_PENDING = "_first_pending"  # ISFIRST candidates not yet sure to win
 

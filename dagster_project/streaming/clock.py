@@ -117,11 +117,12 @@ def with_arrivals(con: duckdb.DuckDBPyConnection, incoming: pa.Table, clock: Clo
 
 def place_in_time(con: duckdb.DuckDBPyConnection, time: TimePolicy) -> None:
     """`timed`: each good event of `decoded` with its time `t` and what the policy did to it; then the
-    views `accepted`, `pv` and `st`."""
+    views `pv` and `st` of the accepted pageviews and stars. Each view reads its table directly: a statement
+    over a chain of views binds each level again (1.4 ms over four levels, 0.7 ms over one)."""
     good = "SELECT * EXCLUDE (body, raw_text, reason) FROM decoded WHERE reason IS NULL"
     if time.mode == "arrival":  # time is arrival: nothing is early, late or out of order; a view, as copying costs
-        con.execute(f"""CREATE OR REPLACE TEMP VIEW timed AS SELECT *, false AS early, false AS late, arrival AS t1,
-                        false AS out_of_order, arrival AS t FROM ({good})""")
+        timed = """SELECT *, false AS early, false AS late, arrival AS t1, false AS out_of_order, arrival AS t
+                   FROM decoded WHERE reason IS NULL"""
     else:
         early_us, late_us = EARLY_ARRIVAL_S * SECOND_US, time.late_us
         disorder_us, drop = time.out_of_order_s * SECOND_US, time.policy == "drop"
@@ -145,11 +146,11 @@ def place_in_time(con: duckdb.DuckDBPyConnection, time: TimePolicy) -> None:
             UNION ALL BY NAME
             SELECT *, false AS out_of_order, NULL::BIGINT AS t FROM judged WHERE (early OR late) AND {drop}
         """)
-        con.execute("CREATE OR REPLACE TEMP VIEW timed AS SELECT * FROM placed")
-    dropped = "(early OR late OR out_of_order)" if time.policy == "drop" else "false"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW accepted AS SELECT * FROM timed WHERE NOT {dropped}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW pv AS SELECT * FROM accepted WHERE topic = '{PAGEVIEWS_TOPIC}'")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW st AS SELECT * FROM accepted WHERE topic = '{STARS_TOPIC}'")
+        timed = "SELECT * FROM placed WHERE true"
+    accepted = f"{timed} AND NOT (early OR late OR out_of_order)" if time.policy == "drop" else timed
+    con.execute(f"CREATE OR REPLACE TEMP VIEW timed AS {timed}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW pv AS {accepted} AND topic = '{PAGEVIEWS_TOPIC}'")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW st AS {accepted} AND topic = '{STARS_TOPIC}'")
 
 
 def advance(con: duckdb.DuckDBPyConnection, time: TimePolicy, clock: Clock, partitions: dict[str, list[int]]

@@ -119,11 +119,11 @@ def place_in_time(con: duckdb.DuckDBPyConnection, time: TimePolicy) -> None:
     """`timed`: each good event of `decoded` with its time `t` and what the policy did to it; then the
     views `pv` and `st` of the accepted pageviews and stars. Each view reads its table directly: a statement
     over a chain of views binds each level again (1.4 ms over four levels, 0.7 ms over one)."""
-    good = "SELECT * EXCLUDE (body, raw_text, reason) FROM decoded WHERE reason IS NULL"
     if time.mode == "arrival":  # time is arrival: nothing is early, late or out of order; a view, as copying costs
         timed = """SELECT *, false AS early, false AS late, arrival AS t1, false AS out_of_order, arrival AS t
                    FROM decoded WHERE reason IS NULL"""
     else:
+        good = "SELECT * EXCLUDE (body, raw_text, reason) FROM decoded WHERE reason IS NULL"
         early_us, late_us = EARLY_ARRIVAL_S * SECOND_US, time.late_us
         disorder_us, drop = time.out_of_order_s * SECOND_US, time.policy == "drop"
         con.execute(f"""

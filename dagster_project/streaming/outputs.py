@@ -18,7 +18,7 @@ from dagster_project.streaming.scenarios import (
     HTTP_METHOD_WINDOW_MINUTES,
     OUTPUTS,
 )
-from generators.schema import PAGEVIEWS_TOPIC, STARS_TOPIC
+from generators.schema import PAGEVIEWS_TOPIC, STARS_TOPIC, TOPIC_TYPES
 
 MINUTE_US = 60 * SECOND_US
 WINDOW_US = HTTP_METHOD_WINDOW_MINUTES * MINUTE_US
@@ -48,12 +48,10 @@ TABLE_QUERIES = {
     "agg_http_method": "SELECT * FROM closed_windows",
     "first_event_in_user_sequence": "SELECT * FROM first_events",
 }
-PAGEVIEW_COLUMNS = """event_id, event_time, user_id, http_method, uri, client_ip, user_agent, latency, event_timestamp,
-    partition_id, sequence_number, byte_offset, enqueued_time"""
+PAGEVIEW_COLUMNS = ", ".join(item.split(" AS ")[-1].strip() for item in PAGEVIEW_ROW.split(","))
 KAFKA_COLUMNS = """'{topic}' AS kafka_topic, partition_id AS kafka_partition, byte_offset AS kafka_offset,
     enqueued_time AS kafka_timestamp"""
-PAGEVIEW_FIELDS = "event_id, event_time, user_id, http_method, uri, client_ip, user_agent, latency"
-STAMP = "processed_time, _batch"
+PAGEVIEW_FIELDS, STAR_FIELDS = (", ".join(TOPIC_TYPES[topic]) for topic in (PAGEVIEWS_TOPIC, STARS_TOPIC))
 # The outputs that are views: the pageview outputs over the pageviews kept, and the Delta Live Tables'
 # parsed tables, which hold the same events as the raw ones under Kafka's names (their lake parts are
 # written all the same). Each with the condition a batch's rows of it meet.
@@ -65,8 +63,7 @@ VIEWS = {
     "high_latency": (PAGEVIEWS, f"{KAFKA_COLUMNS.format(topic=PAGEVIEWS_TOPIC)}, {PAGEVIEW_FIELDS}",
                      f"latency > {DLT_HIGH_LATENCY_MS}"),
     "parsed_pageviews": (PAGEVIEWS, f"{KAFKA_COLUMNS.format(topic=PAGEVIEWS_TOPIC)}, {PAGEVIEW_FIELDS}", "true"),
-    "parsed_stars": ("raw_stars", f"{KAFKA_COLUMNS.format(topic=STARS_TOPIC)}, event_id, event_time, user_id, stars",
-                     "true"),
+    "parsed_stars": ("raw_stars", f"{KAFKA_COLUMNS.format(topic=STARS_TOPIC)}, {STAR_FIELDS}", "true"),
 }
 assert (set(TABLE_QUERIES) - {PAGEVIEWS}) | set(VIEWS) == {o.name for o in OUTPUTS}
 

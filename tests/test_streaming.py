@@ -352,7 +352,6 @@ def test_parts_in_the_lake_hold_each_batch_of_each_output(stream: Stream, tmp_pa
     assert read == [("a",), ("b",)]
 
 
-
 def test_a_consumer_writes_the_batches_since_its_last_parts_as_one_part(stream: Stream, tmp_path: Path) -> None:
     """Every 10 s, not every batch: one part per output holds the batches since the last, named by the
     first; a file of the engine that wrote a part per batch goes on after its last batch."""

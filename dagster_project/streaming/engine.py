@@ -266,7 +266,7 @@ def output_rows(con: duckdb.DuckDBPyConnection, batch: int, written: dict[str, i
     counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER ({VIEWS[view][2]})" for view in over_pageviews)
                          + f" FROM streaming.{PAGEVIEWS} WHERE _batch = {batch}").fetchone()
     rows = written | dict(zip(over_pageviews, counts, strict=True))
-    return {name: rows[VIEWS[name][0]] if name in VIEWS and name not in rows else rows[name] for name in OUTPUT_NAMES}
+    return {name: rows[name] if name in rows else rows[VIEWS[name][0]] for name in OUTPUT_NAMES}  # else: parsed_stars
 
 
 def add_to_totals(con: duckdb.DuckDBPyConnection, rows: dict[str, int]) -> dict[str, int]:

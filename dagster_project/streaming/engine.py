@@ -101,6 +101,11 @@ CREATE TABLE IF NOT EXISTS streaming._totals (output VARCHAR, total BIGINT);
 # Every table the engine keeps: when all are there, a batch runs no DDL (a statement costs ~1 ms).
 STATE_TABLES = (*re.findall(r"streaming\.(\w+) \(", STATE), FIRST_PENDING, *TABLE_QUERIES)
 
+# A table only an earlier engine made, and how that engine kept its state: this one cannot go on from it.
+EARLIER_ENGINES = {"_clock": "one clock for every partition, in milliseconds",
+                   "raw_pageviews": "a table per pageview output"}
+
+
 def state_ready(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether every table of the engine is there (then the batch creates none)."""
     # An event_time without a zone is UTC, as in Stream Analytics. DuckDB checkpoints a file whenever its
@@ -116,14 +121,13 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
         raise PlaygroundError("the streaming database file must not be named streaming.duckdb: DuckDB could not "
                               "tell its schema `streaming` from the file's catalog. Choose another "
                               "PLAYGROUND_STREAMING (default data/streams.duckdb)")
-    if _exists(con, "raw_pageviews"):
-        raise PlaygroundError("the streaming state was built by an earlier engine (a table per pageview output): "
-                              "delete the streaming database (PLAYGROUND_STREAMING) and the lake's streaming "
-                              "folders to start over from the beginning of the bus")
-    if _exists(con, "_clock"):
-        raise PlaygroundError("the streaming state was built by an earlier engine (one clock for every partition, "
-                              "in milliseconds): delete the streaming database (PLAYGROUND_STREAMING) to start over "
-                              "from the beginning of the bus")
+    for table, earlier in EARLIER_ENGINES.items():
+        if _exists(con, table):
+            path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                               ).fetchone()[0]
+            raise PlaygroundError(f"the streaming state in {path or 'memory'} was built by an earlier engine "
+                                  f"({earlier}): delete it (PLAYGROUND_STREAMING) and the lake's */streaming/ "
+                                  "folders to start over from the beginning of the bus")
     con.execute(STATE)
     if not con.execute("SELECT count(*) FROM streaming._parts").fetchone()[0]:
         # A file from before parts were batched: each committed batch wrote its own part already.

@@ -345,8 +345,8 @@ KILL_CASES = {
     "streaming": (["pageviews", "--count", "50000"],
                   [f"SELECT * EXCLUDE (processed_time) FROM streaming.{output} ORDER BY ALL" for output in OUTPUT_NAMES]
                   + [f"SELECT * FROM streaming.{state} ORDER BY ALL" for state in
-                     ("_offsets", "_time", "_partition_time", "_quarantine", "_windows", "_join_pageviews",
-                      "_join_stars", "_first_emitted", "_first_pending")]),
+                     ("_offsets", "_time", "_partition_time", "_quarantine", "_windows", "_first_emitted",
+                      "_first_pending")]),
 }
 
 

@@ -3,13 +3,13 @@
 A run reads each partition from its committed sequence number to the end it sees when it
 starts, places every event in time (clock.py: per-partition clocks, as Stream Analytics keeps
 them), computes every output for those events (outputs.py) with the state the scenarios keep (open
-windows, the last 15 minutes of both streams for the join, each user's current ISFIRST interval), writes
+windows, each user's current ISFIRST interval; the join reads the pageviews and stars kept), writes
 the outputs' Parquet parts, then commits outputs, state and offsets in one DuckDB transaction. A
 run killed at any point leaves the last commit; the re-run recomputes the same batch number and
 overwrites its parts.
 
 A window (start, end] is emitted when end < watermark, an ISFIRST candidate when its time <
-watermark; join state older than the watermark minus 15 minutes is dropped. No later event can
+watermark, a correlation pair when its second event arrives. No later event can
 be earlier than the watermark, so batch boundaries change when a row appears, never which rows.
 """
 
@@ -19,6 +19,7 @@ import os
 import re
 import tempfile
 import time as time_module
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -88,9 +89,6 @@ CREATE TABLE IF NOT EXISTS streaming._offsets (topic VARCHAR, partition INTEGER,
 CREATE TABLE IF NOT EXISTS streaming._quarantine (topic VARCHAR, partition INTEGER, sequence_number BIGINT,
     reason VARCHAR, raw BLOB, _batch BIGINT);
 CREATE TABLE IF NOT EXISTS streaming._windows (window_end BIGINT, http_method VARCHAR, pageviews BIGINT);
-CREATE TABLE IF NOT EXISTS streaming._join_pageviews (user_id BIGINT, event_id VARCHAR, t BIGINT,
-    http_method VARCHAR, uri VARCHAR);
-CREATE TABLE IF NOT EXISTS streaming._join_stars (user_id BIGINT, event_id VARCHAR, t BIGINT, stars BIGINT);
 CREATE TABLE IF NOT EXISTS streaming._first_emitted (user_id BIGINT, interval_end BIGINT);
 CREATE TABLE IF NOT EXISTS streaming._reference (name VARCHAR, stamp VARCHAR);
 CREATE TABLE IF NOT EXISTS streaming._ref_vip (id BIGINT);
@@ -129,9 +127,6 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
                                   f"({earlier}): delete it (PLAYGROUND_STREAMING) and the lake's */streaming/ "
                                   "folders to start over from the beginning of the bus")
     con.execute(STATE)
-    if not con.execute("SELECT count(*) FROM streaming._parts").fetchone()[0]:
-        # A file from before parts were batched: each committed batch wrote its own part already.
-        con.execute("INSERT INTO streaming._parts SELECT batch, epoch(now()) FROM streaming._time")
 
 
 def committed_offsets(con: duckdb.DuckDBPyConnection) -> dict[str, dict[int, int]]:
@@ -217,9 +212,11 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
         place_in_time(con, time)
         clock, watermark = advance(con, time, clock, {t: sorted(end[t]) for t in TOPICS})
         watch.lap("time")
+        if not ready:  # the correlation reads the pageviews and stars kept
+            create_outputs(con, (PAGEVIEWS, "raw_stars"))
         stateful_outputs(con, watermark, watch.lap, ready)
         if not ready:
-            create_outputs(con)
+            create_outputs(con, TABLE_QUERIES)
         # Stamped as the outputs are written: the rows become visible at the commit, a moment later.
         written = {}
         for table, query in TABLE_QUERIES.items():
@@ -251,9 +248,10 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
                        watch.seconds)
 
 
-def create_outputs(con: duckdb.DuckDBPyConnection) -> None:
-    """Each table (its columns are its query's), the views over them, and every output's total."""
-    for table, query in TABLE_QUERIES.items():
+def create_outputs(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> None:
+    """Each of `tables` (its columns are its query's), the views over them, and every output's total."""
+    for table in tables:
+        query = TABLE_QUERIES[table]
         con.execute(f"CREATE TABLE IF NOT EXISTS streaming.{table} AS SELECT *, NULL::TIMESTAMP AS "
                     f"processed_time, 0::BIGINT AS _batch FROM ({query}) WHERE false")
     for view, (table, columns, condition) in VIEWS.items():

@@ -81,15 +81,20 @@ def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, lap:
     """The views of the correlation, the closed windows and the first events, and the state after them
     (`ready`: the state tables exist)."""
     mark = "NULL::BIGINT" if watermark is None else str(watermark)
-    # Correlation: a pair is emitted when its second event arrives.
+    # Correlation: a pair is emitted when its second event arrives, the first read from its output's table
+    # (no copy kept as state): only those the batch's earliest star, or pageview, can still pair with.
+    first_star, first_pageview = (str(t) if t is not None else "NULL" for t in con.execute(
+        "SELECT (SELECT min(t) FROM st), (SELECT min(t) FROM pv)").fetchone())
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE correlation_pairs AS
         WITH pageviews AS (
             SELECT user_id, event_id, t, http_method, uri, true AS new FROM pv
-            UNION ALL SELECT *, false FROM streaming._join_pageviews
+            UNION ALL SELECT user_id, event_id, epoch_us(event_timestamp), http_method, uri, false
+            FROM streaming.{PAGEVIEWS} WHERE event_timestamp >= make_timestamp({first_star} - {CORRELATION_US})
         ), stars AS (
             SELECT user_id, event_id, t, stars, true AS new FROM st
-            UNION ALL SELECT *, false FROM streaming._join_stars
+            UNION ALL SELECT user_id, event_id, epoch_us(event_timestamp), stars, false
+            FROM streaming.raw_stars WHERE event_timestamp >= make_timestamp({first_pageview})
         )
         SELECT p.user_id, p.event_id AS pageview_event_id, make_timestamp(p.t) AS pageview_time, p.http_method, p.uri,
                s.event_id AS star_event_id, make_timestamp(s.t) AS star_time, s.stars,
@@ -98,11 +103,6 @@ def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, lap:
           ON p.user_id = s.user_id AND s.t - p.t BETWEEN 0 AND {CORRELATION_US}
         WHERE p.new OR s.new
     """)
-    con.execute("INSERT INTO streaming._join_pageviews SELECT user_id, event_id, t, http_method, uri FROM pv")
-    con.execute("INSERT INTO streaming._join_stars SELECT user_id, event_id, t, stars FROM st")
-    # Only events a later event can still join with are kept.
-    con.execute(f"DELETE FROM streaming._join_pageviews WHERE t < {mark} - {CORRELATION_US}")
-    con.execute(f"DELETE FROM streaming._join_stars WHERE t < {mark}")
     lap("correlation state")
 
     # Tumbling windows (start, end]: an event at exactly `end` belongs to the window ending there.

@@ -1,6 +1,7 @@
 """Each streaming output's SQL over a batch's placed events (views `pv` and `st`, time `t` in
-microseconds): the rows the stateless outputs select, and the stateful scenarios (the 15-minute join,
-the tumbling windows, ISFIRST) with the state each keeps between batches."""
+microseconds): the rows the stateless outputs select, and the stateful scenarios: the 15-minute join
+(over the pageviews and stars kept), the tumbling windows and ISFIRST (with the state each keeps between
+batches)."""
 
 from __future__ import annotations
 

@@ -514,6 +514,22 @@ def test_a_streaming_database_of_an_earlier_engine_is_refused_clearly(tmp_path: 
     stream.close()
 
 
+def test_the_join_state_an_earlier_engine_kept_is_dropped_and_its_pairs_still_come(tmp_path: Path) -> None:
+    """The correlation reads the pageviews and stars kept: the copies an earlier engine aged are not needed."""
+    stream = Stream(tmp_path)
+    stream.send("pageviews", 0, pageview("p", 0, 0), BASE)
+    stream.run()
+    stream.con.execute("CREATE TABLE streaming._join_pageviews (user_id BIGINT); "
+                       "CREATE TABLE streaming._join_stars (user_id BIGINT)")
+    stream.send("stars", 0, star("s", 0, 0), BASE + 60_000)
+    stream.run()
+    assert stream.con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name IN "
+                              "('_join_pageviews', '_join_stars')").fetchall() == []
+    assert stream.con.execute("SELECT pageview_event_id, star_event_id, seconds_between "
+                              "FROM streaming.pageviews_stars_correlation").fetchall() == [("p", "s", 60.0)]
+    stream.close()
+
+
 def test_the_pageview_outputs_are_views_over_each_pageview_kept_once(tmp_path: Path) -> None:
     stream = Stream(tmp_path)
     stream.send("pageviews", 0, pageview("slow-vip", 1, BASE, latency=5000.0), BASE)

@@ -102,16 +102,20 @@ STATE_TABLES = (*re.findall(r"streaming\.(\w+) \(", STATE), FIRST_PENDING, *TABL
 # A table only an earlier engine made, and how that engine kept its state: this one cannot go on from it.
 EARLIER_ENGINES = {"_clock": "one clock for every partition, in milliseconds",
                    "raw_pageviews": "a table per pageview output"}
+# State an earlier engine kept that this one reads from the outputs instead (the join's two streams): dropped.
+LEFT_BEHIND = ("_join_pageviews", "_join_stars")
 
 
 def state_ready(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether every table of the engine is there (then the batch creates none)."""
+    """Whether every table of the engine is there and none left behind (then the batch runs no DDL)."""
     # An event_time without a zone is UTC, as in Stream Analytics. DuckDB checkpoints a file whenever its
     # log passes 16 MB, 0.2-0.9 s within a commit every few micro-batches: the consumer checkpoints while idle.
     con.execute(f"SET TimeZone = 'UTC'; SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND "
-                       "schema_name = 'streaming' AND list_contains(?, table_name)",
-                       [list(STATE_TABLES)]).fetchone()[0] == len(STATE_TABLES)
+    kept, left_behind = con.execute(
+        "SELECT count(*) FILTER (list_contains(?, table_name)), count(*) FILTER (list_contains(?, table_name)) "
+        "FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'streaming'",
+        [list(STATE_TABLES), list(LEFT_BEHIND)]).fetchone()
+    return kept == len(STATE_TABLES) and not left_behind
 
 
 def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
@@ -126,7 +130,7 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
             raise PlaygroundError(f"the streaming state in {path or 'memory'} was built by an earlier engine "
                                   f"({earlier}): delete it (PLAYGROUND_STREAMING) and the lake's */streaming/ "
                                   "folders to start over from the beginning of the bus")
-    con.execute(STATE)
+    con.execute(STATE + "".join(f"DROP TABLE IF EXISTS streaming.{table};" for table in LEFT_BEHIND))
 
 
 def committed_offsets(con: duckdb.DuckDBPyConnection) -> dict[str, dict[int, int]]:

@@ -44,7 +44,7 @@ SCENARIOS = {  # scenario -> (goal kind, its outputs' parts, other stages it nee
     "first_event_in_user_sequence": ("window", ["first_event_in_user_sequence"],
                                      ["first-event state", "first_event_in_user_sequence"]),
     "pageviews_stars_correlation (15-min join)": ("join", ["pageviews_stars_correlation"],
-                                                  ["correlation state", "pageviews_stars_correlation"]),
+                                                  ["correlation pairs", "pageviews_stars_correlation"]),
 }
 STEP_MS = 10_000
 
@@ -104,9 +104,14 @@ def run(work: Path, parts: list[list[tuple]], name: str, part_every_s: float = 0
     engine += stages["checkpoint"]
     con.close()
     log.close()
-    for file in work.glob(f"{name}.*"):  # a run's log and database: the next runs need the disk
-        file.unlink()
+    discard(work, name)  # a run's log and database: the next runs need the disk
     return engine, stages, events
+
+
+def discard(work: Path, name: str) -> None:
+    """Every file of `work` named `name`.*: a run's database, its log, its bodies."""
+    for file in work.glob(f"{name}.*"):
+        file.unlink()
 
 
 def baseline(parts: list[list[tuple]]) -> float:
@@ -123,22 +128,18 @@ def duckdb_ceiling(work: Path, parts: list[list[tuple]]) -> float:
     a table of a new database file with the same bodies: the engine's own rate to parse and keep every event,
     before any bus, clock, state or lake."""
     columns = {field: DUCKDB_TYPES[kind] for types in TOPIC_TYPES.values() for field, kind in types.items()}
-    lines = work / "bodies.json"
-    with lines.open("wb") as handle:
+    with (work / "ceiling.json").open("wb") as handle:
         for part in parts:
             for _, _, bodies, _ in part:
                 handle.write(b"\n".join(bodies) + b"\n")
     con = duckdb.connect(str(work / "ceiling.duckdb"))
     con.execute("SET threads = 1")
-    spec = "{" + ", ".join(f"'{c}': '{t}'" for c, t in columns.items()) + "}"
     began = time.perf_counter()
-    events = con.execute(f"CREATE TABLE events AS SELECT * FROM read_json(?, format = 'newline_delimited', "
-                         f"columns = {spec})", [str(lines)]).fetchone()[0]
+    events = con.execute("CREATE TABLE events AS SELECT * FROM read_json(?, format = 'newline_delimited', "
+                         "columns = ?)", [str(work / "ceiling.json"), columns]).fetchone()[0]
     con.close()
     rate = events / (time.perf_counter() - began)
-    for file in work.glob("ceiling.*"):
-        file.unlink()
-    lines.unlink()
+    discard(work, "ceiling")
     return rate
 
 

@@ -104,7 +104,7 @@ def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, lap:
           ON p.user_id = s.user_id AND s.t - p.t BETWEEN 0 AND {CORRELATION_US}
         WHERE p.new OR s.new
     """)
-    lap("correlation state")
+    lap("correlation pairs")
 
     # Tumbling windows (start, end]: an event at exactly `end` belongs to the window ending there.
     con.execute(f"""INSERT INTO streaming._windows

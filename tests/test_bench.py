@@ -62,7 +62,8 @@ def test_quick_benchmark_prints_every_ratio() -> None:
     assert len(memory) == 4  # three generators, and the users file into bronze
     for name in ("users file into bronze", "products (a file each)", "orders (+ items", "pageviews (by offsets)",
                  "definitions load", "full build   duckdb", "after 1% new data", "raw_pageviews", "agg_http_method",
-                 "pageviews_stars_correlation", "DuckDB read_json into a table", "alert_high_latency latency",
+                 "pageviews_stars_correlation", "DuckDB read_json into a table", "writes of 100 micro-batches",
+                 "fixed cost of 100 micro-batches", "alert_high_latency latency",
                  "raw_pageviews latency", "playground --help", "generate users --count 10"):
         assert any(line.startswith(name) and "ratio" in line for line in lines), result.stdout
     for line in (line for line in lines if " ratio " in f" {line} "):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from dagster_project.definitions import build_definitions
 from dagster_project.instance import prepare
 from dagster_project.landing.assets import landing_assets
 from dagster_project.targets import TARGETS, resources_for
+from dagster_project.transform.dbt_cli import DBT_DIR, KEPT_RUN_TARGETS
 from generators.errors import PlaygroundError
 from tests.conftest import ROOT
 from tests.helpers import events, local_resources, table_rows
@@ -173,8 +175,12 @@ def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
     env = {**os.environ, "PLAYGROUND_TARGET": "local", "PLAYGROUND_LAKE": str(tmp_path / "lake"),
            "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}", "PLAYGROUND_BUS": str(tmp_path / "ev.db"),
            "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb"), "PLAYGROUND_STREAMING": str(tmp_path / "st.duckdb"),
-           "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+           "DAGSTER_HOME": str(tmp_path / "dagster_home"), "DBT_TARGET_PATH": str(tmp_path / "dbt_target")}
     prepare(tmp_path / "dagster_home")
+    earlier_runs = [tmp_path / "dbt_target" / f"dbt_models-{run:07d}-0000000" for run in range(KEPT_RUN_TARGETS + 2)]
+    for folder in earlier_runs:
+        folder.mkdir(parents=True)
+    shutil.copy(DBT_DIR / "target" / "partial_parse.msgpack", tmp_path / "dbt_target")
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "--select", "*",
          "-m", "dagster_project.definitions", "--config", str(config)],
@@ -192,6 +198,9 @@ def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "st.duckdb"), read_only=True) as con:  # the same events, streamed
         assert con.execute("SELECT count(*) FROM streaming.raw_pageviews").fetchone()[0] == pageviews
     assert list((tmp_path / "lake/bronze/streaming/raw_pageviews").glob("part-*.parquet"))
+    # dbt's artifacts: this run's, and only the newest of the earlier runs'
+    assert len(list((tmp_path / "dbt_target").glob("dbt_models-*"))) == KEPT_RUN_TARGETS
+    assert len([run for run in earlier_runs if run.exists()]) == KEPT_RUN_TARGETS - 1
 
 
 @pytest.mark.slow

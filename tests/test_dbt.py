@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import polars as pl
@@ -19,7 +20,7 @@ from dagster_project.bronze.assets import bronze_assets
 from dagster_project.landing.assets import landing_assets
 from dagster_project.targets import check_dbt_settings
 from dagster_project.transform.assets import dbt_models
-from dagster_project.transform.dbt_cli import DBT_DIR, dbt_command
+from dagster_project.transform.dbt_cli import DBT_DIR, KEPT_RUN_TARGETS, dbt_command, dbt_resource
 from generators.errors import PlaygroundError
 from tests.helpers import local_resources
 
@@ -273,3 +274,25 @@ def test_source_freshness_warns_when_bronze_took_nothing_for_an_hour(built: tupl
         con.execute("UPDATE bronze.orders SET _ingested_at = _ingested_at - INTERVAL 2 HOUR")
     stale = dbt("source", "freshness", "--select", "source:bronze.orders", env=env)
     assert " WARN freshness of bronze.orders" in stale.stdout, stale.stdout[-2000:]
+
+
+def test_a_dbt_step_keeps_only_the_newest_run_folders_of_its_op(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each dbt step writes its artifacts to target/<op>-<run>-<uuid>/ (dagster-dbt): a step removes its op's
+    oldest folders so that a schedule running for weeks does not fill the disk."""
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path))
+    for age in range(12):
+        for op in ("dbt_models", "databricks_dbt_models"):
+            folder = tmp_path / f"{op}-run{age:04d}-0000000"
+            folder.mkdir()
+            (folder / "run_results.json").write_text("{}")
+            os.utime(folder, (1_000_000 - age, 1_000_000 - age))  # run0000 is the newest
+    (tmp_path / "partial_parse.msgpack").write_bytes(b"kept")
+    context = SimpleNamespace(op_execution_context=SimpleNamespace(op=SimpleNamespace(name="dbt_models")),
+                              run=SimpleNamespace(run_id="abcdef1234"))
+    path = dbt_resource("duckdb")._get_unique_target_path(context=context)
+    assert path.parent == tmp_path and path.name.startswith("dbt_models-abcdef1-")
+    left = sorted(folder.name for folder in tmp_path.glob("dbt_models-*"))
+    assert left == [f"dbt_models-run{age:04d}-0000000" for age in range(KEPT_RUN_TARGETS - 1)]
+    assert len(list(tmp_path.glob("databricks_dbt_models-*"))) == 12  # another location's op: its own
+    assert (tmp_path / "partial_parse.msgpack").read_bytes() == b"kept"

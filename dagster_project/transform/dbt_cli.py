@@ -1,7 +1,7 @@
 """dbt, as Dagster calls it: the project, its manifest, the CLI from dbt's own environment, and the
 settings one invocation sees. The assets (transform/assets.py), `make setup`'s parse, the tests and
 the benchmarks all go through here, so a run and the set-up parse see the same profile and dbt
-parses the project partially instead of whole.
+parses the project partially instead of whole; each dbt step keeps only its newest artifact folders.
 
 `python -m dagster_project.transform.dbt_cli parse` is `make setup`'s step: it writes the manifest Dagster
 reads and the partial-parse state the runs start from.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,6 +29,9 @@ from generators.errors import PlaygroundError
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT_EXECUTABLE = DBT_DIR / ".venv" / "bin" / "dbt"  # dbt's own environment (dbt_project/pyproject.toml)
 MANIFEST = DBT_DIR / "target" / "manifest.json"
+# Each dbt step leaves its artifacts (compiled SQL, run_results.json, dbt.log: ~4 MB) in a folder of its own
+# under target/; `make up`'s schedule and sensors would fill the disk with them. The newest are kept to read.
+KEPT_RUN_TARGETS = 10
 
 
 def require_prepared() -> None:
@@ -51,6 +55,13 @@ class DbtResource(DbtCliResource):
     def _initialize_dbt_core_adapter(self, args: Any) -> None:
         return None
 
+    def _get_unique_target_path(self, *, context: Any) -> Path:
+        path = super()._get_unique_target_path(context=context)
+        if context:  # <op>-<run>-<uuid>: this op's earlier folders make room for this one
+            target = path.parent if path.is_absolute() else Path(self.project_dir) / path.parent
+            prune_run_targets(target, path.name.rsplit("-", 2)[0], KEPT_RUN_TARGETS - 1)
+        return path
+
     @cached_property
     def _cli_version(self) -> version.Version:
         # dagster-dbt asks `dbt --version`, which imports every installed adapter: 13 s of each dbt step
@@ -58,6 +69,19 @@ class DbtResource(DbtCliResource):
         site_packages = glob.glob(str(DBT_DIR / ".venv" / "lib" / "python*" / "site-packages"))
         (dbt_core,) = importlib.metadata.distributions(name="dbt-core", path=site_packages)
         return version.parse(dbt_core.version)
+
+
+def prune_run_targets(target: Path, op_name: str, keep: int) -> None:
+    """All but the newest `keep` of the op's run folders (`<op>-<run>-<uuid>`) in `target` removed."""
+    def modified(folder: Path) -> float:
+        try:
+            return folder.stat().st_mtime
+        except FileNotFoundError:  # another run of the op removed it first
+            return 0.0
+
+    runs = sorted((folder for folder in target.glob(f"{op_name}-*-*") if folder.is_dir()), key=modified, reverse=True)
+    for folder in runs[keep:]:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def dbt_resource(dbt_target: str) -> DbtResource:

@@ -92,6 +92,12 @@ def test_gold_is_published_as_parquet_for_readers_outside_the_warehouse(built: t
     for model in GOLD:
         published = pl.read_parquet(root / "lake" / "gold" / model / "data.parquet")
         assert published.height == query(root / "wh.duckdb", f"SELECT count(*) FROM gold.{model}")[0][0] > 0
+    # Counts are integers to a reader too (DuckDB's sum of integers is a HUGEINT, which Parquet gets as DOUBLE).
+    counts_of = {"engagements": ("pageviews", "orders", "total_items"), "daily_sales": ("orders", "items"),
+                 "user_activity": ("pageviews", "orders", "valued_orders", "items", "ratings", "stars_total")}
+    for model, counts in counts_of.items():
+        schema = pl.read_parquet_schema(root / "lake" / "gold" / model / "data.parquet")
+        assert {column: schema[column] for column in counts} == dict.fromkeys(counts, pl.Int64), model
 
 
 def test_the_activity_unit_test_fails_for_the_originals_join_then_aggregate(built: tuple[Path, object],

@@ -77,20 +77,25 @@
 {%- endmacro %}
 
 {# A running-totals model's last step: on a full build the totals of the CTE `added`; incremental, those
-   added to the model's own totals for the same key. `columns`: name -> 'count' (never empty) or 'sum'
+   added to the model's own totals for the same key. `columns`: name -> 'count' (never empty; a BIGINT
+   everywhere: DuckDB's sum of integers is a HUGEINT, which Parquet readers get as DOUBLE) or 'sum'
    (empty when nothing was summed, as SQL's sum of no values). #}
 {% macro running_totals(key, columns) -%}
-    {%- if is_incremental() %}
 select
     a.{{ key }},
     {%- for column, kind in columns.items() %}
-    {% if kind == 'sum' %}{{ sum_of('a.' ~ column, 't.' ~ column) }}{% else %}a.{{ column }} + coalesce(t.{{ column }}, 0){% endif %} as {{ column }},
+    {%- if kind == 'count' %}
+    cast(a.{{ column }}{% if is_incremental() %} + coalesce(t.{{ column }}, 0){% endif %} as {{ dbt.type_bigint() }}) as {{ column }},
+    {%- elif is_incremental() %}
+    {{ sum_of('a.' ~ column, 't.' ~ column) }} as {{ column }},
+    {%- else %}
+    a.{{ column }},
+    {%- endif %}
     {%- endfor %}
     a._ingested_through
 from added as a
+    {%- if is_incremental() %}
 left join {{ this }} as t on t.{{ key }} = a.{{ key }}
-    {%- else %}
-select * from added
     {%- endif %}
 {%- endmacro %}
 

@@ -100,6 +100,16 @@ def test_gold_is_published_as_parquet_for_readers_outside_the_warehouse(built: t
         assert {column: schema[column] for column in counts} == dict.fromkeys(counts, pl.Int64), model
 
 
+def test_each_asset_shows_the_columns_and_types_the_warehouse_holds(built: tuple[Path, object]) -> None:
+    """The asset pages' Columns table comes from the models' ymls (`data_type`, which dagster-dbt reads): every
+    column of every silver and gold table, with the type DuckDB built it with."""
+    shown = {(*spec.key.path, column.name): column.type for spec in dbt_models.specs
+             for column in spec.metadata["dagster/column_schema"].columns}
+    held = query(built[0] / "wh.duckdb", "SELECT table_schema, table_name, column_name, lower(data_type) "
+                                         "FROM information_schema.columns WHERE table_schema IN ('silver', 'gold')")
+    assert shown == {(schema, table, column): kind for schema, table, column, kind in held}
+
+
 def test_the_activity_unit_test_fails_for_the_originals_join_then_aggregate(built: tuple[Path, object],
                                                                           tmp_path: Path) -> None:
     """The hand-made unit test catches the original's query shape: every table joined, then aggregated."""

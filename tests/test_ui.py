@@ -138,6 +138,9 @@ def test_materialize_gold_engagements_from_the_ui(dagster_dev, page) -> None:  #
     text = visit(page, f"{base}/runs/{run.run_id}", "engagements_run", "Success")
     assert "gold/engagements" in text or "engagements" in text
     visit(page, f"{base}/assets/gold/engagements", "engagements_after", "engagements")
+    # The Columns table: each column with its type and description (the model's yml)
+    assert page.locator("tr").filter(has_text="is_vip").first.inner_text().split() == [
+        "is_vip", "boolean", "Whether", "the", "user", "is", "a", "VIP."]
 
 
 def test_provision_from_the_launchpad_applies_once_the_user_switches_apply_on(  # type: ignore[no-untyped-def]

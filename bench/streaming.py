@@ -190,9 +190,10 @@ def report(quick: bool) -> None:
             print(f"{f'every scenario, {batches} micro-batches':<42} ours {total / micro:>10,.0f} events/s  one batch "
                   f"{total / whole:>9,.0f}  ratio {whole / micro:>5.2f}x ({micro:.1f} s, {runs}; {note})", flush=True)
         # What committing each batch's rows costs beyond the one batch's writes: no fewer statements can remove it.
-        more = statistics.median(writes[100]) - statistics.median(writes[1])
-        print(f"{'writes of 100 micro-batches':<42} commits+checkpoints {statistics.median(writes[100]):.2f} s, "
-              f"one batch's {statistics.median(writes[1]):.2f} s: at least {whole:.2f} s + {more:.2f} s = "
+        micro_writes, one_writes = statistics.median(writes[100]), statistics.median(writes[1])
+        more = micro_writes - one_writes
+        print(f"{'writes of 100 micro-batches':<42} commits+checkpoints {micro_writes:.2f} s, "
+              f"one batch's {one_writes:.2f} s: at least {whole:.2f} s + {more:.2f} s = "
               f"{whole + more:.2f} s  ratio {whole / (whole + more):>5.2f}x (the most 100 micro-batches reach "
               "while each commits its rows to DuckDB)", flush=True)
         # A micro-batch's own cost, its data aside (~100 events a batch), against what the goal leaves for it.

@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 SERVICES := tests/services
 DBT_DIR := dbt_project
 CHECKOV_DIR := $(SERVICES)/checkov
+PROVIDER_SCHEMAS_DIR := $(SERVICES)/provider_schemas
 DASHBOARD_DIR := dashboard
 # Use the machine's Python 3.11+; never download an interpreter.
 export UV_PYTHON_DOWNLOADS := never
@@ -51,12 +52,14 @@ setup: $(UV)
 	@$(MAKE) --no-print-directory prepare
 
 # Everything the tests use: every extra (dbt's Spark, Databricks and Synapse adapters, the bundled
-# Terraform too), dev tools, checkov in its own environment, system packages (Java, ODBC, PostgreSQL,
+# Terraform too), dev tools, checkov and the Terraform providers' schemas in environments of their own
+# (the schemas' packages are only read, never imported: not compiled), system packages (Java, ODBC, PostgreSQL,
 # Node, Chromium) and the Azurite emulator.
 setup-dev: $(UV) system-deps
 	$(UV) sync --quiet --frozen --all-extras
 	$(UV) sync --quiet --frozen --project $(DBT_DIR) --all-extras
 	$(UV) sync --quiet --frozen --project $(CHECKOV_DIR)
+	UV_COMPILE_BYTECODE=0 $(UV) sync --quiet --frozen --project $(PROVIDER_SCHEMAS_DIR)
 	$(UV) sync --quiet --frozen --project $(DASHBOARD_DIR)
 	npm ci --prefix $(SERVICES) --no-audit --no-fund --loglevel=error
 	@$(MAKE) --no-print-directory prepare
@@ -119,4 +122,4 @@ bench: setup-dev
 
 clean:
 	rm -rf data .dagster $(VENV) $(TOOLS) $(SERVICES)/node_modules .pytest_cache \
-		$(DBT_DIR)/.venv $(DBT_DIR)/target $(DBT_DIR)/logs $(CHECKOV_DIR)/.venv $(DASHBOARD_DIR)/.venv
+		$(DBT_DIR)/.venv $(DBT_DIR)/target $(DBT_DIR)/logs $(CHECKOV_DIR)/.venv $(PROVIDER_SCHEMAS_DIR)/.venv $(DASHBOARD_DIR)/.venv

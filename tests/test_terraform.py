@@ -9,10 +9,8 @@ import os
 import re
 import shlex
 import subprocess
-from functools import cache
 from pathlib import Path
 
-import hcl2
 import pytest
 import typer
 
@@ -22,46 +20,9 @@ from dagster_project.targets import DBT_SETTINGS, SOLUTIONS, TERRAFORM_DIR, reso
 from generators.cli import app
 from generators.sinks.bus import EVENTHUBS_SETTING
 from tests.conftest import ROOT
+from tests.terraform_config import BUILTIN_TYPES, FOLDERS, ROOTS, labels, parsed, resources, text, unquote
 
-ROOTS = [s.terraform_root for s in SOLUTIONS.values() if s.terraform_root]
-FOLDERS = sorted({folder for root in ROOTS for folder in module_dirs(TERRAFORM_DIR / root)})
 CHECKOV = ROOT / "tests" / "services" / "checkov" / ".venv" / "bin" / "checkov"
-BUILTIN_TYPES = {"terraform_data"}
-
-
-def unquote(value: object) -> object:
-    """python-hcl2 keeps a string literal's quotes."""
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
-@cache
-def parsed(folder: Path) -> dict[str, list]:
-    """Every top-level block of a module's .tf files, by block type."""
-    blocks: dict[str, list] = {}
-    for tf in sorted(folder.glob("*.tf")):
-        with tf.open() as handle:
-            for kind, items in hcl2.load(handle).items():
-                blocks.setdefault(kind, []).extend(items)
-    return blocks
-
-
-def labels(folder: Path, kind: str) -> dict[str, dict]:
-    return {unquote(name): body for item in parsed(folder).get(kind, []) for name, body in item.items()}
-
-
-def text(folder: Path) -> str:
-    return "\n".join(tf.read_text() for tf in sorted(folder.glob("*.tf")))
-
-
-def resources(folder: Path, kind: str = "resource") -> dict[str, dict[str, dict]]:
-    """Resource (or data source) bodies by type, then name."""
-    found: dict[str, dict[str, dict]] = {}
-    for item in parsed(folder).get(kind, []):
-        for resource_type, named in item.items():
-            found.setdefault(unquote(resource_type), {}).update({unquote(n): b for n, b in named.items()})
-    return found
 
 
 def providers_used(folder: Path) -> set[str]:

@@ -3,11 +3,11 @@ terraform {
   required_providers {
     azurerm = {
       source  = "hashicorp/azurerm"
-      version = "~> 4.42"
+      version = "~> 4.55.0"
     }
     databricks = {
       source  = "databricks/databricks"
-      version = "~> 1.70"
+      version = "~> 1.99.0"
     }
   }
 }

@@ -144,7 +144,7 @@ def test_the_sensor_requests_a_run_when_the_root_its_modules_or_variables_change
 
     first, cursor = tick(None)
     assert isinstance(first, RunRequest)
-    assert first.run_config["ops"]["terraform_apply"]["config"] == {"apply": False}
+    assert first.run_config["ops"]["terraform_apply"]["config"]["apply"] is False
     unchanged, same = tick(cursor)
     assert isinstance(unchanged, SkipReason) and same == cursor
 
@@ -165,7 +165,7 @@ def test_the_sensor_requests_a_run_when_the_root_its_modules_or_variables_change
     monkeypatch.setenv("PLAYGROUND_TERRAFORM_APPLY", "1")
     (root / "main.tf").write_text((root / "main.tf").read_text() + "\n")
     requested, _ = tick(cursor)
-    assert requested.run_config["ops"]["terraform_apply"]["config"] == {"apply": True}
+    assert requested.run_config["ops"]["terraform_apply"]["config"]["apply"] is True
 
 
 def test_the_roots_fingerprints_cover_their_modules() -> None:
@@ -204,3 +204,109 @@ def test_one_run_per_root_at_a_time(tmp_path: Path) -> None:
     prepare(tmp_path)
     limits = DagsterInstance.from_config(str(tmp_path)).get_concurrency_config().run_queue_config.tag_concurrency_limits
     assert {"key": "terraform/root", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
+
+
+def test_a_plan_that_deletes_or_replaces_waits_for_a_typed_confirmation(root: Path, tmp_path: Path) -> None:
+    """Unattended (the sensor with PLAYGROUND_TERRAFORM_APPLY=1), only creations and in-place updates apply."""
+    settings = tmp_path / ".env.root"
+    provision, _ = provisioning_jobs(DATABRICKS)
+    assert run(provision, root, settings, terraform_apply={"apply": True}).success
+    state = (root / "terraform.tfstate").read_text()
+    main = root / "main.tf"
+    main.write_text(main.read_text().replace('"deployment"', '"renamed"'))  # one delete, one create
+
+    refused = run(provision, root, settings, terraform_apply={"apply": True})
+    assert not refused.success and plan_counts(refused) == (1, 0, 1)
+    text = materialized_text(refused)
+    assert "deletes or replaces 1 resources of root (terraform_data.deployment)" in text
+    assert "`confirm: root`" in text
+    assert (root / "terraform.tfstate").read_text() == state, "something was applied"
+    assert not (root / "playground.tfplan").exists()
+
+    confirmed = run(provision, root, settings, terraform_apply={"apply": True, "confirm": "root"})
+    assert confirmed.success and confirmed.output_for_node("terraform_apply") is True
+    listed = TerraformResource(root=str(root), settings_file=str(settings)).run("state", "list").stdout
+    assert "terraform_data.renamed" in listed and "terraform_data.deployment" not in listed
+
+
+def test_state_and_plans_are_the_owners_only_and_no_plan_is_left_behind(root: Path, tmp_path: Path) -> None:
+    """They hold the deployment's secrets in plain text (the sensitive api_token here)."""
+    settings = tmp_path / ".env.root"
+    provision, _ = provisioning_jobs(DATABRICKS)
+    assert run(provision, root, settings).success  # plan only
+    assert not list(root.glob("*.tfplan")), "a plan-only run left its plan"
+    assert run(provision, root, settings, terraform_apply={"apply": True}).success
+    (root / "terraform.tfstate.backup").write_text("{}")
+    (root / "terraform.tfstate.backup").chmod(0o644)  # as an older run left it
+    main = root / "main.tf"
+    main.write_text(main.read_text().replace("deployment of", "the deployment of"))
+    assert run(provision, root, settings, terraform_apply={"apply": True}).success
+    private = list(root.glob("*.tfstate*"))
+    assert {p.name for p in private} >= {"terraform.tfstate", "terraform.tfstate.backup"}
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in private} == {p.name: 0o600 for p in private}
+    assert "token-" in (root / "terraform.tfstate").read_text()
+    assert not list(root.glob("*.tfplan"))
+
+
+def test_terraform_gets_an_environment_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a provision, the code location's environment holds DATABRICKS_HOST and DATABRICKS_TOKEN;
+    the root's Databricks provider sets host and azure_workspace_resource_id. Resolved the way
+    databricks-sdk (and the provider's Go SDK, same rule) does, the two are "more than one
+    authorization method"; Terraform's own environment leaves the provider one."""
+    from databricks.sdk.config import Config
+    from databricks.sdk.credentials_provider import CredentialsStrategy
+
+    from dagster_project.provisioning.settings import write_settings
+    from dagster_project.provisioning.terraform import terraform_environment
+
+    class AzureLogin(CredentialsStrategy):  # stands in for `az login`: no network here
+        def auth_type(self) -> str:
+            return "azure-cli"
+
+        def __call__(self, cfg: Config):
+            return lambda: {"Authorization": "Bearer x"}
+
+    settings = tmp_path / ".env.databricks_solution"
+    write_settings(settings, {"databricks_host": {"value": "adb-1.azuredatabricks.net"},
+                              "databricks_token": {"value": "dapi-secret", "sensitive": True},
+                              "playground_lake": {"value": "abfs://"}})
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    monkeypatch.setenv("PLAYGROUND_SETTINGS_DIR", str(tmp_path))
+    load_settings("databricks_solution")
+    monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", "from-the-users-shell")
+    provider = {"host": "adb-1.azuredatabricks.net", "azure_workspace_resource_id": "/subscriptions/s/rg/ws"}
+
+    def resolve(env: dict[str, str]) -> Config:
+        monkeypatch.setattr(os, "environ", env)
+        return Config(**provider, credentials_strategy=AzureLogin())
+
+    with pytest.raises(ValueError, match="more than one authorization method configured"):
+        resolve(dict(os.environ))
+    env = terraform_environment(settings)
+    assert resolve(env).auth_type == "azure-cli"
+    assert not {"DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_SECRET", "PLAYGROUND_LAKE"} & set(env)
+    assert env["PATH"] and env["TF_IN_AUTOMATION"] == "1"
+
+
+def test_the_fingerprint_covers_the_files_the_root_uploads(tmp_path: Path) -> None:
+    """The Databricks root uploads the wheel (a variables file names it) and the launcher (a module
+    path): a new build of either must request a provision."""
+    from dagster_project.provisioning.terraform import files_read
+
+    read = {p.name for p in files_read(TERRAFORM_DIR / "databricks_solution")}
+    assert "spark_launcher.py" in read
+    module = tmp_path / "modules" / "m"
+    module.mkdir(parents=True)
+    (module / "main.tf").write_text('locals {\n  script = "${path.module}/../../script.py"\n}\n')
+    (tmp_path / "script.py").write_text("print(1)\n")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "main.tf").write_text('module "m" {\n  source = "../modules/m"\n}\n')
+    (root / "terraform.tfvars").write_text('wheel = "../dist/app-1.whl"\nname = "x"\n')
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "app-1.whl").write_bytes(b"one")
+    before = fingerprint(root)
+    for changed in (tmp_path / "dist" / "app-1.whl", tmp_path / "script.py"):
+        changed.write_bytes(changed.read_bytes() + b"2")
+        assert fingerprint(root) != before, changed.name
+        before = fingerprint(root)

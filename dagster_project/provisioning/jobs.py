@@ -36,6 +36,9 @@ APPLY_SETTING = "PLAYGROUND_TERRAFORM_APPLY"
 
 class ApplyConfig(Config):
     apply: bool = Field(default=False, description="Apply the saved plan (default: plan only).")
+    confirm: str = Field(default="", description="The Terraform root's name, typed to apply a plan that deletes or "
+                                                 "replaces resources (one that only creates or updates in place "
+                                                 "needs none).")
 
 
 class DestroyConfig(Config):
@@ -44,6 +47,7 @@ class DestroyConfig(Config):
 
 def _plan_metadata(summary: PlanSummary, text: str) -> dict[str, object]:
     return {"to add": summary.add, "to change": summary.change, "to destroy": summary.destroy,
+            "deleted or replaced": MetadataValue.json(list(summary.removed)),
             # Terraform prints sensitive values as (sensitive value) in a plan.
             "plan": MetadataValue.md(f"```\n{text[-20000:]}\n```")}
 
@@ -62,16 +66,23 @@ def terraform_plan(context: OpExecutionContext, terraform: TerraformResource) ->
     return summary
 
 
-@op(description="terraform apply of the saved plan, when the run opted in (config apply: true).")
+@op(description="terraform apply of the saved plan, when the run opted in (config apply: true); a plan that "
+                "deletes or replaces anything also needs the root's name typed (config confirm).")
 def terraform_apply(context: OpExecutionContext, config: ApplyConfig, terraform: TerraformResource,
                     plan: PlanSummary) -> bool:
-    if not config.apply:
-        context.log.info("plan only: launch with `apply: true` in this step's config (or set "
-                         f"{APPLY_SETTING}=1 for the sensor's runs) to apply it")
+    name = Path(terraform.root).name
+    if not config.apply or not plan.changes:
+        terraform.discard_plan()
+        context.log.info("no changes to apply" if config.apply else
+                         f"plan only: launch with `apply: true` in this step's config (or set {APPLY_SETTING}=1 for "
+                         "the sensor's runs) to apply it")
         return False
-    if not plan.changes:
-        context.log.info("no changes to apply")
-        return False
+    if plan.removed and config.confirm != name:
+        terraform.discard_plan()
+        shown = ", ".join(plan.removed[:10]) + (", ..." if len(plan.removed) > 10 else "")
+        raise PlaygroundError(f"nothing applied: the plan deletes or replaces {len(plan.removed)} resources of {name} "
+                              f"({shown}); review the plan step's output, then launch this job with "
+                              f"`apply: true` and `confirm: {name}` in terraform_apply's config")
     terraform.apply()
     context.add_output_metadata({"added": plan.add, "changed": plan.change, "destroyed": plan.destroy})
     return True

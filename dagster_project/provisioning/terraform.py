@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import ConfigurableResource
+from dotenv import dotenv_values
 from pydantic import Field
 
 from generators.errors import PlaygroundError
@@ -27,6 +28,16 @@ MISSING = ("no Terraform found: install the terraform CLI (https://developer.has
 # What a root is made of (its state, plans, data directory and settings are not).
 SOURCE_SUFFIXES = (".tf", ".tfvars", ".json", ".asaql", ".hcl")
 PLAN_FILE = "playground.tfplan"
+# Files a root reads besides its own: `"${path.module}/..."` in a .tf file (the Databricks launcher),
+# a variables file's string that names a file (the wheel).
+MODULE_PATH = re.compile(r'"\$\{path\.module\}(/[^"$]+)"')
+TFVARS_STRING = re.compile(r'^\s*\w+\s*=\s*"([^"]+)"', re.MULTILINE)
+# Terraform's files that hold secrets in plain text: state, its backup, saved plans.
+PRIVATE_FILES = ("*.tfstate", "*.tfstate.*", "*.tfplan")
+# The solution's own settings (the provision's outputs, loaded into the code location's environment) are
+# not Terraform's: DATABRICKS_HOST and DATABRICKS_TOKEN beside the Databricks provider's
+# azure_workspace_resource_id make it refuse "more than one authorization method configured".
+FOREIGN_PREFIXES = ("DATABRICKS_",)
 
 
 def terraform_command() -> list[str]:
@@ -59,15 +70,37 @@ def module_dirs(root: Path) -> list[Path]:
     return found
 
 
-def fingerprint(root: Path) -> str:
-    """A content hash of the root, the modules it uses and its variables files."""
-    digest = hashlib.sha256()
+def files_read(root: Path) -> list[Path]:
+    """Every file an apply of the root reads: the root's and its modules' sources and variables files,
+    and the files they name (a module's `${path.module}/...` paths, a variables file's file paths)."""
+    found: list[Path] = []
     for folder in module_dirs(root):
-        for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES
-                           and not p.name.startswith(".")):
-            digest.update(f"{path.relative_to(folder.parent)}\0".encode())
-            digest.update(path.read_bytes())
+        own = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES
+                     and not p.name.startswith("."))
+        found += own
+        for path in own:
+            text = path.read_text()
+            named = MODULE_PATH.findall(text) if path.suffix == ".tf" else []
+            named += [f"/{value}" for value in TFVARS_STRING.findall(text)] if path.suffix == ".tfvars" else []
+            found += [(folder / name.lstrip("/")).resolve() for name in named]
+    return [p for p in dict.fromkeys(found) if p.is_file()]
+
+
+def fingerprint(root: Path) -> str:
+    """A content hash of everything an apply of the root reads (files_read)."""
+    digest = hashlib.sha256()
+    for path in files_read(root):
+        digest.update(f"{path}\0".encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def terraform_environment(settings_file: Path) -> dict[str, str]:
+    """This process's environment less what is not Terraform's: the solution's settings and every
+    DATABRICKS_* (the Databricks provider takes its workspace and Azure login from the root)."""
+    settings = set(dotenv_values(settings_file)) if settings_file.exists() else set()
+    env = {k: v for k, v in os.environ.items() if k not in settings and not k.startswith(FOREIGN_PREFIXES)}
+    return {**env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +108,7 @@ class PlanSummary:
     add: int
     change: int
     destroy: int
+    removed: tuple[str, ...] = ()  # addresses the plan deletes or replaces
 
     @property
     def changes(self) -> bool:
@@ -85,10 +119,13 @@ def summarize(plan: dict) -> PlanSummary:
     """Resources to add, change and destroy from `terraform show -json <plan>` (a replacement is
     one destroy and one add, as Terraform counts it)."""
     counts: Counter[str] = Counter()
+    removed = []
     for change in plan.get("resource_changes", []):
-        for action in change["change"]["actions"]:
-            counts[action] += 1
-    return PlanSummary(counts["create"], counts["update"], counts["delete"])
+        actions = change["change"]["actions"]
+        counts.update(actions)
+        if "delete" in actions:
+            removed.append(change["address"])
+    return PlanSummary(counts["create"], counts["update"], counts["delete"], tuple(removed))
 
 
 class TerraformResource(ConfigurableResource):
@@ -110,13 +147,25 @@ class TerraformResource(ConfigurableResource):
         if not self.root_path.is_dir():
             raise PlaygroundError(f"Terraform root {self.root} does not exist")
         command = [*terraform_command(), f"-chdir={self.root_path}", *args]
-        env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        env = terraform_environment(Path(self.settings_file))
+        self._make_private()
+        # umask 077: state, its backups and plans Terraform creates are its owner's only.
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False, umask=0o077)
+        self._make_private()
         if done.returncode not in codes:
             detail = (done.stderr.strip() or done.stdout.strip()).splitlines()
             raise PlaygroundError(f"terraform {args[0]} failed in {self.root} (exit {done.returncode}): "
                                   + "\n".join(detail[-30:]))
         return done
+
+    def _make_private(self) -> None:
+        for pattern in PRIVATE_FILES:
+            for path in self.root_path.glob(pattern):
+                path.chmod(0o600)
+
+    def discard_plan(self) -> None:
+        """A plan holds the secrets it would write: never left behind."""
+        self.plan_path.unlink(missing_ok=True)
 
     def init(self) -> str:
         return self.run("init", "-input=false", "-no-color").stdout
@@ -132,9 +181,10 @@ class TerraformResource(ConfigurableResource):
         """Only the saved plan: what was reviewed is what is applied."""
         if not self.plan_path.exists():
             raise PlaygroundError(f"no saved plan in {self.root}: run the plan step first")
-        done = self.run("apply", "-input=false", "-no-color", "-auto-approve", PLAN_FILE)
-        self.plan_path.unlink()
-        return done.stdout
+        try:
+            return self.run("apply", "-input=false", "-no-color", "-auto-approve", PLAN_FILE).stdout
+        finally:
+            self.discard_plan()
 
     def outputs(self) -> dict[str, dict[str, object]]:
         return json.loads(self.run("output", "-json", "-no-color").stdout or "{}")

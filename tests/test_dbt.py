@@ -256,7 +256,12 @@ def test_cloud_warehouses_parse_and_compile_without_credentials(target: str, tmp
         assert f"create table if not exists bronze.pageviews using parquet location '{location}/pageviews'" in ddl
         assert "refresh table bronze.stars" in ddl and "bronze.users" not in ddl
     else:
-        assert f"create external data source playground_bronze with (type = hadoop, location = ''{location}'')" in ddl
+        # read as the workspace's managed identity, the one Terraform grants the lake (tests/test_azure_rules.py)
+        assert "create master key" in ddl
+        assert ("create database scoped credential playground_lake_identity with identity = "
+                "''Managed Service Identity''") in ddl
+        assert (f"create external data source playground_bronze with (type = hadoop, location = ''{location}'', "
+                "credential = playground_lake_identity)") in ddl
         assert "create external table bronze.users ([id] bigint, [name] nvarchar(4000)" in ddl
         assert "[jobs] nvarchar(4000)" in ddl and "with (location = ''/stars/''" in ddl
     with pytest.raises(PlaygroundError, match="DATABRICKS_HOST" if target == "databricks" else "SYNAPSE_SERVER"):

@@ -46,19 +46,26 @@
 {% endmacro %}
 
 {# Synapse dedicated pools: external tables, which need every column declared (bronze_columns.sql);
-   the lake copies hold arrays as JSON text there. SYNAPSE_LAKE_CREDENTIAL names the database scoped
-   credential the pool reads the lake with. #}
+   the lake copies hold arrays as JSON text there. The pool reads the lake as the workspace's managed
+   identity (Terraform grants it Storage Blob Data Reader on the lake and lets it through the lake's
+   firewall): a database scoped credential WITH IDENTITY = 'Managed Service Identity', which needs the
+   database's master key (Microsoft's "Use external tables with Synapse SQL", Hadoop external tables with
+   managed identity). SYNAPSE_LAKE_CREDENTIAL names another credential to use instead. #}
 {% macro synapse__bronze_tables_sql() %}
     {% set types = {'BIGINT': 'bigint', 'INTEGER': 'int', 'DOUBLE': 'float', 'TIMESTAMP': 'datetime2',
                     'VARCHAR': 'nvarchar(4000)', 'VARCHAR[]': 'nvarchar(4000)'} %}
-    {% set credential = env_var('SYNAPSE_LAKE_CREDENTIAL', '') %}
+    {% set credential = env_var('SYNAPSE_LAKE_CREDENTIAL', '') or 'playground_lake_identity' %}
     {% set statements = [
         "if schema_id('bronze') is null " ~ exec_sql("create schema bronze"),
+        "if not exists (select * from sys.symmetric_keys where name = '##MS_DatabaseMasterKey##') "
+            ~ exec_sql("create master key"),
+        "if not exists (select * from sys.database_scoped_credentials where name = '" ~ credential ~ "') "
+            ~ exec_sql("create database scoped credential " ~ credential ~ " with identity = 'Managed Service Identity'"),
         "if not exists (select * from sys.external_file_formats where name = 'playground_parquet') "
             ~ exec_sql("create external file format playground_parquet with (format_type = parquet)"),
         "if not exists (select * from sys.external_data_sources where name = 'playground_bronze') "
             ~ exec_sql("create external data source playground_bronze with (type = hadoop, location = '"
-                       ~ bronze_location() ~ "'" ~ (", credential = " ~ credential if credential else "") ~ ")")] %}
+                       ~ bronze_location() ~ "', credential = " ~ credential ~ ")")] %}
     {% for table, columns in bronze_columns().items() %}
         {% set declared = [] %}
         {% for name, type in columns %}

@@ -29,6 +29,12 @@ variable "allowed_ip_ranges" {
   type        = list(string)
 }
 
+variable "rbac_propagation" {
+  description = "How long a new role assignment is waited for before its principal uses it (Azure RBAC is eventually consistent; a write right after the grant is refused 403)."
+  type        = string
+  default     = "2m"
+}
+
 variable "tags" {
   type    = map(string)
   default = { project = "data-playground" }
@@ -108,6 +114,7 @@ module "data_lake" {
   allowed_ip_ranges    = var.allowed_ip_ranges
   event_hub_consumers  = local.event_hub_consumers
   trusted_resource_ids = local.trusted_resource_ids
+  rbac_propagation     = var.rbac_propagation
 }
 
 module "generators" {
@@ -130,6 +137,7 @@ module "generators" {
   products_per_second              = var.generator_rates.products
   orders_per_second                = var.generator_rates.orders
   events_per_second                = var.generator_rates.events
+  rbac_propagation                 = var.rbac_propagation
 }
 
 # ---- Outputs ----

@@ -19,4 +19,5 @@ module "databricks" {
   orders_url                         = module.data_lake.orders_url
   wheel                              = var.wheel
   streaming_running                  = var.streaming_running
+  rbac_propagation                   = var.rbac_propagation
 }

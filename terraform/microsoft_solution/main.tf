@@ -17,6 +17,7 @@ module "synapse" {
   key_vault_id               = module.data_lake.key_vault_id
   log_analytics_workspace_id = module.data_lake.log_analytics_workspace_id
   sql_pool_sku               = var.sql_pool_sku
+  rbac_propagation           = var.rbac_propagation
 }
 
 module "stream_analytics" {
@@ -31,4 +32,6 @@ module "stream_analytics" {
   eventhubs_namespace_id     = module.data_lake.eventhubs_namespace_id
   consumer_group             = "stream_analytics"
   log_analytics_workspace_id = module.data_lake.log_analytics_workspace_id
+  start_after                = [module.generators.container_group_id]
+  rbac_propagation           = var.rbac_propagation
 }

@@ -112,6 +112,12 @@ resource "azurerm_role_assignment" "deployer_writes_secrets" {
   principal_id         = data.azurerm_client_config.current.object_id
 }
 
+# Azure RBAC is eventually consistent: a secret written right after the grant gets 403 ForbiddenByRbac.
+resource "time_sleep" "deployer_grant_propagated" {
+  create_duration = var.rbac_propagation
+  depends_on      = [azurerm_role_assignment.deployer_writes_secrets]
+}
+
 resource "azurerm_key_vault_secret" "generated" {
   for_each = {
     sql-admin-password        = random_password.sql_admin.result
@@ -122,7 +128,7 @@ resource "azurerm_key_vault_secret" "generated" {
   key_vault_id    = azurerm_key_vault.secrets.id
   content_type    = "text/plain"
   expiration_date = time_rotating.secrets.rotation_rfc3339
-  depends_on      = [azurerm_role_assignment.deployer_writes_secrets]
+  depends_on      = [time_sleep.deployer_grant_propagated]
 }
 
 # ---- The lake: ADLS gen2 -------------------------------------------------------------------------

@@ -79,7 +79,7 @@ output "orders_url" {
 
 output "key_vault_id" {
   value      = azurerm_key_vault.secrets.id
-  depends_on = [azurerm_role_assignment.deployer_writes_secrets] # so that others can write secrets into it
+  depends_on = [time_sleep.deployer_grant_propagated] # so that others can write secrets into it
 }
 
 output "log_analytics_workspace_id" {

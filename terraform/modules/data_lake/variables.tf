@@ -63,3 +63,8 @@ variable "trusted_resource_ids" {
   type        = list(string)
   default     = []
 }
+
+variable "rbac_propagation" {
+  description = "How long a new role assignment is waited for before its principal uses it (time_sleep)."
+  type        = string
+}

@@ -37,6 +37,12 @@ resource "azurerm_role_assignment" "connector_uses_lake" {
   principal_id         = azurerm_databricks_access_connector.lake.identity[0].principal_id
 }
 
+# Unity Catalog validates an external location by reading it as the connector at creation.
+resource "time_sleep" "connector_grant_propagated" {
+  create_duration = var.rbac_propagation
+  depends_on      = [azurerm_role_assignment.connector_uses_lake]
+}
+
 # ---- Unity Catalog (the workspace's metastore, assigned automatically to new workspaces) ------
 
 resource "databricks_storage_credential" "lake" {
@@ -45,7 +51,7 @@ resource "databricks_storage_credential" "lake" {
     access_connector_id = azurerm_databricks_access_connector.lake.id
   }
   comment    = "The playground's lake, through the access connector's managed identity"
-  depends_on = [azurerm_role_assignment.connector_uses_lake]
+  depends_on = [time_sleep.connector_grant_propagated]
 }
 
 resource "databricks_external_location" "lake" {

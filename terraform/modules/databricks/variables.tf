@@ -68,3 +68,8 @@ variable "token_lifetime_days" {
   type        = number
   default     = 90
 }
+
+variable "rbac_propagation" {
+  description = "How long a new role assignment is waited for before its principal uses it (time_sleep)."
+  type        = string
+}

@@ -9,5 +9,9 @@ terraform {
       source  = "databricks/databricks"
       version = "~> 1.99.0"
     }
+    time = {
+      source  = "hashicorp/time"
+      version = "~> 0.13.1"
+    }
   }
 }

@@ -15,6 +15,10 @@ locals {
     trickle = ["playground", "trickle", "--products-per-s", "${var.products_per_second}", "--orders-per-s", "${var.orders_per_second}", "--seed", "${var.seed}"]
     stream  = ["playground", "stream", "--rate", "${var.events_per_second}", "--bus", "eventhubs"]
   }
+  # A group in a subnet has a private IP address, and ACI refuses an address without ports
+  # (MissingIpAddressPorts); the provider sends the containers' ports as the address's. Nothing listens
+  # on it: the generators only send, and the subnet's security group denies inbound from the Internet.
+  declared_port = 8080
   environment = {
     PLAYGROUND_LAKE            = local.lake
     AZURE_STORAGE_ACCOUNT_NAME = var.storage_account_name
@@ -38,6 +42,12 @@ resource "azurerm_role_assignment" "generators_write_lake" {
   scope                = var.storage_account_id
   role_definition_name = "Storage Blob Data Contributor"
   principal_id         = azurerm_user_assigned_identity.generators.principal_id
+}
+
+# The init containers write the lake at once: the grant must have reached the storage account.
+resource "time_sleep" "generators_grant_propagated" {
+  create_duration = var.rbac_propagation
+  depends_on      = [azurerm_role_assignment.generators_write_lake]
 }
 
 resource "azurerm_container_group" "generators" {
@@ -86,8 +96,15 @@ resource "azurerm_container_group" "generators" {
       commands                     = container.value
       environment_variables        = local.environment
       secure_environment_variables = local.secure_environment
+      dynamic "ports" {
+        for_each = container.key == "stream" ? [local.declared_port] : []
+        content {
+          port     = ports.value
+          protocol = "TCP"
+        }
+      }
     }
   }
 
-  depends_on = [azurerm_role_assignment.generators_write_lake]
+  depends_on = [time_sleep.generators_grant_propagated]
 }

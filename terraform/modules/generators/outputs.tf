@@ -1,3 +1,8 @@
+output "container_group_id" {
+  description = "Created once the init containers have written users, VIP users, products and orders."
+  value       = azurerm_container_group.generators.id
+}
+
 output "container_group_name" {
   value = azurerm_container_group.generators.name
 }

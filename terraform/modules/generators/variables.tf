@@ -102,3 +102,8 @@ variable "events_per_second" {
   type        = number
   default     = 1.5
 }
+
+variable "rbac_propagation" {
+  description = "How long a new role assignment is waited for before its principal uses it (time_sleep)."
+  type        = string
+}

@@ -91,6 +91,14 @@ resource "azurerm_stream_analytics_output_blob" "lake" {
   }
 }
 
+# The job starts once its identity's grants have propagated and the reference data it loads at start
+# is in the lake (var.start_after: the generators' container group, created after its init containers).
+resource "time_sleep" "ready_to_start" {
+  create_duration = var.rbac_propagation
+  triggers        = { after = join(",", var.start_after) }
+  depends_on      = [azurerm_role_assignment.job_reads_hubs, azurerm_role_assignment.job_writes_lake]
+}
+
 resource "azurerm_stream_analytics_job_schedule" "started" {
   stream_analytics_job_id = azurerm_stream_analytics_job.scenarios.id
   start_mode              = "JobStartTime"
@@ -98,8 +106,7 @@ resource "azurerm_stream_analytics_job_schedule" "started" {
     azurerm_stream_analytics_stream_input_eventhub_v2.hubs,
     azurerm_stream_analytics_reference_input_blob.lake,
     azurerm_stream_analytics_output_blob.lake,
-    azurerm_role_assignment.job_reads_hubs,
-    azurerm_role_assignment.job_writes_lake,
+    time_sleep.ready_to_start,
   ]
 }
 

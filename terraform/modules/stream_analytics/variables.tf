@@ -46,3 +46,13 @@ variable "streaming_units" {
 variable "log_analytics_workspace_id" {
   type = string
 }
+
+variable "rbac_propagation" {
+  description = "How long a new role assignment is waited for before its principal uses it (time_sleep)."
+  type        = string
+}
+
+variable "start_after" {
+  description = "IDs of what must exist before the job starts: the generators' container group, whose init containers write the reference data (users, VIP users)."
+  type        = list(string)
+}

@@ -5,5 +5,9 @@ terraform {
       source  = "hashicorp/azurerm"
       version = "~> 4.55.0"
     }
+    time = {
+      source  = "hashicorp/time"
+      version = "~> 0.13.1"
+    }
   }
 }

@@ -147,6 +147,7 @@ resource "azurerm_synapse_sql_pool_vulnerability_assessment" "warehouse" {
     enabled                           = true
     email_subscription_admins_enabled = true
   }
+  depends_on = [time_sleep.workspace_grants_propagated]
 }
 
 resource "azurerm_monitor_diagnostic_setting" "sql_pool" {
@@ -179,6 +180,22 @@ resource "azurerm_synapse_workspace_aad_admin" "dbt" {
   login                = azuread_service_principal.dbt.display_name
   object_id            = azuread_service_principal.dbt.object_id
   tenant_id            = data.azurerm_client_config.current.tenant_id
+}
+
+# The pool reads bronze's external tables as the workspace's managed identity (the database scoped
+# credential `WITH IDENTITY = 'Managed Service Identity'` that dbt's register_bronze creates), through the
+# lake's firewall by the workspace's resource instance rule (the root's trusted_resource_ids).
+resource "azurerm_role_assignment" "workspace_reads_lake" {
+  scope                = var.lake_storage_account_id
+  role_definition_name = "Storage Blob Data Reader"
+  principal_id         = azurerm_synapse_workspace.playground.identity[0].principal_id
+}
+
+# The vulnerability assessment writes its reports as the workspace's identity at creation.
+resource "time_sleep" "workspace_grants_propagated" {
+  create_duration = var.rbac_propagation
+  depends_on = [azurerm_role_assignment.workspace_uses_its_storage, azurerm_role_assignment.workspace_reads_lake,
+  azurerm_role_assignment.dbt_reads_lake]
 }
 
 resource "azurerm_role_assignment" "dbt_reads_lake" {

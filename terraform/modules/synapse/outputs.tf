@@ -8,7 +8,8 @@ output "sql_server" {
 }
 
 output "sql_database" {
-  value = azurerm_synapse_sql_pool.warehouse.name
+  value      = azurerm_synapse_sql_pool.warehouse.name
+  depends_on = [time_sleep.workspace_grants_propagated] # dbt reads the lake as soon as the settings exist
 }
 
 output "tenant_id" {

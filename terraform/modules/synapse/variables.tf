@@ -43,3 +43,8 @@ variable "secret_rotation_days" {
   type    = number
   default = 180
 }
+
+variable "rbac_propagation" {
+  description = "How long a new role assignment is waited for before its principal uses it (time_sleep)."
+  type        = string
+}

@@ -1,0 +1,129 @@
+"""Rules of Azure and of the Terraform providers that decide whether terraform/ survives its first apply
+and each solution's first run. Nothing here reaches Azure: each rule is read from the configuration
+(python-hcl2, references followed across modules) and cites where it comes from."""
+
+from __future__ import annotations
+
+import re
+
+from dagster_project.targets import TERRAFORM_DIR
+from tests.terraform_config import FOLDERS, ROOTS, labels, resources, unquote
+
+MODULES = TERRAFORM_DIR / "modules"
+
+
+def depends_on(body: dict) -> set[str]:
+    return {re.sub(r"^\$\{|\}$", "", d) for d in body.get("depends_on", [])}
+
+
+def duration_seconds(text: str) -> int:
+    """A Go duration as time_sleep takes it (`2m`, `90s`, `1m30s`)."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    parts = re.findall(r"(\d+)([hms])", text)
+    assert parts and "".join(n + u for n, u in parts) == text, text
+    return sum(int(n) * units[u] for n, u in parts)
+
+
+def test_a_container_group_with_an_ip_address_declares_a_port() -> None:
+    """azurerm 4.55.0, internal/services/containers/container_group_resource.go: unless ip_address_type is
+    "None", the group is sent an IPAddress whose Ports are the containers' `ports` (exposed_port when
+    given); ACI refuses an address with no port (MissingIpAddressPorts). A group in a subnet must have a
+    private address (ACI: "Deploy container instances into an Azure virtual network")."""
+    for folder in FOLDERS:
+        for name, group in resources(folder).get("azurerm_container_group", {}).items():
+            address = unquote(group.get("ip_address_type", '"Public"'))
+            if group.get("subnet_ids"):
+                assert address == "Private", f"{folder.name}/{name}: a group in a subnet has a private address"
+            if address == "None":
+                continue
+            containers = group.get("container", []) + [d['"container"'] for d in group.get("dynamic", [])
+                                                        if '"container"' in d]
+            ports = [c for c in containers if "ports" in c or any('"ports"' in d for d in c.get("dynamic", []))]
+            ports += [c for body in containers for c in body.get("content", [])
+                      if "ports" in c or any('"ports"' in d for d in c.get("dynamic", []))]
+            assert ports or group.get("exposed_port"), f"{folder.name}/{name}: an IP address with no port"
+
+
+# Who uses a role assignment during the apply itself, right after it is made.
+GRANT_USERS = {
+    # Key Vault with RBAC: the deployer's secret writes (and the Synapse module's, through key_vault_id).
+    ("data_lake", "azurerm_role_assignment.deployer_writes_secrets"): ["azurerm_key_vault_secret.generated"],
+    # The generators' init containers write the lake at once.
+    ("generators", "azurerm_role_assignment.generators_write_lake"): ["azurerm_container_group.generators"],
+    # Unity Catalog reads the lake as the access connector to create the credential's external locations.
+    ("databricks", "azurerm_role_assignment.connector_uses_lake"): ["databricks_storage_credential.lake"],
+    # The job's start reads both hubs and writes the lake as its identity.
+    ("stream_analytics", "azurerm_role_assignment.job_reads_hubs"): ["azurerm_stream_analytics_job_schedule.started"],
+    ("stream_analytics", "azurerm_role_assignment.job_writes_lake"): ["azurerm_stream_analytics_job_schedule.started"],
+    # The vulnerability assessment writes its container as the workspace's identity.
+    ("synapse", "azurerm_role_assignment.workspace_uses_its_storage"):
+        ["azurerm_synapse_sql_pool_vulnerability_assessment.warehouse"],
+}
+
+
+def test_nothing_uses_a_role_assignment_before_it_has_propagated() -> None:
+    """Azure RBAC is eventually consistent: "it can take up to 10 minutes for changes to take effect"
+    (Azure RBAC troubleshooting), and Key Vault's RBAC guide warns of the same latency, so a write made
+    right after the grant is refused (403 ForbiddenByRbac). Azure's verified Key Vault module waits with a
+    time_sleep for the same reason (wait_for_rbac_before_secret_operations). Whatever uses a grant during
+    the apply depends on a time_sleep after it, never on the grant itself."""
+    for folder in FOLDERS:
+        found = resources(folder)
+        sleeps = found.get("time_sleep", {})
+        for kind, named in found.items():
+            for name, body in named.items():
+                grants = {d for d in depends_on(body) if d.startswith("azurerm_role_assignment.")}
+                assert kind == "time_sleep" or not grants, \
+                    f"{folder.name}/{kind}.{name} depends on {grants} directly: wait for propagation instead"
+        for (module, grant), users in GRANT_USERS.items():
+            if folder.name != module:
+                continue
+            for user in users:
+                kind, name = user.split(".")
+                waits = [s for s in depends_on(found[kind][name]) if s.startswith("time_sleep.")]
+                assert any(grant in depends_on(sleeps[w.split(".")[1]]) for w in waits), \
+                    f"{module}/{user} does not wait for {grant} to propagate"
+    assert "time_sleep.deployer_grant_propagated" in depends_on(labels(MODULES / "data_lake", "output")["key_vault_id"])
+    for root in ROOTS:
+        default = labels(TERRAFORM_DIR / root, "variable")["rbac_propagation"]["default"]
+        assert duration_seconds(unquote(default)) >= 60, "Azure's verified modules wait 30-60 s; the docs say minutes"
+
+
+def test_the_stream_analytics_job_starts_after_its_reference_data_is_written() -> None:
+    """Stream Analytics loads reference data when the job starts ("Use reference data for lookups"): it
+    starts only after the generators' container group, which ACI creates once its init containers (users
+    with VIP users first) have run to completion."""
+    [schedule] = resources(MODULES / "stream_analytics")["azurerm_stream_analytics_job_schedule"].values()
+    sleep = resources(MODULES / "stream_analytics")["time_sleep"]["ready_to_start"]
+    assert "time_sleep.ready_to_start" in depends_on(schedule)
+    assert "var.start_after" in str(sleep["triggers"])
+    call = labels(TERRAFORM_DIR / "microsoft_solution", "module")["stream_analytics"]
+    assert call["start_after"] == ["${module.generators.container_group_id}"]
+    assert labels(MODULES / "generators", "output")["container_group_id"]["value"] == \
+        "${azurerm_container_group.generators.id}"
+    reference = {unquote(r["path_pattern"]) for r in
+                 resources(MODULES / "stream_analytics")["azurerm_stream_analytics_reference_input_blob"].values()}
+    assert reference == {"${each.value.path}"}
+
+
+def test_synapse_reads_the_lake_as_its_workspace_identity() -> None:
+    """Hadoop external tables over a firewalled ADLS account: a database scoped credential WITH IDENTITY =
+    'Managed Service Identity' (created by dbt's register_bronze), the workspace's identity holding a
+    Storage Blob Data role on the account, and the account letting the workspace through by a resource
+    instance rule (Microsoft: "Use external tables with Synapse SQL"; "Configure Azure Storage firewalls
+    and virtual networks", resource instances)."""
+    synapse = resources(MODULES / "synapse")
+    grant = synapse["azurerm_role_assignment"]["workspace_reads_lake"]
+    assert grant["scope"] == "${var.lake_storage_account_id}"
+    assert unquote(grant["role_definition_name"]) in ("Storage Blob Data Reader", "Storage Blob Data Contributor")
+    assert grant["principal_id"] == "${azurerm_synapse_workspace.playground.identity[0].principal_id}"
+    call = labels(TERRAFORM_DIR / "microsoft_solution", "module")["synapse"]
+    assert call["lake_storage_account_id"] == "${module.data_lake.storage_account_id}"
+    main = (TERRAFORM_DIR / "microsoft_solution" / "main.tf").read_text()
+    assert re.search(r"trusted_resource_ids\s*=\s*\[module\.synapse\.workspace_id\]", main)
+    lake = resources(MODULES / "data_lake")["azurerm_storage_account"]["lake"]
+    [rules] = lake["network_rules"]
+    [access] = [d['"private_link_access"'] for d in rules["dynamic"] if '"private_link_access"' in d]
+    assert access["for_each"] == "${var.trusted_resource_ids}"
+    workspace = labels(MODULES / "synapse", "output")["workspace_id"]["value"]
+    assert workspace == "${azurerm_synapse_workspace.playground.id}"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from dagster_project.targets import TERRAFORM_DIR
 from tests.terraform_config import FOLDERS, ROOTS, labels, resources, unquote
 
@@ -127,3 +129,30 @@ def test_synapse_reads_the_lake_as_its_workspace_identity() -> None:
     assert access["for_each"] == "${var.trusted_resource_ids}"
     workspace = labels(MODULES / "synapse", "output")["workspace_id"]["value"]
     assert workspace == "${azurerm_synapse_workspace.playground.id}"
+
+
+@pytest.mark.parametrize("event_time", [False, True], ids=["arrival time", "event time"])
+def test_the_stream_analytics_query_uses_datediff_only_where_documented(event_time: bool) -> None:
+    """ASA query language, DATEDIFF: with input aliases as its arguments (`DATEDIFF(minute, p, s)`) it is the
+    time bound of a stream-to-stream JOIN, documented in the ON condition only; elsewhere (a SELECT list)
+    it takes datetime expressions. The correlation's seconds_between is the difference of the inputs'
+    timestamps (arrival: EventEnqueuedUtcTime; event time: event_time), in seconds as the local engine
+    computes it ((s.t - p.t) / 1e6, tests/test_streaming.py)."""
+    from dagster_project.streaming.stream_analytics import render
+
+    query = render(event_time=event_time)
+    statements = re.split(r"\n\n(?=SELECT|WITH)", query)
+    checked = 0
+    for statement in statements:
+        aliases = set(re.findall(r"\]\s*(?:TIMESTAMP BY \w+\s*)?AS (\w+)", statement))
+        on = statement.find(" ON ")
+        for found in re.finditer(r"DATEDIFF\((\w+), ([^,]+), ([^)]+\)?)\)", statement):
+            start, end = found.group(2).strip(), found.group(3).strip()
+            if {start, end} <= aliases:
+                assert 0 <= on < found.start(), f"DATEDIFF over aliases outside a JOIN's ON: {found.group(0)}"
+            else:
+                stamp = r"CAST\((\w+)\.event_time AS datetime\)" if event_time else r"(\w+)\.EventEnqueuedUtcTime"
+                assert re.fullmatch(stamp, start) and re.fullmatch(stamp, end), found.group(0)
+            checked += 1
+    assert checked == 2
+    assert "DATEDIFF(millisecond, " in query and ") / 1000.0 AS seconds_between" in query

@@ -35,6 +35,12 @@ def _fields(fields: tuple[str, ...], alias: str = "") -> str:
     return ", ".join(f"CAST({prefix}{f} AS float) AS {f}" if f == "latency" else f"{prefix}{f}" for f in fields)
 
 
+def _stamp(alias: str, event_time: bool) -> str:
+    """An input's timestamp as a value: DATEDIFF over input aliases (`DATEDIFF(minute, p, s)`) is
+    documented only in a JOIN's ON condition; a SELECT list takes datetime expressions."""
+    return f"CAST({alias}.event_time AS datetime)" if event_time else f"{alias}.EventEnqueuedUtcTime"
+
+
 def render(event_time: bool = False) -> str:
     """The job's query; `event_time` stamps events by their event_time instead of arrival."""
     names = {o.name: f"[{o.original_name}]" for o in OUTPUTS if o.solution == "microsoft"}
@@ -59,7 +65,7 @@ INTO {names["raw_vip_only"]}
 FROM {pv} AS p JOIN [vipusers] AS v ON p.user_id = v.id
 
 SELECT p.user_id, p.event_id AS pageview_event_id, p.http_method, p.uri, s.event_id AS star_event_id, s.stars,
-       DATEDIFF(second, p, s) AS seconds_between
+       DATEDIFF(millisecond, {_stamp("p", event_time)}, {_stamp("s", event_time)}) / 1000.0 AS seconds_between
 INTO {names["pageviews_stars_correlation"]}
 FROM {pv} AS p JOIN {st} AS s
   ON p.user_id = s.user_id AND DATEDIFF(minute, p, s) BETWEEN 0 AND {CORRELATION_MINUTES}

@@ -156,3 +156,54 @@ def test_the_stream_analytics_query_uses_datediff_only_where_documented(event_ti
             checked += 1
     assert checked == 2
     assert "DATEDIFF(millisecond, " in query and ") / 1000.0 AS seconds_between" in query
+
+
+def test_every_databricks_compute_that_reads_the_lake_has_a_network_path_to_it() -> None:
+    """The lake and the orders database deny by default. Databricks: "You cannot use a storage firewall in a
+    standard Azure Databricks deployment"; a VNet-injected workspace's classic compute reaches a firewalled
+    account through its subnets (service endpoints the firewall allows), the control plane through the
+    access connector's resource instance rule ("Configure trusted access to Azure Storage based on your
+    managed identity"); serverless compute would need an account-level network connectivity configuration,
+    so none is used. Checked: job clusters (the streaming job's, the bronze job Dagster submits), the SQL
+    warehouse dbt uses, and what the control plane does (Unity Catalog's validation, volume uploads)."""
+    from dagster_project.spark_jobs import DatabricksSparkJobs
+    from tests.terraform_config import referenced
+
+    root = TERRAFORM_DIR / "databricks_solution"
+    databricks = resources(MODULES / "databricks")
+    workspace = databricks["azurerm_databricks_workspace"]["playground"]
+    [network] = workspace["custom_parameters"]
+    call = (root, labels(root, "module")["databricks"])
+    assert referenced(MODULES / "databricks", network["virtual_network_id"], call) == \
+        {"data_lake/azurerm_virtual_network.playground"}
+    subnets = {"databricks/azurerm_subnet.workspace"}
+    for side in ("public", "private"):
+        assert referenced(MODULES / "databricks", network[f"{side}_subnet_name"]) == subnets
+    subnet = databricks["azurerm_subnet"]["workspace"]
+    assert subnet["virtual_network_name"] == "${var.virtual_network_name}"
+    assert {"Microsoft.Storage", "Microsoft.Sql"} <= {unquote(e) for e in subnet["service_endpoints"]}
+    assert network["no_public_ip"] is True and databricks["azurerm_subnet_nat_gateway_association"]  # egress
+
+    # The lake's firewall and the orders database's rules, followed from the root to the resources.
+    data_lake = (root, labels(root, "module")["data_lake"])
+    lake = resources(MODULES / "data_lake")["azurerm_storage_account"]["lake"]
+    [rules] = lake["network_rules"]
+    assert unquote(rules["default_action"]) == "Deny"
+    assert subnets <= referenced(MODULES / "data_lake", rules["virtual_network_subnet_ids"], data_lake)
+    sql_rules = resources(MODULES / "data_lake")["azurerm_mssql_virtual_network_rule"]
+    assert any(subnets <= referenced(MODULES / "data_lake", rule.get("for_each", ""), data_lake)
+               for rule in sql_rules.values())
+    [access] = [d['"private_link_access"'] for d in rules["dynamic"] if '"private_link_access"' in d]
+    assert referenced(MODULES / "data_lake", access["for_each"], data_lake) == \
+        {"databricks/azurerm_databricks_access_connector.lake"}
+
+    # Every compute is classic, in those subnets: no serverless warehouse, job or task environment.
+    [warehouse] = databricks["databricks_sql_endpoint"].values()
+    assert warehouse["enable_serverless_compute"] is False
+    [streaming] = databricks["databricks_job"].values()
+    assert all(task.get("new_cluster") for task in streaming["task"])
+    assert "environment" not in streaming and "job_cluster" not in streaming
+    jobs = DatabricksSparkJobs(host="h", token="t", storage_account="a", catalog="c", volume="/Volumes/c/b/a",
+                               wheel="w.whl", secret_scope="s", streaming_job_id="1")
+    task = jobs.task("dagster_project.bronze.spark_job", [])
+    assert "new_cluster" in task and "environment_key" not in task and "existing_cluster_id" not in task

@@ -1,8 +1,8 @@
 # The data playground every solution deploys: its name, resource group, landing systems (data lake
 # module) and generators, with their variables and the settings they give the solution's code
 # location. One file in one place, linked into each root (terraform/<solution>/playground.tf ->
-# ../common/playground.tf); the root adds its own engines and sets local.event_hub_consumers and
-# local.trusted_resource_ids.
+# ../common/playground.tf); the root adds its own engines and sets local.event_hub_consumers,
+# local.trusted_resource_ids and local.compute_subnet_ids.
 
 # ---- Variables ----
 
@@ -114,6 +114,7 @@ module "data_lake" {
   allowed_ip_ranges    = var.allowed_ip_ranges
   event_hub_consumers  = local.event_hub_consumers
   trusted_resource_ids = local.trusted_resource_ids
+  compute_subnet_ids   = local.compute_subnet_ids
   rbac_propagation     = var.rbac_propagation
 }
 

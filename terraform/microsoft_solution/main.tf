@@ -4,6 +4,7 @@
 locals {
   event_hub_consumers  = ["dagster", "stream_analytics"]
   trusted_resource_ids = [module.synapse.workspace_id]
+  compute_subnet_ids   = {} # Synapse and Stream Analytics reach the lake as trusted resource instances
 }
 
 module "synapse" {

@@ -37,7 +37,8 @@ resource "azurerm_log_analytics_workspace" "diagnostics" {
   tags                = var.tags
 }
 
-# The generators run in this subnet; the orders database and the lake let it through by service endpoint.
+# The generators run in this subnet, a solution's compute in subnets of its own (var.compute_subnet_ids);
+# the orders database and the lake let them through by service endpoint.
 resource "azurerm_virtual_network" "playground" {
   name                = "${var.name}-vnet"
   resource_group_name = var.resource_group_name
@@ -168,7 +169,7 @@ resource "azurerm_storage_account" "lake" {
     default_action             = "Deny"
     bypass                     = ["AzureServices", "Logging", "Metrics"]
     ip_rules                   = [for range in var.allowed_ip_ranges : trimsuffix(range, "/32")]
-    virtual_network_subnet_ids = [azurerm_subnet.generators.id]
+    virtual_network_subnet_ids = concat([azurerm_subnet.generators.id], values(var.compute_subnet_ids))
     dynamic "private_link_access" {
       for_each = var.trusted_resource_ids
       content {
@@ -312,6 +313,14 @@ resource "azurerm_mssql_virtual_network_rule" "generators" {
   name      = "generators"
   server_id = azurerm_mssql_server.orders.id
   subnet_id = azurerm_subnet.generators.id
+}
+
+# The solution's own compute (Databricks' clusters and SQL warehouse read the orders by JDBC).
+resource "azurerm_mssql_virtual_network_rule" "compute" {
+  for_each  = var.compute_subnet_ids
+  name      = each.key
+  server_id = azurerm_mssql_server.orders.id
+  subnet_id = each.value
 }
 
 # ---- Diagnostics into Log Analytics -----------------------------------------------------------

@@ -86,6 +86,14 @@ output "log_analytics_workspace_id" {
   value = azurerm_log_analytics_workspace.diagnostics.id
 }
 
+output "virtual_network_id" {
+  value = azurerm_virtual_network.playground.id
+}
+
+output "virtual_network_name" {
+  value = azurerm_virtual_network.playground.name
+}
+
 output "generators_subnet_id" {
   value = azurerm_subnet.generators.id
 }

@@ -68,3 +68,9 @@ variable "rbac_propagation" {
   description = "How long a new role assignment is waited for before its principal uses it (time_sleep)."
   type        = string
 }
+
+variable "compute_subnet_ids" {
+  description = "Subnets of the solution's compute, by name (e.g. the Databricks workspace's), let through the lake's and the orders database's firewalls by service endpoint (Microsoft.Storage, Microsoft.Sql)."
+  type        = map(string)
+  default     = {}
+}

@@ -1,6 +1,14 @@
 # The Databricks solution's engines: a workspace on Unity Catalog reading the lake through an access
 # connector, a catalog with schemas per tier, a SQL warehouse for dbt-databricks, the streaming job
 # (dagster_project/streaming/spark_job.py, from this repository's wheel) and a secret scope.
+#
+# The lake and the orders database deny by default, and "you cannot use a storage firewall in a standard
+# Azure Databricks deployment" (Databricks: Use Azure managed identities in Unity Catalog). So the
+# workspace is VNet-injected into the playground's network: its clusters and its classic SQL warehouse
+# run in the two subnets below, which the lake and the orders database let through by service endpoint
+# (the root passes them as compute_subnet_ids); the control plane reaches the lake as the access
+# connector (a resource instance rule). Nothing runs on serverless compute, which would need a network
+# connectivity configuration at the Databricks account level.
 
 locals {
   schemas = ["bronze", "silver", "gold", "streaming"]
@@ -9,9 +17,76 @@ locals {
   launcher = "${path.module}/../../../dagster_project/spark_launcher.py"
 }
 
+# ---- The workspace's network: two delegated subnets (host and container), their security group, and a
+# NAT gateway for egress (secure cluster connectivity gives the nodes no public address; clusters reach
+# the control plane, Event Hubs and PyPI through it). ------------------------------------------------
+
+resource "azurerm_subnet" "workspace" {
+  #checkov:skip=CKV2_AZURE_31: both subnets get the workspace's security group (the for_each association below); checkov links only one of a for_each pair
+  for_each             = { host = "10.42.2.0/24", container = "10.42.3.0/24" }
+  name                 = "databricks-${each.key}"
+  resource_group_name  = var.resource_group_name
+  virtual_network_name = var.virtual_network_name
+  address_prefixes     = [each.value]
+  service_endpoints    = ["Microsoft.Storage", "Microsoft.Sql"]
+  delegation {
+    name = "databricks"
+    service_delegation {
+      name = "Microsoft.Databricks/workspaces"
+      actions = [
+        "Microsoft.Network/virtualNetworks/subnets/join/action",
+        "Microsoft.Network/virtualNetworks/subnets/prepareNetworkPolicies/action",
+        "Microsoft.Network/virtualNetworks/subnets/unprepareNetworkPolicies/action",
+      ]
+    }
+  }
+}
+
+# Databricks adds the rules its clusters need (network_security_group_rules_required = AllRules).
+resource "azurerm_network_security_group" "workspace" {
+  name                = "${var.name}-databricks-nsg"
+  resource_group_name = var.resource_group_name
+  location            = var.location
+  tags                = var.tags
+}
+
+resource "azurerm_subnet_network_security_group_association" "workspace" {
+  for_each                  = azurerm_subnet.workspace
+  subnet_id                 = each.value.id
+  network_security_group_id = azurerm_network_security_group.workspace.id
+}
+
+resource "azurerm_public_ip" "egress" {
+  name                = "${var.name}-databricks-egress"
+  resource_group_name = var.resource_group_name
+  location            = var.location
+  allocation_method   = "Static"
+  sku                 = "Standard"
+  tags                = var.tags
+}
+
+resource "azurerm_nat_gateway" "egress" {
+  name                = "${var.name}-databricks-nat"
+  resource_group_name = var.resource_group_name
+  location            = var.location
+  sku_name            = "Standard"
+  tags                = var.tags
+}
+
+resource "azurerm_nat_gateway_public_ip_association" "egress" {
+  nat_gateway_id       = azurerm_nat_gateway.egress.id
+  public_ip_address_id = azurerm_public_ip.egress.id
+}
+
+resource "azurerm_subnet_nat_gateway_association" "egress" {
+  for_each       = azurerm_subnet.workspace
+  subnet_id      = each.value.id
+  nat_gateway_id = azurerm_nat_gateway.egress.id
+}
+
 resource "azurerm_databricks_workspace" "playground" {
   #checkov:skip=CKV2_AZURE_48: Microsoft-managed keys for DBFS root: the playground keeps its data in the lake, not DBFS (see the lake on customer-managed keys)
-  #checkov:skip=CKV_AZURE_158: reached from the machine running Dagster and dbt over its public endpoint (token auth); private link needs a VNet-injected workspace
+  #checkov:skip=CKV_AZURE_158: reached from the machine running Dagster and dbt over its public endpoint (token auth): private link needs a private network for that machine, which a playground does not have
   name                              = "${var.name}-databricks"
   resource_group_name               = var.resource_group_name
   location                          = var.location
@@ -19,6 +94,17 @@ resource "azurerm_databricks_workspace" "playground" {
   managed_resource_group_name       = "${var.resource_group_name}-databricks-managed"
   infrastructure_encryption_enabled = true
   tags                              = var.tags
+
+  custom_parameters {
+    no_public_ip                                         = true
+    virtual_network_id                                   = var.virtual_network_id
+    public_subnet_name                                   = azurerm_subnet.workspace["host"].name
+    private_subnet_name                                  = azurerm_subnet.workspace["container"].name
+    public_subnet_network_security_group_association_id  = azurerm_subnet_network_security_group_association.workspace["host"].id
+    private_subnet_network_security_group_association_id = azurerm_subnet_network_security_group_association.workspace["container"].id
+  }
+
+  depends_on = [azurerm_subnet_nat_gateway_association.egress]
 }
 
 resource "azurerm_databricks_access_connector" "lake" {
@@ -93,12 +179,13 @@ resource "databricks_file" "launcher" {
 
 # ---- dbt-databricks' SQL warehouse and token ------------------------------------------------
 
+# Classic (not serverless): it runs in the workspace's subnets, which the lake's firewall lets through.
 resource "databricks_sql_endpoint" "dbt" {
   name                      = "${var.name}-dbt"
   cluster_size              = var.warehouse_size
   max_num_clusters          = 1
-  auto_stop_mins            = 10 # serverless: nothing billed while stopped
-  enable_serverless_compute = true
+  auto_stop_mins            = 10 # nothing billed by Databricks or for VMs while stopped
+  enable_serverless_compute = false
   warehouse_type            = "PRO"
 }
 

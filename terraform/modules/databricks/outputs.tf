@@ -28,6 +28,11 @@ output "secret_scope" {
   value = databricks_secret_scope.playground.name
 }
 
+output "subnet_ids" {
+  description = "The workspace's subnets, where its clusters and SQL warehouse run, by name."
+  value       = { for key, subnet in azurerm_subnet.workspace : "databricks-${key}" => subnet.id }
+}
+
 output "access_connector_id" {
   value = azurerm_databricks_access_connector.lake.id
 }

@@ -73,3 +73,12 @@ variable "rbac_propagation" {
   description = "How long a new role assignment is waited for before its principal uses it (time_sleep)."
   type        = string
 }
+
+variable "virtual_network_id" {
+  description = "The playground's network, into which the workspace is injected."
+  type        = string
+}
+
+variable "virtual_network_name" {
+  type = string
+}

@@ -110,13 +110,24 @@ def generate(
     rate: Annotated[float | None, typer.Option(help="Events per second of event time (default: the "
                                                     "original's pace, ~1.5/s).")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    keep_existing: Annotated[bool, typer.Option(
+        help="Keep users, products and orders generated earlier with the same seed (their manifest in the lake, "
+             "the orders in the DB) instead of writing them afresh: a restarted container goes on, never "
+             "resets.")] = False,
 ) -> None:
     """Write a fresh data set for SOURCE (or all) into the lake, the orders DB and the event bus."""
     began = time.perf_counter()
     from generators.dirty import check_rate
     from generators.events import StreamConfig
     from generators.room import check_room
-    from generators.run import generate_events, generate_orders, generate_products, generate_users, population
+    from generators.run import (
+        generate_events,
+        generate_orders,
+        generate_products,
+        generate_users,
+        load_manifest,
+        population,
+    )
     from generators.sinks.bus import open_bus
     from generators.sinks.lake import Lake
 
@@ -139,19 +150,30 @@ def generate(
                    the_lake, orders_url, bus)
         the_lake.check_writable()
         manifests: list[Manifest] = []
+
+        def earlier(*names: str) -> list[Manifest]:
+            """With --keep-existing, the manifests of what was generated before with this seed (all, or none)."""
+            found = [load_manifest(the_lake, name) for name in names] if keep_existing else []
+            return found if found and all(m is not None and m.seed == seed for m in found) else []
+
         with progress_bars(quiet) as progress:
             if everything or source == Source.users:
-                manifests += generate_users(the_lake, seed, sizes.users, counts["vip_users"], dirty_rate, chunk_size,
-                                            workers, progress)
+                manifests += earlier("users", "vip_users") or generate_users(
+                    the_lake, seed, sizes.users, counts["vip_users"], dirty_rate, chunk_size, workers, progress)
             if everything or source == Source.products:
-                manifests.append(generate_products(the_lake, seed, sizes.products, dirty_rate, chunk_size, progress))
+                manifests += earlier("products") or [generate_products(the_lake, seed, sizes.products, dirty_rate,
+                                                                       chunk_size, progress)]
             users, products = (sizes.users, sizes.products) if everything else population(the_lake, sizes)
             if everything or source == Source.orders:
                 from generators.sinks.orders_db import OrdersDB  # SQLAlchemy: only where orders are written
 
                 with OrdersDB(orders_url) as db:
-                    manifests.append(generate_orders(db, the_lake, seed, sizes.orders, users, products,
-                                                     dirty_rate, chunk_size, workers, progress))
+                    kept = earlier("orders")
+                    if kept:  # the load finished (its manifest is written last) and the DB still holds it
+                        db.ensure()
+                        kept = kept if (db.max_order_id() or 0) >= kept[0].records else []
+                    manifests += kept or [generate_orders(db, the_lake, seed, sizes.orders, users, products,
+                                                          dirty_rate, chunk_size, workers, progress)]
             if everything or source == Source.pageviews:
                 config = StreamConfig(seed, users, products, _parse_time(start), rate, dirty_rate)
                 manifests += generate_events(open_bus(bus), the_lake, config, sizes.pageviews, bus, progress)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -24,6 +26,7 @@ from generators.schema import (
 )
 from generators.users import birth_numbers, users_frame, vip_ids
 from generators.vocab import TITLES, VOCAB_FILE, render, vocab
+from tests.helpers import dataset_args, playground
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +173,31 @@ def test_the_committed_czech_lists_are_fakers() -> None:
     """vocab_cs_CZ.json is rendered from Faker (`python -m generators.vocab`): a Faker that changes its
     lists shows here, not as silently different data."""
     assert VOCAB_FILE.read_text(encoding="utf-8") == render(), "run `python -m generators.vocab` and review"
+
+
+def test_keep_existing_goes_on_from_what_was_generated_and_never_resets(tmp_path: Path) -> None:
+    """The cloud generators' init containers run again whenever the container group restarts: with
+    --keep-existing they keep the users, products and orders already there (the trickle's later orders
+    included), so ids above bronze's watermark are never reused."""
+    args = dataset_args(tmp_path)
+    for source, count in (("users", "50"), ("products", "20"), ("orders", "30")):
+        playground("generate", source, "--count", count, "--keep-existing", *args)
+    users_file = tmp_path / "lake" / "landing" / "users" / "users.json"
+    users_bytes = users_file.read_bytes()
+    orders_db = tmp_path / "orders.db"
+    with sqlite3.connect(orders_db) as con:  # the trickle's order, after the first load
+        con.execute('INSERT INTO orders ("orderId", "userId", "orderDate", "orderValue") '
+                    "SELECT max(\"orderId\") + 1, 1, '2024-01-01', 9.5 FROM orders")
+    users_file.write_bytes(users_bytes + b'{"marker": true}\n')  # what a restart must not overwrite
+
+    for source, count in (("users", "50"), ("products", "20"), ("orders", "30")):
+        output = playground("generate", source, "--count", count, "--keep-existing", *args)
+        assert source in output
+    assert users_file.read_bytes().endswith(b'{"marker": true}\n')
+    with sqlite3.connect(orders_db) as con:
+        assert con.execute('SELECT count(*), max("orderId") FROM orders').fetchone() == (31, 31)
+
+    # Without it, generation starts afresh (the local playground's behaviour).
+    playground("generate", "orders", "--count", "30", *args)
+    with sqlite3.connect(orders_db) as con:
+        assert con.execute("SELECT count(*) FROM orders").fetchone() == (30,)

@@ -4,11 +4,13 @@
 locals {
   lake = "abfs://" # containers of the account: landing, bronze, silver, gold
   # Run once, in this order: orders draw their user and product ids from what is in the lake.
-  # (A list: init containers run in its order; a map would run them by name.)
+  # (A list: init containers run in its order; a map would run them by name.) ACI runs them again at
+  # every restart of the group: --keep-existing keeps what an earlier start generated (never resets the
+  # orders database, whose ids bronze's watermark has passed).
   seed_commands = [
-    { name = "users", command = ["playground", "generate", "users", "--count", "${var.users}", "--vip-count", "${var.vip_users}", "--seed", "${var.seed}", "--quiet"] },
-    { name = "products", command = ["playground", "generate", "products", "--count", "${var.products}", "--seed", "${var.seed}", "--quiet"] },
-    { name = "orders", command = ["playground", "generate", "orders", "--count", "${var.orders}", "--seed", "${var.seed}", "--quiet"] },
+    { name = "users", command = ["playground", "generate", "users", "--count", "${var.users}", "--vip-count", "${var.vip_users}", "--seed", "${var.seed}", "--keep-existing", "--quiet"] },
+    { name = "products", command = ["playground", "generate", "products", "--count", "${var.products}", "--seed", "${var.seed}", "--keep-existing", "--quiet"] },
+    { name = "orders", command = ["playground", "generate", "orders", "--count", "${var.orders}", "--seed", "${var.seed}", "--keep-existing", "--quiet"] },
   ]
   # Run always (restarted if they stop).
   live_commands = {

@@ -11,6 +11,7 @@ from dagster_project.provisioning.settings import checked, load_settings
 from dagster_project.sensors import jobs_for, schedules_for, sensors_for
 from dagster_project.streaming.assets import streaming_assets_for, streaming_consumer_for
 from dagster_project.streaming.control import streaming_control_for
+from dagster_project.synapse_pool import sql_pool_jobs_for
 from dagster_project.targets import current_target, resources_for, solution_for
 from dagster_project.transform.assets import dbt_models_for
 
@@ -26,6 +27,8 @@ def build_definitions(target: str) -> Definitions:
         resources = checked(resources, solution.location)  # a run missing a setting fails at once, naming them all
         provision, destroy, terraform_changed = provisioning_for(solution)
         jobs += [provision, destroy, *streaming_control_for(solution)]
+        if "sql_pool" in resources:
+            jobs += sql_pool_jobs_for(solution)
         sensors.append(terraform_changed)
     # In one process: DuckDB takes one writer process per file, and bronze assets share the file.
     return Definitions(

@@ -21,6 +21,7 @@ from dagster_project.provisioning.settings import REPO, settings_file
 from dagster_project.provisioning.terraform import TerraformResource
 from dagster_project.resources import BronzeCopyResource, BusResource, LakeResource, OrdersDBResource, duckdb_file
 from dagster_project.spark_jobs import DatabricksSparkJobs
+from dagster_project.synapse_pool import SynapsePoolResource
 from dagster_project.transform.dbt_cli import dbt_resource
 from generators.errors import PlaygroundError
 
@@ -151,6 +152,11 @@ def resources_for(target: str) -> dict[str, object]:
             storage_account=EnvVar("AZURE_STORAGE_ACCOUNT_NAME"), catalog=EnvVar("DATABRICKS_CATALOG"),
             volume=EnvVar("DATABRICKS_VOLUME"), wheel=EnvVar("DATABRICKS_WHEEL"),
             secret_scope=EnvVar("DATABRICKS_SECRET_SCOPE"), streaming_job_id=EnvVar("DATABRICKS_STREAMING_JOB_ID"))
+    if target == "synapse":  # its dedicated SQL pool, paused and resumed by jobs (synapse_pool.py)
+        resources["sql_pool"] = SynapsePoolResource(
+            subscription_id=EnvVar("AZURE_SUBSCRIPTION_ID"), resource_group=EnvVar("PLAYGROUND_RESOURCE_GROUP"),
+            workspace=EnvVar("SYNAPSE_WORKSPACE"), pool=EnvVar("SYNAPSE_DATABASE"), tenant_id=EnvVar("AZURE_TENANT_ID"),
+            client_id=EnvVar("AZURE_CLIENT_ID"), client_secret=EnvVar("AZURE_CLIENT_SECRET"))
     if solution.terraform_root:
         resources["terraform"] = TerraformResource(root=str(TERRAFORM_DIR / solution.terraform_root),
                                                    settings_file=str(settings_file(solution.location)))

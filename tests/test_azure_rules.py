@@ -207,3 +207,27 @@ def test_every_databricks_compute_that_reads_the_lake_has_a_network_path_to_it()
                                wheel="w.whl", secret_scope="s", streaming_job_id="1")
     task = jobs.task("dagster_project.bronze.spark_job", [])
     assert "new_cluster" in task and "environment_key" not in task and "existing_cluster_id" not in task
+
+
+def test_dbts_principal_may_pause_and_resume_the_pool_and_nothing_more() -> None:
+    """The dedicated pool bills by the hour from the apply on; Dagster's pause and resume jobs act as dbt's
+    service principal (synapse_pool.py). Azure's built-in roles that allow pause/resume (Contributor, SQL
+    DB Contributor) allow far more: a custom role with the pool's read, pause and resume actions
+    (Microsoft.Synapse resource provider operations), assigned at the pool."""
+    from dagster_project.synapse_pool import SynapsePoolResource
+    from dagster_project.targets import resources_for
+
+    synapse = resources(MODULES / "synapse")
+    [role] = synapse["azurerm_role_definition"].values()
+    [permissions] = role["permissions"]
+    assert {unquote(a) for a in permissions["actions"]} == {
+        "Microsoft.Synapse/workspaces/sqlPools/read", "Microsoft.Synapse/workspaces/sqlPools/pause/action",
+        "Microsoft.Synapse/workspaces/sqlPools/resume/action"}
+    assert "data_actions" not in permissions and "not_actions" not in permissions
+    grant = synapse["azurerm_role_assignment"]["dbt_operates_pool"]
+    assert grant["scope"] == "${azurerm_synapse_sql_pool.warehouse.id}"
+    assert grant["principal_id"] == "${azuread_service_principal.dbt.object_id}"
+    assert grant["role_definition_id"] == "${azurerm_role_definition.pool_operator.role_definition_resource_id}"
+    pool = resources_for("synapse")["sql_pool"]
+    assert isinstance(pool, SynapsePoolResource)
+    assert pool.client_id.env_var_name == "AZURE_CLIENT_ID"  # dbt's principal (microsoft_solution's azure_client_id)

@@ -2,6 +2,15 @@ output "synapse_server" {
   value = module.synapse.sql_server
 }
 
+output "synapse_workspace" {
+  description = "Its dedicated SQL pool is paused and resumed by the jobs microsoft_pause_sql_pool / microsoft_resume_sql_pool."
+  value       = module.synapse.workspace_name
+}
+
+output "azure_subscription_id" {
+  value = module.synapse.subscription_id
+}
+
 output "synapse_database" {
   value = module.synapse.sql_database
 }

@@ -204,6 +204,28 @@ resource "azurerm_role_assignment" "dbt_reads_lake" {
   principal_id         = azuread_service_principal.dbt.object_id
 }
 
+# The pool bills by the hour while online: dbt's principal may pause and resume it (Dagster's
+# microsoft_pause_sql_pool / microsoft_resume_sql_pool jobs), nothing more.
+resource "azurerm_role_definition" "pool_operator" {
+  name              = "${var.name} Synapse SQL pool operator"
+  scope             = regex("^/subscriptions/[^/]+/resourceGroups/[^/]+", azurerm_synapse_workspace.playground.id)
+  description       = "Read, pause and resume the playground's dedicated SQL pool."
+  assignable_scopes = [regex("^/subscriptions/[^/]+/resourceGroups/[^/]+", azurerm_synapse_workspace.playground.id)]
+  permissions {
+    actions = [
+      "Microsoft.Synapse/workspaces/sqlPools/read",
+      "Microsoft.Synapse/workspaces/sqlPools/pause/action",
+      "Microsoft.Synapse/workspaces/sqlPools/resume/action",
+    ]
+  }
+}
+
+resource "azurerm_role_assignment" "dbt_operates_pool" {
+  scope              = azurerm_synapse_sql_pool.warehouse.id
+  role_definition_id = azurerm_role_definition.pool_operator.role_definition_resource_id
+  principal_id       = azuread_service_principal.dbt.object_id
+}
+
 resource "azurerm_key_vault_secret" "generated" {
   for_each = {
     synapse-sql-admin-password = random_password.sql_admin.result

@@ -12,6 +12,14 @@ output "sql_database" {
   depends_on = [time_sleep.workspace_grants_propagated] # dbt reads the lake as soon as the settings exist
 }
 
+output "workspace_name" {
+  value = azurerm_synapse_workspace.playground.name
+}
+
+output "subscription_id" {
+  value = data.azurerm_client_config.current.subscription_id
+}
+
 output "tenant_id" {
   value = data.azurerm_client_config.current.tenant_id
 }

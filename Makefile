@@ -31,12 +31,13 @@ STREAMLIT := $(DASHBOARD_DIR)/.venv/bin/streamlit run $(DASHBOARD_DIR)/app.py --
 	--server.address $(UI_HOST) --server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false \
 	--client.toolbarMode viewer
 
-.PHONY: help setup setup-dev setup-dashboard system-deps prepare demo up dashboard test lint bench clean
+.PHONY: help setup setup-cloud cloud-packages setup-dev setup-dashboard system-deps prepare demo up dashboard test lint bench clean
 
 help:
 	@echo "make demo   - set up, then materialize landing -> bronze -> silver -> gold into ./data (no server, no cloud)"
 	@echo "make up     - stream events, trickle products and orders, and run the Dagster UI with sensors and the dashboard"
 	@echo "make dashboard - the dashboard alone, on the data make demo left"
+	@echo "make setup-cloud - what deploying and running the Azure solutions needs (README: Deploy to Azure)"
 	@echo "make test   - set up everything the tests use, then run lint and every test"
 	@echo "make bench  - benchmarks (figures in docs/BENCHMARKS.md)"
 	@echo "make clean  - remove ./data, the virtualenv and tool caches"
@@ -51,11 +52,23 @@ setup: $(UV)
 	@$(UV) sync --quiet --frozen --project $(DBT_DIR) --inexact
 	@$(MAKE) --no-print-directory prepare
 
+# What a cloud user needs beyond `make setup` (README: Deploy to Azure): every extra (Azure's clients and
+# azure-mgmt-synapse, SQL Server's, Kafka's, PySpark, the bundled Terraform), dbt's Databricks, Spark and
+# Synapse adapters, and Microsoft's ODBC Driver 18 for SQL Server that dbt-synapse connects through (with
+# the ODBC driver manager it depends on; from Microsoft's repository: the one step beyond PyPI and Debian).
+setup-cloud: cloud-packages
+	dbt_project/install-odbc-driver.sh
+	@$(MAKE) --no-print-directory prepare
+
+cloud-packages: $(UV)
+	$(UV) sync --quiet --frozen --all-extras --inexact --no-dev
+	$(UV) sync --quiet --frozen --project $(DBT_DIR) --all-extras --inexact
+
 # Everything the tests use: every extra (dbt's Spark, Databricks and Synapse adapters, the bundled
 # Terraform too), dev tools, checkov and the Terraform providers' schemas in environments of their own
 # (the schemas' packages are only read, never imported: not compiled), system packages (Java, ODBC, PostgreSQL,
 # Node, Chromium) and the Azurite emulator.
-setup-dev: $(UV) system-deps
+setup-dev: $(UV) system-deps cloud-packages
 	$(UV) sync --quiet --frozen --all-extras
 	$(UV) sync --quiet --frozen --project $(DBT_DIR) --all-extras
 	$(UV) sync --quiet --frozen --project $(CHECKOV_DIR)

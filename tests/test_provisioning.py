@@ -171,10 +171,11 @@ def test_the_sensor_requests_a_run_when_the_root_its_modules_or_variables_change
 def test_the_roots_fingerprints_cover_their_modules() -> None:
     from dagster_project.provisioning.terraform import module_dirs
 
-    for solution, modules in (("databricks_solution", {"data_lake", "generators", "databricks"}),
-                              ("microsoft_solution", {"data_lake", "generators", "synapse", "stream_analytics"})):
+    common = {"data_lake", "generators", "orders_logins"}
+    for solution, modules in (("databricks_solution", {"databricks"}),
+                              ("microsoft_solution", {"synapse", "stream_analytics"})):
         found = {folder.name for folder in module_dirs(TERRAFORM_DIR / solution)}
-        assert found == {solution, *modules}
+        assert found == {solution, *common, *modules}
         assert len(fingerprint(TERRAFORM_DIR / solution)) == 64
 
 

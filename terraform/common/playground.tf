@@ -35,6 +35,12 @@ variable "rbac_propagation" {
   default     = "2m"
 }
 
+variable "python" {
+  description = "The Python that makes the orders database's logins (this repository's, with the mssql extra: make setup-cloud); null: the repository's .venv."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   type    = map(string)
   default = { project = "data-playground" }
@@ -118,6 +124,17 @@ module "data_lake" {
   rbac_propagation     = var.rbac_propagation
 }
 
+module "orders_logins" {
+  source     = "../modules/orders_logins"
+  admin_url  = module.data_lake.orders_admin_url
+  writer     = { name = module.data_lake.orders_logins["writer"].name, password = module.data_lake.orders_logins["writer"].password }
+  reader     = { name = module.data_lake.orders_logins["reader"].name, password = module.data_lake.orders_logins["reader"].password }
+  writer_url = module.data_lake.orders_logins["writer"].url
+  reader_url = module.data_lake.orders_logins["reader"].url
+  python     = coalesce(var.python, "${abspath(path.root)}/../../.venv/bin/python")
+  repository = abspath("${path.root}/../..")
+}
+
 module "generators" {
   source                           = "../modules/generators"
   name                             = local.name
@@ -129,7 +146,7 @@ module "generators" {
   subnet_id                        = module.data_lake.generators_subnet_id
   storage_account_id               = module.data_lake.storage_account_id
   storage_account_name             = module.data_lake.storage_account_name
-  orders_url                       = module.data_lake.orders_url
+  orders_url                       = module.orders_logins.writer_url
   eventhubs_send_connection_string = module.data_lake.eventhubs_send_connection_string
   users                            = var.generator_counts.users
   vip_users                        = var.generator_counts.vip_users
@@ -166,8 +183,9 @@ output "playground_bronze_location" {
 }
 
 output "playground_orders_url" {
-  value     = module.data_lake.orders_url
-  sensitive = true
+  description = "The orders database as bronze's reader (the generators write as their own login)."
+  value       = module.orders_logins.reader_url
+  sensitive   = true
 }
 
 output "eventhubs_connection_string" {

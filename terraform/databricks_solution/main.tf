@@ -21,7 +21,7 @@ module "databricks" {
   storage_account_name               = module.data_lake.storage_account_name
   containers                         = module.data_lake.containers
   eventhubs_listen_connection_string = module.data_lake.eventhubs_listen_connection_strings["databricks"]
-  orders_url                         = module.data_lake.orders_url
+  orders_url                         = module.orders_logins.reader_url
   wheel                              = var.wheel
   streaming_running                  = var.streaming_running
   rbac_propagation                   = var.rbac_propagation

@@ -7,6 +7,7 @@ locals {
   containers      = ["landing", "bronze", "silver", "gold"]
   hubs            = ["pageviews", "stars"]
   sql_admin_login = coalesce(var.sql_admin_login, "playground${random_string.login.result}")
+  orders_logins   = { writer = "generators_writer", reader = "bronze_reader" }
   consumer_groups = { for pair in setproduct(local.hubs, var.event_hub_consumers) : "${pair[0]}-${pair[1]}" => { hub = pair[0], consumer = pair[1] } }
 }
 
@@ -17,6 +18,16 @@ resource "random_string" "login" {
 }
 
 resource "random_password" "sql_admin" {
+  length      = 32
+  min_lower   = 2
+  min_upper   = 2
+  min_numeric = 2
+  special     = false
+}
+
+# The orders database's own logins (modules/orders_logins makes them): nothing but the provision uses the admin.
+resource "random_password" "orders_login" {
+  for_each    = toset(["writer", "reader"])
   length      = 32
   min_lower   = 2
   min_upper   = 2

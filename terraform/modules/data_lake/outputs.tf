@@ -71,10 +71,21 @@ output "sql_admin_password" {
   sensitive = true
 }
 
-output "orders_url" {
-  description = "SQLAlchemy URL of the orders database (pymssql), as PLAYGROUND_ORDERS_URL."
+output "orders_admin_url" {
+  description = "SQLAlchemy URL of the orders database (pymssql) as its administrator: only the provision's logins step uses it, once the firewall lets this machine in."
   value       = "mssql+pymssql://${local.sql_admin_login}:${urlencode(random_password.sql_admin.result)}@${azurerm_mssql_server.orders.fully_qualified_domain_name}:1433/${azurerm_mssql_database.orders.name}"
   sensitive   = true
+  depends_on  = [azurerm_mssql_firewall_rule.allowed]
+}
+
+output "orders_logins" {
+  description = "The writer's and the reader's login (name, password) and SQLAlchemy URL."
+  value = { for role, password in random_password.orders_login : role => {
+    name     = local.orders_logins[role]
+    password = password.result
+    url      = "mssql+pymssql://${local.orders_logins[role]}:${urlencode(password.result)}@${azurerm_mssql_server.orders.fully_qualified_domain_name}:1433/${azurerm_mssql_database.orders.name}"
+  } }
+  sensitive = true
 }
 
 output "key_vault_id" {

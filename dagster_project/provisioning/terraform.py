@@ -90,7 +90,7 @@ def fingerprint(root: Path) -> str:
     """A content hash of everything an apply of the root reads (files_read)."""
     digest = hashlib.sha256()
     for path in files_read(root):
-        digest.update(f"{path}\0".encode())
+        digest.update(f"{os.path.relpath(path, root)}\0".encode())  # the same wherever the repository is
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

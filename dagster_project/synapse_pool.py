@@ -2,14 +2,14 @@
 the jobs `<prefix>_pause_sql_pool` and `<prefix>_resume_sql_pool` pause and resume it through Azure's
 management API (azure-mgmt-synapse), as dbt's service principal, which Terraform allows only that
 (terraform/modules/synapse: a role with read, pause and resume on the pool).
-
-(No `from __future__ import annotations`: Dagster reads the ops' context annotations.)
 """
 
 from typing import TYPE_CHECKING
 
-from dagster import ConfigurableResource, JobDefinition, OpExecutionContext, Output, job, op
+from dagster import ConfigurableResource, JobDefinition
 from pydantic import Field
+
+from dagster_project.switches import switch_jobs
 
 if TYPE_CHECKING:  # targets.py builds this module's resource
     from dagster_project.targets import Solution
@@ -59,22 +59,8 @@ class SynapsePoolResource(ConfigurableResource):
 
 def sql_pool_jobs_for(solution: "Solution") -> list[JobDefinition]:
     """`<prefix>_pause_sql_pool` and `<prefix>_resume_sql_pool`, for a solution with a `sql_pool` resource."""
-
-    def control(online: bool) -> JobDefinition:
-        verb = "resume" if online else "pause"
-
-        @op(name=solution.name(f"{verb}_dedicated_sql_pool"), required_resource_keys={"sql_pool"})
-        def set_pool(context: OpExecutionContext):
-            state = context.resources.sql_pool.set_online(online)
-            context.log.info(f"SQL pool {state['pool']}: {state['status']}")
-            return Output(state, metadata=state)
-
-        @job(name=solution.name(f"{verb}_sql_pool"), tags={"kind": "synapse"},
-             description=f"{solution.title}: {verb} the dedicated SQL pool dbt builds silver and gold on (billed by "
-                         "the hour while online, only its storage while paused); waits until Azure is done.")
-        def control_job():
-            set_pool()
-
-        return control_job
-
-    return [control(False), control(True)]
+    return switch_jobs(
+        solution.name, "sql_pool", "sql_pool", ("pause", "resume"), "synapse",
+        lambda verb: f"{solution.title}: {verb} the dedicated SQL pool dbt builds silver and gold on (billed by the "
+                     "hour while online, only its storage while paused); waits until Azure is done.",
+        lambda pool, online: pool.set_online(online))

@@ -85,7 +85,14 @@ def run_trickle(lake: Lake, db: OrdersDB, seed: int, users: int, products_per_s:
                 should_stop: Callable[[], bool] = lambda: False) -> TrickleStats:
     """New products (one file each) and orders (in batches of 100) at steady rates, continuing the
     data set where it ends. Product i is the product a one-off generation makes; new orders refer
-    to the products that exist when they are placed."""
+    to the products that exist when they are placed. It holds the lake's products and orders locks
+    while it runs: a generation of either waits for none and fails at once, saying so."""
+    with lake.exclusive("products", "trickle"), lake.exclusive("orders", "trickle"):
+        return _trickle(lake, db, seed, users, products_per_s, orders_per_s, duration_s, dirty_rate, should_stop)
+
+
+def _trickle(lake: Lake, db: OrdersDB, seed: int, users: int, products_per_s: float, orders_per_s: float,
+             duration_s: float | None, dirty_rate: float, should_stop: Callable[[], bool]) -> TrickleStats:
     db.ensure()
     next_product = next_product_id(lake)
     next_order = db.max_order_id() or 0  # order index i has orderId i + 1

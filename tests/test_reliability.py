@@ -86,6 +86,48 @@ def test_two_generators_on_one_lake_leave_one_whole_run(tmp_path: Path) -> None:
     assert not list((lake / "landing").rglob("*.inprogress"))
 
 
+def test_generating_orders_while_a_trickle_writes_them_wipes_nothing(tmp_path: Path) -> None:
+    """Issue 38, high 1: `generate orders` while `trickle` ran reset the orders database under it, then died
+    on a UNIQUE constraint, leaving orders its manifest did not describe. The trickle holds the lake's
+    orders and products locks while it runs: a fresh generation fails at once, naming it, and the data
+    stays; once the trickle stops, generation works again."""
+    import sqlite3
+
+    args = dataset_args(tmp_path)
+    trickle_args = ["--lake", str(tmp_path / "lake"), "--orders-url", f"sqlite:///{tmp_path / 'orders.db'}"]
+    playground("generate", "users", "--count", "100", *args)
+    playground("generate", "products", "--count", "50", *args)
+    playground("generate", "orders", "--count", "200", *args)
+    playground_bin = Path(sys.executable).parent / "playground"
+    trickle = subprocess.Popen([str(playground_bin), "trickle", "--orders-per-s", "200", "--products-per-s", "2",
+                                "--duration", "120", *trickle_args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    orders_db = tmp_path / "orders.db"
+
+    def orders() -> tuple[int, int]:
+        with sqlite3.connect(orders_db) as con:
+            return con.execute('SELECT count(*), max("orderId") FROM orders').fetchone()
+
+    try:
+        deadline = time.time() + 60
+        while orders()[0] <= 300:  # the trickle is writing
+            assert time.time() < deadline and trickle.poll() is None, trickle.stderr.read() if trickle.stderr else ""
+            time.sleep(0.2)
+        for source in ("orders", "products"):
+            done = subprocess.run([str(playground_bin), "generate", source, "--count", "30", *args], cwd=ROOT,
+                                  capture_output=True, text=True, timeout=60)
+            said = " ".join(done.stderr.split())  # as the terminal wraps it
+            assert done.returncode != 0 and "Traceback" not in said
+            assert f"error: {source} in " in said and "being written by a running trickle (pid" in said
+        count, highest = orders()
+        assert count > 300 and count == highest, "the orders database was reset under the trickle"
+    finally:
+        trickle.send_signal(signal.SIGTERM)
+        assert trickle.wait(60) == 0
+    playground("generate", "orders", "--count", "30", *args)  # the lock is free again
+    assert orders() == (30, 30)
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_record(tmp_path: Path) -> None:
     lake = Lake(str(tmp_path / "lake"))
     records = b'{"id": 1, "name": "first"}\n{"id": 2, "name": "second"}\n'

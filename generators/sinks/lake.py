@@ -133,20 +133,31 @@ class Lake:
                                   "Choose a writable --lake (or PLAYGROUND_LAKE)") from exc
 
     @contextmanager
-    def exclusive(self, name: str) -> Iterator[None]:
-        """One writer of `name` (a source's files and manifest) at a time in a local lake: a second one waits,
-        so the lake holds one whole run's files with the manifest that describes them. (A remote lake has
-        no lock: each file there is committed whole, but two generators at once may still mix sources.)"""
+    def exclusive(self, name: str, holder: str = "generator") -> Iterator[None]:
+        """One writer of `name` (a source's files and manifest, or the orders database) at a time in a local
+        lake: a generator waits for another to finish, so the lake holds one whole run's files with the
+        manifest that describes them. A trickle holds its sources while it runs, so a fresh generation of
+        them, which would reset what it writes to, fails at once instead, saying so. (A remote lake has no
+        lock: each file there is committed whole, but two generators at once may still mix sources.)"""
         if not self.local:
             yield
             return
         os.makedirs(self.root, exist_ok=True)
-        with open(os.path.join(self.root, f".{name}.lock"), "w") as lock:
+        with open(os.path.join(self.root, f".{name}.lock"), "a+") as lock:  # "w" would erase the holder's name
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                print(f"waiting for another generator writing {name} into {self.url}", file=sys.stderr)
+                lock.seek(0)
+                held_by = lock.read().strip()
+                if held_by.startswith("trickle") and holder != "trickle":
+                    raise PlaygroundError(
+                        f"{name} in {self.url} are being written by a running {held_by}: stop it (Ctrl-C, or stop "
+                        f"`make up`) before generating {name} afresh, which would reset what it writes to") from None
+                print(f"waiting for another {held_by or 'generator'} writing {name} into {self.url}", file=sys.stderr)
                 fcntl.flock(lock, fcntl.LOCK_EX)
+            lock.truncate(0)
+            lock.write(f"{holder} (pid {os.getpid()})")
+            lock.flush()
             yield
 
     def write_bytes(self, relative: str, data: bytes) -> None:

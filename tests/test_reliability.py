@@ -228,6 +228,39 @@ def test_orders_with_values_of_the_wrong_type_are_quarantined_and_the_rest_flows
     assert counts["source_items"] == counts["bronze_items"]
 
 
+@pytest.mark.parametrize("odd", ["a BLOB date first", "text values past the first batch"])
+def test_each_order_is_judged_alone_whatever_the_others_hold(tmp_path: Path, odd: str) -> None:
+    """Issue 38, high 2 (and medium 5): SQLite's reader typed each column by its first values. A BLOB
+    orderDate in the first order above the watermark quarantined every order of the batch with a false
+    reason (valid dates "not TIMESTAMP"); a text orderValue past the first 1,024 rows failed every run
+    ("Type mismatch in column 3"), naming no row. Each row is judged alone, its reason its own."""
+    url = orders_dataset(tmp_path, orders=3000)
+    database = tmp_path / "orders.db"
+    if odd == "a BLOB date first":
+        table_rows(database, "UPDATE orders SET orderDate = CAST(orderDate AS BLOB) WHERE orderId = 1")
+        bad = {1: "orderDate \"x'"}
+    else:
+        table_rows(database, "UPDATE orders SET orderValue = 'abc' WHERE orderId = 1500")
+        table_rows(database, "UPDATE items SET productId = 'p-1' WHERE orderId = 2900 AND rowId = 1")
+        bad = {1500: 'orderValue "abc" is not DOUBLE'}
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    with OrdersDB(url) as db:
+        result = ingest_orders(con, db)
+        counts = reconcile(con, db)
+    quarantined = con.execute("SELECT position, reason FROM bronze._quarantine WHERE source = 'orders'").fetchall()
+    assert [position for position, _ in quarantined] == list(bad)
+    for (_, reason), expected in zip(quarantined, bad.values(), strict=True):
+        assert reason.startswith(expected), reason
+    assert result.new_orders == 3000 - len(bad)
+    assert counts["source_orders"] == counts["bronze_orders"] == 3000
+    assert counts["source_items"] == counts["bronze_items"]
+    if odd != "a BLOB date first":
+        assert ("items", 2900, 'productId "p-1" is not BIGINT') in con.execute(
+            "SELECT source, position, reason FROM bronze._quarantine").fetchall()
+    # The valid orders keep their values, typed.
+    assert con.execute('SELECT count(*) FROM bronze.orders WHERE "orderDate" IS NULL').fetchone()[0] == 0
+
+
 def test_rows_the_watermark_cannot_see_fail_the_reconciliation_check(tmp_path: Path) -> None:
     """An item added to an order already taken, and an item whose order does not exist, were lost without a
     trace; and selecting bronze/orders alone was refused (orders and items are one step)."""

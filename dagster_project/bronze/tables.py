@@ -24,7 +24,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from dagster_project.bronze.store import DUCKDB_TYPES, create_table, transaction
-from generators.schema import TABLE_TYPES
+from generators.schema import TABLE_KEYS, TABLE_TYPES
 from generators.sinks.orders_db import OrdersDB, items_table, orders_table
 
 SOURCE = "orders"
@@ -74,6 +74,7 @@ def commit_chunk(con: duckdb.DuckDBPyConnection, orders: pl.DataFrame, items: pl
     (orders_typed, orders_fit, orders_reason), (items_typed, items_fit, items_reason) = (
         _casts(orders, ORDER_COLUMNS), _casts(items, ITEM_COLUMNS))
     stamp = [now, batch_id]
+    item_order = 'TRY_CAST(r."orderId" AS BIGINT)'  # text where the chunk was read as text (_chunk)
     with transaction(con):
         con.execute(f"""CREATE OR REPLACE TEMP TABLE bad_orders AS
             SELECT TRY_CAST(r."orderId" AS BIGINT) AS "orderId", {orders_reason} AS reason, to_json(r) AS raw
@@ -81,7 +82,7 @@ def commit_chunk(con: duckdb.DuckDBPyConnection, orders: pl.DataFrame, items: pl
         new_orders = con.execute(f"""INSERT INTO bronze.orders SELECT {orders_typed}, ?::TIMESTAMP, ?
             FROM raw_orders r WHERE {orders_fit}""", stamp).fetchall()[0][0]
         new_items = con.execute(f"""INSERT INTO bronze.items SELECT {items_typed}, ?::TIMESTAMP, ?
-            FROM raw_items r WHERE {items_fit} AND r."orderId" NOT IN (SELECT "orderId" FROM bad_orders)""",
+            FROM raw_items r WHERE {items_fit} AND {item_order} NOT IN (SELECT "orderId" FROM bad_orders)""",
                                 stamp).fetchall()[0][0]
         quarantined = con.execute(f"""INSERT INTO bronze._quarantine
             SELECT 'orders', ? || '#orders', "orderId", reason, raw, ?, ?::TIMESTAMP FROM bad_orders
@@ -89,7 +90,7 @@ def commit_chunk(con: duckdb.DuckDBPyConnection, orders: pl.DataFrame, items: pl
             SELECT 'items', ? || '#items', TRY_CAST(r."orderId" AS BIGINT),
                    coalesce({items_reason}, format('its order {{}} is quarantined', r."orderId")), to_json(r),
                    ?, ?::TIMESTAMP
-            FROM raw_items r WHERE NOT ({items_fit}) OR r."orderId" IN (SELECT "orderId" FROM bad_orders)""",
+            FROM raw_items r WHERE NOT ({items_fit}) OR {item_order} IN (SELECT "orderId" FROM bad_orders)""",
                                   [where, batch_id, now, where, batch_id, now]).fetchall()[0][0]
         con.execute("INSERT INTO bronze._watermarks VALUES (?, ?, ?, ?)", [SOURCE, watermark, batch_id, now])
     con.unregister("raw_orders")
@@ -110,6 +111,31 @@ def taken_through(con: duckdb.DuckDBPyConnection) -> int:
                        [SOURCE]).fetchall()[0][0]  # fetched whole: the connection registers frames next
 
 
+def _as_text(column: sa.Column) -> sa.ColumnElement:
+    """A SQLite value as text whatever its storage class (a BLOB as its literal, x'..'), for bronze to type."""
+    return sa.case((sa.func.typeof(column) == "blob", sa.literal("x'") + sa.func.hex(column) + "'"),
+                   else_=sa.cast(column, sa.Text)).label(column.name)
+
+
+def _read_chunk(db: OrdersDB, table: sa.Table, low: int, high: int) -> pl.DataFrame:
+    """The table's rows of orderIds (low, high], in key order. SQLite keeps any value in any column, and its
+    reader types a column by its first values: a value of another type later fails the read, a BLOB first
+    makes the whole column binary. Then the chunk is read again with every value as text, so that each row
+    is judged alone (bronze types it, and quarantines it with its own value as the reason)."""
+    in_range = (table.c.orderId > low) & (table.c.orderId <= high)
+    keys = [table.c[k] for k in TABLE_KEYS[table.name]]
+    query = sa.select(table).where(in_range).order_by(*keys)
+    if db.dialect != "sqlite":  # the server keeps each column's type
+        return db.read(query)
+    try:
+        frame = db.read(query)
+        if pl.Binary not in frame.dtypes:
+            return frame
+    except OSError:  # "Type mismatch in column N"
+        pass
+    return db.read(sa.select(*[_as_text(c) for c in table.c]).where(in_range).order_by(*keys))
+
+
 def ingest_orders(con: duckdb.DuckDBPyConnection, db: OrdersDB, chunk: int = CHUNK_ORDERS) -> WatermarkResult:
     """Orders above the watermark, up to the highest orderId seen at the start, with their items, in
     chunks of orderIds aligned to multiples of `chunk`: each chunk's rows commit with its watermark,
@@ -125,9 +151,7 @@ def ingest_orders(con: duckdb.DuckDBPyConnection, db: OrdersDB, chunk: int = CHU
     while low < end:
         # Orders are committed with their items, and ids only grow: everything up to `high` is complete.
         high = min(end, (low // chunk + 1) * chunk)
-        orders = db.read(sa.select(orders_table).where(order_id > low, order_id <= high).order_by(order_id))
-        items = db.read(sa.select(items_table).where(items_table.c.orderId > low, items_table.c.orderId <= high)
-                        .order_by(items_table.c.orderId, items_table.c.rowId))
+        orders, items = (_read_chunk(db, table, low, high) for table in (orders_table, items_table))
         orders_in, items_in, bad = commit_chunk(con, orders, items, db.shown, high, batch_id, now)
         new_orders, new_items, quarantined, low = new_orders + orders_in, new_items + items_in, quarantined + bad, high
     totals = [con.execute(f"SELECT count(*) FROM bronze.{t}").fetchone()[0] for t in ("orders", "items")]

@@ -110,8 +110,9 @@ class OrdersDB:
 
     def read(self, query: sa.Select) -> pl.DataFrame:
         """A query's rows as a frame, as the database gives them: through ADBC (Arrow, no Python objects per
-        row) where it is bulk-capable, SQLAlchemy otherwise. SQLite gives datetimes as text, and a column
-        holding a value of another type as text: the reader types them (bronze quarantines what does not fit)."""
+        row) where it is bulk-capable, SQLAlchemy otherwise. SQLite gives datetimes as text, and types a column
+        by its first values: a query that may meet values of several types reads them as text (bronze does,
+        bronze/tables.py) and types them itself."""
         if self.bulk:
             sql = str(query.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
             with self._connect_adbc().cursor() as cur:

@@ -63,3 +63,26 @@ def publish_bronze(con: duckdb.DuckDBPyConnection, lake: Lake, table: str, array
                     [table, batch_id, relative, datetime.now(UTC).replace(tzinfo=None)])
         written.append(lake.display(relative))
     return written
+
+
+LATEST = "_latest"  # in gold/<model>/: the name of the newest folder a cloud warehouse published whole
+
+
+def publish_stamp(now: datetime | None = None) -> str:
+    """The folder name of one run's gold in the lake: its UTC start, so names sort by time."""
+    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%f")
+
+
+def point_to_published(lake: Lake, schema: str, model: str, stamp: str) -> str | None:
+    """After a cloud warehouse wrote a model into <schema>/<model>/<stamp>/ (dbt's publish_to_lake): name
+    that folder in <schema>/<model>/_latest, then remove the older folders (readers go by _latest: one
+    reading an older folder at this moment reads it again). The folder's lake path; None if the
+    warehouse wrote nothing there."""
+    folder = f"{schema}/{model}"
+    if not lake.list(f"{folder}/{stamp}"):
+        return None
+    lake.write_bytes(f"{folder}/{LATEST}", stamp.encode())
+    for older in lake.list(folder):
+        if older != stamp:
+            lake.remove(f"{folder}/{older}")
+    return lake.display(f"{folder}/{stamp}")

@@ -231,3 +231,25 @@ def test_dbts_principal_may_pause_and_resume_the_pool_and_nothing_more() -> None
     pool = resources_for("synapse")["sql_pool"]
     assert isinstance(pool, SynapsePoolResource)
     assert pool.client_id.env_var_name == "AZURE_CLIENT_ID"  # dbt's principal (microsoft_solution's azure_client_id)
+
+
+def test_each_warehouse_may_write_where_it_publishes_gold() -> None:
+    """dbt's publish_to_lake writes gold into PLAYGROUND_GOLD_LOCATION (the lake's gold container): Synapse
+    as its workspace identity (CETAS through the playground_gold data source: a Storage Blob Data role that
+    writes, on that container), Databricks through the gold container's Unity Catalog external location
+    (its owner, the identity that applied it and made the token dbt uses, has WRITE FILES on it)."""
+    from tests.terraform_config import parsed, referenced
+
+    synapse = resources(MODULES / "synapse")["azurerm_role_assignment"]["workspace_writes_gold"]
+    assert unquote(synapse["scope"]) == "${var.lake_storage_account_id}/blobServices/default/containers/gold"
+    assert unquote(synapse["role_definition_name"]) in ("Storage Blob Data Contributor", "Storage Blob Data Owner")
+    assert synapse["principal_id"] == "${azurerm_synapse_workspace.playground.identity[0].principal_id}"
+    [lake_locals] = parsed(MODULES / "data_lake")["locals"]
+    assert "gold" in [unquote(c) for c in lake_locals["containers"]]
+    location = resources(MODULES / "databricks")["databricks_external_location"]["lake"]
+    assert location["for_each"] == "${var.containers}" and "read_only" not in location
+    for root in ROOTS:
+        output = labels(TERRAFORM_DIR / root, "output")["playground_gold_location"]["value"]
+        assert unquote(output).startswith('abfss://${module.data_lake.containers["gold"]}@')
+        assert referenced(TERRAFORM_DIR / root, output) == {"data_lake/azurerm_storage_container.tiers",
+                                                             "data_lake/azurerm_storage_account.lake"}

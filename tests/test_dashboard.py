@@ -6,6 +6,7 @@ test-artifacts/dashboard/ (and to docs/dashboard/ for README with PLAYGROUND_UPD
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -36,13 +37,14 @@ PAGES = {"customers": "", "sales": "sales", "products": "products", "ratings": "
          "freshness": "freshness"}
 
 
-def serve(lake: Path, log: Path) -> Iterator[str]:
-    """`make dashboard` over `lake` on a free port, until the test ends."""
+def serve(lake: Path | None, log: Path, **env: str) -> Iterator[str]:
+    """`make dashboard` over `lake` (else what `env` says) on a free port, until the test ends."""
     assert STREAMLIT.exists(), "the dashboard's environment is missing: run `make setup-dev`"
     port = free_port()
+    env = {**env, "PLAYGROUND_LAKE": str(lake)} if lake else env
     with log.open("wb") as out:
         server = subprocess.Popen(["make", "--no-print-directory", "dashboard", f"DASHBOARD_PORT={port}"], cwd=ROOT,
-                                  env={**os.environ, "PLAYGROUND_LAKE": str(lake)}, stdout=out,
+                                  env={**os.environ, **env}, stdout=out,
                                   stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 120
@@ -237,3 +239,46 @@ def test_before_anything_is_published_each_page_says_what_to_run(tmp_path: Path,
         for name, path in PAGES.items():
             text = visit(page, f"{url}/{path}", name.title())
             assert "make demo" in text, name
+
+
+def test_a_cloud_solutions_dashboard_reads_its_adls_lake_with_the_solutions_settings(
+        demo: Path, azurite: str, tmp_path: Path, page) -> None:  # type: ignore[no-untyped-def]
+    """`PLAYGROUND_SOLUTION=microsoft_solution make dashboard`: the settings file its provisioning job wrote
+    (PLAYGROUND_LAKE=abfs://, the account's credentials; Azurite's connection string here) takes the
+    dashboard to the solution's lake, where its warehouse publishes gold into a folder per run named by
+    gold/<model>/_latest (dbt's publish_to_lake, then Dagster), and Stream Analytics writes its parts."""
+    from azure.core.exceptions import ResourceExistsError
+    from azure.storage.blob import BlobServiceClient
+
+    from dagster_project.provisioning.settings import settings_file, write_settings
+
+    service = BlobServiceClient.from_connection_string(azurite)
+    for container in ("gold", "silver", "bronze"):
+        with contextlib.suppress(ResourceExistsError):
+            service.create_container(container)
+    stale = io.BytesIO()
+    gold(demo, "daily_sales").head(1).with_columns(pl.col("revenue") * 0 + 1).write_parquet(stale)
+    for model in ("engagements", "daily_sales", "product_popularity", "stars_distribution"):
+        folder = service.get_container_client("gold")
+        data = (demo / "lake" / "gold" / model / "data.parquet").read_bytes()
+        folder.upload_blob(f"{model}/20261206T101500000000/part-00000.parquet", data, overwrite=True)
+        folder.upload_blob(f"{model}/20261206T101500000000/_SUCCESS", b"", overwrite=True)
+        folder.upload_blob(f"{model}/20261206T090000000000/part-00000.parquet", stale.getvalue(), overwrite=True)
+        folder.upload_blob(f"{model}/_latest", b"20261206T101500000000", overwrite=True)
+    alerts = sorted((demo / "lake" / "silver" / "streaming" / "alert_high_latency_enriched").rglob("*.parquet"))
+    for n, part in enumerate(alerts):  # as Stream Analytics names them, in {date}/{time} folders
+        service.get_container_client("silver").upload_blob(
+            f"streaming/alert_high_latency_enriched/2026/12/06/10/0_{n}_1.parquet", part.read_bytes(), overwrite=True)
+    write_settings(settings_file("microsoft_solution"), {
+        "playground_lake": {"value": "abfs://"}, "azure_storage_connection_string": {"value": azurite}})
+    try:
+        for url in serve(None, tmp_path / "streamlit.log", PLAYGROUND_SOLUTION="microsoft_solution",
+                         PLAYGROUND_LAKE=str(tmp_path / "not-this-one")):
+            last = gold(demo, "daily_sales").sort("order_day").row(-1, named=True)
+            visit(page, f"{url}/sales", "Sales", str(last["order_day"]), f"{last['revenue']:,.2f}")
+            text = visit(page, f"{url}/freshness", "Freshness", "<lake>/gold/daily_sales",
+                         f"{len(gold(demo, 'daily_sales')):,}")
+            assert "never" not in text.split("streaming.alert_high_latency_enriched")[1].splitlines()[0]
+            shot(page, "cloud-freshness")
+    finally:
+        settings_file("microsoft_solution").unlink()

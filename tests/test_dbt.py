@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -219,11 +220,14 @@ def test_incremental_models_read_only_bronze_rows_newer_than_their_own(built: tu
 @pytest.mark.slow
 def test_spark_builds_the_same_gold_as_duckdb(built: tuple[Path, object], tmp_path: Path) -> None:
     """dbt-spark on PySpark local[*], reading the bronze batches the assets wrote to the lake: every model and
-    test passes, and gold equals DuckDB's."""
+    test passes, and gold equals DuckDB's; and each gold model is published to the lake by the warehouse
+    itself, as Databricks does it (the same SQL: publish_to_lake's spark__ statement), in a folder of its
+    own for the run."""
     root = built[0]
     assert {p.parent.name for p in (root / "lake/bronze").glob("*/batch-*.parquet")} == set(BRONZE)
-    spark_dir = tmp_path / "spark"
-    env = {"PLAYGROUND_LAKE": str(root / "lake"), "PLAYGROUND_SPARK_DIR": str(spark_dir), "SCRATCH": str(tmp_path)}
+    spark_dir, published = tmp_path / "spark", tmp_path / "gold_lake"
+    env = {"PLAYGROUND_LAKE": str(root / "lake"), "PLAYGROUND_SPARK_DIR": str(spark_dir), "SCRATCH": str(tmp_path),
+           "PLAYGROUND_GOLD_LOCATION": str(published), "PLAYGROUND_PUBLISH_STAMP": "20261206T101500"}
     result = dbt("build", "--target", "spark", env=env)
     assert "ERROR=0" in result.stdout and "WARN=0" in result.stdout
     spark = {model: pl.read_parquet(spark_dir / "warehouse" / "gold.db" / model / "*.parquet").sort(key)
@@ -231,6 +235,9 @@ def test_spark_builds_the_same_gold_as_duckdb(built: tuple[Path, object], tmp_pa
     local = {model: pl.read_parquet(root / "lake" / "gold" / model / "data.parquet").sort(key)
              for model, key in GOLD_KEYS.items()}  # DuckDB's, published
     assert_same_tables(local, spark)
+    in_lake = {model: pl.read_parquet(published / model / "20261206T101500" / "*.parquet").sort(key)
+               for model, key in GOLD_KEYS.items()}
+    assert_same_tables(local, in_lake)
 
 
 @pytest.mark.slow
@@ -264,6 +271,20 @@ def test_cloud_warehouses_parse_and_compile_without_credentials(target: str, tmp
                 "credential = playground_lake_identity)") in ddl
         assert "create external table bronze.users ([id] bigint, [name] nvarchar(4000)" in ddl
         assert "[jobs] nvarchar(4000)" in ddl and "with (location = ''/stars/''" in ddl
+    # how the warehouse publishes a gold model to the lake (publish_to_lake, a post-hook of every gold model)
+    published = dbt("compile", "--target", target, "--no-introspect", "--no-populate-cache", "--vars",
+                    "{offline: full}", "--inline", "{{ publish_sql(ref('engagements'), 'engagements/s1') }}",
+                    env={**env, "PLAYGROUND_GOLD_LOCATION": "abfss://gold@account.dfs.core.windows.net"}).stdout
+    if target == "databricks":
+        assert "insert overwrite directory 'abfss://gold@account.dfs.core.windows.net/engagements/s1' using " \
+               "parquet select * from" in published
+    else:
+        assert "create external data source playground_gold with (type = hadoop, location = " \
+               "''abfss://gold@account.dfs.core.windows.net'', credential = playground_lake_identity)" in published
+        assert "if object_id('gold_lake.engagements') is not null drop external table gold_lake.engagements" \
+               in published
+        assert "create external table gold_lake.engagements with (location = '/engagements/s1/', data_source = " \
+               "playground_gold, file_format = playground_parquet) as select * from" in published
     with pytest.raises(PlaygroundError, match="DATABRICKS_HOST" if target == "databricks" else "SYNAPSE_SERVER"):
         check_dbt_settings(target)
 
@@ -317,3 +338,24 @@ def test_a_dbt_step_keeps_only_the_newest_run_folders_of_its_op(tmp_path: Path,
     assert left == [f"dbt_models-run{age:04d}-0000000" for age in range(KEPT_RUN_TARGETS - 1)]
     assert len(list(tmp_path.glob("databricks_dbt_models-*"))) == 12  # another location's op: its own
     assert (tmp_path / "partial_parse.msgpack").read_bytes() == b"kept"
+
+
+def test_after_a_cloud_build_readers_are_pointed_at_the_newest_whole_folder(tmp_path: Path) -> None:
+    """A cloud warehouse writes each gold model into gold/<model>/<stamp>/ (publish_to_lake); Dagster then
+    names that folder in gold/<model>/_latest, where the dashboard reads, and removes the older ones."""
+    from dagster_project.publish import LATEST, point_to_published, publish_stamp
+    from generators.sinks.lake import Lake
+
+    lake = Lake(str(tmp_path / "lake"))
+    older, stamp = publish_stamp(datetime(2026, 12, 5, 9, tzinfo=UTC)), publish_stamp(datetime(2026, 12, 6, 10, 15,
+                                                                                               tzinfo=UTC))
+    assert (older, stamp) == ("20261205T090000000000", "20261206T101500000000") and older < stamp
+    lake.write_bytes(f"gold/daily_sales/{older}/part-0.parquet", b"old")
+    lake.write_bytes(f"gold/daily_sales/{stamp}/part-0.parquet", b"new")
+    lake.write_bytes(f"gold/daily_sales/{stamp}/_SUCCESS", b"")
+    assert point_to_published(lake, "gold", "daily_sales", stamp) == lake.display(f"gold/daily_sales/{stamp}")
+    assert lake.read_bytes(f"gold/daily_sales/{LATEST}") == stamp.encode()
+    assert lake.list("gold/daily_sales") == [stamp]
+    # A model the warehouse wrote nothing for (its build failed) keeps pointing where it pointed.
+    assert point_to_published(lake, "gold", "daily_sales", "20261207T000000000000") is None
+    assert lake.read_bytes(f"gold/daily_sales/{LATEST}") == stamp.encode()

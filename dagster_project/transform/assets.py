@@ -55,16 +55,23 @@ def dbt_models_for(solution: Solution) -> AssetsDefinition:
     @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=TierTranslator(solution), name=solution.name("dbt_models"),
                 pool=solution.pool("warehouse") if solution.local else None)
     def dbt_models(context: AssetExecutionContext, dbt: DbtResource, lake: LakeResource, warehouse: DuckDBFile):
-        check_dbt_settings(dbt.target or "duckdb")
-        with environment(dbt_settings(warehouse.database, lake.root)):
-            yield from dbt.cli(["build"], context=context).stream()
-        if dbt.target == "duckdb":
-            from dagster_project.publish import publish_tables
+        from dagster_project.publish import point_to_published, publish_stamp, publish_tables
 
-            gold = [key.path[-1] for key in context.selected_asset_keys if key.path[-2] == GOLD]
+        check_dbt_settings(dbt.target or "duckdb")
+        stamp = publish_stamp()  # where a cloud warehouse writes this run's gold in the lake (publish_to_lake)
+        with environment({**dbt_settings(warehouse.database, lake.root), "PLAYGROUND_PUBLISH_STAMP": stamp}):
+            yield from dbt.cli(["build"], context=context).stream()
+        gold = [key.path[-1] for key in context.selected_asset_keys if key.path[-2] == GOLD]
+        if dbt.target == "duckdb":
             for model, (path, rows) in publish_tables(warehouse.database, GOLD, gold, lake.open()).items():
                 context.log_event(AssetObservation(asset_key=solution.key(GOLD, model),
                                                    metadata={"parquet": path, "parquet_rows": rows}))
+        else:  # the warehouse wrote each model's folder itself: point readers at it
+            the_lake = lake.open()
+            for model in gold:
+                if path := point_to_published(the_lake, GOLD, model, stamp):
+                    context.log_event(AssetObservation(asset_key=solution.key(GOLD, model),
+                                                       metadata={"parquet": path}))
 
     return dbt_models
 

@@ -182,6 +182,11 @@ output "playground_bronze_location" {
   value       = "abfss://${module.data_lake.containers["bronze"]}@${module.data_lake.storage_account_name}.dfs.core.windows.net"
 }
 
+output "playground_gold_location" {
+  description = "Where the solution's warehouse publishes gold for readers outside it (dbt's publish_to_lake)."
+  value       = "abfss://${module.data_lake.containers["gold"]}@${module.data_lake.storage_account_name}.dfs.core.windows.net"
+}
+
 output "playground_orders_url" {
   description = "The orders database as bronze's reader (the generators write as their own login)."
   value       = module.orders_logins.reader_url

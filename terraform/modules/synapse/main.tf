@@ -191,11 +191,18 @@ resource "azurerm_role_assignment" "workspace_reads_lake" {
   principal_id         = azurerm_synapse_workspace.playground.identity[0].principal_id
 }
 
+# dbt's publish_to_lake writes gold into the lake's gold container (CETAS), as the same identity.
+resource "azurerm_role_assignment" "workspace_writes_gold" {
+  scope                = "${var.lake_storage_account_id}/blobServices/default/containers/gold"
+  role_definition_name = "Storage Blob Data Contributor"
+  principal_id         = azurerm_synapse_workspace.playground.identity[0].principal_id
+}
+
 # The vulnerability assessment writes its reports as the workspace's identity at creation.
 resource "time_sleep" "workspace_grants_propagated" {
   create_duration = var.rbac_propagation
   depends_on = [azurerm_role_assignment.workspace_uses_its_storage, azurerm_role_assignment.workspace_reads_lake,
-  azurerm_role_assignment.dbt_reads_lake]
+  azurerm_role_assignment.workspace_writes_gold, azurerm_role_assignment.dbt_reads_lake]
 }
 
 resource "azurerm_role_assignment" "dbt_reads_lake" {

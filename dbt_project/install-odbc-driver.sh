@@ -23,7 +23,7 @@ case "${ID:-}" in
   *) fail "install it as Microsoft documents for ${PRETTY_NAME:-this system} ($DOCS)" ;;
 esac
 if [ "$(id -u)" -ne 0 ]; then
-  fail "run 'sudo make setup-cloud', or install msodbcsql18 as $DOCS says"
+  fail "run 'sudo dbt_project/install-odbc-driver.sh' (installing it needs root), or install msodbcsql18 as $DOCS says"
 fi
 export DEBIAN_FRONTEND=noninteractive
 missing=()

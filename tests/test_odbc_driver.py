@@ -32,8 +32,8 @@ def test_without_root_it_says_what_to_run(tmp_path: Path) -> None:
     assert runuser, "util-linux's runuser: make setup-dev installs it"
     done = run({"ODBCSYSINI": str(tmp_path)}, runuser, "-u", "nobody", "--")
     assert done.returncode == 1
-    assert done.stderr.strip().startswith("error: ODBC Driver 18 for SQL Server is not installed: run 'sudo make "
-                                          "setup-cloud'")
+    assert done.stderr.strip().startswith("error: ODBC Driver 18 for SQL Server is not installed: run 'sudo "
+                                          "dbt_project/install-odbc-driver.sh'")
 
 
 def test_an_unreachable_repository_is_one_error_and_nothing_is_written(tmp_path: Path) -> None:

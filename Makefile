@@ -57,8 +57,8 @@ setup: $(UV)
 # Synapse adapters, and Microsoft's ODBC Driver 18 for SQL Server that dbt-synapse connects through (with
 # the ODBC driver manager it depends on; from Microsoft's repository: the one step beyond PyPI and Debian).
 setup-cloud: cloud-packages
-	dbt_project/install-odbc-driver.sh
 	@$(MAKE) --no-print-directory prepare
+	dbt_project/install-odbc-driver.sh
 
 cloud-packages: $(UV)
 	$(UV) sync --quiet --frozen --all-extras --inexact --no-dev

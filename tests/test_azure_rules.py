@@ -18,6 +18,12 @@ def depends_on(body: dict) -> set[str]:
     return {re.sub(r"^\$\{|\}$", "", d) for d in body.get("depends_on", [])}
 
 
+def blocks(body: dict, name: str) -> list[dict]:
+    """The bodies of a block type in a python-hcl2 body, written out or as a `dynamic` block's content."""
+    dynamic = [d[f'"{name}"'] for d in body.get("dynamic", []) if f'"{name}"' in d]
+    return body.get(name, []) + [content for d in dynamic for content in d.get("content", [])]
+
+
 def duration_seconds(text: str) -> int:
     """A Go duration as time_sleep takes it (`2m`, `90s`, `1m30s`)."""
     units = {"h": 3600, "m": 60, "s": 1}
@@ -38,12 +44,8 @@ def test_a_container_group_with_an_ip_address_declares_a_port() -> None:
                 assert address == "Private", f"{folder.name}/{name}: a group in a subnet has a private address"
             if address == "None":
                 continue
-            containers = group.get("container", []) + [d['"container"'] for d in group.get("dynamic", [])
-                                                        if '"container"' in d]
-            ports = [c for c in containers if "ports" in c or any('"ports"' in d for d in c.get("dynamic", []))]
-            ports += [c for body in containers for c in body.get("content", [])
-                      if "ports" in c or any('"ports"' in d for d in c.get("dynamic", []))]
-            assert ports or group.get("exposed_port"), f"{folder.name}/{name}: an IP address with no port"
+            assert group.get("exposed_port") or any(blocks(c, "ports") for c in blocks(group, "container")), \
+                f"{folder.name}/{name}: an IP address with no port"
 
 
 # Who uses a role assignment during the apply itself, right after it is made.

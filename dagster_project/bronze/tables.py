@@ -74,23 +74,23 @@ def commit_chunk(con: duckdb.DuckDBPyConnection, orders: pl.DataFrame, items: pl
     (orders_typed, orders_fit, orders_reason), (items_typed, items_fit, items_reason) = (
         _casts(orders, ORDER_COLUMNS), _casts(items, ITEM_COLUMNS))
     stamp = [now, batch_id]
-    item_order = 'TRY_CAST(r."orderId" AS BIGINT)'  # text where the chunk was read as text (_chunk)
+    order_id = 'TRY_CAST(r."orderId" AS BIGINT)'  # a raw row's order, typed: text where _read_chunk read text
     with transaction(con):
         con.execute(f"""CREATE OR REPLACE TEMP TABLE bad_orders AS
-            SELECT TRY_CAST(r."orderId" AS BIGINT) AS "orderId", {orders_reason} AS reason, to_json(r) AS raw
+            SELECT {order_id} AS "orderId", {orders_reason} AS reason, to_json(r) AS raw
             FROM raw_orders r WHERE NOT ({orders_fit})""")
         new_orders = con.execute(f"""INSERT INTO bronze.orders SELECT {orders_typed}, ?::TIMESTAMP, ?
             FROM raw_orders r WHERE {orders_fit}""", stamp).fetchall()[0][0]
         new_items = con.execute(f"""INSERT INTO bronze.items SELECT {items_typed}, ?::TIMESTAMP, ?
-            FROM raw_items r WHERE {items_fit} AND {item_order} NOT IN (SELECT "orderId" FROM bad_orders)""",
+            FROM raw_items r WHERE {items_fit} AND {order_id} NOT IN (SELECT "orderId" FROM bad_orders)""",
                                 stamp).fetchall()[0][0]
         quarantined = con.execute(f"""INSERT INTO bronze._quarantine
             SELECT 'orders', ? || '#orders', "orderId", reason, raw, ?, ?::TIMESTAMP FROM bad_orders
             UNION ALL
-            SELECT 'items', ? || '#items', TRY_CAST(r."orderId" AS BIGINT),
+            SELECT 'items', ? || '#items', {order_id},
                    coalesce({items_reason}, format('its order {{}} is quarantined', r."orderId")), to_json(r),
                    ?, ?::TIMESTAMP
-            FROM raw_items r WHERE NOT ({items_fit}) OR {item_order} IN (SELECT "orderId" FROM bad_orders)""",
+            FROM raw_items r WHERE NOT ({items_fit}) OR {order_id} IN (SELECT "orderId" FROM bad_orders)""",
                                   [where, batch_id, now, where, batch_id, now]).fetchall()[0][0]
         con.execute("INSERT INTO bronze._watermarks VALUES (?, ?, ?, ?)", [SOURCE, watermark, batch_id, now])
     con.unregister("raw_orders")

@@ -42,19 +42,16 @@ class SynapsePoolResource(ConfigurableResource):
                                          credential_scopes=[f"{self.management_endpoint.rstrip('/')}/.default"])
         return client.sql_pools
 
-    def state(self) -> dict[str, str]:
-        found = self._pools().get(self.resource_group, self.workspace, self.pool)
-        return {"pool": self.pool, "status": found.status, "sku": found.sku.name if found.sku else ""}
-
     def set_online(self, online: bool) -> dict[str, str]:
-        """Resume or pause the pool and wait until Azure says it is done; nothing when it already is."""
+        """Resume or pause the pool and wait until Azure says it is done; nothing when it already is. Its
+        state after."""
         pools = self._pools()
-        status = pools.get(self.resource_group, self.workspace, self.pool).status
-        wanted = ONLINE if online else PAUSED
-        if status != wanted:
+        found = pools.get(self.resource_group, self.workspace, self.pool)
+        if found.status != (ONLINE if online else PAUSED):
             change = pools.begin_resume if online else pools.begin_pause
             change(self.resource_group, self.workspace, self.pool).result()
-        return self.state()
+            found = pools.get(self.resource_group, self.workspace, self.pool)
+        return {"pool": self.pool, "status": found.status, "sku": found.sku.name if found.sku else ""}
 
 
 def sql_pool_jobs_for(solution: "Solution") -> list[JobDefinition]:

@@ -148,10 +148,8 @@ class TerraformResource(ConfigurableResource):
             raise PlaygroundError(f"Terraform root {self.root} does not exist")
         command = [*terraform_command(), f"-chdir={self.root_path}", *args]
         env = terraform_environment(Path(self.settings_file))
-        self._make_private()
-        # umask 077: state, its backups and plans Terraform creates are its owner's only.
+        self._make_private()  # what an earlier run left readable; umask 077 for what this one creates
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False, umask=0o077)
-        self._make_private()
         if done.returncode not in codes:
             detail = (done.stderr.strip() or done.stdout.strip()).splitlines()
             raise PlaygroundError(f"terraform {args[0]} failed in {self.root} (exit {done.returncode}): "

@@ -31,12 +31,9 @@
    playground_gold, read and written as the workspace's managed identity (register_bronze's credential).
    The external table is metadata only: dropping the previous run's leaves its files for Dagster to remove. #}
 {% macro synapse__publish_sql(relation, folder) %}
-    {% set credential = env_var('SYNAPSE_LAKE_CREDENTIAL', '') or 'playground_lake_identity' %}
     {% set table = 'gold_lake.' ~ relation.identifier %}
     {{ return("if schema_id('gold_lake') is null " ~ exec_sql("create schema gold_lake") ~ ";\n"
-              ~ "if not exists (select * from sys.external_data_sources where name = 'playground_gold') "
-              ~ exec_sql("create external data source playground_gold with (type = hadoop, location = '"
-                         ~ env_var('PLAYGROUND_GOLD_LOCATION') ~ "', credential = " ~ credential ~ ")") ~ ";\n"
+              ~ external_data_source_sql('playground_gold', env_var('PLAYGROUND_GOLD_LOCATION')) ~ ";\n"
               ~ "if object_id('" ~ table ~ "') is not null drop external table " ~ table ~ ";\n"
               ~ "create external table " ~ table ~ " with (location = '/" ~ folder ~ "/', data_source = "
               ~ "playground_gold, file_format = playground_parquet) as select * from " ~ relation) }}

@@ -54,7 +54,7 @@
 {% macro synapse__bronze_tables_sql() %}
     {% set types = {'BIGINT': 'bigint', 'INTEGER': 'int', 'DOUBLE': 'float', 'TIMESTAMP': 'datetime2',
                     'VARCHAR': 'nvarchar(4000)', 'VARCHAR[]': 'nvarchar(4000)'} %}
-    {% set credential = env_var('SYNAPSE_LAKE_CREDENTIAL', '') or 'playground_lake_identity' %}
+    {% set credential = lake_credential() %}
     {% set statements = [
         "if schema_id('bronze') is null " ~ exec_sql("create schema bronze"),
         "if not exists (select * from sys.symmetric_keys where name = '##MS_DatabaseMasterKey##') "
@@ -63,9 +63,7 @@
             ~ exec_sql("create database scoped credential " ~ credential ~ " with identity = 'Managed Service Identity'"),
         "if not exists (select * from sys.external_file_formats where name = 'playground_parquet') "
             ~ exec_sql("create external file format playground_parquet with (format_type = parquet)"),
-        "if not exists (select * from sys.external_data_sources where name = 'playground_bronze') "
-            ~ exec_sql("create external data source playground_bronze with (type = hadoop, location = '"
-                       ~ bronze_location() ~ "', credential = " ~ credential ~ ")")] %}
+        external_data_source_sql('playground_bronze', bronze_location())] %}
     {% for table, columns in bronze_columns().items() %}
         {% set declared = [] %}
         {% for name, type in columns %}
@@ -77,6 +75,19 @@
     {% endfor %}
     {{ return(statements) }}
 {% endmacro %}
+
+{# The database scoped credential Synapse reads and writes the lake with: the workspace's managed identity's,
+   made above, unless SYNAPSE_LAKE_CREDENTIAL names another. #}
+{% macro lake_credential() -%}
+    {{ return(env_var('SYNAPSE_LAKE_CREDENTIAL', '') or 'playground_lake_identity') }}
+{%- endmacro %}
+
+{# A Synapse external data source over a lake folder, read (and written) with lake_credential(), made once. #}
+{% macro external_data_source_sql(name, location) -%}
+    {{ return("if not exists (select * from sys.external_data_sources where name = '" ~ name ~ "') "
+              ~ exec_sql("create external data source " ~ name ~ " with (type = hadoop, location = '" ~ location
+                         ~ "', credential = " ~ lake_credential() ~ ")")) }}
+{%- endmacro %}
 
 {# A statement T-SQL allows only alone in its batch, run from inside an if. #}
 {% macro exec_sql(statement) -%}

@@ -17,19 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.baselines import original_orders, original_stream, original_users
+from bench.peak_rss import cli
 
 GOALS = {"users": 100.0, "stream_events_per_s": 100_000, "orders_10m_s": 90.0}
-
-
-def cli(args: list[str], cwd: Path) -> tuple[float, int]:
-    """Run `playground ARGS` in a child process: (seconds, peak RSS in MiB)."""
-    began = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "bench.peak_rss", sys.executable, "-m", "generators.cli", *args,
-                             "--quiet"], cwd=cwd, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
-    if result.returncode != 0:
-        raise SystemExit(f"playground {' '.join(args)} failed:\n{result.stderr}")
-    return time.perf_counter() - began, int(result.stdout.split()[-1]) // 1024
 
 
 def line(name: str, ours: float, base: float, unit: str, goal: str = "") -> None:

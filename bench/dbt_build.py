@@ -40,8 +40,8 @@ def dbt_seconds(command: str, target: str, *args: str, env: dict[str, str]) -> f
 def land_and_ingest(work: Path, counts: dict[str, int]) -> None:
     from dagster import materialize
 
-    from dagster_project.bronze.assets import bronze_assets
-    from dagster_project.landing.assets import landing_assets
+    from dagster_project.bronze.assets import duckdb_bronze, event_bronze
+    from dagster_project.landing.assets import generated_landing
     from dagster_project.resources import BronzeCopyResource, BusResource, DuckDBFile, LakeResource, OrdersDBResource
 
     ops = {name: {"config": {"counts": counts}} for name in
@@ -50,7 +50,10 @@ def land_and_ingest(work: Path, counts: dict[str, int]) -> None:
                  "orders_db": OrdersDBResource(url=f"sqlite:///{work / 'o.db'}"),
                  "bus": BusResource(spec=str(work / "events.db")),
                  "warehouse": DuckDBFile(database=str(work / "wh.duckdb")), "bronze_copy": BronzeCopyResource()}
-    assert materialize([*landing_assets, *bronze_assets], resources=resources, run_config={"ops": ops}).success
+    from dagster_project.solutions import LOCAL
+
+    assets = [*generated_landing(LOCAL), *duckdb_bronze(LOCAL), *event_bronze(LOCAL)]
+    assert materialize(assets, resources=resources, run_config={"ops": ops}).success
 
 
 def one_percent_more(work: Path, counts: dict[str, int]) -> None:

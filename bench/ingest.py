@@ -98,7 +98,7 @@ def users_file_rate(users: int) -> tuple[float, float, int]:
     """A users file of `users` lines into an empty bronze, and by DuckDB's own `read_json` into a table of
     the same columns, each in a fresh process with DuckDB's default threads: (lines/s, read_json's
     lines/s, peak RSS MiB of the ingest)."""
-    from bench.__main__ import cli
+    from bench.peak_rss import cli
 
     def rate(*args: str) -> tuple[float, int]:
         result = subprocess.run([sys.executable, "-m", "bench.peak_rss", sys.executable, "-m", "bench.ingest", *args],

@@ -23,7 +23,7 @@ def run_job(scale: str) -> float:
     """The local main job in this process, at `scale`: its seconds."""
     from dagster import DagsterInstance
 
-    from dagster_project.definitions import build_definitions
+    from dagster_project.assembly import build_definitions
 
     job = build_definitions("local").resolve_implicit_global_asset_job_def()
     began = time.perf_counter()

@@ -55,7 +55,7 @@ def _what(run) -> str:  # type: ignore[no-untyped-def]
 def soak(minutes: float) -> Soak:
     from dagster import DagsterInstance
 
-    from dagster_project.definitions import build_definitions
+    from dagster_project.assembly import build_definitions
     from dagster_project.instance import prepare
     from dagster_project.ui_ready import wait_for_ui
     from tests.conftest import free_port

@@ -38,7 +38,7 @@ from dagster_project.bronze.assets import bronze_key
 from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES, SOURCES
 from dagster_project.landing.assets import MANIFESTS, materializations
 from dagster_project.resources import BusResource, LakeResource, OrdersDBResource
-from dagster_project.targets import Solution
+from dagster_project.solutions import BRONZE, LANDING, STREAMING, Solution
 
 if TYPE_CHECKING:  # what define_asset_job returns
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -93,9 +93,9 @@ def _bus_ends(bus: BusResource) -> dict | SkipReason:
     return state if any(state.values()) else SkipReason("no events yet")
 
 
-def sensors_for(solution: Solution) -> list[SensorDefinition]:
-    """On locally; in a cloud location they start stopped, until its settings are in the environment.
-    Locally the streaming consumer has its keeper; in the cloud the engine runs on its own."""
+def bronze_sensors(solution: Solution, status: DefaultSensorStatus) -> list[SensorDefinition]:
+    """New data -> its bronze assets. `status`: where they start (a cloud location's start stopped, until
+    its settings are in the environment)."""
     file_keys = [bronze_key(s, solution) for s in FILE_SOURCES]
     order_keys = [bronze_key(name, solution) for name, source in SOURCES.items() if source.lands == "orders_db"]
     event_keys = [bronze_key(t, solution) for t in EVENT_SOURCES]
@@ -122,24 +122,21 @@ def sensors_for(solution: Solution) -> list[SensorDefinition]:
         state = _bus_ends(bus)
         return state if isinstance(state, SkipReason) else _moved(context, state, event_keys, "events")
 
-    status = DefaultSensorStatus.RUNNING if solution.local else DefaultSensorStatus.STOPPED
     specs = [
         (new_lake_files, 30, file_keys, "New or changed files in the lake's landing folders -> their bronze assets."),
         (new_orders, 30, order_keys, "Orders above the last orderId seen -> bronze orders and items."),
         (new_events, 10, event_keys, "New events on the bus -> a micro-batch of bronze pageviews and stars."),
     ]
-    sensors = [sensor(name=solution.name(fn.__name__), minimum_interval_seconds=interval, default_status=status,
-                      asset_selection=keys, description=f"{solution.title}: {description}")(fn)
-               for fn, interval, keys, description in specs]
-    sensors.append(consumer_keeper(solution) if solution.local else landing_reports(solution))
-    return sensors
+    return [sensor(name=solution.job_name(fn.__name__), minimum_interval_seconds=interval, default_status=status,
+                   asset_selection=keys, description=f"{solution.title}: {description}")(fn)
+            for fn, interval, keys, description in specs]
 
 
 def consumer_keeper(solution: Solution) -> SensorDefinition:
     """Keeps one run of the long-running streaming consumer going once events exist, and starts another
     when it ends (stopped, killed: the run monitor marks a killed run failed). After a failure it waits
     RESTART_AFTER_S, so a consumer that cannot start fills the run list slowly, not every tick."""
-    job_name = solution.name("streaming_consumer")
+    job_name = solution.job_name("streaming_consumer")
 
     def streaming_consumer_running(context: SensorEvaluationContext, bus: BusResource):
         runs = context.instance.get_runs(filters=RunsFilter(job_name=job_name), limit=1)
@@ -152,7 +149,7 @@ def consumer_keeper(solution: Solution) -> SensorDefinition:
         state = _bus_ends(bus)
         return state if isinstance(state, SkipReason) else RunRequest()
 
-    return sensor(name=solution.name("streaming_consumer_running"), job_name=job_name, minimum_interval_seconds=15,
+    return sensor(name=solution.job_name("streaming_consumer_running"), job_name=job_name, minimum_interval_seconds=15,
                   default_status=DefaultSensorStatus.RUNNING,
                   description=f"{solution.title}: keeps the streaming consumer (job {job_name}) running once "
                               "the bus has events; each of its micro-batches is a materialization of every "
@@ -180,42 +177,40 @@ def landing_reports(solution: Solution) -> SensorDefinition:
             return SkipReason("no new manifests")
         return SensorResult(asset_events=events, cursor=json.dumps(state, sort_keys=True))
 
-    return sensor(name=solution.name("landing_manifests"), minimum_interval_seconds=60,
+    return sensor(name=solution.job_name("landing_manifests"), minimum_interval_seconds=60,
                   default_status=DefaultSensorStatus.STOPPED,
                   description=f"{solution.title}: each manifest the generator containers write in "
                               "<lake>/landing/_manifests/ -> its sources' materialization (counts, dirt, seed).")(
         landing_manifests)
 
 
-def jobs_for(solution: Solution) -> "list[UnresolvedAssetJobDefinition]":
-    """Locally landing (the generators); refresh_downstream_of_bronze; in the cloud observe_streaming."""
-    jobs = [define_asset_job(solution.name("refresh_downstream_of_bronze"),
-                             selection=AssetSelection.groups(solution.group("bronze")).downstream(include_self=False),
-                             description=f"{solution.title}: silver and gold (dbt) from what bronze holds now.")]
-    if solution.local:
-        jobs.insert(0, define_asset_job("landing", selection=AssetSelection.groups(solution.group("landing")),
-                                        description=f"{solution.title}: generate every source."))
-    else:
-        jobs.append(define_asset_job(
-            solution.name("observe_streaming"),
-            selection=AssetSelection.groups(solution.group("streaming"), include_sources=True),
-            description=f"{solution.title}: what the streaming engine has written into the lake."))
-    return jobs
+def landing_job(solution: Solution) -> "UnresolvedAssetJobDefinition":
+    return define_asset_job(solution.job_name("landing"), selection=AssetSelection.groups(solution.group(LANDING)),
+                            description=f"{solution.title}: generate every source.")
 
 
-def schedules_for(solution: Solution, jobs: "list[UnresolvedAssetJobDefinition]") -> list[ScheduleDefinition]:
-    """Refresh every 15 minutes, as the original's trigger ran its notebooks; observe the cloud engine's
-    outputs every minute. On locally, stopped in the cloud (until its settings are there)."""
-    by_name = {job.name: job for job in jobs}
-    refresh_job = by_name[solution.name("refresh_downstream_of_bronze")]
-    observe_job = by_name.get(solution.name("observe_streaming"))
-    status = DefaultScheduleStatus.RUNNING if solution.local else DefaultScheduleStatus.STOPPED
+def refresh_job(solution: Solution) -> "UnresolvedAssetJobDefinition":
+    return define_asset_job(solution.job_name("refresh_downstream_of_bronze"),
+                            selection=AssetSelection.groups(solution.group(BRONZE)).downstream(include_self=False),
+                            description=f"{solution.title}: silver and gold (dbt) from what bronze holds now.")
+
+
+def observe_streaming_job(solution: Solution) -> "UnresolvedAssetJobDefinition":
+    return define_asset_job(solution.job_name("observe_streaming"),
+                            selection=AssetSelection.groups(solution.group(STREAMING), include_sources=True),
+                            description=f"{solution.title}: what the streaming engine has written into the lake.")
+
+
+def refresh_schedule(solution: Solution, job: "UnresolvedAssetJobDefinition",
+                     status: DefaultScheduleStatus) -> ScheduleDefinition:
+    """Refresh every 15 minutes, as the original's trigger ran its notebooks."""
     cron = os.environ.get("PLAYGROUND_REFRESH_CRON", "*/15 * * * *")  # the soak benchmark refreshes every minute
-    schedules = [ScheduleDefinition(name=solution.name("refresh_silver_and_gold"), job=refresh_job,
-                                    cron_schedule=cron, default_status=status,
-                                    description=f"{refresh_job.description} Cron: {cron}.")]
-    if observe_job is not None:
-        schedules.append(ScheduleDefinition(name=solution.name("observe_streaming_outputs"), job=observe_job,
-                                            cron_schedule="* * * * *", default_status=status,
-                                            description=f"{observe_job.description} Every minute."))
-    return schedules
+    return ScheduleDefinition(name=solution.job_name("refresh_silver_and_gold"), job=job, cron_schedule=cron,
+                              default_status=status, description=f"{job.description} Cron: {cron}.")
+
+
+def observe_schedule(solution: Solution, job: "UnresolvedAssetJobDefinition",
+                     status: DefaultScheduleStatus) -> ScheduleDefinition:
+    """A cloud engine's outputs observed every minute."""
+    return ScheduleDefinition(name=solution.job_name("observe_streaming_outputs"), job=job, cron_schedule="* * * * *",
+                              default_status=status, description=f"{job.description} Every minute.")

@@ -3,7 +3,7 @@ dagster-databricks' Pipes client, or on this machine's PySpark through PipesSubp
 its arguments and the Pipes messages it sends back are the same; only the transport differs (and the
 tables' format: Delta on Databricks, Parquet here, where Delta's jars would be downloaded).
 
-On Databricks a job runs on a job cluster from `spark_launcher.py` in the artifacts volume, which
+On Databricks a job runs on a job cluster from `spark_launcher.py` (on_spark/launcher.py) in the artifacts volume, which
 imports this repository's wheel from that volume rather than pip-installing it: its dependencies
 (Dagster, and PySpark through dagster-databricks) would replace the cluster's own PySpark.
 """
@@ -21,7 +21,7 @@ from pydantic import Field
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
-LAUNCHER = "spark_launcher.py"
+LAUNCHER = "spark_launcher.py"  # dagster_project/on_spark/launcher.py, as Terraform puts it in the volume
 # What a job cluster installs from PyPI: the Pipes protocol, DuckDB, which decodes bronze's lines, and
 # SQLAlchemy, which generators/schema.py (the sources' schema) defines the orders tables with.
 CLUSTER_LIBRARIES = ("dagster-pipes", "duckdb==2.0.0", "sqlalchemy>=2")

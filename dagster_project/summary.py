@@ -12,8 +12,8 @@ from rich.table import Table
 
 from dagster_project.bronze.sources import SOURCES
 from dagster_project.landing.assets import manifest_name
+from dagster_project.solution_resources import resources_for
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
-from dagster_project.targets import resources_for
 from generators.run import load_manifest
 
 GOLD_MODELS = ("engagements", "daily_sales", "product_popularity", "stars_distribution")

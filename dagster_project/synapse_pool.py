@@ -4,15 +4,11 @@ management API (azure-mgmt-synapse), as dbt's service principal, which Terraform
 (terraform/modules/synapse: a role with read, pause and resume on the pool).
 """
 
-from typing import TYPE_CHECKING
-
 from dagster import ConfigurableResource, JobDefinition
 from pydantic import Field
 
+from dagster_project.solutions import Solution
 from dagster_project.switches import switch_jobs
-
-if TYPE_CHECKING:  # targets.py builds this module's resource
-    from dagster_project.targets import Solution
 
 ONLINE, PAUSED = "Online", "Paused"
 
@@ -54,10 +50,10 @@ class SynapsePoolResource(ConfigurableResource):
         return {"pool": self.pool, "status": found.status, "sku": found.sku.name if found.sku else ""}
 
 
-def sql_pool_jobs_for(solution: "Solution") -> list[JobDefinition]:
+def sql_pool_jobs_for(solution: Solution) -> list[JobDefinition]:
     """`<prefix>_pause_sql_pool` and `<prefix>_resume_sql_pool`, for a solution with a `sql_pool` resource."""
     return switch_jobs(
-        solution.name, "sql_pool", "sql_pool", ("pause", "resume"), "synapse",
+        solution.job_name, "sql_pool", "sql_pool", ("pause", "resume"), "synapse",
         lambda verb: f"{solution.title}: {verb} the dedicated SQL pool dbt builds silver and gold on (billed by the "
                      "hour while online, only its storage while paused); waits until Azure is done.",
         lambda pool, online: pool.set_online(online))

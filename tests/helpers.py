@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 from unittest import mock
 
 from typer.testing import CliRunner
 
 from generators.cli import app
 from generators.sinks.bus.embedded import EmbeddedLog
+
+if TYPE_CHECKING:
+    from dagster import AssetsDefinition, Definitions
 
 runner = CliRunner()
 
@@ -37,11 +42,26 @@ def local_env(root: Path, **extra: str) -> dict[str, str]:
 
 
 def local_resources(root: Path, **extra: str) -> dict[str, object]:
-    """The local playground's resources (targets.py) with every store under root."""
-    from dagster_project.targets import resources_for
+    """The local playground's resources (solution_resources.py) with every store under root."""
+    from dagster_project.solution_resources import resources_for
 
     with mock.patch.dict(os.environ, local_env(root, **extra)):
         return resources_for("local")
+
+
+@functools.cache
+def local_definitions() -> Definitions:
+    from dagster_project.assembly import build_definitions
+
+    return build_definitions("local")
+
+
+def local_assets(*tiers: str) -> list[AssetsDefinition]:
+    """The local playground's asset definitions in these tiers (groups), as its location assembles them."""
+    from dagster import AssetsDefinition
+
+    return [a for a in local_definitions().assets
+            if isinstance(a, AssetsDefinition) and set(a.group_names_by_key.values()) & set(tiers)]
 
 
 def manifest(root: Path, source: str) -> dict:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import hcl2
 
+from dagster_project.provisioning.settings import TERRAFORM_DIR
 from dagster_project.provisioning.terraform import module_dirs
-from dagster_project.targets import SOLUTIONS, TERRAFORM_DIR
+from dagster_project.solutions import SOLUTIONS
 
-ROOTS = [s.terraform_root for s in SOLUTIONS.values() if s.terraform_root]
+ROOTS = [s.location for s in SOLUTIONS.values() if s.provisioned]
 FOLDERS = sorted({folder for root in ROOTS for folder in module_dirs(TERRAFORM_DIR / root)})
 BUILTIN_TYPES = {"terraform_data"}
 

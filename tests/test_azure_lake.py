@@ -10,7 +10,7 @@ from dagster_azure.adls2 import ADLS2DefaultAzureCredential, ADLS2Key, ADLS2Reso
 
 from dagster_project.azure_lake import AzureLakeResource, adlfs_options, adls2_from_environment
 from dagster_project.provisioning.settings import env_settings
-from dagster_project.targets import resources_for
+from dagster_project.solution_resources import resources_for
 from generators.errors import PlaygroundError
 from generators.sinks import lake as lake_module
 
@@ -33,7 +33,7 @@ def test_the_environment_chooses_the_credential(setting: str | None, kind: type,
     adls2 = adls2_from_environment()
     assert isinstance(adls2.credential, kind)
     assert set(env_settings(adls2)) == {"AZURE_STORAGE_ACCOUNT_NAME", *([setting] if setting else [])}
-    for target in ("databricks", "synapse"):  # both solutions' lakes are read through it
+    for target in ("databricks", "microsoft"):  # both solutions' lakes are read through it
         lake = resources_for(target)["lake"]
         assert isinstance(lake, AzureLakeResource) and isinstance(lake.adls2.credential, kind)
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from dagster_project.targets import TERRAFORM_DIR
+from dagster_project.provisioning.settings import TERRAFORM_DIR
 from tests.terraform_config import FOLDERS, ROOTS, labels, resources, unquote
 
 MODULES = TERRAFORM_DIR / "modules"
@@ -207,7 +207,7 @@ def test_every_databricks_compute_that_reads_the_lake_has_a_network_path_to_it()
     assert "environment" not in streaming and "job_cluster" not in streaming
     jobs = DatabricksSparkJobs(host="h", token="t", storage_account="a", catalog="c", volume="/Volumes/c/b/a",
                                wheel="w.whl", secret_scope="s", streaming_job_id="1")
-    task = jobs.task("dagster_project.bronze.spark_job", [])
+    task = jobs.task("dagster_project.on_spark.bronze", [])
     assert "new_cluster" in task and "environment_key" not in task and "existing_cluster_id" not in task
 
 
@@ -216,8 +216,8 @@ def test_dbts_principal_may_pause_and_resume_the_pool_and_nothing_more() -> None
     service principal (synapse_pool.py). Azure's built-in roles that allow pause/resume (Contributor, SQL
     DB Contributor) allow far more: a custom role with the pool's read, pause and resume actions
     (Microsoft.Synapse resource provider operations), assigned at the pool."""
+    from dagster_project.solution_resources import resources_for
     from dagster_project.synapse_pool import SynapsePoolResource
-    from dagster_project.targets import resources_for
 
     synapse = resources(MODULES / "synapse")
     [role] = synapse["azurerm_role_definition"].values()
@@ -230,7 +230,7 @@ def test_dbts_principal_may_pause_and_resume_the_pool_and_nothing_more() -> None
     assert grant["scope"] == "${azurerm_synapse_sql_pool.warehouse.id}"
     assert grant["principal_id"] == "${azuread_service_principal.dbt.object_id}"
     assert grant["role_definition_id"] == "${azurerm_role_definition.pool_operator.role_definition_resource_id}"
-    pool = resources_for("synapse")["sql_pool"]
+    pool = resources_for("microsoft")["sql_pool"]
     assert isinstance(pool, SynapsePoolResource)
     assert pool.client_id.env_var_name == "AZURE_CLIENT_ID"  # dbt's principal (microsoft_solution's azure_client_id)
 

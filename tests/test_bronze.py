@@ -15,15 +15,13 @@ import duckdb
 import pytest
 from dagster import materialize
 
-from dagster_project.bronze.assets import bronze_assets
 from dagster_project.bronze.files import ingest_files
 from dagster_project.bronze.sources import FILE_SOURCES
-from dagster_project.landing.assets import landing_assets
 from dagster_project.streaming.scenarios import OUTPUT_NAMES, OUTPUTS
 from generators.run import write_products
 from generators.sinks.lake import Lake
 from tests.conftest import ROOT
-from tests.helpers import dataset_args, local_resources, manifest, playground
+from tests.helpers import dataset_args, local_assets, local_resources, manifest, playground
 
 BUSINESS = "* EXCLUDE (_ingested_at, _batch_id)"
 
@@ -416,7 +414,7 @@ def test_materialize_landing_and_bronze_with_its_checks(tmp_path: Path, dirty_ra
     resources = local_resources(tmp_path, PLAYGROUND_ORDERS_URL=f"sqlite:///{tmp_path / 'o.db'}",
                                 PLAYGROUND_BUS=str(tmp_path / "ev.db"),
                                 PLAYGROUND_WAREHOUSE=str(tmp_path / "wh.duckdb"))
-    result = materialize([*landing_assets, *bronze_assets], resources=resources, run_config=run_config(dirty_rate))
+    result = materialize(local_assets("landing", "bronze"), resources=resources, run_config=run_config(dirty_rate))
     assert result.success
     checks = {(e.asset_check_evaluation_data.asset_key.to_user_string(), e.asset_check_evaluation_data.check_name):
               e.asset_check_evaluation_data for e in result.all_events
@@ -538,7 +536,6 @@ def test_bronze_and_streaming_read_kafka_by_committed_offsets(tmp_path: Path, ka
     """The same events through Kafka as through the embedded log: bronze takes each once, by the offsets
     it commits, and the streaming micro-batch asset reads them too."""
     from dagster_project.bronze.events import ingest_events
-    from dagster_project.streaming.assets import streaming_micro_batch
     from generators.sinks.bus import open_reader
 
     kafka = f"kafka://{kafka_bootstrap}"
@@ -564,7 +561,7 @@ def test_bronze_and_streaming_read_kafka_by_committed_offsets(tmp_path: Path, ka
     bronze_pageviews = first.new_rows + more.new_rows
 
     resources = local_resources(tmp_path, PLAYGROUND_LAKE=str(tmp_path / "kafka/lake"), PLAYGROUND_BUS=kafka)
-    assert materialize([streaming_micro_batch], resources=resources).success
+    assert materialize(local_assets("streaming"), resources=resources).success
     with duckdb.connect(str(tmp_path / "streams.duckdb")) as con:
         raw, quarantined = con.execute("""SELECT (SELECT count(*) FROM streaming.raw_pageviews),
             (SELECT count(*) FROM streaming._quarantine WHERE topic = 'pageviews')""").fetchone()

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInvalidConfigError, Definitions, SkipReason, build_sensor_context, materialize
 
-from dagster_project.definitions import build_definitions
+from dagster_project.assembly import build_definitions
 from dagster_project.instance import prepare
-from dagster_project.landing.assets import landing_assets
-from dagster_project.targets import TARGETS, resources_for
+from dagster_project.solution_resources import resources_for
+from dagster_project.solutions import SOLUTIONS
 from dagster_project.transform.dbt_cli import DBT_DIR, KEPT_RUN_TARGETS
 from generators.errors import PlaygroundError
 from tests.conftest import ROOT
-from tests.helpers import events, local_resources, table_rows
+from tests.helpers import events, local_assets, local_resources, table_rows
 
 ASSET_KEYS = ["bronze/items", "bronze/orders", "bronze/pageviews", "bronze/products", "bronze/stars",
               "bronze/users", "bronze/vip_users",
@@ -57,8 +57,8 @@ def test_every_target_loads_without_credentials_with_its_own_keys() -> None:
     """The same graph on every target, under the solution's prefix; Stream Analytics has no DLT outputs."""
     dlt_only = {"streaming/parsed_pageviews", "streaming/parsed_stars", "streaming/high_latency"}
     expected = {"local": ASSET_KEYS, "databricks": [f"databricks/{key}" for key in ASSET_KEYS],
-                "synapse": [f"microsoft/{key}" for key in ASSET_KEYS if key not in dlt_only]}
-    for target in TARGETS:
+                "microsoft": [f"microsoft/{key}" for key in ASSET_KEYS if key not in dlt_only]}
+    for target in SOLUTIONS:
         defs = build_definitions(target)
         Definitions.validate_loadable(defs)
         assert sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()) == expected[target]
@@ -67,7 +67,7 @@ def test_every_target_loads_without_credentials_with_its_own_keys() -> None:
 @pytest.mark.usefixtures("no_cloud_settings")
 @pytest.mark.parametrize(("target", "key", "named"), [
     ("databricks", "databricks/bronze/users", ["DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_VOLUME"]),
-    ("synapse", "microsoft/bronze/products", ["PLAYGROUND_LAKE"]),
+    ("microsoft", "microsoft/bronze/products", ["PLAYGROUND_LAKE"]),
 ])
 def test_a_cloud_run_without_its_settings_fails_at_once_naming_them(target: str, key: str, named: list[str]) -> None:
     result = build_definitions(target).resolve_implicit_global_asset_job_def().execute_in_process(
@@ -89,7 +89,7 @@ def test_lineage_refers_orders_and_events_to_users_and_products() -> None:
 
 
 def test_materialize_landing_into_a_temp_dir(tmp_path: Path) -> None:
-    result = materialize(landing_assets, resources=local_resources(tmp_path), run_config=run_config(SMALL))
+    result = materialize(local_assets("landing"), resources=local_resources(tmp_path), run_config=run_config(SMALL))
     assert result.success
     records = {m.asset_key.to_user_string(): m.metadata["records"].value
                for m in result.get_asset_materialization_events() for m in [m.materialization]}
@@ -112,7 +112,7 @@ def test_materialize_landing_into_a_temp_dir(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("no_cloud_settings")
 def test_cloud_target_fails_naming_the_missing_setting() -> None:
     with pytest.raises(DagsterInvalidConfigError) as error:
-        materialize(landing_assets, resources=resources_for("databricks"), run_config=run_config(SMALL))
+        materialize(local_assets("landing"), resources=resources_for("databricks"), run_config=run_config(SMALL))
     message = str(error.value)
     assert 'environment variable "PLAYGROUND_LAKE" which is not set' in message
     assert 'environment variable "PLAYGROUND_ORDERS_URL" which is not set' in message
@@ -122,17 +122,18 @@ def test_cloud_landing_reports_what_the_generator_containers_wrote(tmp_path: Pat
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """In the cloud Dagster runs no generator: landing assets are external, and each new or changed
     manifest is reported as its sources' materialization, once."""
-    assert materialize(landing_assets, resources=local_resources(tmp_path), run_config=run_config(SMALL)).success
+    landing = local_assets("landing")
+    assert materialize(landing, resources=local_resources(tmp_path), run_config=run_config(SMALL)).success
     monkeypatch.setenv("PLAYGROUND_LAKE", str(tmp_path / "lake"))
     monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_NAME", "unused")  # the lake is a folder here
-    defs = build_definitions("synapse")
+    defs = build_definitions("microsoft")
     assert not any(defs.resolve_assets_def(AssetKey(["microsoft", "landing", source])).is_executable
                    for source in ("users", "items", "pageviews"))
     sensor = defs.resolve_sensor_def("microsoft_landing_manifests")
     before = (tmp_path / "lake/landing/users/users.json").stat().st_mtime_ns
 
     def tick(cursor: str | None):  # type: ignore[no-untyped-def]
-        with build_sensor_context(cursor=cursor, resources={"lake": resources_for("synapse")["lake"]}) as context:
+        with build_sensor_context(cursor=cursor, resources={"lake": resources_for("microsoft")["lake"]}) as context:
             return sensor(context)
 
     first = tick(None)
@@ -146,7 +147,7 @@ def test_cloud_landing_reports_what_the_generator_containers_wrote(tmp_path: Pat
     assert (tmp_path / "lake/landing/users/users.json").stat().st_mtime_ns == before  # nothing regenerated
     assert isinstance(tick(first.cursor), SkipReason)  # reported once
     regenerated = {"ops": {"landing_products": {"config": {"counts": {"products": 50}}}}}
-    assert materialize(landing_assets[1:2], resources=local_resources(tmp_path), run_config=regenerated).success
+    assert materialize(landing[1:2], resources=local_resources(tmp_path), run_config=regenerated).success
     again = tick(first.cursor)
     assert {e.asset_key.to_user_string(): e.metadata["records"].value for e in again.asset_events} == {
         "microsoft/landing/products": 50}

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from dagster_project.definitions import build_definitions
+from dagster_project.assembly import build_definitions
 
 JOB_ID = 123
 

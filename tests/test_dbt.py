@@ -17,13 +17,10 @@ import polars as pl
 import pytest
 from dagster import materialize
 
-from dagster_project.bronze.assets import bronze_assets
-from dagster_project.landing.assets import landing_assets
-from dagster_project.targets import check_dbt_settings
-from dagster_project.transform.assets import dbt_models
-from dagster_project.transform.dbt_cli import DBT_DIR, KEPT_RUN_TARGETS, dbt_command, dbt_resource
+from dagster_project.solutions import SOLUTIONS
+from dagster_project.transform.dbt_cli import DBT_DIR, KEPT_RUN_TARGETS, check_dbt_settings, dbt_command, dbt_resource
 from generators.errors import PlaygroundError
-from tests.helpers import local_resources
+from tests.helpers import local_assets, local_resources
 
 COUNTS = {"users": 400, "vip_users": 20, "products": 60, "orders": 1_500, "pageviews": 3_000}
 GOLD = ("daily_sales", "engagements", "product_popularity", "stars_distribution")
@@ -52,7 +49,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, obje
                           ("landing_users", "landing_products", "landing_orders", "landing_events")}}
     resources = local_resources(root, PLAYGROUND_WAREHOUSE=str(root / "wh.duckdb"),
                                 PLAYGROUND_BRONZE_TO_LAKE="1")  # Spark reads bronze from the lake
-    result = materialize([*landing_assets, *bronze_assets, dbt_models], resources=resources, run_config=run_config)
+    result = materialize(local_assets("landing", "bronze", "gold"), resources=resources, run_config=run_config)
     assert result.success
     yield root, result
 
@@ -104,7 +101,7 @@ def test_gold_is_published_as_parquet_for_readers_outside_the_warehouse(built: t
 def test_each_asset_shows_the_columns_and_types_the_warehouse_holds(built: tuple[Path, object]) -> None:
     """The asset pages' Columns table comes from the models' ymls (`data_type`, which dagster-dbt reads): every
     column of every silver and gold table, with the type DuckDB built it with."""
-    shown = {(*spec.key.path, column.name): column.type for spec in dbt_models.specs
+    shown = {(*spec.key.path, column.name): column.type for spec in local_assets("gold")[0].specs
              for column in spec.metadata["dagster/column_schema"].columns}
     held = query(built[0] / "wh.duckdb", "SELECT table_schema, table_name, column_name, lower(data_type) "
                                          "FROM information_schema.columns WHERE table_schema IN ('silver', 'gold')")
@@ -241,7 +238,7 @@ def test_spark_builds_the_same_gold_as_duckdb(built: tuple[Path, object], tmp_pa
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target", ["databricks", "synapse"])
+@pytest.mark.parametrize("target", ["databricks", "microsoft"])
 def test_cloud_warehouses_parse_and_compile_without_credentials(target: str, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "SYNAPSE_SERVER", "AZURE_CLIENT_SECRET"):
@@ -253,7 +250,7 @@ def test_cloud_warehouses_parse_and_compile_without_credentials(target: str, tmp
             env=env)
     compiled = (tmp_path / "target/compiled/playground/models/silver/pageviews.sql").read_text()
     assert "not exists" in compiled  # the incremental shape, rendered for this warehouse
-    assert ("convert(datetime2" in compiled) == (target == "synapse")
+    assert ("convert(datetime2" in compiled) == (target == "microsoft")
     # the statements register_bronze runs there, making the lake's bronze folders tables of the warehouse
     location = "abfss://bronze@account.dfs.core.windows.net"
     ddl = dbt("compile", "--target", target, "--no-introspect", "--no-populate-cache", "--vars", "{offline: full}",
@@ -286,7 +283,7 @@ def test_cloud_warehouses_parse_and_compile_without_credentials(target: str, tmp
         assert "create external table gold_lake.engagements with (location = '/engagements/s1/', data_source = " \
                "playground_gold, file_format = playground_parquet) as select * from" in published
     with pytest.raises(PlaygroundError, match="DATABRICKS_HOST" if target == "databricks" else "SYNAPSE_SERVER"):
-        check_dbt_settings(target)
+        check_dbt_settings(SOLUTIONS[target])
 
 
 def test_orders_without_a_user_or_with_a_negative_value_are_flagged_without_blocking_gold(

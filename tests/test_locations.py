@@ -102,7 +102,7 @@ def test_asset_graph_snapshot(locations: dict[str, Definitions], location: str) 
 def test_gold_and_streaming_assets_link_to_their_dashboard_page(monkeypatch: pytest.MonkeyPatch) -> None:
     from dagster import AssetKey
 
-    from dagster_project.definitions import build_definitions
+    from dagster_project.assembly import build_definitions
 
     monkeypatch.setenv("PLAYGROUND_DASHBOARD_URL", "http://127.0.0.1:8502/")
     graph = build_definitions("local").resolve_asset_graph()

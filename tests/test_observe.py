@@ -65,7 +65,7 @@ def test_the_microsoft_location_observes_stream_analytics_parts_in_blob_storage(
     from azure.core.exceptions import ResourceExistsError
     from azure.storage.blob import BlobServiceClient
 
-    from dagster_project.definitions import build_definitions
+    from dagster_project.assembly import build_definitions
 
     service = BlobServiceClient.from_connection_string(azurite)
     for container in ("bronze", "silver"):
@@ -76,7 +76,7 @@ def test_the_microsoft_location_observes_stream_analytics_parts_in_blob_storage(
     silver.upload_blob("streaming/alert_high_latency/2026/12/02/18/0_9a7c_1.parquet", part(7), overwrite=True)
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite)
 
-    defs = build_definitions("synapse")
+    defs = build_definitions("microsoft")
     job = defs.resolve_job_def("microsoft_observe_streaming")
     resources = {"lake": LakeResource(root="abfs://")}
     instance = DagsterInstance.ephemeral()

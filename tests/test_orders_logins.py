@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from dagster_project.provisioning.orders_logins import Login, make_logins, statements
+from dagster_project.provisioning.settings import TERRAFORM_DIR
 from dagster_project.provisioning.terraform import TerraformResource
-from dagster_project.targets import TERRAFORM_DIR
 from generators.errors import PlaygroundError
 from tests.conftest import ROOT
 from tests.terraform_config import labels, referenced

@@ -15,9 +15,9 @@ from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_contex
 from dagster_project.instance import prepare
 from dagster_project.provisioning import terraform as terraform_module
 from dagster_project.provisioning.jobs import provisioning_jobs, terraform_sensor
-from dagster_project.provisioning.settings import load_settings, settings_file
+from dagster_project.provisioning.settings import TERRAFORM_DIR, load_settings, settings_file
 from dagster_project.provisioning.terraform import MISSING, TerraformResource, fingerprint, terraform_command
-from dagster_project.targets import SOLUTIONS, TERRAFORM_DIR
+from dagster_project.solutions import SOLUTIONS
 from generators.errors import PlaygroundError
 from tests.conftest import ROOT
 
@@ -125,7 +125,7 @@ def test_without_terraform_the_job_fails_saying_what_to_install(root: Path, tmp_
     result = run(provision, root, tmp_path / ".env.x")
     assert not result.success and MISSING in materialized_text(result)
     # Nothing else needs Terraform: every location still loads.
-    from dagster_project.definitions import build_definitions
+    from dagster_project.assembly import build_definitions
 
     for target in SOLUTIONS:
         assert build_definitions(target).resolve_asset_graph().get_all_asset_keys()
@@ -190,7 +190,7 @@ def test_settings_written_by_the_job_are_what_the_cloud_location_loads(root: Pat
     try:
         loaded = load_settings(DATABRICKS.location)
         assert os.environ["PLAYGROUND_LAKE"] == "abfs://" and loaded["GREETING"] == "hello"
-        from dagster_project.definitions import build_definitions
+        from dagster_project.assembly import build_definitions
 
         build_definitions("databricks")  # loads the file as the code location does
         assert os.environ["API_TOKEN"].startswith("token-")
@@ -295,7 +295,7 @@ def test_the_fingerprint_covers_the_files_the_root_uploads(tmp_path: Path) -> No
     from dagster_project.provisioning.terraform import files_read
 
     read = {p.name for p in files_read(TERRAFORM_DIR / "databricks_solution")}
-    assert "spark_launcher.py" in read
+    assert "launcher.py" in read  # dagster_project/on_spark/launcher.py
     module = tmp_path / "modules" / "m"
     module.mkdir(parents=True)
     (module / "main.tf").write_text('locals {\n  script = "${path.module}/../../script.py"\n}\n')

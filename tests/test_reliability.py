@@ -22,7 +22,6 @@ from dagster import (
 )
 
 from dagster_project.bronze import files, lines
-from dagster_project.bronze.assets import bronze_assets
 from dagster_project.bronze.events import ingest_events
 from dagster_project.bronze.files import ingest_files
 from dagster_project.bronze.sources import FILE_SOURCES
@@ -38,7 +37,7 @@ from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake
 from generators.sinks.orders_db import OrdersDB
 from tests.conftest import ROOT
-from tests.helpers import dataset_args, local_resources, manifest, playground, table_rows
+from tests.helpers import dataset_args, local_assets, local_resources, manifest, playground, table_rows
 
 POOL_HOLDER = ROOT / "tests/fixtures/dagster/pool_holder.py"
 FIRST_USE = """
@@ -268,7 +267,7 @@ def test_rows_the_watermark_cannot_see_fail_the_reconciliation_check(tmp_path: P
     resources = local_resources(tmp_path, PLAYGROUND_ORDERS_URL=url, PLAYGROUND_WAREHOUSE=str(tmp_path / "wh.duckdb"))
 
     def reconciliation(*selection: str) -> AssetCheckEvaluation:
-        result = materialize(bronze_assets, resources=resources, selection=list(selection))
+        result = materialize(local_assets("bronze"), resources=resources, selection=list(selection))
         assert result.success
         return next(e.asset_check_evaluation_data for e in result.all_events
                     if e.event_type_value == "ASSET_CHECK_EVALUATION"

@@ -11,19 +11,21 @@ from dagster import (
     DagsterInstance,
     DagsterRun,
     DagsterRunStatus,
+    DefaultSensorStatus,
     RunRequest,
     SensorResult,
     SkipReason,
     build_sensor_context,
 )
 
-from dagster_project.sensors import sensors_for
-from dagster_project.targets import LOCAL, SOLUTIONS
+from dagster_project.assembly import build_definitions
+from dagster_project.sensors import bronze_sensors, consumer_keeper
+from dagster_project.solutions import LOCAL, SOLUTIONS
 from generators.run import write_products
 from generators.sinks.lake import Lake
 from tests.helpers import dataset_args, local_resources, playground
 
-SENSORS = {s.name: s for s in sensors_for(LOCAL)}
+SENSORS = {s.name: s for s in [*bronze_sensors(LOCAL, DefaultSensorStatus.RUNNING), consumer_keeper(LOCAL)]}
 new_lake_files, new_orders, new_events = SENSORS["new_lake_files"], SENSORS["new_orders"], SENSORS["new_events"]
 
 
@@ -139,24 +141,18 @@ def test_events_sensor_on_kafka(tmp_path: Path, kafka_bootstrap: str) -> None:
 
 
 def test_each_solution_has_its_own_sensors_and_cloud_ones_start_stopped() -> None:
-    from dagster import DefaultSensorStatus
-
     bronze = ["new_lake_files", "new_orders", "new_events"]
-    expected = {"local": [*bronze, "streaming_consumer_running"],  # the cloud's streaming engines run on their own
-                "databricks": [f"databricks_{name}" for name in [*bronze, "landing_manifests"]],
-                "synapse": [f"microsoft_{name}" for name in [*bronze, "landing_manifests"]]}
-    for target, solution in SOLUTIONS.items():
-        sensors = sensors_for(solution)
-        assert [s.name for s in sensors] == expected[target]
+    cloud = [*bronze, "landing_manifests", "terraform_changed"]  # the cloud's streaming engines run on their own
+    expected = {"local": [*bronze, "streaming_consumer_running"],
+                "databricks": [f"databricks_{name}" for name in cloud],
+                "microsoft": [f"microsoft_{name}" for name in cloud]}
+    for name, solution in SOLUTIONS.items():
+        defs = build_definitions(name)
+        sensors = list(defs.sensors)
+        assert [s.name for s in sensors] == expected[name]
         assert {s.default_status for s in sensors} == {
-            DefaultSensorStatus.RUNNING if target == "local" else DefaultSensorStatus.STOPPED}, target
+            DefaultSensorStatus.RUNNING if name == "local" else DefaultSensorStatus.STOPPED}, name
         prefix = list(solution.key_prefix)
         for sensor in sensors[:3]:  # each bronze sensor requests its own solution's assets only
-            keys = sensor.asset_selection.resolve(build_definitions_graph(target))
+            keys = sensor.asset_selection.resolve(defs.resolve_asset_graph())
             assert keys and all(key.path[:len(prefix)] == prefix and len(key.path) == len(prefix) + 2 for key in keys)
-
-
-def build_definitions_graph(target: str):  # type: ignore[no-untyped-def]
-    from dagster_project.definitions import build_definitions
-
-    return build_definitions(target).resolve_asset_graph()

@@ -1,4 +1,4 @@
-"""The Databricks solution's bronze job (dagster_project/bronze/spark_job.py) on local PySpark, run by
+"""The Databricks solution's bronze job (dagster_project/on_spark/bronze.py) on local PySpark, run by
 its Dagster assets through PipesSubprocessClient: the rows, quarantine, counts and checks Dagster
 gets equal the local bronze tier's for the same landing data and orders database (PostgreSQL,
 read by JDBC). Only the transport differs on Databricks: the task it submits is checked here too."""
@@ -16,11 +16,11 @@ import duckdb
 import pytest
 from dagster import AssetKey, materialize
 
-from dagster_project.bronze.assets import bronze_assets_for
-from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES
-from dagster_project.bronze.spark_job import arguments, jdbc_url, lake_url
+from dagster_project.bronze.assets import duckdb_bronze, spark_bronze
+from dagster_project.bronze.sources import FILE_SOURCES
+from dagster_project.on_spark.bronze import arguments, jdbc_url, lake_url
+from dagster_project.solutions import SOLUTIONS
 from dagster_project.spark_jobs import LAUNCHER, DatabricksSparkJobs, LocalSparkJobs
-from dagster_project.targets import SOLUTIONS
 from generators.run import write_products
 from generators.sinks.lake import Lake
 from tests.helpers import dataset_args, local_resources, playground
@@ -57,13 +57,13 @@ def test_the_databricks_task_runs_the_job_from_the_wheel_with_its_arguments(tmp_
                                catalog="playground", volume="/Volumes/playground/bronze/artifacts/",
                                wheel="data_playground-0.1.0-py3-none-any.whl", secret_scope="playground",
                                streaming_job_id="123")
-    task = jobs.task("dagster_project.bronze.spark_job", ["--source", "users"])
+    task = jobs.task("dagster_project.on_spark.bronze", ["--source", "users"])
     assert task["spark_python_task"]["python_file"] == f"/Volumes/playground/bronze/artifacts/{LAUNCHER}"
     assert {lib["pypi"]["package"].split("=")[0].split(">")[0] for lib in task["libraries"]} == {
         "dagster-pipes", "duckdb", "sqlalchemy"}
     wheel, module, *rest = task["spark_python_task"]["parameters"]
     assert (wheel, module) == ("/Volumes/playground/bronze/artifacts/data_playground-0.1.0-py3-none-any.whl",
-                               "dagster_project.bronze.spark_job")
+                               "dagster_project.on_spark.bronze")
     args = arguments().parse_args(rest)
     assert (args.source, args.lake, args.schema, args.format, args.auto_loader, args.orders_secret) == (
         "users", "abfss://acct.dfs.core.windows.net", "playground.bronze", "delta", True, "playground/orders-url")
@@ -73,7 +73,7 @@ def test_the_databricks_task_runs_the_job_from_the_wheel_with_its_arguments(tmp_
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("somepkg/__init__.py", "")
         zipped.writestr("somepkg/job.py", "import sys\nprint('ran', sys.argv[1:])\n")
-    launcher = Path(__file__).parents[1] / "dagster_project" / LAUNCHER
+    launcher = Path(__file__).parents[1] / "dagster_project" / "on_spark" / "launcher.py"
     out = subprocess.run([sys.executable, str(launcher), str(archive), "somepkg.job", "--source", "users"],
                          capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "ran ['--source', 'users']"
@@ -101,7 +101,7 @@ def imports(module: str) -> tuple[set[str], set[str]]:
     return ours, others
 
 
-@pytest.mark.parametrize("job", ["dagster_project.bronze.spark_job", "dagster_project.streaming.spark_job"])
+@pytest.mark.parametrize("job", ["dagster_project.on_spark.bronze", "dagster_project.on_spark.streaming"])
 def test_a_job_imports_only_what_a_cluster_has(job: str) -> None:
     """The launcher imports the wheel without its dependencies: a job, and what it imports of ours, may
     use only the standard library, the runtime's packages and the task's libraries."""
@@ -132,10 +132,10 @@ def checks(result) -> dict[tuple[str, str], tuple[bool, dict]]:
 def run_both(tmp_path: Path, postgres_url: str):
     lake = str(tmp_path / "lake")
     local = materialize(
-        [a for a in bronze_assets_for(SOLUTIONS["local"]) if not any(k.path[-1] in EVENT_SOURCES for k in a.keys)],
+        duckdb_bronze(SOLUTIONS["local"]),
         resources=local_resources(tmp_path, PLAYGROUND_LAKE=lake, PLAYGROUND_ORDERS_URL=postgres_url))
     spark = materialize(
-        [a for a in bronze_assets_for(DATABRICKS) if not any(k.path[-1] in EVENT_SOURCES for k in a.keys)],
+        spark_bronze(DATABRICKS),
         resources={"spark_jobs": LocalSparkJobs(lake=lake, orders_url=postgres_url,
                                                 warehouse=str(tmp_path / "spark"))})
     assert local.success and spark.success
@@ -186,7 +186,7 @@ def test_the_databricks_bronze_job_equals_local_bronze_through_pipes(tmp_path: P
     commits = tmp_path / "spark" / "_checkpoints" / "products" / "commits"
     for name in ("0", ".0.crc"):  # the commit and its checksum, as if never written
         (commits / name).unlink()
-    products = [a for a in bronze_assets_for(DATABRICKS) if AssetKey(["databricks", "bronze", "products"]) in a.keys]
+    products = [a for a in spark_bronze(DATABRICKS) if AssetKey(["databricks", "bronze", "products"]) in a.keys]
     replayed = materialize(products, resources={"spark_jobs": LocalSparkJobs(
         lake=str(tmp_path / "lake"), orders_url=postgres_url, warehouse=str(tmp_path / "spark"))})
     assert (materialized(replayed)["products"]["rows_new"], materialized(replayed)["products"]["rows_total"]) == (

@@ -462,7 +462,7 @@ def test_the_spark_structured_streaming_job_matches_the_local_engine(tmp_path: P
     """The Databricks solution's job (local PySpark, file source, four micro-batches) against the local
     engine (six micro-batches) on the same generated events: every output equal."""
     from bench.streaming import recorded_stream
-    from dagster_project.streaming.spark_job import export_records, file_source, local_spark, outputs, run_available
+    from dagster_project.on_spark.streaming import export_records, file_source, local_spark, outputs, run_available
 
     stream = Stream(tmp_path)
     stream.lake.write_bytes("landing/vipusers/vipusers.json", b"".join(b'{"id": %d}\n' % i for i in range(0, 40, 4)))

@@ -19,7 +19,7 @@ import pytest
 from azure.core.credentials import AccessToken
 from dagster import DagsterInstance
 
-from dagster_project.definitions import build_definitions
+from dagster_project.assembly import build_definitions
 from dagster_project.synapse_pool import SynapsePoolResource
 
 POOL = "/subscriptions/sub-1/resourceGroups/pg-rg/providers/Microsoft.Synapse/workspaces/pg-synapse/sqlPools/playground"
@@ -117,7 +117,7 @@ def test_the_pause_and_resume_jobs_switch_the_pool_and_wait_for_azure(resource_m
                 "AZURE_CLIENT_SECRET": "s"}
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    defs = build_definitions("synapse")
+    defs = build_definitions("microsoft")
     wired = defs.resources["sql_pool"]  # each field the EnvVar of a setting the provision writes
     pool = SynapsePoolResource(**{**{name: getattr(wired, name) for name in SynapsePoolResource.model_fields},
                                   "management_endpoint": resource_manager})
@@ -147,7 +147,7 @@ def test_the_pause_and_resume_jobs_switch_the_pool_and_wait_for_azure(resource_m
 def test_without_its_settings_the_job_fails_naming_them(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AZURE_SUBSCRIPTION_ID", "SYNAPSE_WORKSPACE"):
         monkeypatch.delenv(name, raising=False)
-    result = build_definitions("synapse").resolve_job_def("microsoft_pause_sql_pool").execute_in_process(
+    result = build_definitions("microsoft").resolve_job_def("microsoft_pause_sql_pool").execute_in_process(
         instance=DagsterInstance.ephemeral(), raise_on_error=False)
     assert not result.success
     text = "\n".join(repr(event) for event in result.all_events)

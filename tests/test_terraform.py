@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import typer
 
-from dagster_project.provisioning.settings import env_settings
+from dagster_project.provisioning.settings import TERRAFORM_DIR, env_settings
 from dagster_project.provisioning.terraform import module_dirs, terraform_command
-from dagster_project.targets import DBT_SETTINGS, SOLUTIONS, TERRAFORM_DIR, resources_for
+from dagster_project.solution_resources import resources_for
+from dagster_project.solutions import SOLUTIONS
 from generators.cli import app
 from generators.sinks.bus import EVENTHUBS_SETTING
 from tests.conftest import ROOT
@@ -135,15 +136,15 @@ def test_the_stream_analytics_job_deploys_the_rendered_query_inputs_and_outputs(
 def settings_read(target: str) -> set[str]:
     """Every environment setting a cloud target reads: its resources' EnvVars, its dbt profile's, the
     Event Hubs connection and the lake's account."""
-    names = set(DBT_SETTINGS[SOLUTIONS[target].dbt_target]) | {EVENTHUBS_SETTING, "AZURE_STORAGE_ACCOUNT_NAME"}
+    names = set(SOLUTIONS[target].dbt_settings) | {EVENTHUBS_SETTING, "AZURE_STORAGE_ACCOUNT_NAME"}
     for resource in resources_for(target).values():
         names.update(env_settings(resource))
     return names
 
 
-@pytest.mark.parametrize("target", ["databricks", "synapse"])
+@pytest.mark.parametrize("target", ["databricks", "microsoft"])
 def test_the_roots_outputs_cover_every_setting_the_cloud_target_reads(target: str) -> None:
-    root = TERRAFORM_DIR / SOLUTIONS[target].terraform_root
+    root = TERRAFORM_DIR / SOLUTIONS[target].location
     outputs = {name.upper(): spec for name, spec in labels(root, "output").items()}
     needed = settings_read(target)
     assert {"PLAYGROUND_LAKE", "PLAYGROUND_ORDERS_URL", "EVENTHUBS_CONNECTION_STRING"} <= needed
@@ -218,7 +219,7 @@ def test_the_dockerfiles_install_steps_give_a_working_playground(tmp_path: Path)
 
 
 def test_the_databricks_jobs_run_this_repositorys_modules_through_the_launcher() -> None:
-    from dagster_project.streaming.spark_job import event_hubs_kafka
+    from dagster_project.on_spark.streaming import event_hubs_kafka
 
     module = resources(TERRAFORM_DIR / "modules" / "databricks")
     [job] = module["databricks_job"].values()
@@ -226,12 +227,12 @@ def test_the_databricks_jobs_run_this_repositorys_modules_through_the_launcher()
     [python_task] = task["spark_python_task"]
     assert unquote(python_task["python_file"]) == "${databricks_file.launcher.path}"
     wheel, job_module = (unquote(p) for p in python_task["parameters"][:2])
-    assert (wheel, job_module) == ("${databricks_file.wheel.path}", "dagster_project.streaming.spark_job")
+    assert (wheel, job_module) == ("${databricks_file.wheel.path}", "dagster_project.on_spark.streaming")
     assert importlib.util.find_spec(job_module) is not None
     assert "library" not in task  # the wheel is imported, never pip-installed over the cluster's PySpark
     launcher = module["databricks_file"]["launcher"]
-    assert unquote(launcher["path"]).endswith("/spark_launcher.py")
-    assert (TERRAFORM_DIR / "modules" / "databricks" / "../../../dagster_project/spark_launcher.py").exists()
+    assert unquote(launcher["path"]).endswith("/spark_launcher.py")  # spark_jobs.LAUNCHER
+    assert (TERRAFORM_DIR / "modules" / "databricks" / "../../../dagster_project/on_spark/launcher.py").exists()
 
     connection = ("Endpoint=sb://pgabc-events.servicebus.windows.net/;SharedAccessKeyName=databricks-listen;"
                   "SharedAccessKey=k3y/with+base64==")

@@ -25,12 +25,11 @@ from pydantic import Field
 
 from dagster_project.bronze.checks import KEY_RULES, check_description, source_matched
 from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES
-from dagster_project.landing.assets import landing_key
 from dagster_project.resources import BronzeCopyResource, BusResource, DuckDBFile, LakeResource, OrdersDBResource
+from dagster_project.solutions import BRONZE, LANDING, LOCAL, Solution
 from dagster_project.spark_jobs import SparkJobs
-from dagster_project.targets import LOCAL, Solution
 
-GROUP = "bronze"
+GROUP = BRONZE
 QUARANTINE_CHECK = "quarantine_share"
 RECONCILE_CHECK = "matches_source"
 
@@ -95,14 +94,19 @@ def check_results(con, key: AssetKey, table: str, batch_id: str, max_quarantine_
     return results
 
 
-def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
-    """Every bronze table of a solution; each step writes the solution's DuckDB file, so all are in its pool."""
-
+def _spec(solution: Solution, kinds: str):
+    """What a bronze asset's definition says of it, kinds by who ingests it (`bronze` or `bronze_job`)."""
     def spec(table: str, description: str) -> dict:
-        on_spark = solution.bronze_on_spark and table not in EVENT_SOURCES
-        return {"group_name": solution.group(GROUP), "deps": [landing_key(table, solution)],
-                "kinds": set(solution.kinds["bronze_job" if on_spark else "bronze"]), "owners": [solution.owner],
-                "description": description}
+        return {"group_name": solution.group(GROUP), "deps": [solution.key(LANDING, table)],
+                "kinds": set(solution.kinds[kinds]), "owners": [solution.owner], "description": description}
+
+    return spec
+
+
+def duckdb_bronze(solution: Solution) -> list[AssetsDefinition]:
+    """Lake files and orders ingested by Dagster into the solution's DuckDB file: each step writes it, so all
+    are in its pool."""
+    spec = _spec(solution, "bronze")
 
     def file_asset(source: str) -> AssetsDefinition:
         key = bronze_key(source, solution)
@@ -135,7 +139,7 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
     orders_key, items_key = bronze_key("orders", solution), bronze_key("items", solution)
 
     # Orders and items are taken in one transaction: selecting one of them runs both, and reports the selected.
-    @multi_asset(name=solution.name("bronze_orders"), pool=solution.pool("warehouse"), can_subset=True, specs=[
+    @multi_asset(name=solution.job_name("bronze_orders"), pool=solution.pool("warehouse"), can_subset=True, specs=[
         AssetSpec(orders_key, **spec("orders", "Orders from the SQL database, appended above the last orderId taken.")),
         AssetSpec(items_key, **spec("items", "The items of those orders, taken in the same snapshot and transaction.")),
     ], check_specs=[*check_specs(orders_key, "orders", quarantine=False), reconcile_spec(orders_key),
@@ -169,6 +173,13 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
         yield from (c for c in checks
                     if AssetCheckKey(c.asset_key, c.check_name) in context.selected_asset_check_keys)
 
+    return [*(file_asset(source) for source in FILE_SOURCES), bronze_orders]
+
+
+def event_bronze(solution: Solution) -> list[AssetsDefinition]:
+    """Events from the bus, ingested by Dagster into the solution's DuckDB file (in every solution)."""
+    spec = _spec(solution, "bronze")
+
     def event_asset(topic: str) -> AssetsDefinition:
         key = bronze_key(topic, solution)
 
@@ -197,16 +208,14 @@ def bronze_assets_for(solution: Solution) -> list[AssetsDefinition]:
 
         return ingest
 
-    events = [event_asset(t) for t in EVENT_SOURCES]
-    if solution.bronze_on_spark:
-        return [*spark_bronze_assets(solution, spec), *events]
-    return [*(file_asset(source) for source in FILE_SOURCES), bronze_orders, *events]
+    return [event_asset(t) for t in EVENT_SOURCES]
 
 
-def spark_bronze_assets(solution: Solution, spec) -> list[AssetsDefinition]:
-    """Lake files and orders as the Databricks solution ingests them: its Spark job (bronze/spark_job.py),
+def spark_bronze(solution: Solution) -> list[AssetsDefinition]:
+    """Lake files and orders as the Databricks solution ingests them: its Spark job (on_spark/bronze.py),
     which reports row counts and the same checks through Pipes."""
-    job = "dagster_project.bronze.spark_job"
+    job = "dagster_project.on_spark.bronze"
+    spec = _spec(solution, "bronze_job")
 
     def file_asset(source: str) -> AssetsDefinition:
         key = bronze_key(source, solution)
@@ -222,7 +231,7 @@ def spark_bronze_assets(solution: Solution, spec) -> list[AssetsDefinition]:
 
     orders_key, items_key = bronze_key("orders", solution), bronze_key("items", solution)
 
-    @multi_asset(name=solution.name("bronze_orders"), specs=[
+    @multi_asset(name=solution.job_name("bronze_orders"), specs=[
         AssetSpec(orders_key, **spec("orders", "Orders from the SQL database by JDBC, above the highest orderId "
                                                "taken.")),
         AssetSpec(items_key, **spec("items", "The items of those orders, read up to the same orderId.")),
@@ -232,6 +241,3 @@ def spark_bronze_assets(solution: Solution, spec) -> list[AssetsDefinition]:
         return spark_jobs.run(context, job, ["--source", "orders"]).get_results()
 
     return [*(file_asset(source) for source in FILE_SOURCES), bronze_orders]
-
-
-bronze_assets = bronze_assets_for(LOCAL)

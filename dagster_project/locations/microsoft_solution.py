@@ -1,4 +1,4 @@
 """The Microsoft solution (Synapse, Stream Analytics) as a code location: keys under microsoft/."""
-from dagster_project.definitions import build_definitions
+from dagster_project.assembly import build_definitions
 
-defs = build_definitions("synapse")
+defs = build_definitions("microsoft")

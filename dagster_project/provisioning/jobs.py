@@ -26,9 +26,9 @@ from dagster import (
 )
 from pydantic import Field
 
-from dagster_project.provisioning.settings import write_settings
+from dagster_project.provisioning.settings import TERRAFORM_DIR, write_settings
 from dagster_project.provisioning.terraform import PlanSummary, TerraformResource, fingerprint
-from dagster_project.targets import TERRAFORM_DIR, Solution
+from dagster_project.solutions import Solution
 from generators.errors import PlaygroundError
 
 APPLY_SETTING = "PLAYGROUND_TERRAFORM_APPLY"
@@ -117,20 +117,20 @@ def terraform_destroy(context: OpExecutionContext, config: DestroyConfig, terraf
 def provisioning_for(solution: Solution) -> tuple[JobDefinition, JobDefinition, SensorDefinition]:
     """The solution's provisioning and destroy jobs and its sensor, named with its prefix."""
     provision, destroy = provisioning_jobs(solution)
-    return provision, destroy, terraform_sensor(solution, provision, TERRAFORM_DIR / solution.terraform_root)
+    return provision, destroy, terraform_sensor(solution, provision, TERRAFORM_DIR / solution.location)
 
 
 def provisioning_jobs(solution: Solution) -> tuple[JobDefinition, JobDefinition]:
     # One run per root at a time (dagster_instance.yaml limits runs by this tag): a run applies the plan it saved.
-    tags = {"kind": "terraform", "terraform/root": solution.terraform_root}
+    tags = {"kind": "terraform", "terraform/root": solution.location}
 
-    @job(name=solution.name("provision"), tags=tags,
+    @job(name=solution.job_name("provision"), tags=tags,
          description="Terraform init, plan and (when opted in) apply of the solution's root; outputs become "
                      "its settings.")
     def provision() -> None:
         terraform_output(terraform_apply(terraform_plan(terraform_init())))
 
-    @job(name=solution.name("destroy"), tags=tags,
+    @job(name=solution.job_name("destroy"), tags=tags,
          description="Destroy everything the solution's root deployed (config confirm: <root name>).")
     def destroy() -> None:
         terraform_destroy(terraform_init())
@@ -139,7 +139,7 @@ def provisioning_jobs(solution: Solution) -> tuple[JobDefinition, JobDefinition]
 
 
 def terraform_sensor(solution: Solution, provision: JobDefinition, root: Path) -> SensorDefinition:
-    @sensor(name=solution.name("terraform_changed"), job=provision, minimum_interval_seconds=30,
+    @sensor(name=solution.job_name("terraform_changed"), job=provision, minimum_interval_seconds=30,
             default_status=DefaultSensorStatus.STOPPED,
             description=f"Requests a plan (and an apply with {APPLY_SETTING}=1) when {root.name}, the modules it "
                         "uses or its variables change.")

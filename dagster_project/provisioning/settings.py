@@ -15,6 +15,8 @@ from dotenv import dotenv_values
 from generators.errors import PlaygroundError
 
 REPO = Path(__file__).resolve().parents[2]
+# Where the solutions' Terraform roots are (another folder of roots for a try-out, or the tests).
+TERRAFORM_DIR = Path(os.environ.get("PLAYGROUND_TERRAFORM_DIR") or REPO / "terraform")
 
 
 def settings_file(location: str) -> Path:

@@ -42,17 +42,16 @@ from dagster import (
 from pydantic import Field
 
 from dagster_project.dashboard_links import dashboard_link
-from dagster_project.landing.assets import landing_key
 from dagster_project.resources import BusResource, DuckDBFile, LakeResource
+from dagster_project.solutions import LANDING, LOCAL, STREAMING, Solution
 from dagster_project.streaming.observe import Seen, Written, observe
-from dagster_project.streaming.scenarios import LATE_ARRIVAL_S, OUT_OF_ORDER_S, OUTPUTS
-from dagster_project.targets import LOCAL, Solution
+from dagster_project.streaming.scenarios import LATE_ARRIVAL_S, OUT_OF_ORDER_S, OUTPUTS, outputs_of
 
 if TYPE_CHECKING:
     from dagster_project.streaming.clock import TimePolicy
     from dagster_project.streaming.engine import BatchResult
 
-GROUP = "streaming"
+GROUP = STREAMING
 
 
 class StreamingConfig(Config):
@@ -79,18 +78,18 @@ def streaming_key(output: str, solution: Solution = LOCAL) -> AssetKey:
     return solution.key(GROUP, output)
 
 
-def streaming_specs(solution: Solution) -> list[AssetSpec]:
+def streaming_specs(solution: Solution, dashboard: bool = False) -> list[AssetSpec]:
     """The outputs a solution's streaming engine computes, each from the events and its reference data."""
     def deps(name: str) -> list[AssetKey]:
         reference = {"raw_vip_only": ["vip_users"], "alert_high_latency_enriched": ["users"]}.get(name, [])
-        return [landing_key(source, solution) for source in ("pageviews", "stars", *reference)]
+        return [solution.key(LANDING, source) for source in ("pageviews", "stars", *reference)]
 
     return [AssetSpec(streaming_key(o.name, solution), group_name=solution.group(GROUP),
                       kinds=set(solution.kinds["streaming"]), owners=[solution.owner], deps=deps(o.name),
-                      metadata=dashboard_link(GROUP) if solution.local else {},
+                      metadata=dashboard_link(GROUP) if dashboard else {},
                       description=f"{o.description} Stands for {o.solution}'s `{o.original_name}`; "
                                   f"parts under <lake>/{o.lake_folder}/.")
-            for o in OUTPUTS if o.solution in solution.streaming_solutions]
+            for o in outputs_of(solution.streaming_solutions)]
 
 
 def _seen(instance: DagsterInstance, key: AssetKey) -> Seen:
@@ -112,16 +111,15 @@ def _observed(written: Written, folder: str) -> dict[str, object]:
             "parts_at_last_write": MetadataValue.json(list(written.at_last_write))}
 
 
-def observed_streaming(solution: Solution) -> AssetsDefinition:
-    """A cloud solution's outputs, observed where its engine writes them."""
-    outputs = [o for o in OUTPUTS if o.solution in solution.streaming_solutions]
-
-    on_databricks = solution.target == "databricks"  # its engine is a job Dagster can ask about
+def observed_streaming(solution: Solution, engine_is_a_job: bool = False) -> AssetsDefinition:
+    """A cloud solution's outputs, observed where its engine writes them; each observation also says the
+    engine's state where it is a Databricks job Dagster can ask about (`spark_jobs`)."""
+    outputs = outputs_of(solution.streaming_solutions)
 
     def streaming_outputs(context: AssetExecutionContext):
         lake = context.resources.lake.open()
         engine = {}
-        if on_databricks:
+        if engine_is_a_job:
             state = context.resources.spark_jobs.streaming_state()
             engine = {"streaming_job": f"{state['pause_status']}, run {state['run_state']}"}
         for output in outputs:
@@ -133,15 +131,16 @@ def observed_streaming(solution: Solution) -> AssetsDefinition:
     with warnings.catch_warnings():  # a multi-asset observation is a Dagster beta: used knowingly, said once
         warnings.simplefilter("ignore", BetaWarning)
         return multi_observable_source_asset(
-            name=solution.name("streaming_outputs"), specs=streaming_specs(solution),
-            required_resource_keys={"lake", *(["spark_jobs"] if on_databricks else [])})(streaming_outputs)
+            name=solution.job_name("streaming_outputs"), specs=streaming_specs(solution),
+            required_resource_keys={"lake", *(["spark_jobs"] if engine_is_a_job else [])})(streaming_outputs)
 
 
-def streaming_assets_for(solution: Solution) -> list[AssetsDefinition | AssetSpec]:
-    if not solution.local:
-        return [observed_streaming(solution)]
+def local_streaming(solution: Solution, dashboard: bool = False) -> AssetsDefinition:
+    """The outputs computed here by the DuckDB engine: one micro-batch a run (the consumer job takes them
+    while it runs)."""
 
-    @multi_asset(name="streaming_micro_batch", specs=streaming_specs(solution), pool=solution.pool("streams"))
+    @multi_asset(name=solution.job_name("streaming_micro_batch"), specs=streaming_specs(solution, dashboard),
+                 pool=solution.pool("streams"))
     def streaming_micro_batch(context: AssetExecutionContext, config: StreamingConfig,
                               bus: BusResource, lake: LakeResource, streaming: DuckDBFile):
         from dagster_project.streaming.engine import process_batch
@@ -157,7 +156,7 @@ def streaming_assets_for(solution: Solution) -> list[AssetsDefinition | AssetSpe
         for key, metadata in batch_metadata(result, time, solution):
             yield MaterializeResult(asset_key=key, metadata=metadata)
 
-    return [streaming_micro_batch]
+    return streaming_micro_batch
 
 
 def describe(result: "BatchResult") -> str:
@@ -181,11 +180,9 @@ def batch_metadata(result: "BatchResult", time: "TimePolicy", solution: Solution
             for output in OUTPUTS]
 
 
-def streaming_consumer_for(solution: Solution) -> list[JobDefinition]:
-    """Locally, `streaming_consumer`: one long run that takes micro-batches while it runs (consumer.py),
-    each reported as a materialization of every output, as the micro-batch asset's run is."""
-    if not solution.local:
-        return []
+def streaming_consumer(solution: Solution) -> JobDefinition:
+    """`streaming_consumer`: one long run that takes micro-batches while it runs (consumer.py), each
+    reported as a materialization of every output, as the micro-batch asset's run is."""
 
     @op(name="consume_events", pool=solution.pool("streams"), tags={"kind": "duckdb"},
         out={"batches": Out(int, description="micro-batches taken before the run was stopped")})
@@ -210,15 +207,15 @@ def streaming_consumer_for(solution: Solution) -> list[JobDefinition]:
         context.log.info(f"consumer stopped after {batches:,} batches; the next run goes on from the committed offsets")
         return Output(batches, "batches")
 
-    @job(name=solution.name("streaming_consumer"), tags={"kind": "duckdb"},
+    @job(name=solution.job_name("streaming_consumer"), tags={"kind": "duckdb"},
          description=f"{solution.title}: the long-running streaming consumer. Every scenario over each "
                      "micro-batch of the bus as it arrives (a batch every half second), each batch a "
                      "materialization of the streaming assets; the sensor streaming_consumer_running keeps it "
                      "running. To stop it for good, stop that sensor, then terminate the run.")
-    def streaming_consumer():
+    def consumer_job():
         consume_events()
 
-    return [streaming_consumer]
+    return consumer_job
 
 
 @contextlib.contextmanager
@@ -236,7 +233,3 @@ def stop_requested() -> Iterator[threading.Event]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-
-
-streaming_assets = streaming_assets_for(LOCAL)
-streaming_micro_batch: AssetsDefinition = streaming_assets[0]

@@ -4,9 +4,9 @@ itself is deployed by Terraform: terraform/modules/databricks), through the Data
 
 from dagster import JobDefinition
 
+from dagster_project.solutions import Solution
 from dagster_project.spark_jobs import DatabricksSparkJobs
 from dagster_project.switches import switch_jobs
-from dagster_project.targets import Solution
 
 
 def _switch(spark_jobs: DatabricksSparkJobs, running: bool) -> dict:
@@ -14,12 +14,10 @@ def _switch(spark_jobs: DatabricksSparkJobs, running: bool) -> dict:
     return spark_jobs.streaming_state()
 
 
-def streaming_control_for(solution: Solution) -> list[JobDefinition]:
-    """`<prefix>_start_streaming` and `<prefix>_stop_streaming` where the streaming engine is a Databricks job."""
-    if solution.target != "databricks":
-        return []
+def streaming_switches(solution: Solution) -> list[JobDefinition]:
+    """`<prefix>_start_streaming` and `<prefix>_stop_streaming`, for a streaming engine that is a Databricks job."""
     return switch_jobs(
-        solution.name, "spark_jobs", "streaming", ("stop", "start"), "databricks",
+        solution.job_name, "spark_jobs", "streaming", ("stop", "start"), "databricks",
         lambda verb: f"{solution.title}: {verb} the continuous streaming job (unpause or pause it); its runs write "
                      "the streaming outputs, which the observe_streaming job sees.",
         _switch)

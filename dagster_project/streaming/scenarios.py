@@ -62,3 +62,8 @@ OUTPUTS = (
            f"Parsed pageviews slower than {DLT_HIGH_LATENCY_MS} ms."),
 )
 OUTPUT_NAMES = tuple(o.name for o in OUTPUTS)
+
+
+def outputs_of(solutions: tuple[str, ...]) -> list[Output]:
+    """The outputs standing for these solutions' originals (an engine's `Solution.streaming_solutions`)."""
+    return [o for o in OUTPUTS if o.solution in solutions]

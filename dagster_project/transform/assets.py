@@ -1,11 +1,13 @@
 """Silver and gold: the dbt project's models as assets downstream of bronze; its tests as asset checks.
 
 The manifest is prepared by `make setup` (`dbt parse`), never at import. Each solution builds the same
-models on its own warehouse (targets.py): keys <prefix>/<tier>/<model> in its groups, kinds naming
-that warehouse, and the sources are the solution's bronze assets.
+models on its own warehouse: keys <prefix>/<tier>/<model> in its groups, kinds naming that warehouse,
+and the sources are the solution's bronze assets. Two variants publish gold to the lake, where the
+dashboard reads it: from DuckDB's file after the build, or by the cloud warehouse itself during it (dbt's
+publish_to_lake), which Dagster then points readers at. assembly.py picks one.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetObservation, AssetsDefinition, AssetSpec
@@ -13,18 +15,48 @@ from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from dagster_project.dashboard_links import dashboard_link
 from dagster_project.resources import DuckDBFile, LakeResource
-from dagster_project.targets import LOCAL, Solution, check_dbt_settings
-from dagster_project.transform.dbt_cli import MANIFEST, DbtResource, dbt_settings, environment, require_prepared
+from dagster_project.solutions import GOLD, Solution
+from dagster_project.transform.dbt_cli import (
+    MANIFEST,
+    DbtResource,
+    check_dbt_settings,
+    dbt_settings,
+    environment,
+    require_prepared,
+)
 
-GOLD = "gold"
+# What publishes a build's gold models (their names) into the lake, as observations of them.
+GoldPublisher = Callable[[Solution, list[str], LakeResource, DuckDBFile, str], Iterator[AssetObservation]]
+
+
+def gold_from_duckdb(solution: Solution, gold: list[str], lake: LakeResource, warehouse: DuckDBFile,
+                     stamp: str) -> Iterator[AssetObservation]:
+    """Each gold table of DuckDB's file written to the lake as Parquet."""
+    from dagster_project.publish import publish_tables
+
+    for model, (path, rows) in publish_tables(warehouse.database, GOLD, gold, lake.open()).items():
+        yield AssetObservation(asset_key=solution.key(GOLD, model), metadata={"parquet": path, "parquet_rows": rows})
+
+
+def gold_from_warehouse(solution: Solution, gold: list[str], lake: LakeResource, warehouse: DuckDBFile,
+                        stamp: str) -> Iterator[AssetObservation]:
+    """The warehouse wrote each gold model's folder of this build itself: readers pointed at it."""
+    from dagster_project.publish import point_to_published
+
+    the_lake = lake.open()
+    for model in gold:
+        if path := point_to_published(the_lake, GOLD, model, stamp):
+            yield AssetObservation(asset_key=solution.key(GOLD, model), metadata={"parquet": path})
 
 
 class TierTranslator(DagsterDbtTranslator):
     """Models are <prefix>/<tier>/<model> in the solution's tier group; bronze sources are its bronze assets."""
 
-    def __init__(self, solution: Solution) -> None:
+    def __init__(self, solution: Solution, table_names: bool, dashboard: bool) -> None:
         super().__init__()
         self.solution = solution
+        self.table_names = table_names  # the manifest names DuckDB's file; a cloud warehouse's comes at run time
+        self.dashboard = dashboard
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -38,42 +70,32 @@ class TierTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
         # The manifest is parsed once (for DuckDB); the kinds say which warehouse this solution builds on.
         spec = super().get_asset_spec(manifest, unique_id, project)
-        metadata = {**spec.metadata, "dagster/storage_kind": self.solution.dbt_target}
+        metadata = {**spec.metadata, "dagster/storage_kind": self.solution.warehouse}
         props = self.get_resource_props(manifest, unique_id)
-        if not self.solution.local:  # the manifest names DuckDB's file as the database; the cloud's comes at run time
+        if self.table_names:
             metadata["dagster/table_name"] = f"{props['schema']}.{props.get('alias') or props['name']}"
-        elif props["schema"] == "gold":
+        if self.dashboard and props["schema"] == GOLD:
             metadata.update(dashboard_link(props["name"]))
         return spec.replace_attributes(kinds=set(self.solution.kinds["dbt"]), owners=[self.solution.owner],
                                        metadata=metadata)
 
 
-def dbt_models_for(solution: Solution) -> AssetsDefinition:
+def dbt_models_for(solution: Solution, publish: GoldPublisher, pool: str | None = None, table_names: bool = False,
+                   dashboard: bool = False) -> AssetsDefinition:
+    """The models on the solution's warehouse; `pool` when the build writes a DuckDB file (one writer)."""
     require_prepared()
 
-    # The local DuckDB file takes one writer: dbt's step joins the bronze steps' pool.
-    @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=TierTranslator(solution), name=solution.name("dbt_models"),
-                pool=solution.pool("warehouse") if solution.local else None)
+    @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=TierTranslator(solution, table_names, dashboard),
+                name=solution.job_name("dbt_models"), pool=pool)
     def dbt_models(context: AssetExecutionContext, dbt: DbtResource, lake: LakeResource, warehouse: DuckDBFile):
-        from dagster_project.publish import point_to_published, publish_stamp, publish_tables
+        from dagster_project.publish import publish_stamp
 
-        check_dbt_settings(dbt.target or "duckdb")
+        check_dbt_settings(solution)
         stamp = publish_stamp()  # where a cloud warehouse writes this run's gold in the lake (publish_to_lake)
         with environment({**dbt_settings(warehouse.database, lake.root), "PLAYGROUND_PUBLISH_STAMP": stamp}):
             yield from dbt.cli(["build"], context=context).stream()
         gold = [key.path[-1] for key in context.selected_asset_keys if key.path[-2] == GOLD]
-        if dbt.target == "duckdb":
-            for model, (path, rows) in publish_tables(warehouse.database, GOLD, gold, lake.open()).items():
-                context.log_event(AssetObservation(asset_key=solution.key(GOLD, model),
-                                                   metadata={"parquet": path, "parquet_rows": rows}))
-        else:  # the warehouse wrote each model's folder itself: point readers at it
-            the_lake = lake.open()
-            for model in gold:
-                if path := point_to_published(the_lake, GOLD, model, stamp):
-                    context.log_event(AssetObservation(asset_key=solution.key(GOLD, model),
-                                                       metadata={"parquet": path}))
+        for observation in publish(solution, gold, lake, warehouse, stamp):
+            context.log_event(observation)
 
     return dbt_models
-
-
-dbt_models = dbt_models_for(LOCAL)

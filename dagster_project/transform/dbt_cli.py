@@ -24,6 +24,7 @@ from typing import Any
 from dagster_dbt import DbtCliResource
 from packaging import version
 
+from dagster_project.solutions import LOCAL, Solution, local_setting
 from generators.errors import PlaygroundError
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -89,6 +90,14 @@ def dbt_resource(dbt_target: str) -> DbtResource:
                        dbt_executable=str(DBT_EXECUTABLE))
 
 
+def check_dbt_settings(solution: Solution) -> None:
+    """Before dbt runs: every setting the solution's profile needs, or one error naming the missing ones."""
+    missing = [name for name in solution.dbt_settings if not os.environ.get(name)]
+    if missing:
+        raise PlaygroundError(f"dbt target {solution.name} needs {', '.join(missing)} in the environment "
+                              "(see README: cloud targets)")
+
+
 def dbt_settings(warehouse: str, lake: str) -> dict[str, str]:
     """What dbt's profile and models read from the environment, spelled the same way by every run and by
     the set-up parse: dbt parses whole again whenever the profile it renders changes."""
@@ -114,12 +123,9 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def parse() -> None:
-    """The manifest and partial-parse state, for the local target's default settings (targets.py)."""
-    from dagster_project.targets import resources_for
-
-    resources = resources_for("local")
-    settings = dbt_settings(resources["warehouse"].database, resources["lake"].root)
-    result = subprocess.run([str(DBT_EXECUTABLE), "parse", "--quiet", "--target", "duckdb", "--project-dir",
+    """The manifest and partial-parse state, for the local playground's settings (solutions.py)."""
+    settings = dbt_settings(local_setting("PLAYGROUND_WAREHOUSE"), local_setting("PLAYGROUND_LAKE"))
+    result = subprocess.run([str(DBT_EXECUTABLE), "parse", "--quiet", "--target", LOCAL.name, "--project-dir",
                              str(DBT_DIR), "--profiles-dir", str(DBT_DIR)], env={**os.environ, **settings})
     if result.returncode:
         sys.exit(result.returncode)

@@ -29,7 +29,7 @@
     {{ return(parquet_tables_sql(bronze_columns().keys() | list)) }}
 {% endmacro %}
 
-{# Databricks: its bronze job (dagster_project/bronze/spark_job.py) writes the lake files' and the orders'
+{# Databricks: its bronze job (dagster_project/on_spark/bronze.py) writes the lake files' and the orders'
    tables into the catalog itself; only the events arrive as Parquet from Dagster's ingest. #}
 {% macro databricks__bronze_tables_sql() %}
     {{ return(parquet_tables_sql(['pageviews', 'stars'])) }}

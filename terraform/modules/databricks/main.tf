@@ -1,6 +1,6 @@
 # The Databricks solution's engines: a workspace on Unity Catalog reading the lake through an access
 # connector, a catalog with schemas per tier, a SQL warehouse for dbt-databricks, the streaming job
-# (dagster_project/streaming/spark_job.py, from this repository's wheel) and a secret scope.
+# (dagster_project/on_spark/streaming.py, from this repository's wheel) and a secret scope.
 #
 # The lake and the orders database deny by default, and "you cannot use a storage firewall in a standard
 # Azure Databricks deployment" (Databricks: Use Azure managed identities in Unity Catalog). So the
@@ -13,8 +13,8 @@
 locals {
   schemas = ["bronze", "silver", "gold", "streaming"]
   scope   = "playground"
-  # Runs a module of the wheel on a cluster without pip-installing it (dagster_project/spark_launcher.py).
-  launcher = "${path.module}/../../../dagster_project/spark_launcher.py"
+  # Runs a module of the wheel on a cluster without pip-installing it (dagster_project/on_spark/launcher.py).
+  launcher = "${path.module}/../../../dagster_project/on_spark/launcher.py"
 }
 
 # ---- The workspace's network: two delegated subnets (host and container), their security group, and a
@@ -240,7 +240,7 @@ resource "databricks_job" "streaming" {
     }
     spark_python_task {
       python_file = databricks_file.launcher.path
-      parameters = [databricks_file.wheel.path, "dagster_project.streaming.spark_job",
+      parameters = [databricks_file.wheel.path, "dagster_project.on_spark.streaming",
       "--storage-account", var.storage_account_name]
     }
   }

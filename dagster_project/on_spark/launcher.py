@@ -1,5 +1,5 @@
 """Runs a module of this repository's wheel as a Databricks job (spark_python_task):
-`spark_launcher.py <wheel> <module> [arguments...]`.
+`on_spark/launcher.py <wheel> <module> [arguments...]`.
 
 The wheel is imported from where it lies (a Unity Catalog volume) instead of being pip-installed:
 pip would install its dependencies too, and PySpark among them would replace the cluster's own.
@@ -12,7 +12,7 @@ import sys
 
 if __name__ == "__main__":
     if len(sys.argv) < 3:
-        sys.exit("usage: spark_launcher.py <wheel> <module> [arguments...]")
+        sys.exit("usage: on_spark/launcher.py <wheel> <module> [arguments...]")
     wheel, module, *arguments = sys.argv[1:]
     sys.path.insert(0, wheel)
     sys.argv = [module, *arguments]

@@ -311,7 +311,7 @@ def pipes_session() -> AbstractContextManager:
 def spark_session(warehouse: str | None, jars: str | None) -> SparkSession:
     if warehouse is None:  # on Databricks: the cluster's session
         return SparkSession.builder.getOrCreate()
-    from dagster_project.streaming.spark_job import local_spark
+    from dagster_project.on_spark.streaming import local_spark
 
     return local_spark(warehouse, jars=jars)
 

@@ -1,0 +1,165 @@
+"""The layout's rules, checked on the source: no import circles, a solution is data that only the
+assembling code reads to choose, each location builds its own solution only, and nothing builds Dagster
+definitions at import."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+from unittest import mock
+
+import networkx as nx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("dagster_project", "generators", "dashboard", "bench")
+# The solutions, their resources and the assembling code: the modules that may read a solution to choose.
+ASSEMBLING = {"dagster_project.assembly", "dagster_project.solutions", "dagster_project.solution_resources"}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in (REPO / package).rglob("*.py"):
+            if ".venv" in path.parts:
+                continue
+            name = ".".join(path.relative_to(REPO).with_suffix("").parts)
+            found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def imports(path: Path, known: dict[str, Path]) -> set[str]:
+    """The project's modules a file imports, anywhere in it (a lazy import is a dependency too)."""
+    def module_of(name: str) -> str | None:
+        while name and name not in known:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found.update(m for n in names if (m := module_of(n)))
+    return found
+
+
+def import_graph() -> nx.DiGraph:
+    known = modules()
+    graph = nx.DiGraph()
+    graph.add_nodes_from(known)
+    for name, path in known.items():
+        graph.add_edges_from((name, other) for other in imports(path, known)
+                             if other != name and not name.startswith(f"{other}."))
+    return graph
+
+
+def circles(graph: nx.DiGraph) -> list[list[str]]:
+    return sorted(sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1)
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    assert circles(import_graph()) == []
+
+
+def test_the_tiers_import_each_other_in_one_direction() -> None:
+    """Between dagster_project's subpackages (landing, bronze, streaming, transform, provisioning,
+    on_spark, locations), imports go one way."""
+    tiers = nx.DiGraph()
+    for a, b in import_graph().edges:
+        if a.count(".") >= 2 and b.count(".") >= 2 and a.startswith("dagster_project.") \
+                and b.startswith("dagster_project."):
+            tier_a, tier_b = a.split(".")[1], b.split(".")[1]
+            if tier_a != tier_b:
+                tiers.add_edge(tier_a, tier_b)
+    assert circles(tiers) == []
+
+
+def test_the_circle_check_finds_a_circle() -> None:
+    graph = nx.DiGraph([("a.x", "a.y"), ("a.y", "a.z"), ("a.z", "a.x"), ("a.z", "b")])
+    assert circles(graph) == [["a.x", "a.y", "a.z"]]
+
+
+def test_the_solutions_import_nothing_of_the_project() -> None:
+    known = modules()
+    assert imports(known["dagster_project.solutions"], known) == set()
+
+
+def branches_on_a_solution(source: str) -> list[int]:
+    """Lines whose condition, comparison or boolean reads a solution's field (`solution.x`, `self.solution.x`)."""
+    def reads_solution(node: ast.AST) -> bool:
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Attribute):
+                owner = inner.value
+                if isinstance(owner, ast.Name) and owner.id == "solution":
+                    return True
+                if isinstance(owner, ast.Attribute) and owner.attr == "solution":
+                    return True
+        return False
+
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        tests = []
+        if isinstance(node, (ast.If, ast.IfExp, ast.While)):
+            tests = [node.test]
+        elif isinstance(node, ast.comprehension):
+            tests = list(node.ifs)
+        elif isinstance(node, ast.Match):
+            tests = [node.subject]
+        elif isinstance(node, (ast.Compare, ast.BoolOp)):
+            tests = [node]
+        lines += [test.lineno for test in tests if reads_solution(test)]
+    return lines
+
+
+def test_the_branch_check_finds_a_branch() -> None:
+    assert sorted(set(branches_on_a_solution(
+        "if solution.local:\n    pass\nx = 1 if self.solution.name == 'a' else 2\ny = solution.key('a', 'b')\n"
+        "on_spark = solution.bronze == 'spark'\nboth = solution.local and x\n"))) == [1, 3, 5, 6]
+
+
+def test_only_the_assembling_code_chooses_by_solution() -> None:
+    """Each tier offers its variants; assembly.py alone reads a solution's fields to pick one."""
+    found = {name: lines for name, path in modules().items()
+             if name.startswith("dagster_project.") and name not in ASSEMBLING
+             and (lines := branches_on_a_solution(path.read_text()))}
+    assert found == {}
+
+
+@pytest.mark.parametrize(("module", "solution"), [("dagster_project.locations.databricks_solution", "databricks"),
+                                                  ("dagster_project.locations.microsoft_solution", "microsoft"),
+                                                  ("dagster_project.definitions", "local")])
+def test_each_location_builds_its_own_solution_only(module: str, solution: str) -> None:
+    sys.modules.pop(module, None)
+    with mock.patch("dagster_project.assembly.build_definitions") as build, \
+            mock.patch.dict("os.environ", {"PLAYGROUND_TARGET": "local"}):
+        importlib.import_module(module)
+    sys.modules.pop(module, None)
+    assert [call.args for call in build.call_args_list] == [(solution,)]
+
+
+def test_no_module_builds_definitions_at_import() -> None:
+    """Assets, jobs, sensors and schedules are built by the assembling code when a location loads,
+    never as a module's global for tests' sake (a location would build them all again)."""
+    from dagster import AssetsDefinition, AssetSpec, JobDefinition, ScheduleDefinition, SensorDefinition
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+    built = (AssetsDefinition, AssetSpec, JobDefinition, ScheduleDefinition, SensorDefinition,
+             UnresolvedAssetJobDefinition)
+    locations = {"dagster_project.definitions", "dagster_project.locations.databricks_solution",
+                 "dagster_project.locations.microsoft_solution"}
+    import dagster_project
+
+    found = []
+    for info in pkgutil.walk_packages(dagster_project.__path__, "dagster_project."):
+        if info.name in locations:
+            continue
+        module = importlib.import_module(info.name)
+        found += [f"{info.name}.{name}" for name, value in vars(module).items() if isinstance(value, built)]
+    assert found == []

@@ -31,7 +31,7 @@ STREAMLIT := $(DASHBOARD_DIR)/.venv/bin/streamlit run $(DASHBOARD_DIR)/app.py --
 	--server.address $(UI_HOST) --server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false \
 	--client.toolbarMode viewer
 
-.PHONY: help setup setup-cloud cloud-packages setup-dev setup-dashboard system-deps prepare demo up dashboard test lint bench clean
+.PHONY: help setup setup-cloud cloud-packages setup-dev setup-dashboard system-deps prepare demo up dashboard test test-unit test-integration test-e2e lint bench clean
 
 help:
 	@echo "make demo   - set up, then materialize landing -> bronze -> silver -> gold into ./data (no server, no cloud)"
@@ -39,6 +39,8 @@ help:
 	@echo "make dashboard - the dashboard alone, on the data make demo left"
 	@echo "make setup-cloud - what deploying and running the Azure solutions needs (README: Deploy to Azure)"
 	@echo "make test   - set up everything the tests use, then run lint and every test"
+	@echo "make test-unit - the fast lane: unit tests only (no process, no server), about a minute"
+	@echo "make test-integration, make test-e2e - the other two lanes of make test"
 	@echo "make bench  - benchmarks (figures in docs/BENCHMARKS.md)"
 	@echo "make clean  - remove ./data, the virtualenv and tool caches"
 
@@ -121,6 +123,17 @@ up: setup setup-dashboard
 
 test: setup-dev lint
 	$(BIN)/pytest
+
+# The lanes `make test` runs together. The fast one: unit tests (no process, no server: tests/conftest.py
+# refuses either), a fifth of each property test's examples.
+test-unit: setup-dev
+	PLAYGROUND_TEST_LANE=unit $(BIN)/pytest -m unit
+
+test-integration: setup-dev
+	$(BIN)/pytest -m integration
+
+test-e2e: setup-dev
+	$(BIN)/pytest -m e2e
 
 lint: $(UV)
 	$(BIN)/ruff check .

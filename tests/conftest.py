@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -12,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -29,6 +31,53 @@ SERVICES = ROOT / "tests" / "services"
 # in tests: each location loads `.env.<location>` from here, empty unless a test writes it.
 os.environ["PLAYGROUND_SETTINGS_DIR"] = tempfile.mkdtemp(prefix="playground-settings-")
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+# Fixtures that start a server or a process (test_dbt's `built` runs dbt): a test using one is integration.
+INTEGRATION_FIXTURES = {"azurite", "postgres_url", "kafka_bootstrap", "built"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Lanes, one per test: e2e as marked; integration as marked or using such a fixture; else unit."""
+    for item in items:
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.integration)
+        if not any(item.get_closest_marker(lane) for lane in ("integration", "e2e")):
+            item.add_marker(pytest.mark.unit)
+
+
+class NotAUnitTest(AssertionError):
+    pass
+
+
+@contextlib.contextmanager
+def no_process_or_server(item: pytest.Item) -> Iterator[None]:
+    """In a unit test (its fixtures included), starting a process or listening on a socket fails,
+    naming the lane the test belongs in."""
+    if not item.get_closest_marker("unit"):
+        yield
+        return
+
+    def refuse(what: str):  # type: ignore[no-untyped-def]
+        def refused(*args: object, **kwargs: object) -> None:
+            raise NotAUnitTest(f"{item.nodeid} {what}: mark it `integration` (pytest.mark.integration)")
+        return refused
+
+    with mock.patch.object(subprocess.Popen, "_execute_child", refuse("started a process")), \
+            mock.patch.object(socket.socket, "listen", refuse("listened on a socket")):
+        yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with no_process_or_server(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with no_process_or_server(item):
+        return (yield)
 
 
 def free_port() -> int:

@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from dagster import AssetsDefinition, Definitions
 
 runner = CliRunner()
+# `make test-unit` (the fast lane) tries a fifth of each property's examples; `make test` all of them.
+EXAMPLES_SHARE = 0.2 if os.environ.get("PLAYGROUND_TEST_LANE") == "unit" else 1.0
+
+
+def examples(full: int) -> int:
+    """How many examples a property test tries in this lane."""
+    return max(10, int(full * EXAMPLES_SHARE))
 
 
 def playground(*args: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 NUMBER = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)")
 
 

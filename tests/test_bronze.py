@@ -348,7 +348,7 @@ KILL_CASES = {
 }
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.parametrize("source", list(KILL_CASES))
 def test_a_killed_ingest_rerun_equals_an_uninterrupted_one(tmp_path: Path, source: str) -> None:
     """Files, watermark, offsets and the streaming consumer: SIGKILL at several points, re-run, and
@@ -572,6 +572,7 @@ def test_bronze_and_streaming_read_kafka_by_committed_offsets(tmp_path: Path, ka
         closing.close()
 
 
+@pytest.mark.integration  # waits on librdkafka against a closed port
 def test_an_unreachable_kafka_bus_is_one_clear_error() -> None:
     from generators.errors import PlaygroundError
     from generators.sinks.bus import open_reader

@@ -129,6 +129,7 @@ def test_kafka_bus_without_a_broker(tmp_path: Path) -> None:
     assert "--bus 'kafka://' does not name a broker" in fails("generate", "pageviews", "--count", "10", *args)
 
 
+@pytest.mark.integration
 def test_unreachable_kafka_fails_at_once_with_one_message(tmp_path: Path) -> None:
     """Not after a 30 s wait for deliveries, nor after the client's own log lines."""
     playground("generate", "users", "--count", "10", *dataset_args(tmp_path))
@@ -142,6 +143,7 @@ def test_unreachable_kafka_fails_at_once_with_one_message(tmp_path: Path) -> Non
     assert message.startswith("error: Kafka delivery failed") and "127.0.0.1:1" in message, done.stderr
 
 
+@pytest.mark.integration  # waits on Event Hubs' client against a closed port
 def test_unreachable_event_hubs_amqp(tmp_path: Path) -> None:
     playground("generate", "users", "--count", "10", *dataset_args(tmp_path))
     args = dataset_args(tmp_path)
@@ -178,6 +180,7 @@ def test_spans_are_made_as_they_are_taken() -> None:
     assert next(spans) == (0, 65_536) and next(spans) == (65_536, 131_072)
 
 
+@pytest.mark.integration
 def test_help_starts_without_importing_the_generators_libraries() -> None:
     """`playground --help` starts at once: numpy, polars, faker and SQLAlchemy load only in the commands
     that use them (they take over a second to import; docs/BENCHMARKS.md has the start-up figures)."""
@@ -188,6 +191,7 @@ def test_help_starts_without_importing_the_generators_libraries() -> None:
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.integration
 def test_generating_users_loads_neither_sqlalchemy_nor_faker(tmp_path: Path) -> None:
     """Users need numpy and polars; SQLAlchemy loads where orders are written, Faker where pageviews
     take its user agents (the Czech lists are committed: generators/vocab_cs_CZ.json)."""

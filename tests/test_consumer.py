@@ -23,7 +23,7 @@ from generators.sinks.bus.embedded import EmbeddedLog
 from tests.conftest import ROOT
 from tests.helpers import dataset_args, local_env, playground
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 RAW = AssetKey(["streaming", "raw_pageviews"])
 
 

@@ -168,7 +168,7 @@ def test_duckdb_memory_limit_comes_from_the_environment(tmp_path: Path, monkeypa
         pass
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
     """`dagster asset materialize --select '*'` works from the command line, as a user runs it."""
     config = tmp_path / "config.yaml"
@@ -204,7 +204,7 @@ def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
     assert len([run for run in earlier_runs if run.exists()]) == KEPT_RUN_TARGETS - 1
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_dg_lists_and_launches_the_same_definitions(tmp_path: Path) -> None:
     """`dg`, Dagster's newer CLI, sees the repository as one project (pyproject's [tool.dg])."""
     env = {**os.environ, "PLAYGROUND_TARGET": "local", "PLAYGROUND_LAKE": str(tmp_path / "lake"),

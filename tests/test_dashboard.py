@@ -29,7 +29,7 @@ from tests.conftest import ROOT, free_port
 from tests.helpers import local_env
 from tests.test_ui import CHROMIUM
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 DOCS = ROOT / "docs" / "dashboard"
 STREAMLIT = ROOT / "dashboard" / ".venv" / "bin" / "streamlit"

@@ -79,6 +79,7 @@ def databricks_api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
     server.shutdown()
 
 
+@pytest.mark.integration
 def test_dagster_starts_observes_and_stops_the_streaming_job(databricks_api: str) -> None:
     defs = build_definitions("databricks")
     instance = DagsterInstance.ephemeral()

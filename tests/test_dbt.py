@@ -108,6 +108,7 @@ def test_each_asset_shows_the_columns_and_types_the_warehouse_holds(built: tuple
     assert shown == {(schema, table, column): kind for schema, table, column, kind in held}
 
 
+@pytest.mark.integration
 def test_the_activity_unit_test_fails_for_the_originals_join_then_aggregate(built: tuple[Path, object],
                                                                           tmp_path: Path) -> None:
     """The hand-made unit test catches the original's query shape: every table joined, then aggregated."""
@@ -154,6 +155,7 @@ def assert_same_tables(ours: dict[str, pl.DataFrame], theirs: dict[str, pl.DataF
                 assert a == b, (model, column)
 
 
+@pytest.mark.integration
 def test_incremental_gold_equals_a_full_refresh(built: tuple[Path, object], tmp_path: Path) -> None:
     """New orders with items, pageviews, ratings (one of an id that is no user yet) and then a new users file
     arrive in bronze: each incremental run leaves gold as a full refresh builds it from the same silver."""
@@ -190,6 +192,7 @@ def test_incremental_gold_equals_a_full_refresh(built: tuple[Path, object], tmp_
     assert_same_tables(incremental, gold_tables(warehouse))
 
 
+@pytest.mark.integration
 def test_incremental_models_read_only_bronze_rows_newer_than_their_own(built: tuple[Path, object],
                                                                       tmp_path: Path) -> None:
     warehouse = tmp_path / "wh.duckdb"
@@ -214,7 +217,7 @@ def test_incremental_models_read_only_bronze_rows_newer_than_their_own(built: tu
     assert ids == {900001, 900002}  # a full refresh reads all of bronze
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_spark_builds_the_same_gold_as_duckdb(built: tuple[Path, object], tmp_path: Path) -> None:
     """dbt-spark on PySpark local[*], reading the bronze batches the assets wrote to the lake: every model and
     test passes, and gold equals DuckDB's; and each gold model is published to the lake by the warehouse
@@ -237,7 +240,7 @@ def test_spark_builds_the_same_gold_as_duckdb(built: tuple[Path, object], tmp_pa
     assert_same_tables(local, in_lake)
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.parametrize("target", ["databricks", "microsoft"])
 def test_cloud_warehouses_parse_and_compile_without_credentials(target: str, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
@@ -286,6 +289,7 @@ def test_cloud_warehouses_parse_and_compile_without_credentials(target: str, tmp
         check_dbt_settings(SOLUTIONS[target])
 
 
+@pytest.mark.integration
 def test_orders_without_a_user_or_with_a_negative_value_are_flagged_without_blocking_gold(
         built: tuple[Path, object], tmp_path: Path) -> None:
     warehouse = tmp_path / "wh.duckdb"
@@ -302,6 +306,7 @@ def test_orders_without_a_user_or_with_a_negative_value_are_flagged_without_bloc
     assert query(warehouse, "SELECT revenue FROM gold.daily_sales WHERE order_day = DATE '2020-01-01'") == [(5.0,)]
 
 
+@pytest.mark.integration
 def test_source_freshness_warns_when_bronze_took_nothing_for_an_hour(built: tuple[Path, object],
                                                                     tmp_path: Path) -> None:
     warehouse = tmp_path / "wh.duckdb"

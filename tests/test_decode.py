@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from dagster_project.bronze.decode import clean_records_sql, create_decoded, decode_sql
 from generators.schema import PRODUCT_TYPES
+from tests.helpers import examples
 
 FIELDS = ", ".join(PRODUCT_TYPES)
 VALUES = st.one_of(
@@ -69,7 +70,7 @@ def decoded(texts: list[str]) -> tuple[dict[int, tuple], dict[int, tuple]]:
     return {row[0]: row[1:] for row in clean}, {row[0]: row[1:] for row in full}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(lines(), min_size=1, max_size=20))
 def test_a_clean_record_is_what_the_full_rules_make_of_it(texts: list[str]) -> None:
     clean, full = decoded(texts)
@@ -113,7 +114,7 @@ def bodies(draw: st.DrawFn) -> tuple[str, bytes | None]:
     return topic, None if how == "none" else body
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(bodies(), min_size=1, max_size=20), st.booleans())
 def test_the_decoded_table_is_what_the_full_rules_make_of_every_record(records: list, event_time: bool) -> None:
     con = duckdb.connect()

@@ -20,7 +20,7 @@ from generators.sinks.lake import Lake
 from generators.sinks.orders_db import OrdersDB
 from tests.helpers import dataset_args, manifest, playground, table_rows
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def test_trickle_continues_the_data_set(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_an_observation_counts_parts_rows_and_reads_only_new_parts(tmp_path: Pat
     assert unchanged.new_rows == 0 and unchanged.rows == 6
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_the_microsoft_location_observes_stream_analytics_parts_in_blob_storage(
         azurite: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from azure.core.exceptions import ResourceExistsError

@@ -10,7 +10,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, free_port
+
+pytestmark = pytest.mark.integration
 
 SCRIPT = ROOT / "dbt_project" / "install-odbc-driver.sh"
 SOURCES = Path("/etc/apt/sources.list.d/mssql-release.list")

@@ -20,7 +20,7 @@ from generators.errors import PlaygroundError
 from tests.conftest import ROOT
 from tests.terraform_config import labels, referenced
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

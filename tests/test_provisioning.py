@@ -50,6 +50,7 @@ def plan_counts(result) -> tuple[int, int, int]:
     return tuple(metadata[k].value for k in ("to add", "to change", "to destroy"))
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("which", ["on PATH", "bundled"])
 def test_provision_plans_applies_outputs_and_destroys(root: Path, tmp_path: Path, which: str,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,6 +105,7 @@ def test_provision_plans_applies_outputs_and_destroys(root: Path, tmp_path: Path
     assert listed.stdout.strip() == ""
 
 
+@pytest.mark.integration
 def test_a_failing_plan_is_one_error_naming_the_root(root: Path, tmp_path: Path) -> None:
     (root / "broken.tf").write_text('output "x" {\n  value = var.undeclared\n}\n')
     provision, _ = provisioning_jobs(DATABRICKS)
@@ -179,6 +181,7 @@ def test_the_roots_fingerprints_cover_their_modules() -> None:
         assert len(fingerprint(TERRAFORM_DIR / solution)) == 64
 
 
+@pytest.mark.integration
 def test_settings_written_by_the_job_are_what_the_cloud_location_loads(root: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("PLAYGROUND_LAKE", "GREETING", "API_TOKEN", "ENDPOINTS"):
@@ -207,6 +210,7 @@ def test_one_run_per_root_at_a_time(tmp_path: Path) -> None:
     assert {"key": "terraform/root", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
 
 
+@pytest.mark.integration
 def test_a_plan_that_deletes_or_replaces_waits_for_a_typed_confirmation(root: Path, tmp_path: Path) -> None:
     """Unattended (the sensor with PLAYGROUND_TERRAFORM_APPLY=1), only creations and in-place updates apply."""
     settings = tmp_path / ".env.root"
@@ -230,6 +234,7 @@ def test_a_plan_that_deletes_or_replaces_waits_for_a_typed_confirmation(root: Pa
     assert "terraform_data.renamed" in listed and "terraform_data.deployment" not in listed
 
 
+@pytest.mark.integration
 def test_state_and_plans_are_the_owners_only_and_no_plan_is_left_behind(root: Path, tmp_path: Path) -> None:
     """They hold the deployment's secrets in plain text (the sensitive api_token here)."""
     settings = tmp_path / ".env.root"

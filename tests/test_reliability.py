@@ -50,6 +50,7 @@ list(instance.all_instigator_state())
 """
 
 
+@pytest.mark.integration
 def test_runs_starting_together_on_a_new_home_leave_it_usable(tmp_path: Path) -> None:
     """Six processes using a just-prepared DAGSTER_HOME at the same instant (without `prepare`, they create
     its storage together and stamp two schema versions: every later command fails)."""
@@ -66,6 +67,7 @@ def test_runs_starting_together_on_a_new_home_leave_it_usable(tmp_path: Path) ->
     assert (home / "dagster.yaml").read_text() == (ROOT / "dagster_instance.yaml").read_text()
 
 
+@pytest.mark.integration
 def test_two_generators_on_one_lake_leave_one_whole_run(tmp_path: Path) -> None:
     """Two `playground generate users` at once on one lake (they shared one temporary name: the run that
     succeeded left the other's users beside its own VIP list and manifest, and the other failed)."""
@@ -85,6 +87,7 @@ def test_two_generators_on_one_lake_leave_one_whole_run(tmp_path: Path) -> None:
     assert not list((lake / "landing").rglob("*.inprogress"))
 
 
+@pytest.mark.integration
 def test_generating_orders_while_a_trickle_writes_them_wipes_nothing(tmp_path: Path) -> None:
     """Issue 38, high 1: `generate orders` while `trickle` ran reset the orders database under it, then died
     on a UNIQUE constraint, leaving orders its manifest did not describe. The trickle holds the lake's
@@ -137,6 +140,7 @@ def test_a_byte_order_mark_is_not_part_of_the_first_record(tmp_path: Path) -> No
     assert con.execute("SELECT id, name FROM bronze.products ORDER BY id").fetchall() == [(1, "first"), (2, "second")]
 
 
+@pytest.mark.integration
 def test_a_killed_run_is_failed_by_monitoring_and_its_pool_moves_on(tmp_path: Path) -> None:
     """kill -9 of a run holding a DuckDB file's pool (it stayed STARTED holding the slot, and every later
     run of that pool waited for ever)."""
@@ -329,6 +333,7 @@ def test_a_damaged_log_segment_is_quarantined_by_its_sequence_numbers_and_the_re
     ("DefaultEndpointsProtocol=https;AccountName=nosuchplaygroundaccount;AccountKey=a2V5;"
      "EndpointSuffix=core.windows.net", "https://nosuchplaygroundaccount.blob.core.windows.net"),  # no such name
 ])
+@pytest.mark.integration
 def test_an_unreachable_azure_lake_fails_in_seconds_naming_its_endpoint(tmp_path: Path, connection: str,
                                                                          endpoint: str) -> None:
     """It was retried silently for three minutes or more."""

@@ -17,7 +17,7 @@ from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake
 from tests.helpers import dataset_args, events, playground, table_rows
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def test_local_lake_layout(tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ def test_lake_urls_take_the_container_from_the_path() -> None:
     assert lake_url("file:///tmp/lake/", "landing/users") == "file:///tmp/lake/landing/users"
 
 
+@pytest.mark.integration
 def test_the_databricks_task_runs_the_job_from_the_wheel_with_its_arguments(tmp_path: Path) -> None:
     jobs = DatabricksSparkJobs(host="adb-1.azuredatabricks.net", token="t", storage_account="acct",
                                catalog="playground", volume="/Volumes/playground/bronze/artifacts/",
@@ -162,7 +163,7 @@ def assert_same_tables(tmp_path: Path) -> None:
                        "a line of 2,097,176 bytes, over the 1,048,576-byte maximum (not parsed; its start kept)"}
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_the_databricks_bronze_job_equals_local_bronze_through_pipes(tmp_path: Path, postgres_url: str) -> None:
     args = dataset_args(tmp_path)
     args[args.index("--orders-url") + 1] = postgres_url

@@ -20,6 +20,7 @@ from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from generators.errors import PlaygroundError
 from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake
+from tests.helpers import examples
 from tests.streaming_reference import reference_outputs
 
 MINUTE = 60_000
@@ -391,7 +392,7 @@ EVENT = st.fixed_dictionaries({
 POLICIES = [TimePolicy(), TimePolicy(mode="event", policy="adjust"), TimePolicy(mode="event", policy="drop")]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events=st.lists(EVENT, min_size=1, max_size=40), cuts=st.lists(st.integers(1, 40), max_size=20),
        start=st.integers(0, 10 * MINUTE), policy=st.sampled_from(POLICIES))
 def test_any_split_into_micro_batches_equals_the_all_at_once_reference(
@@ -457,7 +458,7 @@ SPARK_COLUMNS = {
 ENDED = {"agg_http_method": "window_end", "first_event_in_user_sequence": "interval_end"}
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_the_spark_structured_streaming_job_matches_the_local_engine(tmp_path: Path) -> None:
     """The Databricks solution's job (local PySpark, file source, four micro-batches) against the local
     engine (six micro-batches) on the same generated events: every output equal."""

@@ -110,6 +110,7 @@ def resource_manager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     server.shutdown()
 
 
+@pytest.mark.integration
 def test_the_pause_and_resume_jobs_switch_the_pool_and_wait_for_azure(resource_manager: str,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     settings = {"AZURE_SUBSCRIPTION_ID": "sub-1", "PLAYGROUND_RESOURCE_GROUP": "pg-rg", "SYNAPSE_WORKSPACE":

@@ -31,6 +31,7 @@ def providers_used(folder: Path) -> set[str]:
     return {t.split("_")[0] for t in types - BUILTIN_TYPES}
 
 
+@pytest.mark.integration
 def test_terraform_is_formatted() -> None:
     done = subprocess.run([*terraform_command(), "fmt", "-check", "-recursive", "-diff", str(TERRAFORM_DIR)],
                           capture_output=True, text=True)
@@ -153,6 +154,7 @@ def test_the_roots_outputs_cover_every_setting_the_cloud_target_reads(target: st
         assert outputs[secret].get("sensitive") is True, secret
 
 
+@pytest.mark.integration
 def test_checkov_finds_no_failed_check_and_every_skip_says_why() -> None:
     assert CHECKOV.exists(), "checkov is missing: run `make setup-dev`"
     done = subprocess.run([str(CHECKOV), "-d", str(TERRAFORM_DIR), "--framework", "terraform", "--skip-download",
@@ -181,7 +183,7 @@ def test_the_dockerfile_runs_as_a_non_root_user_with_playground_as_entrypoint() 
     assert all("--frozen" in args for op, args in instructions if op == "RUN" and "uv sync" in args)
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_the_dockerfiles_install_steps_give_a_working_playground(tmp_path: Path) -> None:
     """No Docker engine here: the build stage's COPY, ENV and `uv sync` steps replayed in a clean
     directory, with the machine's Python as the image's; then the image's entrypoint generates data."""

@@ -23,7 +23,7 @@ from dagster_project.instance import prepare
 from tests.conftest import ROOT, free_port
 from tests.helpers import local_env
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
 COLLISIONS = ("multiple code locations", "Multiple asset definitions", "defined in multiple")

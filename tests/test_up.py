@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import ROOT, free_port
 from tests.helpers import local_env
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def descendants(root: int) -> set[int]:

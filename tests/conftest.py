@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import platform
 import shutil
 import socket
 import subprocess
@@ -24,6 +25,9 @@ from generators.vocab import user_agents
 # finalizer (CPython 3.11: "SystemError: AST constructor recursion depth mismatch"; test_sensors alone
 # failed so). Imported here, in the main thread, before any test.
 user_agents()
+# The standard library asks `uname -p` once per process, when something first wants platform.platform()
+# (Azure's SDK does, for its user agent): asked here, so no unit test starts that process by chance of order.
+platform.platform()
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ROOT / "tests" / "services"

@@ -68,9 +68,14 @@ def _locals(folder: Path) -> dict[str, object]:
     return found
 
 
-def referenced(folder: Path, value: object, caller: tuple[Path, dict] | None = None) -> set[str]:
+# A module call seen from inside the module: the calling folder, the call's body, and that folder's own caller.
+Caller = tuple[Path, dict] | tuple[Path, dict, "Caller | None"]
+
+
+def referenced(folder: Path, value: object, caller: Caller | None = None) -> set[str]:
     """The resources an expression leads to, as `<module folder name>/<type>.<name>`, following
-    locals, module outputs and (given the calling module and its call's body) variables."""
+    locals, module outputs and (given the calling module and its call's body) variables, through
+    nested modules."""
     found: set[str] = set()
     for ref in REFERENCE.findall(str(value)):
         kind, name, *rest = ref.split(".")
@@ -78,11 +83,11 @@ def referenced(folder: Path, value: object, caller: tuple[Path, dict] | None = N
             found |= referenced(folder, _locals(folder).get(name, ""), caller)
         elif kind == "var":
             if caller and name in caller[1]:
-                found |= referenced(caller[0], caller[1][name], None)
+                found |= referenced(caller[0], caller[1][name], caller[2] if len(caller) > 2 else None)
         elif kind == "module":
             module = module_folder(folder, name)
             found |= referenced(module, labels(module, "output")[rest[0]]["value"],
-                                (folder, labels(folder, "module")[name]))
+                                (folder, labels(folder, "module")[name], caller))
         elif kind != "data" and kind in resources(folder) and name in resources(folder)[kind]:
             found.add(f"{folder.name}/{kind}.{name}")
     return found

@@ -125,10 +125,11 @@ def test_synapse_reads_the_lake_as_its_workspace_identity() -> None:
     assert call["lake_storage_account_id"] == "${module.data_lake.storage_account_id}"
     main = (TERRAFORM_DIR / "microsoft_solution" / "main.tf").read_text()
     assert re.search(r"trusted_resource_ids\s*=\s*\[module\.synapse\.workspace_id\]", main)
-    lake = resources(MODULES / "data_lake")["azurerm_storage_account"]["lake"]
+    lake = resources(MODULES / "storage_account")["azurerm_storage_account"]["this"]
     [rules] = lake["network_rules"]
     [access] = [d['"private_link_access"'] for d in rules["dynamic"] if '"private_link_access"' in d]
     assert access["for_each"] == "${var.trusted_resource_ids}"
+    assert labels(MODULES / "data_lake", "module")["lake"]["trusted_resource_ids"] == "${var.trusted_resource_ids}"
     workspace = labels(MODULES / "synapse", "output")["workspace_id"]["value"]
     assert workspace == "${azurerm_synapse_workspace.playground.id}"
 
@@ -188,15 +189,16 @@ def test_every_databricks_compute_that_reads_the_lake_has_a_network_path_to_it()
 
     # The lake's firewall and the orders database's rules, followed from the root to the resources.
     data_lake = (root, labels(root, "module")["data_lake"])
-    lake = resources(MODULES / "data_lake")["azurerm_storage_account"]["lake"]
+    account = (MODULES / "data_lake", labels(MODULES / "data_lake", "module")["lake"], data_lake)
+    lake = resources(MODULES / "storage_account")["azurerm_storage_account"]["this"]
     [rules] = lake["network_rules"]
     assert unquote(rules["default_action"]) == "Deny"
-    assert subnets <= referenced(MODULES / "data_lake", rules["virtual_network_subnet_ids"], data_lake)
+    assert subnets <= referenced(MODULES / "storage_account", rules["virtual_network_subnet_ids"], account)
     sql_rules = resources(MODULES / "data_lake")["azurerm_mssql_virtual_network_rule"]
     assert any(subnets <= referenced(MODULES / "data_lake", rule.get("for_each", ""), data_lake)
                for rule in sql_rules.values())
     [access] = [d['"private_link_access"'] for d in rules["dynamic"] if '"private_link_access"' in d]
-    assert referenced(MODULES / "data_lake", access["for_each"], data_lake) == \
+    assert referenced(MODULES / "storage_account", access["for_each"], account) == \
         {"databricks/azurerm_databricks_access_connector.lake"}
 
     # Every compute is classic, in those subnets: no serverless warehouse, job or task environment.
@@ -254,4 +256,22 @@ def test_each_warehouse_may_write_where_it_publishes_gold() -> None:
         output = labels(TERRAFORM_DIR / root, "output")["playground_gold_location"]["value"]
         assert unquote(output).startswith('abfss://${module.data_lake.containers["gold"]}@')
         assert referenced(TERRAFORM_DIR / root, output) == {"data_lake/azurerm_storage_container.tiers",
-                                                             "data_lake/azurerm_storage_account.lake"}
+                                                             "storage_account/azurerm_storage_account.this"}
+
+
+def test_every_storage_account_is_the_one_hardened_module() -> None:
+    """The lake and the Synapse workspace's own storage are both modules/storage_account (TLS 1.2, HTTPS only,
+    no public blobs, infrastructure encryption, soft delete, a firewall denying by default): no module
+    declares an account of its own, so a hardening is made once."""
+    from tests.terraform_config import FOLDERS
+
+    declaring = {folder.name for folder in FOLDERS if resources(folder).get("azurerm_storage_account")}
+    assert declaring == {"storage_account"}
+    calls = {(folder.name, name) for folder in FOLDERS for name, call in labels(folder, "module").items()
+             if unquote(call["source"]) == "../storage_account"}
+    assert calls == {("data_lake", "lake"), ("synapse", "workspace_storage")}
+    account = resources(MODULES / "storage_account")["azurerm_storage_account"]["this"]
+    assert unquote(account["min_tls_version"]) == "TLS1_2" and account["https_traffic_only_enabled"] is True
+    assert account["allow_nested_items_to_be_public"] is False and account["infrastructure_encryption_enabled"]
+    [rules] = account["network_rules"]
+    assert unquote(rules["default_action"]) == "Deny"

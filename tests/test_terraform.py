@@ -47,9 +47,16 @@ def test_every_variable_used_is_declared(folder: Path) -> None:
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
 def test_every_module_call_matches_the_module(folder: Path) -> None:
     """Each module output used exists; each argument is a variable of the module; each variable
-    without a default is passed."""
+    without a default is passed; a resource moved into a module is declared there and no longer here."""
     calls = labels(folder, "module")
-    for name, output in set(re.findall(r"\bmodule\.(\w+)\.(\w+)", text(folder))):
+    moved = re.compile(r"^moved \{.*?^\}", re.MULTILINE | re.DOTALL)
+    for block in moved.findall(text(folder)):
+        source = re.search(r"from\s*=\s*(\w+)\.(\w+)", block)
+        target = re.search(r"to\s*=\s*module\.(\w+)\.(\w+)\.(\w+)", block)
+        assert source and target, block
+        assert source[2] not in resources(folder).get(source[1], {}), f"{source[0]} is still declared"
+        assert target[3] in resources(folder / unquote(calls[target[1]]["source"])).get(target[2], {}), block
+    for name, output in set(re.findall(r"\bmodule\.(\w+)\.(\w+)", moved.sub("", text(folder)))):
         module = folder / unquote(calls[name]["source"])
         assert output in labels(module, "output"), f"module.{name}.{output} is not an output of {module.name}"
     for name, body in calls.items():

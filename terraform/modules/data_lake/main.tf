@@ -145,60 +145,27 @@ resource "azurerm_key_vault_secret" "generated" {
 
 # ---- The lake: ADLS gen2 -------------------------------------------------------------------------
 
-resource "azurerm_storage_account" "lake" {
-  #checkov:skip=CKV_AZURE_33: queue service unused (a data lake account); its logging would log nothing
-  #checkov:skip=CKV_AZURE_206: LRS is enough for data regenerated from a seed; GRS doubles the cost
-  #checkov:skip=CKV2_AZURE_1: Microsoft-managed keys: customer-managed keys need a key rotation process a playground does not have
-  #checkov:skip=CKV2_AZURE_33: reached through its firewall, not a private endpoint (see the Key Vault)
-  #checkov:skip=CKV2_AZURE_40: Dagster's lake resource and Stream Analytics' outputs sign with the account key (README: Deploy to Azure); the generators use a managed identity
-  #checkov:skip=CKV2_AZURE_41: no SAS tokens are issued (the original's 2018-2200 token is gone); nothing to expire
-  #checkov:skip=CKV_AZURE_59: public endpoint kept, restricted by network rules to allowed_ip_ranges and the generators' subnet
-  name                              = "${var.name}lake"
-  resource_group_name               = var.resource_group_name
-  location                          = var.location
-  account_kind                      = "StorageV2"
-  account_tier                      = "Standard"
-  account_replication_type          = "LRS"
-  is_hns_enabled                    = true
-  min_tls_version                   = "TLS1_2"
-  https_traffic_only_enabled        = true
-  allow_nested_items_to_be_public   = false
-  local_user_enabled                = false
-  infrastructure_encryption_enabled = true
-  tags                              = var.tags
+module "lake" {
+  source               = "../storage_account"
+  name                 = "${var.name}lake"
+  resource_group_name  = var.resource_group_name
+  location             = var.location
+  tags                 = var.tags
+  allowed_ip_ranges    = var.allowed_ip_ranges
+  subnet_ids           = concat([azurerm_subnet.generators.id], values(var.compute_subnet_ids))
+  trusted_resource_ids = var.trusted_resource_ids
+}
 
-  blob_properties {
-    delete_retention_policy {
-      days = 7
-    }
-    container_delete_retention_policy {
-      days = 7
-    }
-  }
-
-  network_rules {
-    default_action             = "Deny"
-    bypass                     = ["AzureServices", "Logging", "Metrics"]
-    ip_rules                   = [for range in var.allowed_ip_ranges : trimsuffix(range, "/32")]
-    virtual_network_subnet_ids = concat([azurerm_subnet.generators.id], values(var.compute_subnet_ids))
-    dynamic "private_link_access" {
-      for_each = var.trusted_resource_ids
-      content {
-        endpoint_resource_id = private_link_access.value
-      }
-    }
-  }
-
-  sas_policy {
-    expiration_period = "01.00:00:00"
-  }
+moved {
+  from = azurerm_storage_account.lake
+  to   = module.lake.azurerm_storage_account.this
 }
 
 resource "azurerm_storage_container" "tiers" {
   #checkov:skip=CKV2_AZURE_21: blob read logging is configured on the account's diagnostic setting below
   for_each              = toset(local.containers)
   name                  = each.key
-  storage_account_id    = azurerm_storage_account.lake.id
+  storage_account_id    = module.lake.id
   container_access_type = "private"
 }
 
@@ -341,7 +308,7 @@ resource "azurerm_monitor_diagnostic_setting" "logs" {
     key_vault  = azurerm_key_vault.secrets.id
     event_hubs = azurerm_eventhub_namespace.events.id
     orders_db  = azurerm_mssql_database.orders.id
-    lake_blobs = "${azurerm_storage_account.lake.id}/blobServices/default"
+    lake_blobs = "${module.lake.id}/blobServices/default"
   }
   name                       = "to-log-analytics"
   target_resource_id         = each.value

@@ -1,19 +1,19 @@
 output "storage_account_id" {
-  value = azurerm_storage_account.lake.id
+  value = module.lake.id
 }
 
 output "storage_account_name" {
-  value = azurerm_storage_account.lake.name
+  value = module.lake.name
 }
 
 output "storage_account_key" {
-  value     = azurerm_storage_account.lake.primary_access_key
+  value     = module.lake.primary_access_key
   sensitive = true
 }
 
 output "dfs_endpoint" {
   description = "https://<account>.dfs.core.windows.net/"
-  value       = azurerm_storage_account.lake.primary_dfs_endpoint
+  value       = module.lake.primary_dfs_endpoint
 }
 
 output "containers" {

@@ -22,51 +22,23 @@ resource "time_rotating" "secrets" {
   rotation_days = var.secret_rotation_days
 }
 
-resource "azurerm_storage_account" "workspace" {
-  #checkov:skip=CKV_AZURE_33: queue service unused
-  #checkov:skip=CKV_AZURE_206: LRS: the workspace's own files, nothing the playground cannot recreate
-  #checkov:skip=CKV2_AZURE_1: Microsoft-managed keys (see the lake)
-  #checkov:skip=CKV2_AZURE_33: no private endpoint (see the lake)
-  #checkov:skip=CKV2_AZURE_40: Synapse Studio uses the account's shared key for its workspace files
-  #checkov:skip=CKV2_AZURE_41: no SAS tokens are issued
-  #checkov:skip=CKV_AZURE_59: public endpoint kept, restricted by network rules
-  name                              = "${var.name}synapse"
-  resource_group_name               = var.resource_group_name
-  location                          = var.location
-  account_kind                      = "StorageV2"
-  account_tier                      = "Standard"
-  account_replication_type          = "LRS"
-  is_hns_enabled                    = true
-  min_tls_version                   = "TLS1_2"
-  https_traffic_only_enabled        = true
-  allow_nested_items_to_be_public   = false
-  local_user_enabled                = false
-  infrastructure_encryption_enabled = true
-  tags                              = var.tags
+module "workspace_storage" {
+  source              = "../storage_account"
+  name                = "${var.name}synapse"
+  resource_group_name = var.resource_group_name
+  location            = var.location
+  tags                = var.tags
+  allowed_ip_ranges   = var.allowed_ip_ranges
+}
 
-  blob_properties {
-    delete_retention_policy {
-      days = 7
-    }
-    container_delete_retention_policy {
-      days = 7
-    }
-  }
-
-  network_rules {
-    default_action = "Deny"
-    bypass         = ["AzureServices", "Logging", "Metrics"]
-    ip_rules       = [for range in var.allowed_ip_ranges : trimsuffix(range, "/32")]
-  }
-
-  sas_policy {
-    expiration_period = "01.00:00:00"
-  }
+moved {
+  from = azurerm_storage_account.workspace
+  to   = module.workspace_storage.azurerm_storage_account.this
 }
 
 resource "azurerm_storage_data_lake_gen2_filesystem" "workspace" {
   name               = "synapse"
-  storage_account_id = azurerm_storage_account.workspace.id
+  storage_account_id = module.workspace_storage.id
 }
 
 resource "azurerm_synapse_workspace" "playground" {
@@ -90,7 +62,7 @@ resource "azurerm_synapse_workspace" "playground" {
 }
 
 resource "azurerm_role_assignment" "workspace_uses_its_storage" {
-  scope                = azurerm_storage_account.workspace.id
+  scope                = module.workspace_storage.id
   role_definition_name = "Storage Blob Data Contributor"
   principal_id         = azurerm_synapse_workspace.playground.identity[0].principal_id
 }
@@ -137,12 +109,12 @@ resource "azurerm_synapse_sql_pool_security_alert_policy" "warehouse" {
 # Its reports in the workspace's own storage, written with the workspace's identity.
 resource "azurerm_storage_data_lake_gen2_filesystem" "assessments" {
   name               = "vulnerability-assessments"
-  storage_account_id = azurerm_storage_account.workspace.id
+  storage_account_id = module.workspace_storage.id
 }
 
 resource "azurerm_synapse_sql_pool_vulnerability_assessment" "warehouse" {
   sql_pool_security_alert_policy_id = azurerm_synapse_sql_pool_security_alert_policy.warehouse.id
-  storage_container_path            = "${azurerm_storage_account.workspace.primary_blob_endpoint}${azurerm_storage_data_lake_gen2_filesystem.assessments.name}/"
+  storage_container_path            = "${module.workspace_storage.primary_blob_endpoint}${azurerm_storage_data_lake_gen2_filesystem.assessments.name}/"
   recurring_scans {
     enabled                           = true
     email_subscription_admins_enabled = true

@@ -43,9 +43,9 @@ def land_and_ingest(work: Path, counts: dict[str, int]) -> None:
     from dagster_project.bronze.assets import duckdb_bronze, event_bronze
     from dagster_project.landing.assets import generated_landing
     from dagster_project.resources import BronzeCopyResource, BusResource, DuckDBFile, LakeResource, OrdersDBResource
+    from generators.catalog import LANDING_OPS
 
-    ops = {name: {"config": {"counts": counts}} for name in
-           ("landing_users", "landing_products", "landing_orders", "landing_events")}
+    ops = {name: {"config": {"counts": counts}} for name in LANDING_OPS}
     resources = {"lake": LakeResource(root=str(work / "lake")),
                  "orders_db": OrdersDBResource(url=f"sqlite:///{work / 'o.db'}"),
                  "bus": BusResource(spec=str(work / "events.db")),
@@ -94,8 +94,8 @@ def main() -> None:
 
 
 def report(quick: bool, spark: bool = True) -> None:
-    from dagster_project.bronze.sources import SOURCES
     from dagster_project.publish import publish_tables
+    from generators.catalog import SOURCES
     from generators.sinks.lake import Lake
 
     counts = SMALL if quick else MEDIUM

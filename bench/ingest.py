@@ -56,8 +56,8 @@ def ingest(source: str, work: Path) -> float:
     from dagster_project.bronze.checks import key_checks
     from dagster_project.bronze.events import ingest_events
     from dagster_project.bronze.files import ingest_files
-    from dagster_project.bronze.sources import FILE_SOURCES
     from dagster_project.bronze.tables import ingest_orders
+    from generators.catalog import FILE_SOURCES
     from generators.sinks.bus.embedded import EmbeddedLog
     from generators.sinks.lake import Lake
     from generators.sinks.orders_db import OrdersDB
@@ -118,9 +118,8 @@ def read_json(work: Path) -> float:
     new database file, closed. Seconds taken."""
     import duckdb
 
-    from dagster_project.bronze.sources import FILE_SOURCES
     from dagster_project.bronze.store import DUCKDB_TYPES
-    from generators.schema import USERS_FILE
+    from generators.catalog import FILE_SOURCES, USERS_FILE
 
     columns = {name: DUCKDB_TYPES[kind] for name, kind in FILE_SOURCES["users"].types.items()}
     began = time.perf_counter()

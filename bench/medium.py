@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-LANDING_OPS = ("landing_users", "landing_products", "landing_orders", "landing_events")
+from generators.catalog import LANDING_OPS
 
 
 def run_job(scale: str) -> float:

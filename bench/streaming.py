@@ -29,7 +29,7 @@ import numpy as np
 from dagster_project.bronze.store import DUCKDB_TYPES
 from dagster_project.streaming.engine import PART_EVERY_S
 from dagster_project.streaming.outputs import PAGEVIEWS as PAGEVIEWS_TABLE
-from generators.schema import TOPIC_TYPES
+from generators.catalog import TOPIC_TYPES
 
 GOALS = {"filter": 100_000, "window": 100_000, "join": 40_000}
 SHARED = ("read", "decode", "reference", "time", "bookkeeping", "commit", "checkpoint")

@@ -35,10 +35,10 @@ from dagster import (
 )
 
 from dagster_project.bronze.assets import bronze_key
-from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES, SOURCES
-from dagster_project.landing.assets import MANIFESTS, materializations
+from dagster_project.landing.assets import materializations
 from dagster_project.resources import BusResource, LakeResource, OrdersDBResource
 from dagster_project.solutions import BRONZE, LANDING, STREAMING, Solution
+from generators.catalog import EVENT_SOURCES, FILE_SOURCES, MANIFESTS, SOURCES
 
 if TYPE_CHECKING:  # what define_asset_job returns
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition

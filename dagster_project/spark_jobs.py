@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 LAUNCHER = "spark_launcher.py"  # dagster_project/on_spark/launcher.py, as Terraform puts it in the volume
 # What a job cluster installs from PyPI: the Pipes protocol, DuckDB, which decodes bronze's lines, and
-# SQLAlchemy, which generators/schema.py (the sources' schema) defines the orders tables with.
+# SQLAlchemy, which generators/catalog.py (the sources' schema) defines the orders tables with.
 CLUSTER_LIBRARIES = ("dagster-pipes", "duckdb==2.0.0", "sqlalchemy>=2")
 # Where Debian puts the PostgreSQL JDBC driver (tests/services/install-system-deps.sh).
 POSTGRES_JAR = "/usr/share/java/postgresql.jar"

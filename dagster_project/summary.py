@@ -10,10 +10,9 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from dagster_project.bronze.sources import SOURCES
-from dagster_project.landing.assets import manifest_name
 from dagster_project.solution_resources import resources_for
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
+from generators.catalog import SOURCES
 from generators.run import load_manifest
 
 GOLD_MODELS = ("engagements", "daily_sales", "product_popularity", "stars_distribution")
@@ -40,7 +39,7 @@ def print_summary(console: Console) -> None:
     tiers = _table("Sources through the tiers (rows)", "source", "landed", "bronze", "quarantined", "silver")
     with duckdb.connect(warehouse, read_only=True) as con:
         for source in SOURCES:
-            manifest = load_manifest(lake, manifest_name(source))
+            manifest = load_manifest(lake, SOURCES[source].manifest_name)
             landed = (manifest.dirty.get("items", 0) if source == "items" else manifest.written) if manifest else 0
             quarantined = con.execute("SELECT count(*) FROM bronze._quarantine WHERE source = ?",
                                       [source]).fetchone()[0]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from generators.catalog import GENERATIONS
 from generators.errors import PlaygroundError
 from generators.scales import DEFAULT_CHUNK, DEFAULT_START, DEFAULT_WORKERS, sizes_for
 
@@ -32,12 +33,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 console = Console(stderr=True)
 
 
-class Source(StrEnum):
-    users = "users"
-    products = "products"
-    orders = "orders"
-    pageviews = "pageviews"
-    all = "all"
+# What `generate` takes: the source leading each generation of the catalog (users come with VIP users,
+# orders with their items, pageviews with stars), or all of them.
+Source = StrEnum("Source", [*(sources[0] for sources in GENERATIONS.values()), "all"])
 
 
 LakeOpt = Annotated[str, typer.Option(envvar="PLAYGROUND_LAKE", help="Lake root: a folder or abfs:// URL.")]

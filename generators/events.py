@@ -19,10 +19,10 @@ import numpy as np
 import polars as pl
 
 from generators.blocks import RNG_BLOCK, Draws, block_rng
+from generators.catalog import PAGEVIEW_FIELDS, PAGEVIEWS_TOPIC, STAR_FIELDS, STARS_TOPIC
 from generators.dirty import CLEAN, DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, spoil
 from generators.errors import PlaygroundError
 from generators.products import SHOP, popular_products
-from generators.schema import PAGEVIEW_FIELDS, PAGEVIEWS_TOPIC, STAR_FIELDS, STARS_TOPIC
 from generators.vocab import user_agents, vocab
 
 MAX_PAGEVIEWS = 30

@@ -8,11 +8,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from generators.catalog import PAGEVIEWS_TOPIC, PRODUCTS_DIR, STARS_TOPIC
 from generators.events import EventStream, StreamConfig
 from generators.orders import orders_batch
 from generators.parallel import prefetch
 from generators.run import Manifest, load_manifest, publish, write_products
-from generators.schema import PAGEVIEWS_TOPIC, PRODUCTS_DIR, STARS_TOPIC
 from generators.sinks.bus import EventBus
 from generators.sinks.lake import Lake
 from generators.sinks.orders_db import OrdersDB

@@ -14,10 +14,10 @@ import numpy as np
 import polars as pl
 
 from generators.blocks import Draws, draw_range
+from generators.catalog import ITEMS_PER_ORDER, ORDER_DATE_MAX, ORDER_DATE_MIN
 from generators.dirty import CLEAN, DUPLICATE, MISSING_FIELD, dirty_plan
 from generators.errors import PlaygroundError
 from generators.products import popular_products, product_prices
-from generators.schema import ITEMS_PER_ORDER, ORDER_DATE_MAX, ORDER_DATE_MIN
 
 ORPHAN_USER, ORPHAN_PRODUCT = "orphan_user", "orphan_product"
 ORDER_DIRT = (ORPHAN_USER, ORPHAN_PRODUCT, MISSING_FIELD, DUPLICATE)

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from generators.blocks import Draws, block_rng, draw_range
-from generators.schema import PRICE_RANGE
+from generators.catalog import PRICE_RANGE
 from generators.vocab import vocab
 
 SHOP = "https://www.playground-shop.cz"

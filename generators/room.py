@@ -6,6 +6,7 @@ import os
 import shutil
 from typing import TYPE_CHECKING
 
+from generators.catalog import SOURCES
 from generators.errors import PlaygroundError
 from generators.sinks.bus import embedded_log_path
 from generators.sinks.lake import Lake
@@ -13,9 +14,8 @@ from generators.sinks.lake import Lake
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
-# Bytes a record takes where it lands, measured at the small scale (an order with its items in SQLite, a
-# pageview with the stars between pageviews); a product is a file of its own: a file-system block.
-LANDED_BYTES = {"users": 650, "vip_users": 20, "products": 4096, "orders": 125, "pageviews": 335}
+# Bytes a record takes where it lands (the catalog's landed_bytes).
+LANDED_BYTES = {name: source.landed_bytes for name, source in SOURCES.items() if source.counts}
 MAX_ID = 2**63 - 1  # ids are 64-bit integers everywhere
 MAX_ORDER_ID_IN_SQL = 2**31 - 1  # orderId is an INTEGER: 32 bits in PostgreSQL and SQL Server
 

@@ -12,13 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from generators.blocks import chunks
-from generators.dirty import DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, render_json_lines
-from generators.events import EventBatch, EventStream, StreamConfig
-from generators.orders import OrderBatch, orders_batch
-from generators.parallel import ordered_map, prefetch
-from generators.products import products_frame
-from generators.scales import DEFAULT_CHUNK, DEFAULT_WORKERS, Sizes
-from generators.schema import (
+from generators.catalog import (
     MANIFESTS_DIR,
     PAGEVIEWS_TOPIC,
     PRODUCTS_DIR,
@@ -27,6 +21,12 @@ from generators.schema import (
     VIP_FILE,
     product_file,
 )
+from generators.dirty import DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, render_json_lines
+from generators.events import EventBatch, EventStream, StreamConfig
+from generators.orders import OrderBatch, orders_batch
+from generators.parallel import ordered_map, prefetch
+from generators.products import products_frame
+from generators.scales import DEFAULT_CHUNK, DEFAULT_WORKERS, Sizes
 from generators.sinks.lake import Lake
 from generators.users import users_frame, vip_frame, vip_ids
 

@@ -25,9 +25,11 @@ from generators.vocab import user_agents
 # finalizer (CPython 3.11: "SystemError: AST constructor recursion depth mismatch"; test_sensors alone
 # failed so). Imported here, in the main thread, before any test.
 user_agents()
-# The standard library asks `uname -p` once per process, when something first wants platform.platform()
-# (Azure's SDK does, for its user agent): asked here, so no unit test starts that process by chance of order.
+# Probes that start a process once per process, done here so that no unit test starts one by chance of
+# order: the standard library's `uname -p` (platform.platform(), which Azure's SDK asks for its user agent)
+# and `file` (platform.architecture(), which Dagster's vendored croniter asks when first imported).
 platform.platform()
+import dagster  # noqa: E402,F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ROOT / "tests" / "services"

@@ -16,8 +16,8 @@ import pytest
 from dagster import materialize
 
 from dagster_project.bronze.files import ingest_files
-from dagster_project.bronze.sources import FILE_SOURCES
 from dagster_project.streaming.scenarios import OUTPUT_NAMES, OUTPUTS
+from generators.catalog import FILE_SOURCES, LANDING_OPS
 from generators.run import write_products
 from generators.sinks.lake import Lake
 from tests.conftest import ROOT
@@ -203,10 +203,19 @@ def test_what_dbt_knows_of_bronze_is_the_rendering_of_the_registry_and_the_table
     (`python -m dagster_project.bronze.catalog`)."""
     import yaml
 
-    from dagster_project.bronze.catalog import MACRO_FILE, SOURCES_FILE, bronze_columns, render, render_sources
-    from dagster_project.bronze.sources import SOURCES
+    from dagster_project.bronze.catalog import (
+        MACRO_FILE,
+        SOURCES_FILE,
+        TOPICS_FILE,
+        bronze_columns,
+        render,
+        render_sources,
+        render_topics,
+    )
+    from generators.catalog import SOURCES
 
     assert MACRO_FILE.read_text() == render() and SOURCES_FILE.read_text() == render_sources()
+    assert TOPICS_FILE.read_text() == render_topics() == '["pageviews", "stars"]\n'
     (bronze,) = yaml.safe_load(SOURCES_FILE.read_text())["sources"]
     tables = {table["name"]: table for table in bronze["tables"]}
     assert list(tables) == list(SOURCES) and set(bronze_columns()) == set(SOURCES)
@@ -287,7 +296,7 @@ import sys, duckdb
 from dagster_project.bronze.events import ingest_events
 from dagster_project.bronze import events, files
 from dagster_project.bronze.files import ingest_files
-from dagster_project.bronze.sources import FILE_SOURCES
+from generators.catalog import FILE_SOURCES
 from dagster_project.bronze.tables import ingest_orders
 from dagster_project.streaming.clock import TOPICS, TimePolicy
 from dagster_project.streaming.consumer import ConsumerSettings, consume
@@ -404,8 +413,7 @@ def assert_parts_hold_each_row_once(database: Path) -> None:
 def run_config(dirty_rate: float) -> dict:
     landing = {"counts": {"users": 400, "vip_users": 10, "products": 30, "orders": 100, "pageviews": 500},
                "dirty_rate": dirty_rate}
-    ops = {name: {"config": landing} for name in ("landing_users", "landing_products", "landing_orders",
-                                                  "landing_events")}
+    ops = {name: {"config": landing} for name in LANDING_OPS}
     return {"ops": ops}
 
 

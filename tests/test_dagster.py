@@ -18,6 +18,7 @@ from dagster_project.instance import prepare
 from dagster_project.solution_resources import resources_for
 from dagster_project.solutions import SOLUTIONS
 from dagster_project.transform.dbt_cli import DBT_DIR, KEPT_RUN_TARGETS
+from generators.catalog import LANDING_OPS
 from generators.errors import PlaygroundError
 from tests.conftest import ROOT
 from tests.helpers import events, local_assets, local_resources, table_rows
@@ -42,8 +43,7 @@ SMALL = {"counts": {"users": 300, "vip_users": 10, "products": 40, "orders": 500
 
 
 def run_config(config: dict) -> dict:
-    return {"ops": {name: {"config": config} for name in
-                    ("landing_users", "landing_products", "landing_orders", "landing_events")}}
+    return {"ops": {name: {"config": config} for name in LANDING_OPS}}
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from dagster import materialize
 
 from dagster_project.solutions import SOLUTIONS
 from dagster_project.transform.dbt_cli import DBT_DIR, KEPT_RUN_TARGETS, check_dbt_settings, dbt_command, dbt_resource
+from generators.catalog import LANDING_OPS
 from generators.errors import PlaygroundError
 from tests.helpers import local_assets, local_resources
 
@@ -45,8 +46,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, obje
     """Landing -> bronze -> silver -> gold materialized once, clean data, in a temp dir."""
     root = tmp_path_factory.mktemp("graph")
     landing = {"counts": COUNTS}
-    run_config = {"ops": {name: {"config": landing} for name in
-                          ("landing_users", "landing_products", "landing_orders", "landing_events")}}
+    run_config = {"ops": {name: {"config": landing} for name in LANDING_OPS}}
     resources = local_resources(root, PLAYGROUND_WAREHOUSE=str(root / "wh.duckdb"),
                                 PLAYGROUND_BRONZE_TO_LAKE="1")  # Spark reads bronze from the lake
     result = materialize(local_assets("landing", "bronze", "gold"), resources=resources, run_config=run_config)

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dagster_project.bronze.decode import clean_records_sql, create_decoded, decode_sql
-from generators.schema import PRODUCT_TYPES
+from generators.catalog import PRODUCT_TYPES
 from tests.helpers import examples
 
 FIELDS = ", ".join(PRODUCT_TYPES)

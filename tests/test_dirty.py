@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generators.schema import PAGEVIEW_FIELDS, PRODUCT_FIELDS, STAR_FIELDS, USER_FIELDS
+from generators.catalog import PAGEVIEW_FIELDS, PRODUCT_FIELDS, STAR_FIELDS, USER_FIELDS
 from tests.helpers import dataset_args, events, manifest, playground, table_rows
 
 

@@ -24,14 +24,13 @@ from dagster import (
 from dagster_project.bronze import files, lines
 from dagster_project.bronze.events import ingest_events
 from dagster_project.bronze.files import ingest_files
-from dagster_project.bronze.sources import FILE_SOURCES
 from dagster_project.bronze.store import transaction
 from dagster_project.bronze.tables import ingest_orders, reconcile
 from dagster_project.instance import prepare
 from dagster_project.streaming.clock import TimePolicy
 from dagster_project.streaming.engine import process_batch
+from generators.catalog import FILE_SOURCES, USERS_FILE, VIP_FILE
 from generators.run import generate_users
-from generators.schema import USERS_FILE, VIP_FILE
 from generators.sinks.bus import embedded
 from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake

@@ -13,10 +13,7 @@ import polars as pl
 import pytest
 from faker.decode import unidecode
 
-from generators.events import EventStream, StreamConfig
-from generators.orders import orders_batch
-from generators.products import product_prices, products_frame
-from generators.schema import (
+from generators.catalog import (
     ORDER_DATE_MAX,
     ORDER_DATE_MIN,
     PAGEVIEW_FIELDS,
@@ -24,6 +21,9 @@ from generators.schema import (
     STAR_FIELDS,
     USER_FIELDS,
 )
+from generators.events import EventStream, StreamConfig
+from generators.orders import orders_batch
+from generators.products import product_prices, products_frame
 from generators.users import birth_numbers, users_frame, vip_ids
 from generators.vocab import TITLES, VOCAB_FILE, render, vocab
 from tests.helpers import dataset_args, playground

@@ -17,10 +17,10 @@ import pytest
 from dagster import AssetKey, materialize
 
 from dagster_project.bronze.assets import duckdb_bronze, spark_bronze
-from dagster_project.bronze.sources import FILE_SOURCES
 from dagster_project.on_spark.bronze import arguments, jdbc_url, lake_url
 from dagster_project.solutions import SOLUTIONS
 from dagster_project.spark_jobs import LAUNCHER, DatabricksSparkJobs, LocalSparkJobs
+from generators.catalog import FILE_SOURCES
 from generators.run import write_products
 from generators.sinks.lake import Lake
 from tests.helpers import dataset_args, local_resources, playground

@@ -23,11 +23,11 @@ from dagster import (
 )
 from pydantic import Field
 
-from dagster_project.bronze.checks import KEY_RULES, check_description, source_matched
-from dagster_project.bronze.sources import EVENT_SOURCES, FILE_SOURCES
+from dagster_project.bronze.checks import check_description, key_rule, source_matched
 from dagster_project.resources import BronzeCopyResource, BusResource, DuckDBFile, LakeResource, OrdersDBResource
 from dagster_project.solutions import BRONZE, LANDING, LOCAL, Solution
 from dagster_project.spark_jobs import SparkJobs
+from generators.catalog import EVENT_SOURCES, FILE_SOURCES
 
 GROUP = BRONZE
 QUARANTINE_CHECK = "quarantine_share"
@@ -61,7 +61,7 @@ def bronze_key(source: str, solution: Solution = LOCAL) -> AssetKey:
 
 def check_specs(key: AssetKey, table: str, quarantine: bool = True) -> list[AssetCheckSpec]:
     specs = [AssetCheckSpec(name, asset=key, description=check_description(name))
-             for name in KEY_RULES[table].check_names]
+             for name in key_rule(table).check_names]
     if quarantine:
         specs.append(AssetCheckSpec(QUARANTINE_CHECK, asset=key,
                                     description="Quarantined records stay under the configured share of all records."))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from dagster_project.bronze.sources import SOURCES
+from generators.catalog import SOURCES
 
 if TYPE_CHECKING:  # the checks' names are read when definitions load; duckdb only when they run
     import duckdb
@@ -40,9 +40,11 @@ class KeyRule:
         return ", ".join(f'"{c}"' for c in self.key)
 
 
-KEY_RULES = {source.name: KeyRule(source.name, source.key, source.repeats_expected,
-                                   LATEST_FILE_VERSIONS if source.lands == "lake" else "bronze.{table}", source.parent)
-             for source in SOURCES.values()}
+def key_rule(table: str) -> KeyRule:
+    """The key rule of a source of the catalog, read when asked (a source registered later has one too)."""
+    source = SOURCES[table]
+    return KeyRule(source.name, source.key, source.repeats_expected,
+                   LATEST_FILE_VERSIONS if source.lands == "lake" else "bronze.{table}", source.parent)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def key_checks(con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> lis
     """The checks on the rows not checked yet (the batch's, and those a run killed before its checks
     committed), against everything already there: the cost follows new rows (DuckDB pushes their key
     range into the scans of the history, and skips row groups ingested before the last check)."""
-    rule = KEY_RULES[table]
+    rule = key_rule(table)
     con.execute("CREATE TABLE IF NOT EXISTS bronze._checked (table_name VARCHAR PRIMARY KEY, through TIMESTAMP)")
     checked = con.execute("SELECT through FROM bronze._checked WHERE table_name = ?", [table]).fetchone()
     through = checked[0] if checked else datetime.min  # no check yet: every row
@@ -74,7 +76,7 @@ def key_checks(con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> lis
                              {"repeated_keys": keys, "extra_rows": int(extra)})]
     if rule.parent:
         orphans = con.execute(f"SELECT count(*) FROM {batch} b ANTI JOIN bronze.{rule.parent} "
-                              f"USING ({KEY_RULES[rule.parent].columns})", params).fetchone()[0]
+                              f"USING ({key_rule(rule.parent).columns})", params).fetchone()[0]
         outcomes.append(CheckOutcome(f"references_{rule.parent}", orphans == 0, True, {"orphan_rows": orphans}))
     if newest is not None and newest > through:
         con.execute("INSERT OR REPLACE INTO bronze._checked VALUES (?, ?)", [table, newest])

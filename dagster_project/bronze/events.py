@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from dagster_project.bronze.decode import create_decoded
 from dagster_project.bronze.store import DUCKDB_TYPES, create_table, transaction
-from generators.schema import TOPIC_TYPES
+from generators.catalog import TOPIC_TYPES
 from generators.sinks.bus import BusReader
 
 ENVELOPE_COLUMNS = {"_partition": "INTEGER", "_sequence_number": "BIGINT", "_offset": "BIGINT",

@@ -26,8 +26,8 @@ import pyarrow as pa
 
 from dagster_project.bronze.decode import clean_records_sql
 from dagster_project.bronze.lines import Lines, Piece, decoded_lines_sql, file_pieces, split_piece
-from dagster_project.bronze.sources import Source
 from dagster_project.bronze.store import DUCKDB_TYPES, committed_in_pieces, create_table
+from generators.catalog import Source
 from generators.sinks.lake import Lake
 
 FULL_LISTING_EVERY = timedelta(hours=1)

@@ -24,7 +24,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from dagster_project.bronze.store import DUCKDB_TYPES, create_table, transaction
-from generators.schema import TABLE_KEYS, TABLE_TYPES
+from generators.catalog import TABLE_KEYS, TABLE_TYPES
 from generators.sinks.orders_db import OrdersDB, items_table, orders_table
 
 SOURCE = "orders"

@@ -23,9 +23,9 @@ from dagster import (
 )
 from pydantic import Field
 
-from dagster_project.bronze.sources import SOURCES
 from dagster_project.resources import BusResource, LakeResource, OrdersDBResource
 from dagster_project.solutions import LANDING, LOCAL, Solution
+from generators.catalog import SOURCES
 from generators.scales import Sizes, sizes_for
 
 if TYPE_CHECKING:
@@ -50,14 +50,6 @@ class LandingConfig(Config):
 
 def landing_key(source: str, solution: Solution = LOCAL) -> AssetKey:
     return solution.key(GROUP, source)
-
-
-def manifest_name(source: str) -> str:
-    """The manifest saying what was written: items are counted in the orders' one."""
-    return "orders" if source == "items" else source
-
-
-MANIFESTS = tuple(dict.fromkeys(manifest_name(source) for source in SOURCES))
 
 
 def with_items(manifest: "Manifest") -> "list[Manifest]":
@@ -101,19 +93,8 @@ def landing_specs(solution: Solution) -> list[AssetSpec]:
     """Every source as it lands, with the kinds of the system it lands in: where containers Dagster does
     not launch generate them, these are the landing assets, external, reported from the manifests
     (sensors.landing_reports)."""
-    descriptions = {
-        "users": "Users (cs_CZ), one JSON object a line in landing/users/users.json.",
-        "vip_users": "Distinct VIP user ids in landing/vipusers/vipusers.json.",
-        "products": "One JSON document per product in landing/products/.",
-        "orders": "Table `orders` of the orders database.",
-        "items": "Table `items` of the orders database: each order's products.",
-        "pageviews": "Pageview events on the bus (topic pageviews).",
-        "stars": "Star events on the bus (topic stars).",
-    }
-    made_from = {"vip_users": ("users",), "orders": ("users", "products"), "items": ("users", "products"),
-                 "pageviews": ("users", "products"), "stars": ("users", "products")}
-    return [AssetSpec(landing_key(name, solution), group_name=solution.group(GROUP), description=descriptions[name],
-                      deps=[landing_key(d, solution) for d in made_from.get(name, ())],
+    return [AssetSpec(landing_key(name, solution), group_name=solution.group(GROUP), description=source.landing,
+                      deps=[landing_key(d, solution) for d in source.made_from],
                       kinds=set(solution.kinds[source.lands]), owners=[solution.owner])
             for name, source in SOURCES.items()]
 

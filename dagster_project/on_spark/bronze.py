@@ -31,10 +31,9 @@ from pyspark import cloudpickle
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from dagster_project.bronze.checks import KEY_RULES, source_matched
+from dagster_project.bronze.checks import key_rule, source_matched
 from dagster_project.bronze.lines import decoded_lines_sql, file_pieces, numbered_lines
-from dagster_project.bronze.sources import FILE_SOURCES, Source
-from generators.schema import TABLE_TYPES
+from generators.catalog import FILE_SOURCES, TABLE_TYPES, Source
 
 SPARK_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "STRING", "list[str]": "ARRAY<STRING>",
                "timestamp": "TIMESTAMP"}
@@ -258,8 +257,8 @@ def reconcile_check(tables: Tables, query: Callable[[str], DataFrame], watermark
 # ---- Checks ----------------------------------------------------------------------------------
 
 def key_checks(tables: Tables, table: str, new: DataFrame) -> list[dict]:
-    """bronze/checks.py's KEY_RULES on the new rows against the whole table, as Pipes check reports."""
-    rule = KEY_RULES[table]
+    """bronze/checks.py's key rules on the new rows against the whole table, as Pipes check reports."""
+    rule = key_rule(table)
     key = list(rule.key)
     nulls = new.where(" OR ".join(f"`{c}` IS NULL" for c in key)).count()
     scope = tables.read(table)
@@ -277,7 +276,7 @@ def key_checks(tables: Tables, table: str, new: DataFrame) -> list[dict]:
                "severity": "WARN" if rule.repeats_expected else "ERROR",
                "metadata": {"repeated_keys": repeated["keys"], "extra_rows": int(repeated["extra"] or 0)}}]
     if rule.parent:
-        parent_key = list(KEY_RULES[rule.parent].key)
+        parent_key = list(key_rule(rule.parent).key)
         orphans = new.join(tables.read(rule.parent).select(*parent_key), parent_key, "left_anti").count()
         checks.append({"check_name": f"references_{rule.parent}", "passed": orphans == 0, "severity": "ERROR",
                        "metadata": {"orphan_rows": orphans}})

@@ -28,10 +28,9 @@ import numpy as np
 import pyarrow as pa
 
 from dagster_project.streaming.scenarios import LATE_ARRIVAL_S, OUT_OF_ORDER_S
+from generators.catalog import PAGEVIEWS_TOPIC, STARS_TOPIC, TOPICS
 from generators.errors import PlaygroundError
-from generators.schema import PAGEVIEWS_TOPIC, STARS_TOPIC
 
-TOPICS = (PAGEVIEWS_TOPIC, STARS_TOPIC)
 SECOND_US = 1_000_000
 EARLY_ARRIVAL_S = 300  # ASA's early-arrival window: fixed, not a setting
 

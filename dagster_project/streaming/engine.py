@@ -41,8 +41,8 @@ from dagster_project.streaming.clock import (
 )
 from dagster_project.streaming.outputs import FIRST_PENDING, PAGEVIEWS, TABLE_QUERIES, VIEWS, stateful_outputs
 from dagster_project.streaming.scenarios import ENRICHING_USER_FIELDS, OUTPUT_NAMES, OUTPUTS
+from generators.catalog import TOPIC_TYPES, USERS_FILE, VIP_FILE
 from generators.errors import PlaygroundError
-from generators.schema import TOPIC_TYPES, USERS_FILE, VIP_FILE
 from generators.sinks.bus import BusReader
 from generators.sinks.bus.embedded import EMPTY_EVENTS
 from generators.sinks.lake import Lake

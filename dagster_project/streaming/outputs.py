@@ -19,7 +19,7 @@ from dagster_project.streaming.scenarios import (
     HTTP_METHOD_WINDOW_MINUTES,
     OUTPUTS,
 )
-from generators.schema import PAGEVIEWS_TOPIC, STARS_TOPIC, TOPIC_TYPES
+from generators.catalog import PAGEVIEWS_TOPIC, STARS_TOPIC, TOPIC_TYPES
 
 MINUTE_US = 60 * SECOND_US
 WINDOW_US = HTTP_METHOD_WINDOW_MINUTES * MINUTE_US

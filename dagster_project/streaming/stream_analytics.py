@@ -21,7 +21,7 @@ from dagster_project.streaming.scenarios import (
     HTTP_METHOD_WINDOW_MINUTES,
     OUTPUTS,
 )
-from generators.schema import PAGEVIEW_FIELDS, STAR_FIELDS, USERS_FILE, VIP_FILE
+from generators.catalog import PAGEVIEW_FIELDS, STAR_FIELDS, TOPICS, USERS_FILE, VIP_FILE
 
 MODULE_DIR = Path(__file__).resolve().parents[2] / "terraform/modules/stream_analytics"
 QUERY_FILE = MODULE_DIR / "query.asaql"
@@ -98,8 +98,9 @@ def _in_lake(path: str) -> dict[str, str]:
 
 
 def job() -> dict[str, object]:
-    """The job's reference inputs and outputs, by the names the query uses."""
+    """The job's stream inputs (the bus's topics), reference inputs and outputs, by the names the query uses."""
     return {
+        "stream_inputs": list(TOPICS),
         "reference_inputs": {"users": _in_lake(USERS_FILE), "vipusers": _in_lake(VIP_FILE)},
         "outputs": {o.original_name: _in_lake(o.lake_folder) for o in OUTPUTS if o.solution == "microsoft"},
     }

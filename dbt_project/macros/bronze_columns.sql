@@ -11,3 +11,8 @@
         "vip_users": [["id", "BIGINT"], ["_source_file", "VARCHAR"], ["_line", "BIGINT"], ["_file_version", "INTEGER"], ["_ingested_at", "TIMESTAMP"], ["_batch_id", "VARCHAR"]]
     }) }}
 {% endmacro %}
+
+{# The bronze tables of the bus's topics (generators/catalog.py). #}
+{% macro bronze_event_tables() %}
+    {{ return(["pageviews", "stars"]) }}
+{% endmacro %}

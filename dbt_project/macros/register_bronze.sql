@@ -32,7 +32,7 @@
 {# Databricks: its bronze job (dagster_project/on_spark/bronze.py) writes the lake files' and the orders'
    tables into the catalog itself; only the events arrive as Parquet from Dagster's ingest. #}
 {% macro databricks__bronze_tables_sql() %}
-    {{ return(parquet_tables_sql(['pageviews', 'stars'])) }}
+    {{ return(parquet_tables_sql(bronze_event_tables())) }}
 {% endmacro %}
 
 {% macro parquet_tables_sql(tables) %}

@@ -18,15 +18,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.schema import CreateTable
 
+from generators.catalog import TABLE_KEYS, TABLE_TYPES
 from generators.errors import PlaygroundError
-from generators.schema import TABLE_KEYS, TABLE_TYPES
 
 INSERT_BATCH = 10_000
 _SQL_TYPES = {"int": sa.Integer, "float": sa.Float, "timestamp": sa.DateTime}
 
 
 def _table(name: str, **options: Any) -> sa.Table:
-    """A table of generators/schema.py; keys are given by the generator, never made by the database."""
+    """A table of generators/catalog.py; keys are given by the generator, never made by the database."""
     return sa.Table(name, metadata, *(sa.Column(column, _SQL_TYPES[kind](), primary_key=column in TABLE_KEYS[name],
                                                 autoincrement=False)
                                       for column, kind in TABLE_TYPES[name].items()), **options)

@@ -5,7 +5,7 @@ data "azurerm_client_config" "current" {}
 
 locals {
   containers      = ["landing", "bronze", "silver", "gold"]
-  hubs            = ["pageviews", "stars"]
+  hubs            = jsondecode(file("${path.module}/topics.json")) # the catalog's topics (rendered)
   sql_admin_login = coalesce(var.sql_admin_login, "playground${random_string.login.result}")
   orders_logins   = { writer = "generators_writer", reader = "bronze_reader" }
   consumer_groups = { for pair in setproduct(local.hubs, var.event_hub_consumers) : "${pair[0]}-${pair[1]}" => { hub = pair[0], consumer = pair[1] } }

@@ -39,7 +39,7 @@ resource "azurerm_role_assignment" "job_writes_lake" {
 }
 
 resource "azurerm_stream_analytics_stream_input_eventhub_v2" "hubs" {
-  for_each                     = toset(["pageviews", "stars"])
+  for_each                     = toset(local.job.stream_inputs)
   name                         = each.key
   stream_analytics_job_id      = azurerm_stream_analytics_job.scenarios.id
   servicebus_namespace         = var.eventhubs_namespace

@@ -84,6 +84,7 @@ class Source:
     folder: str = ""  # a lake source's landing folder
     parent: str | None = None  # every row's key starts with a key of this source
     manifest: str = ""  # the manifest counting it, when not its own (items: the orders')
+    at_most: str = ""  # a source whose count caps this one's (VIP users are users)
 
     @property
     def arriving(self) -> bool:
@@ -108,7 +109,7 @@ SOURCES = {source.name: source for source in (
            counts=_scaled(10_000, 1_000_000, 10_000_000), landed_bytes=650, folder=USERS_FILE.rsplit("/", 1)[0]),
     Source("vip_users", "lake", VIP_TYPES, ("id",), True, "VIP user ids from the lake's vipusers.json.", "users",
            "Distinct VIP user ids in landing/vipusers/vipusers.json.", made_from=("users",),
-           counts=_scaled(100, 10_000, 100_000), landed_bytes=20, folder=VIP_FILE.rsplit("/", 1)[0]),
+           counts=_scaled(100, 10_000, 100_000), landed_bytes=20, at_most="users", folder=VIP_FILE.rsplit("/", 1)[0]),
     Source("products", "lake", PRODUCT_TYPES, ("id",), False,
            "Products, one file each in the lake; a changed file adds a new version.", "products",
            "One JSON document per product in landing/products/.", counts=_scaled(1_000, 10_000, 100_000),

@@ -116,19 +116,11 @@ def generate(
     """Write a fresh data set for SOURCE (or all) into the lake, the orders DB and the event bus."""
     began = time.perf_counter()
     from generators.dirty import check_rate
-    from generators.events import StreamConfig
     from generators.room import check_room
-    from generators.run import (
-        generate_events,
-        generate_orders,
-        generate_products,
-        generate_users,
-        load_manifest,
-        population,
-    )
-    from generators.sinks.bus import open_bus
+    from generators.run import GENERATORS, Generation, counts_of
     from generators.sinks.lake import Lake
 
+    manifests: list[Manifest] = []
     try:
         if chunk_size < 1 or workers < 1:
             raise PlaygroundError("--chunk-size and --workers must be at least 1")
@@ -140,41 +132,16 @@ def generate(
             sizes = sizes.with_count(source.value, count)
         sizes = sizes.with_count("vip_users", vip_count)
         the_lake = Lake(lake)
-        everything = source == Source.all
-        counts = {"users": sizes.users, "vip_users": min(sizes.vip_users, sizes.users), "products": sizes.products,
-                  "orders": sizes.orders, "pageviews": sizes.pageviews}
-        check_room(counts if everything else {s: n for s, n in counts.items()
-                                              if s == source.value or (s == "vip_users" and source == Source.users)},
+        chosen = [generation for generation, sources in GENERATIONS.items()
+                  if source == Source.all or source.value == sources[0]]
+        check_room({name: n for generation in chosen for name, n in counts_of(generation, sizes).items()},
                    the_lake, orders_url, bus)
         the_lake.check_writable()
-        manifests: list[Manifest] = []
-
-        def earlier(*names: str) -> list[Manifest]:
-            """With --keep-existing, the manifests of what was generated before with this seed (all, or none)."""
-            found = [load_manifest(the_lake, name) for name in names] if keep_existing else []
-            return found if found and all(m is not None and m.seed == seed for m in found) else []
-
         with progress_bars(quiet) as progress:
-            if everything or source == Source.users:
-                manifests += earlier("users", "vip_users") or generate_users(
-                    the_lake, seed, sizes.users, counts["vip_users"], dirty_rate, chunk_size, workers, progress)
-            if everything or source == Source.products:
-                manifests += earlier("products") or [generate_products(the_lake, seed, sizes.products, dirty_rate,
-                                                                       chunk_size, progress)]
-            users, products = (sizes.users, sizes.products) if everything else population(the_lake, sizes)
-            if everything or source == Source.orders:
-                from generators.sinks.orders_db import OrdersDB  # SQLAlchemy: only where orders are written
-
-                with OrdersDB(orders_url) as db:
-                    kept = earlier("orders")
-                    if kept:  # the load finished (its manifest is written last) and the DB still holds it
-                        db.ensure()
-                        kept = kept if (db.max_order_id() or 0) >= kept[0].records else []
-                    manifests += kept or [generate_orders(db, the_lake, seed, sizes.orders, users, products,
-                                                          dirty_rate, chunk_size, workers, progress)]
-            if everything or source == Source.pageviews:
-                config = StreamConfig(seed, users, products, _parse_time(start), rate, dirty_rate)
-                manifests += generate_events(open_bus(bus), the_lake, config, sizes.pageviews, bus, progress)
+            run = Generation(the_lake, orders_url, bus, seed, sizes, dirty_rate, chunk_size, workers, progress,
+                             _parse_time(start), rate, keep_existing)
+            for generation in chosen:
+                manifests += GENERATORS[generation](run)
     except PlaygroundError as error:
         _fail(error)
     _summary(manifests, time.perf_counter() - began)

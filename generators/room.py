@@ -14,8 +14,6 @@ from generators.sinks.lake import Lake
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
-# Bytes a record takes where it lands (the catalog's landed_bytes).
-LANDED_BYTES = {name: source.landed_bytes for name, source in SOURCES.items() if source.counts}
 MAX_ID = 2**63 - 1  # ids are 64-bit integers everywhere
 MAX_ORDER_ID_IN_SQL = 2**31 - 1  # orderId is an INTEGER: 32 bits in PostgreSQL and SQL Server
 
@@ -48,18 +46,19 @@ def _orders_url(url: str) -> URL | None:
 def check_room(counts: dict[str, int], lake: Lake, orders_url: str, bus: str) -> None:
     """Refuse counts past what a sink can hold: ids past 64 bits (32 for orders in a server database), or
     more bytes than the disk of a local sink (lake folder, SQLite file, embedded log) has free."""
-    orders_db = _orders_url(orders_url) if "orders" in counts else None
+    lands = {source: SOURCES[source].lands for source in counts}
+    orders_db = _orders_url(orders_url) if "orders_db" in lands.values() else None
     sqlite_orders = orders_db is not None and orders_db.get_backend_name() == "sqlite"
+    where = {"orders_db": orders_db.database if orders_db and sqlite_orders else None, "bus": embedded_log_path(bus),
+             "lake": lake.root if lake.local else None}
     needs: dict[str, int] = {}
     for source, count in counts.items():
-        limit = MAX_ORDER_ID_IN_SQL if source == "orders" and not sqlite_orders else MAX_ID
+        limit = MAX_ORDER_ID_IN_SQL if lands[source] == "orders_db" and not sqlite_orders else MAX_ID
         if count > limit:
             raise PlaygroundError(f"{count:,} {source} is more than the sink can number (ids up to {limit:,}): "
                                   "lower --count")
-        local = {"orders": orders_db.database if orders_db and sqlite_orders else None,
-                 "pageviews": embedded_log_path(bus)}.get(source, lake.root if lake.local else None)
-        if local:
-            needs[local] = needs.get(local, 0) + count * LANDED_BYTES[source]
+        if local := where[lands[source]]:  # bytes a record takes where it lands, by the catalog
+            needs[local] = needs.get(local, 0) + count * SOURCES[source].landed_bytes
     for path, need in needs.items():
         free = _free_bytes(path)
         if need > free:

@@ -7,15 +7,18 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from generators.blocks import chunks
 from generators.catalog import (
+    GENERATIONS,
     MANIFESTS_DIR,
     PAGEVIEWS_TOPIC,
     PRODUCTS_DIR,
+    SOURCES,
     STARS_TOPIC,
     USERS_FILE,
     VIP_FILE,
@@ -26,7 +29,7 @@ from generators.events import EventBatch, EventStream, StreamConfig
 from generators.orders import OrderBatch, orders_batch
 from generators.parallel import ordered_map, prefetch
 from generators.products import products_frame
-from generators.scales import DEFAULT_CHUNK, DEFAULT_WORKERS, Sizes
+from generators.scales import DEFAULT_CHUNK, DEFAULT_START, DEFAULT_WORKERS, Sizes
 from generators.sinks.lake import Lake
 from generators.users import users_frame, vip_frame, vip_ids
 
@@ -188,3 +191,74 @@ def generate_events(bus: EventBus, lake: Lake, config: StreamConfig, pageviews: 
 def publish(bus: EventBus, batch: EventBatch) -> None:
     for topic, keys, bodies in batch.by_topic():
         bus.send(topic, keys, bodies)
+
+
+# ---- Each generation of the catalog, as `playground generate` and the landing assets run it --------------
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What a generator is asked: where to write, how much, and how."""
+    lake: Lake
+    orders_url: str
+    bus: str
+    seed: int
+    sizes: Sizes
+    dirty_rate: float = 0.0
+    chunk_size: int = DEFAULT_CHUNK
+    workers: int = DEFAULT_WORKERS
+    progress: Progress = no_progress
+    start: datetime = DEFAULT_START  # event time of the first pageview
+    rate: float | None = None  # events per second of event time (None: the original's pace)
+    keep_existing: bool = False  # keep what this seed generated before (its manifests, the orders in the DB)
+
+    def earlier(self, *names: str) -> list[Manifest]:
+        """With keep_existing, the manifests of what was generated before with this seed (all, or none)."""
+        found = [load_manifest(self.lake, name) for name in names] if self.keep_existing else []
+        return found if found and all(m is not None and m.seed == self.seed for m in found) else []
+
+
+def counts_of(generation: str, sizes: Sizes) -> dict[str, int]:
+    """The records a generation writes of each counted source (what the room check weighs)."""
+    counts = {name: sizes.counts[name] for name in GENERATIONS[generation] if name in sizes.counts}
+    for name in counts:
+        if cap := SOURCES[name].at_most:
+            counts[name] = min(counts[name], sizes.counts[cap])
+    return counts
+
+
+def _users(run: Generation) -> list[Manifest]:
+    counts = counts_of("users", run.sizes)
+    return run.earlier("users", "vip_users") or generate_users(
+        run.lake, run.seed, counts["users"], counts["vip_users"], run.dirty_rate, run.chunk_size, run.workers,
+        run.progress)
+
+
+def _products(run: Generation) -> list[Manifest]:
+    return run.earlier("products") or [generate_products(run.lake, run.seed, run.sizes.products, run.dirty_rate,
+                                                         run.chunk_size, run.progress)]
+
+
+def _orders(run: Generation) -> list[Manifest]:
+    from generators.sinks.orders_db import OrdersDB  # SQLAlchemy: only where orders are written
+
+    users, products = population(run.lake, run.sizes)
+    with OrdersDB(run.orders_url) as db:
+        kept = run.earlier("orders")
+        if kept:  # the load finished (its manifest is written last) and the DB still holds it
+            db.ensure()
+            kept = kept if (db.max_order_id() or 0) >= kept[0].records else []
+        return kept or [generate_orders(db, run.lake, run.seed, run.sizes.orders, users, products, run.dirty_rate,
+                                        run.chunk_size, run.workers, run.progress)]
+
+
+def _events(run: Generation) -> list[Manifest]:
+    from generators.sinks.bus import open_bus  # a bus client: only where events are sent
+
+    users, products = population(run.lake, run.sizes)
+    config = StreamConfig(run.seed, users, products, run.start, run.rate, run.dirty_rate)
+    return generate_events(open_bus(run.bus), run.lake, config, run.sizes.pageviews, run.bus, run.progress)
+
+
+# A generator per generation of the catalog (GENERATIONS): a new one is a function here and its entries there.
+GENERATORS = {"users": _users, "products": _products, "orders": _orders, "events": _events}

@@ -37,12 +37,8 @@ class Sizes:
         return Sizes({**self.counts, source: count})
 
 
-SCALES: dict[str, Sizes] = {scale: Sizes({name: s.counts[scale] for name, s in SOURCES.items() if s.counts})
-                            for scale in SCALE_NAMES}
-
-
 def sizes_for(scale: str) -> Sizes:
-    try:
-        return SCALES[scale]
-    except KeyError:
-        raise PlaygroundError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}") from None
+    """Each counted source's records at a scale, as the catalog says."""
+    if scale not in SCALE_NAMES:
+        raise PlaygroundError(f"unknown scale {scale!r}; choose one of {', '.join(SCALE_NAMES)}")
+    return Sizes({name: source.counts[scale] for name, source in SOURCES.items() if source.counts})

@@ -137,6 +137,7 @@ test-e2e: setup-dev
 
 lint: $(UV)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # What the platform made, in the browser: gold and the streaming outputs (run `make demo` first).
 dashboard: setup setup-dashboard

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 def adls2_from_environment() -> ADLS2Resource:
     """The account from AZURE_STORAGE_ACCOUNT_NAME; its key (AZURE_STORAGE_ACCOUNT_KEY), else a SAS token
     (AZURE_STORAGE_SAS_TOKEN), else DefaultAzureCredential (a managed identity, `az login`, AZURE_CLIENT_*)."""
+    credential: ADLS2Key | ADLS2SASToken | ADLS2DefaultAzureCredential
     if os.environ.get("AZURE_STORAGE_ACCOUNT_KEY"):
         credential = ADLS2Key(key=EnvVar("AZURE_STORAGE_ACCOUNT_KEY"))
     elif os.environ.get("AZURE_STORAGE_SAS_TOKEN"):

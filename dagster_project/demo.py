@@ -42,7 +42,7 @@ class StepProgress:
         self.checks: dict[str, list[bool]] = {}
         self.failed_checks: list[str] = []
 
-    def see(self, event) -> None:  # type: ignore[no-untyped-def]
+    def see(self, event) -> None:
         step, kind = event.step_key, event.dagster_event_type
         if kind == DagsterEventType.STEP_START:
             self.started[step] = event.timestamp

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from dagster_project.bronze.store import one_row
 from generators.sinks.lake import Lake
 
 
@@ -36,7 +37,7 @@ def publish_tables(warehouse: str, schema: str, tables: list[str], lake: Lake) -
         for table in tables:
             relative = f"{schema}/{table}/data.parquet"
             write_parquet(con, f"SELECT * FROM {schema}.{table}", lake, relative)
-            rows = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0]
+            rows = one_row(con.execute(f"SELECT count(*) FROM {schema}.{table}"))[0]
             published[table] = (lake.display(relative), rows)
     return published
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
@@ -104,7 +104,7 @@ class BronzeCopyResource(ConfigurableResource):
     enabled: bool = Field(default=False, description="write the copies at all")
     arrays_as_json: bool = Field(default=False, description="arrays in those files as JSON text (Synapse)")
 
-    def publish(self, con: duckdb.DuckDBPyConnection, lake: LakeResource, table: str) -> dict[str, object]:
+    def publish(self, con: duckdb.DuckDBPyConnection, lake: LakeResource, table: str) -> dict[str, Any]:
         """The table's batches not in the lake yet, written there; metadata saying so."""
         if not self.enabled:
             return {}

@@ -8,9 +8,10 @@ forever. With this launcher (dagster_instance.yaml), the daemon marks such a run
 and frees its slots (`free_slots_after_run_end_seconds`), and the queue moves on.
 """
 
-from dagster import DagsterRun
-from dagster._core.events import DagsterEventType
-from dagster._core.launcher import DefaultRunLauncher
+from dagster import DagsterEventType, DagsterRun, DefaultRunLauncher
+
+# A launcher's health check answers in these types, which Dagster does not export: the one private import,
+# pinned by tests/test_supported_apis.py to the Dagster version it was written against.
 from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 
 # A process started later than its run cannot be its worker: the run's pid was reused.

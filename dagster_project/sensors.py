@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -122,7 +123,7 @@ def bronze_sensors(solution: Solution, status: DefaultSensorStatus) -> list[Sens
         state = _bus_ends(bus)
         return state if isinstance(state, SkipReason) else _moved(context, state, event_keys, "events")
 
-    specs = [
+    specs: list[tuple[Callable[..., SensorResult | SkipReason], int, list[AssetKey], str]] = [
         (new_lake_files, 30, file_keys, "New or changed files in the lake's landing folders -> their bronze assets."),
         (new_orders, 30, order_keys, "Orders above the last orderId seen -> bronze orders and items."),
         (new_events, 10, event_keys, "New events on the bus -> a micro-batch of bronze pageviews and stars."),
@@ -143,7 +144,8 @@ def consumer_keeper(solution: Solution) -> SensorDefinition:
         if runs and runs[0].status in (*IN_PROGRESS, DagsterRunStatus.CANCELING):
             return SkipReason(f"consumer run {runs[0].run_id[:8]} is {runs[0].status.value.lower()}")
         if runs and runs[0].status == DagsterRunStatus.FAILURE:
-            ended = context.instance.get_run_record_by_id(runs[0].run_id).end_time or 0
+            record = context.instance.get_run_record_by_id(runs[0].run_id)
+            ended = (record.end_time if record else None) or 0
             if (wait := ended + RESTART_AFTER_S - time.time()) > 0:
                 return SkipReason(f"consumer run {runs[0].run_id[:8]} failed: started again in {wait:.0f} s")
         state = _bus_ends(bus)

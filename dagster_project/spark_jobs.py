@@ -90,7 +90,8 @@ class DatabricksSparkJobs(SparkJobs):
         """The continuous streaming job: whether it is set to run, and its active run if any."""
         client = self.workspace()
         job = client.jobs.get(int(self.streaming_job_id))
-        pause = job.settings.continuous.pause_status.value if job.settings and job.settings.continuous else None
+        status = job.settings.continuous.pause_status if job.settings and job.settings.continuous else None
+        pause = status.value if status else None
         run = next(iter(client.jobs.list_runs(job_id=int(self.streaming_job_id), active_only=True)), None)
         return {"streaming_job": job.settings.name if job.settings else None, "pause_status": pause,
                 "active_run": run.run_id if run else None,

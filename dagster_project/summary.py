@@ -10,17 +10,19 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from dagster_project.solution_resources import resources_for
+from dagster_project.bronze.store import one_row
+from dagster_project.solutions import local_setting
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from generators.catalog import SOURCES
 from generators.run import load_manifest
+from generators.sinks.lake import Lake
 
 GOLD_MODELS = ("engagements", "daily_sales", "product_popularity", "stars_distribution")
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> str:
     try:
-        return f"{con.execute(f'SELECT count(*) FROM {table}').fetchone()[0]:,}"
+        return f"{one_row(con.execute(f'SELECT count(*) FROM {table}'))[0]:,}"
     except duckdb.CatalogException:
         return "-"
 
@@ -33,16 +35,15 @@ def _table(title: str, *columns: str) -> Table:
 
 
 def print_summary(console: Console) -> None:
-    resources = resources_for("local")
-    warehouse, streams = resources["warehouse"].database, resources["streaming"].database
-    lake = resources["lake"].open()
+    warehouse, streams = local_setting("PLAYGROUND_WAREHOUSE"), local_setting("PLAYGROUND_STREAMING")
+    lake = Lake(local_setting("PLAYGROUND_LAKE"))
     tiers = _table("Sources through the tiers (rows)", "source", "landed", "bronze", "quarantined", "silver")
     with duckdb.connect(warehouse, read_only=True) as con:
         for source in SOURCES:
             manifest = load_manifest(lake, SOURCES[source].manifest_name)
             landed = (manifest.dirty.get("items", 0) if source == "items" else manifest.written) if manifest else 0
-            quarantined = con.execute("SELECT count(*) FROM bronze._quarantine WHERE source = ?",
-                                      [source]).fetchone()[0]
+            quarantined = one_row(con.execute("SELECT count(*) FROM bronze._quarantine WHERE source = ?",
+                                              [source]))[0]
             tiers.add_row(source, f"{landed:,}", _count(con, f"bronze.{source}"), f"{quarantined:,}",
                           _count(con, f"silver.{source}"))
         gold = _table("Gold (rows)", "model", "rows")
@@ -64,8 +65,8 @@ def print_summary(console: Console) -> None:
     console.print(top)
     console.print("[bold]Where the data lives[/]\n"
                   f"  lake (landing files, gold and streaming Parquet)  {lake.url}\n"
-                  f"  orders database                                  {resources['orders_db'].url}\n"
-                  f"  event bus                                        {resources['bus'].spec}\n"
+                  f"  orders database                                  {local_setting('PLAYGROUND_ORDERS_URL')}\n"
+                  f"  event bus                                        {local_setting('PLAYGROUND_BUS')}\n"
                   f"  warehouse (bronze, silver, gold)                 {warehouse}\n"
                   f"  streaming outputs                                {streams}\n"
                   "[bold]Next[/]: `make dashboard` (http://127.0.0.1:8501) to see what was made, or `make up`, then "

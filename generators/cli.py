@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
 from rich.console import Console
 
@@ -35,7 +35,7 @@ console = Console(stderr=True)
 
 # What `generate` takes: the source leading each generation of the catalog (users come with VIP users,
 # orders with their items, pageviews with stars), or all of them.
-Source = StrEnum("Source", [*(sources[0] for sources in GENERATIONS.values()), "all"])
+SOURCES = (*(sources[0] for sources in GENERATIONS.values()), "all")
 
 
 LakeOpt = Annotated[str, typer.Option(envvar="PLAYGROUND_LAKE", help="Lake root: a folder or abfs:// URL.")]
@@ -93,7 +93,8 @@ def _parse_time(text: str) -> datetime:
 
 @app.command()
 def generate(
-    source: Annotated[Source, typer.Argument(help="What to generate (users includes the VIP list).")],
+    source: Annotated[str, typer.Argument(help=f"What to generate: {', '.join(SOURCES)} (users includes the VIP "
+                                               "list).", click_type=click.Choice(SOURCES))],
     scale: ScaleOpt = "small",
     count: Annotated[int | None, typer.Option(help="Records of SOURCE, overriding the scale.")] = None,
     vip_count: Annotated[int | None, typer.Option(help="VIP users (with users), overriding the scale.")] = None,
@@ -127,13 +128,13 @@ def generate(
         check_rate(dirty_rate)
         sizes = sizes_for(scale)
         if count is not None:
-            if source == Source.all:
+            if source == "all":
                 raise PlaygroundError("--count applies to one source; use --scale for all")
-            sizes = sizes.with_count(source.value, count)
+            sizes = sizes.with_count(source, count)
         sizes = sizes.with_count("vip_users", vip_count)
         the_lake = Lake(lake)
         chosen = [generation for generation, sources in GENERATIONS.items()
-                  if source == Source.all or source.value == sources[0]]
+                  if source in ("all", sources[0])]
         check_room({name: n for generation in chosen for name, n in counts_of(generation, sizes).items()},
                    the_lake, orders_url, bus)
         the_lake.check_writable()

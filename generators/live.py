@@ -36,11 +36,13 @@ def run_stream(bus: EventBus, config: StreamConfig, duration_s: float | None,
     `behind_s` says by how much."""
     stats = StreamStats()
     stream = EventStream(config)
-    deadline = offset_us = None
+    deadline: float | None = None
+    offset_us = 0
     try:
         for batch in prefetch(stream.batches()):
             if deadline is None:  # a replay (config.start given) begins now; a live stream at its start
-                began = time.time() if config.start is not None else stream.start_us / 1e6
+                # A live stream's start is set once it yields its first batch.
+                began = time.time() if config.start is not None else (stream.start_us or 0) / 1e6
                 deadline = began + duration_s if duration_s is not None else float("inf")
                 offset_us = int(began * 1e6) - int(batch.time_us[0]) if config.start is not None else 0
             i = 0

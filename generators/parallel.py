@@ -4,7 +4,7 @@ generation overlaps writing without holding a whole data set in memory."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -24,7 +24,7 @@ def ordered_map(fn: Callable[[In], Out], items: Iterable[In], workers: int) -> I
             yield in_flight.popleft().result()
 
 
-def prefetch(items: Iterable[Out], depth: int = 1) -> Iterator[Out]:
+def prefetch(items: Iterable[Out], depth: int = 1) -> Generator[Out]:
     """Produce the next items in a background thread while the caller works on the current one."""
     iterator = iter(items)
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -34,7 +34,7 @@ def prefetch(items: Iterable[Out], depth: int = 1) -> Iterator[Out]:
             if item is _END:
                 return
             ahead.append(pool.submit(next, iterator, _END))
-            yield item  # type: ignore[misc]
+            yield item
 
 
 _END: Any = object()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -42,8 +42,8 @@ VIP_DIRT = (MALFORMED, ORPHAN, DUPLICATE)
 PRODUCT_DIRT = (MALFORMED, MISSING_FIELD)
 
 
-class Progress(Protocol):
-    def __call__(self, description: str, total: int) -> Callable[[int], None]: ...
+# A progress display: given a description and a total, what to call with each advance.
+Progress = Callable[[str, int], Callable[[int], None]]
 
 
 def no_progress(description: str, total: int) -> Callable[[int], None]:
@@ -164,7 +164,7 @@ def generate_events(bus: EventBus, lake: Lake, config: StreamConfig, pageviews: 
     """The first `pageviews` pageviews of the stream and the stars between them, as fast as they go."""
     with lake.exclusive("events"):
         sent: Counter = Counter()
-        dirt = {PAGEVIEWS_TOPIC: Counter(), STARS_TOPIC: Counter()}
+        dirt: dict[str, Counter] = {PAGEVIEWS_TOPIC: Counter(), STARS_TOPIC: Counter()}
         advance = progress("pageviews", pageviews)
         seen = 0
         with closing(prefetch(EventStream(config).batches())) as batches:
@@ -189,8 +189,8 @@ def generate_events(bus: EventBus, lake: Lake, config: StreamConfig, pageviews: 
 
 
 def publish(bus: EventBus, batch: EventBatch) -> None:
-    for topic, keys, bodies in batch.by_topic():
-        bus.send(topic, keys, bodies)
+    for topic, keys, bodies in batch.by_topic():  # NumPy arrays, which every bus indexes as sequences
+        bus.send(topic, cast(Sequence[int], keys), cast(Sequence[bytes], bodies))
 
 
 # ---- Each generation of the catalog, as `playground generate` and the landing assets run it --------------
@@ -214,8 +214,10 @@ class Generation:
 
     def earlier(self, *names: str) -> list[Manifest]:
         """With keep_existing, the manifests of what was generated before with this seed (all, or none)."""
-        found = [load_manifest(self.lake, name) for name in names] if self.keep_existing else []
-        return found if found and all(m is not None and m.seed == self.seed for m in found) else []
+        if not self.keep_existing:
+            return []
+        found = [m for name in names if (m := load_manifest(self.lake, name)) is not None and m.seed == self.seed]
+        return found if len(found) == len(names) else []
 
 
 def counts_of(generation: str, sizes: Sizes) -> dict[str, int]:

@@ -5,6 +5,7 @@ bus (pageviews, stars) ingested incrementally into DuckDB.
 """
 
 from datetime import timedelta
+from typing import Any
 
 from dagster import (
     AssetCheckKey,
@@ -159,8 +160,8 @@ def duckdb_bronze(solution: Solution) -> list[AssetsDefinition]:
                                        severity=AssetCheckSeverity.ERROR, metadata=counts))
         context.log.info(f"orders {result.watermark_from} -> {result.watermark_to}: {result.new_orders:,} orders, "
                          f"{result.new_items:,} items, {result.quarantined:,} rows quarantined")
-        watermark = {"watermark_from": result.watermark_from, "watermark_to": result.watermark_to,
-                     "batch_id": result.batch_id, "rows_quarantined": result.quarantined}
+        watermark: dict[str, Any] = {"watermark_from": result.watermark_from, "watermark_to": result.watermark_to,
+                                     "batch_id": result.batch_id, "rows_quarantined": result.quarantined}
         selected = context.selected_asset_keys
         if orders_key in selected:
             yield MaterializeResult(asset_key=orders_key,
@@ -170,8 +171,8 @@ def duckdb_bronze(solution: Solution) -> list[AssetsDefinition]:
             yield MaterializeResult(asset_key=items_key,
                                     metadata={"rows_new": result.new_items, "rows_total": result.total_items,
                                               **watermark, "preview": previews["items"], **in_lake["items"]})
-        yield from (c for c in checks
-                    if AssetCheckKey(c.asset_key, c.check_name) in context.selected_asset_check_keys)
+        yield from (c for c in checks if c.asset_key and c.check_name
+                    and AssetCheckKey(c.asset_key, c.check_name) in context.selected_asset_check_keys)
 
     return [*(file_asset(source) for source in FILE_SOURCES), bronze_orders]
 

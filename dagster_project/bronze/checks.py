@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from dagster_project.bronze.store import one_row
 from generators.catalog import SOURCES
 
 if TYPE_CHECKING:  # the checks' names are read when definitions load; duckdb only when they run
@@ -66,17 +67,17 @@ def key_checks(con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> lis
     params = {"batch": batch_id, "through": through}
     batch = f"(SELECT * FROM bronze.{table} WHERE _batch_id = $batch OR _ingested_at > $through)"
     null_key = " OR ".join(f'"{c}" IS NULL' for c in rule.key)
-    nulls, newest = con.execute(f"SELECT count(*) FILTER ({null_key}), max(_ingested_at) FROM {batch}",
-                                params).fetchone()
-    keys, extra = con.execute(
+    nulls, newest = one_row(con.execute(f"SELECT count(*) FILTER ({null_key}), max(_ingested_at) FROM {batch}",
+                                        params))
+    keys, extra = one_row(con.execute(
         f"SELECT count(*), coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {rule.scope.format(table=table)} "
-        f"SEMI JOIN {batch} b USING ({rule.columns}) GROUP BY {rule.columns} HAVING n > 1)", params).fetchone()
+        f"SEMI JOIN {batch} b USING ({rule.columns}) GROUP BY {rule.columns} HAVING n > 1)", params))
     outcomes = [CheckOutcome("key_not_null", nulls == 0, True, {"null_keys": nulls}),
                 CheckOutcome("key_unique", keys == 0, not rule.repeats_expected,
                              {"repeated_keys": keys, "extra_rows": int(extra)})]
     if rule.parent:
-        orphans = con.execute(f"SELECT count(*) FROM {batch} b ANTI JOIN bronze.{rule.parent} "
-                              f"USING ({key_rule(rule.parent).columns})", params).fetchone()[0]
+        orphans = one_row(con.execute(f"SELECT count(*) FROM {batch} b ANTI JOIN bronze.{rule.parent} "
+                                      f"USING ({key_rule(rule.parent).columns})", params))[0]
         outcomes.append(CheckOutcome(f"references_{rule.parent}", orphans == 0, True, {"orphan_rows": orphans}))
     if newest is not None and newest > through:
         con.execute("INSERT OR REPLACE INTO bronze._checked VALUES (?, ?)", [table, newest])

@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from dagster_project.bronze.decode import create_decoded
-from dagster_project.bronze.store import DUCKDB_TYPES, create_table, transaction
+from dagster_project.bronze.store import DUCKDB_TYPES, create_table, one_row, transaction
 from generators.catalog import TOPIC_TYPES
 from generators.sinks.bus import BusReader
 
@@ -54,15 +54,15 @@ def _insert(con: duckdb.DuckDBPyConnection, topic: str, events: pa.Table, batch_
     con.register("events", events)
     create_decoded(con, "events", {topic: types}, ("event_id",))
     con.unregister("events")
-    rows = con.execute(f"""INSERT INTO bronze.{topic} BY NAME
+    rows = one_row(con.execute(f"""INSERT INTO bronze.{topic} BY NAME
         SELECT {", ".join(types)}, partition AS _partition, sequence_number AS _sequence_number,
                "offset" AS _offset, make_timestamp(enqueued_ms * 1000) AS _enqueued_time,
                ?::TIMESTAMP AS _ingested_at, ? AS _batch_id
-        FROM decoded WHERE reason IS NULL""", [now, batch_id]).fetchone()[0]
-    quarantined = con.execute("""INSERT INTO bronze._quarantine
+        FROM decoded WHERE reason IS NULL""", [now, batch_id]))[0]
+    quarantined = one_row(con.execute("""INSERT INTO bronze._quarantine
         SELECT ?, topic || '/' || partition, sequence_number, reason, coalesce(raw_text, body::VARCHAR), ?,
                ?::TIMESTAMP
-        FROM decoded WHERE reason IS NOT NULL""", [topic, batch_id, now]).fetchone()[0]
+        FROM decoded WHERE reason IS NOT NULL""", [topic, batch_id, now]))[0]
     return rows, quarantined
 
 
@@ -83,5 +83,5 @@ def ingest_events(con: duckdb.DuckDBPyConnection, log: BusReader, topic: str) ->
                 con.execute("INSERT INTO bronze._offsets VALUES (?, ?, ?, ?, ?)",
                             [topic, partition, upto, batch_id, now])
             new_rows, quarantined, position = new_rows + rows, quarantined + bad, upto
-    total = con.execute(f"SELECT count(*) FROM bronze.{topic}").fetchone()[0]
+    total = one_row(con.execute(f"SELECT count(*) FROM bronze.{topic}"))[0]
     return OffsetsResult(topic, batch_id, start, {**start, **end}, new_rows, quarantined, total)

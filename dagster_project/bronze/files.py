@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from dagster_project.bronze.decode import clean_records_sql
 from dagster_project.bronze.lines import Lines, Piece, decoded_lines_sql, file_pieces, split_piece
-from dagster_project.bronze.store import DUCKDB_TYPES, committed_in_pieces, create_table
+from dagster_project.bronze.store import DUCKDB_TYPES, committed_in_pieces, create_table, one_row
 from generators.catalog import Source
 from generators.sinks.lake import Lake
 
@@ -69,7 +69,7 @@ def files_to_look_at(con: duckdb.DuckDBPyConnection, lake: Lake, source: Source,
     last = next(iter(con.execute("SELECT mark, listed_at FROM bronze._listings WHERE source = ?",
                                  [source.name]).fetchall()), None)
     written, mark = lake.written_since(source.folder, last[0] if last else None)
-    if written is None or now - last[1] >= full_listing_every:
+    if last is None or written is None or now - last[1] >= full_listing_every:  # no log mark without a last
         return lake.stamps(source.folder), mark, now
     # Names are cheap, stats are not: a stat only for what the log names and for names never seen.
     con.register("names", pa.table({"name": pa.array(lake.list(source.folder), pa.string())}))
@@ -203,7 +203,8 @@ class LineBatch:
 
 def checksum_of(lake: Lake, path: str) -> tuple[str, bytes | None]:
     """The file's SHA-256, and its bytes when it fits in one chunk (most do: it need not be read twice)."""
-    digest, whole = hashlib.sha256(), b""
+    digest = hashlib.sha256()
+    whole: bytes | None = b""
     for number, chunk in enumerate(lake.read_chunks(path, CHUNK_BYTES)):
         digest.update(chunk)
         whole = chunk if number == 0 else None
@@ -260,5 +261,5 @@ def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: Source,
             con.executemany("UPDATE bronze._files SET stamp = ? WHERE source = ? AND path = ? AND version = ?", touched)
         con.execute("DELETE FROM bronze._listings WHERE source = ?", [source.name])
         con.execute("INSERT INTO bronze._listings VALUES (?, ?, ?)", [source.name, mark, listed_at])
-    total = con.execute(f"SELECT count(*) FROM bronze.{source.name}").fetchone()[0]
+    total = one_row(con.execute(f"SELECT count(*) FROM bronze.{source.name}"))[0]
     return IngestResult(source.name, batch_id, lines.files, lines.records, lines.quarantined, total, listed_at == now)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
 
 import duckdb
 
 DUCKDB_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR", "list[str]": "VARCHAR[]",
                 "timestamp": "TIMESTAMP"}
+
+
+def one_row(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """The row of a query that always returns one (an aggregate, an INSERT's count)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("a query that returns one row returned none")
+    return row
 
 
 def create_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, str]) -> None:

@@ -23,7 +23,7 @@ import duckdb
 import polars as pl
 import sqlalchemy as sa
 
-from dagster_project.bronze.store import DUCKDB_TYPES, create_table, transaction
+from dagster_project.bronze.store import DUCKDB_TYPES, create_table, one_row, transaction
 from generators.catalog import TABLE_KEYS, TABLE_TYPES
 from generators.sinks.orders_db import OrdersDB, items_table, orders_table
 
@@ -154,8 +154,9 @@ def ingest_orders(con: duckdb.DuckDBPyConnection, db: OrdersDB, chunk: int = CHU
         orders, items = (_read_chunk(db, table, low, high) for table in (orders_table, items_table))
         orders_in, items_in, bad = commit_chunk(con, orders, items, db.shown, high, batch_id, now)
         new_orders, new_items, quarantined, low = new_orders + orders_in, new_items + items_in, quarantined + bad, high
-    totals = [con.execute(f"SELECT count(*) FROM bronze.{t}").fetchone()[0] for t in ("orders", "items")]
-    return WatermarkResult(batch_id, start, end, new_orders, new_items, *totals, quarantined)
+    total_orders, total_items = (one_row(con.execute(f"SELECT count(*) FROM bronze.{t}"))[0]
+                                 for t in ("orders", "items"))
+    return WatermarkResult(batch_id, start, end, new_orders, new_items, total_orders, total_items, quarantined)
 
 
 def reconcile(con: duckdb.DuckDBPyConnection, db: OrdersDB) -> dict[str, int]:
@@ -167,9 +168,9 @@ def reconcile(con: duckdb.DuckDBPyConnection, db: OrdersDB) -> dict[str, int]:
         for name, table in (("orders", orders_table), ("items", items_table)):
             counts[f"source_{name}"] = conn.execute(
                 sa.select(sa.func.count()).select_from(table).where(table.c.orderId <= watermark)).scalar_one()
-            counts[f"bronze_{name}"] = con.execute(
+            counts[f"bronze_{name}"] = one_row(con.execute(
                 f"SELECT (SELECT count(*) FROM bronze.{name}) + (SELECT count(*) FROM bronze._quarantine "
-                "WHERE source = ?)", [name]).fetchone()[0]
+                "WHERE source = ?)", [name]))[0]
         highest_order = sa.select(sa.func.coalesce(sa.func.max(orders_table.c.orderId), 0)).scalar_subquery()
         counts["source_items_above_every_order"] = conn.execute(
             sa.select(sa.func.count()).select_from(items_table).where(items_table.c.orderId > highest_order)

@@ -28,7 +28,7 @@ from contextlib import AbstractContextManager
 import duckdb
 import pyarrow as pa
 from pyspark import cloudpickle
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from dagster_project.bronze.checks import key_rule, source_matched
@@ -100,7 +100,8 @@ def decoded_lines(source: Source):
                       for piece in file_pieces(path, 0, [content])]
             if pieces:
                 con.register("file_lines", numbered_lines(pieces))
-                yield from con.execute(select).to_arrow_table().to_batches()
+                if (table := con.execute(select).to_arrow_table()) is not None:
+                    yield from table.to_batches()
 
     schema = ", ".join([*(f"{name} {SPARK_TYPES[kind]}" for name, kind in source.types.items()),
                         "path STRING, line BIGINT, reason STRING, raw_text STRING"])
@@ -132,7 +133,7 @@ class FileIngest:
 
     def __call__(self, files: DataFrame, epoch: int) -> None:
         if not self.stream_id:  # the query's id, which Spark keeps in the checkpoint: the same after a restart
-            metadata = self.tables.spark.read.text(f"{self.checkpoint}/metadata").first()[0]
+            metadata = first_row(self.tables.spark.read.text(f"{self.checkpoint}/metadata"))[0]
             self.stream_id = json.loads(metadata)["id"][:8]
         batch_id = f"{self.stream_id}-{epoch}"
         table = self.tables.read(self.source)
@@ -206,7 +207,7 @@ def jdbc_url(sqlalchemy_url: str) -> tuple[str, dict[str, str]]:
 def ingest_orders(spark: SparkSession, tables: Tables, url: str, props: dict[str, str]) -> tuple[dict, list[dict]]:
     for table, columns in ORDER_COLUMNS.items():
         tables.ensure(table, f"{columns}, _ingested_at TIMESTAMP, _batch_id STRING")
-    low = tables.read("orders").agg(F.max("orderId")).first()[0] or 0
+    low = first_row(tables.read("orders").agg(F.max("orderId")))[0] or 0
 
     def query(sql: str, **options: object) -> DataFrame:
         reader = spark.read.format("jdbc").option("url", url).option("dbtable", f"({sql}) q")
@@ -214,15 +215,15 @@ def ingest_orders(spark: SparkSession, tables: Tables, url: str, props: dict[str
             reader = reader.option(key, str(value))
         return reader.load()
 
-    high = query(f'SELECT max("orderId") AS high FROM orders WHERE "orderId" > {low}').first()[0] or low
+    high = first_row(query(f'SELECT max("orderId") AS high FROM orders WHERE "orderId" > {low}'))[0] or low
     batch_id = uuid.uuid4().hex
     new = {"orders": 0, "items": 0}
     if high > low:
         spread = {"partitionColumn": "orderId", "lowerBound": low + 1, "upperBound": high + 1,
                   "numPartitions": JDBC_PARTITIONS}
         for table in ("items", "orders"):  # items first: the watermark is bronze.orders' highest orderId
-            columns = [c.split()[0] for c in ORDER_COLUMNS[table].split(", ")]
-            rows = query(f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)} FROM {table} "
+            names = [c.split()[0] for c in ORDER_COLUMNS[table].split(", ")]
+            rows = query(f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in names)} FROM {table} "
                          f'WHERE "orderId" > {low} AND "orderId" <= {high}', **spread)
             if table == "items":  # a run killed after its items: those are in already
                 taken = tables.read("items").where(F.col("orderId") > low).select("orderId", "rowId")
@@ -245,13 +246,21 @@ def reconcile_check(tables: Tables, query: Callable[[str], DataFrame], watermark
     source's items above every order."""
     counts = {"watermark": watermark}
     for table in ("orders", "items"):
-        counts[f"source_{table}"] = query(f'SELECT count(*) AS n FROM {table} WHERE "orderId" <= {watermark}'
-                                          ).first()[0]
+        counts[f"source_{table}"] = first_row(query(f'SELECT count(*) AS n FROM {table} WHERE "orderId" <= {watermark}'
+                                                    ))[0]
         counts[f"bronze_{table}"] = tables.count(table)
-    counts["source_items_above_every_order"] = query(
-        'SELECT count(*) AS n FROM items WHERE "orderId" > (SELECT coalesce(max("orderId"), 0) FROM orders)').first()[0]
+    counts["source_items_above_every_order"] = first_row(query(
+        'SELECT count(*) AS n FROM items WHERE "orderId" > (SELECT coalesce(max("orderId"), 0) FROM orders)'))[0]
     return {"asset_key": "orders", "check_name": "matches_source", "passed": source_matched(counts),
             "severity": "ERROR", "metadata": counts}
+
+
+def first_row(frame: DataFrame) -> Row:
+    """The row of a query that always returns one (an aggregate, a checkpoint's metadata)."""
+    row = frame.first()
+    if row is None:
+        raise RuntimeError("a query that returns one row returned none")
+    return row
 
 
 # ---- Checks ----------------------------------------------------------------------------------
@@ -267,9 +276,9 @@ def key_checks(tables: Tables, table: str, new: DataFrame) -> list[dict]:
 
         latest = F.max("_file_version").over(Window.partitionBy("_source_file"))
         scope = scope.withColumn("_latest", latest).where("_file_version = _latest")
-    repeated = (scope.join(new.select(*key).distinct(), key, "left_semi").groupBy(*key).count()
-                .where("count > 1").agg(F.count(F.lit(1)).alias("keys"), F.sum(F.col("count") - 1).alias("extra"))
-                .first())
+    repeated = first_row(scope.join(new.select(*key).distinct(), key, "left_semi").groupBy(*key).count()
+                         .where("count > 1")
+                         .agg(F.count(F.lit(1)).alias("keys"), F.sum(F.col("count") - 1).alias("extra")))
     checks = [{"check_name": "key_not_null", "passed": nulls == 0, "severity": "ERROR",
                "metadata": {"null_keys": nulls}},
               {"check_name": "key_unique", "passed": repeated["keys"] == 0,

@@ -22,6 +22,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -164,7 +165,7 @@ def outputs(spark: SparkSession, pageview_records: DataFrame, star_records: Data
     }
 
 
-def start(frames: dict[str, DataFrame], path_of: Callable[[str], str], checkpoints: str, **trigger: object
+def start(frames: dict[str, DataFrame], path_of: Callable[[str], str], checkpoints: str, **trigger: Any
           ) -> list[StreamingQuery]:
     """Every output appended as Parquet to path_of(name), each with its own checkpoint."""
     return [frame.writeStream.format("parquet").outputMode("append").option("path", path_of(name))

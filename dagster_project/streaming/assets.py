@@ -14,8 +14,8 @@ import contextlib
 import signal
 import threading
 import warnings
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetExecutionContext,
@@ -97,14 +97,14 @@ def _seen(instance: DagsterInstance, key: AssetKey) -> Seen:
     records = instance.fetch_observations(key, limit=1).records
     if not records or not records[0].asset_observation:
         return Seen()
-    metadata = records[0].asset_observation.metadata
+    metadata: Mapping[str, Any] = records[0].asset_observation.metadata
     if "rows_total" not in metadata:
         return Seen()
     return Seen(metadata["parts"].value, metadata["rows_total"].value, metadata["last_write"].value,
                 tuple(metadata["parts_at_last_write"].value))
 
 
-def _observed(written: Written, folder: str) -> dict[str, object]:
+def _observed(written: Written, folder: str) -> dict[str, Any]:
     return {"parts": written.parts, "parts_new": written.new_parts, "rows_total": written.rows,
             "rows_new": written.new_rows, "bytes": written.bytes, "folder": folder,
             "last_write": MetadataValue.timestamp(written.last_write),
@@ -165,7 +165,7 @@ def describe(result: "BatchResult") -> str:
 
 
 def batch_metadata(result: "BatchResult", time: "TimePolicy", solution: Solution
-                   ) -> list[tuple[AssetKey, dict[str, object]]]:
+                   ) -> list[tuple[AssetKey, dict[str, Any]]]:
     """What a batch's materialization of each output says in the UI: its rows, and the batch's counts."""
     shared = {
         "batch": result.batch, "events": result.events, "quarantined": result.quarantined,

@@ -175,7 +175,7 @@ def advance(con: duckdb.DuckDBPyConnection, time: TimePolicy, clock: Clock, part
     return clock, watermark(time, clock, clocks, partitions)
 
 
-def watermark(time: TimePolicy, clock: Clock, clocks: dict[tuple[str, int], tuple[int | None, int | None]],
+def watermark(time: TimePolicy, clock: Clock, clocks: dict[tuple[str, int | None], tuple[int | None, int | None]],
               partitions: dict[str, list[int]]) -> int | None:
     """The minimum over every partition of the earliest time its next event can have. A topic with no
     partitions yet (nothing sent) counts as one partition that has waited its longest."""
@@ -184,7 +184,8 @@ def watermark(time: TimePolicy, clock: Clock, clocks: dict[tuple[str, int], tupl
         return None
     bounds = []
     for topic in TOPICS:
-        for partition in partitions.get(topic) or [None]:
+        known: list[int | None] = list(partitions.get(topic) or [])
+        for partition in known or [None]:  # None: no partition yet
             arrival, latest = clocks.get((topic, partition), (None, None))
             bound = floor - time.lag_us
             if arrival is not None:

@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from dagster_project.bronze.decode import create_decoded
-from dagster_project.bronze.store import transaction
+from dagster_project.bronze.store import one_row, transaction
 from dagster_project.publish import write_parquet
 from dagster_project.streaming.clock import STATE as CLOCK_STATE
 from dagster_project.streaming.clock import (
@@ -111,10 +111,10 @@ def state_ready(con: duckdb.DuckDBPyConnection) -> bool:
     # An event_time without a zone is UTC, as in Stream Analytics. DuckDB checkpoints a file whenever its
     # log passes 16 MB, 0.2-0.9 s within a commit every few micro-batches: the consumer checkpoints while idle.
     con.execute(f"SET TimeZone = 'UTC'; SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
-    kept, left_behind = con.execute(
+    kept, left_behind = one_row(con.execute(
         "SELECT count(*) FILTER (list_contains(?, table_name)), count(*) FILTER (list_contains(?, table_name)) "
         "FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'streaming'",
-        [list(STATE_TABLES), list(LEFT_BEHIND)]).fetchone()
+        [list(STATE_TABLES), list(LEFT_BEHIND)]))
     return kept == len(STATE_TABLES) and not left_behind
 
 
@@ -125,8 +125,8 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
                               "PLAYGROUND_STREAMING (default data/streams.duckdb)")
     for table, earlier in EARLIER_ENGINES.items():
         if _exists(con, table):
-            path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-                               ).fetchone()[0]
+            path = one_row(con.execute(
+                "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"))[0]
             raise PlaygroundError(f"the streaming state in {path or 'memory'} was built by an earlier engine "
                                   f"({earlier}): delete it (PLAYGROUND_STREAMING) and the lake's */streaming/ "
                                   "folders to start over from the beginning of the bus")
@@ -224,17 +224,17 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
         # Stamped as the outputs are written: the rows become visible at the commit, a moment later.
         written = {}
         for table, query in TABLE_QUERIES.items():
-            written[table] = con.execute(f"INSERT INTO streaming.{table} SELECT *, ?::TIMESTAMP, {batch} "
-                                         f"FROM ({query})", [processed_at]).fetchone()[0]
+            written[table] = one_row(con.execute(f"INSERT INTO streaming.{table} SELECT *, ?::TIMESTAMP, {batch} "
+                                                 f"FROM ({query})", [processed_at]))[0]
             watch.lap(table)
         rows = output_rows(con, batch, written)
         watch.lap("views")
-        quarantined = con.execute(f"""INSERT INTO streaming._quarantine
+        quarantined = one_row(con.execute(f"""INSERT INTO streaming._quarantine
             SELECT topic, partition, sequence_number, reason, body, {batch} FROM decoded WHERE reason IS NOT NULL
-            """).fetchone()[0]
-        early, late, out_of_order, beyond = con.execute("""
+            """))[0]
+        early, late, out_of_order, beyond = one_row(con.execute("""
             SELECT count(*) FILTER (early), count(*) FILTER (late), count(*) FILTER (out_of_order),
-                   count(*) FILTER (early OR late OR out_of_order) FROM timed""").fetchone()
+                   count(*) FILTER (early OR late OR out_of_order) FROM timed"""))
         adjusted, dropped = (beyond, 0) if time.policy == "adjust" else (0, beyond)
         con.execute("DELETE FROM streaming._time")
         con.execute("INSERT INTO streaming._time VALUES (?, ?, ?)", [clock.batch, clock.newest_arrival, time.label])
@@ -261,7 +261,7 @@ def create_outputs(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> Non
     for view, (table, columns, condition) in VIEWS.items():
         con.execute(f"CREATE VIEW IF NOT EXISTS streaming.{view} AS SELECT {columns}, processed_time, _batch "
                     f"FROM streaming.{table} WHERE {condition}")
-    if not con.execute("SELECT count(*) FROM streaming._totals").fetchone()[0]:
+    if not one_row(con.execute("SELECT count(*) FROM streaming._totals"))[0]:
         con.executemany("INSERT INTO streaming._totals VALUES (?, 0)", [[name] for name in OUTPUT_NAMES])
 
 
@@ -269,8 +269,8 @@ def output_rows(con: duckdb.DuckDBPyConnection, batch: int, written: dict[str, i
     """Each output's rows of `batch`, from the rows written to each table; the views over the pageviews
     counted in one pass over the batch's (the table's last rows)."""
     over_pageviews = [view for view, (table, _, _) in VIEWS.items() if table == PAGEVIEWS]
-    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER ({VIEWS[view][2]})" for view in over_pageviews)
-                         + f" FROM streaming.{PAGEVIEWS} WHERE _batch = {batch}").fetchone()
+    counts = one_row(con.execute("SELECT " + ", ".join(f"count(*) FILTER ({VIEWS[view][2]})" for view in over_pageviews)
+                         + f" FROM streaming.{PAGEVIEWS} WHERE _batch = {batch}"))
     rows = written | dict(zip(over_pageviews, counts, strict=True))
     return {name: rows[name] if name in rows else rows[VIEWS[name][0]] for name in OUTPUT_NAMES}  # else: parsed_stars
 
@@ -316,7 +316,7 @@ def _part(output_folder: str, first_batch: int) -> str:
 
 def flush_parts(con: duckdb.DuckDBPyConnection, lake: Lake, processed_at: datetime | None = None) -> None:
     """The committed rows not in the lake's parts yet, written now."""
-    batch = con.execute("SELECT coalesce(max(batch), 0) FROM streaming._time").fetchone()[0]
+    batch = one_row(con.execute("SELECT coalesce(max(batch), 0) FROM streaming._time"))[0]
     if _parts_written(con)[0] < batch:
         with transaction(con):
             write_parts(con, lake, batch, processed_at or datetime.now(UTC).replace(tzinfo=None))
@@ -330,7 +330,7 @@ def write_parts(con: duckdb.DuckDBPyConnection, lake: Lake, batch: int, processe
     for output in OUTPUTS:
         relative = _part(output.lake_folder, first)
         where = f"_batch BETWEEN {first} AND {batch}"
-        if not con.execute(f"SELECT count(*) FROM streaming.{output.name} WHERE {where}").fetchone()[0]:
+        if not one_row(con.execute(f"SELECT count(*) FROM streaming.{output.name} WHERE {where}"))[0]:
             lake.remove(relative)
             continue
         write_parquet(con, f"SELECT * EXCLUDE (_batch) FROM streaming.{output.name} WHERE {where}", lake, relative)

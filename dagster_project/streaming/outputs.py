@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from dagster_project.bronze.store import one_row
 from dagster_project.streaming.clock import SECOND_US
 from dagster_project.streaming.scenarios import (
     CORRELATION_MINUTES,
@@ -84,8 +85,8 @@ def stateful_outputs(con: duckdb.DuckDBPyConnection, watermark: int | None, lap:
     mark = "NULL::BIGINT" if watermark is None else str(watermark)
     # Correlation: a pair is emitted when its second event arrives, the first read from its output's table
     # (no copy kept as state): only those the batch's earliest star, or pageview, can still pair with.
-    first_star, first_pageview = (str(t) if t is not None else "NULL" for t in con.execute(
-        "SELECT (SELECT min(t) FROM st), (SELECT min(t) FROM pv)").fetchone())
+    first_star, first_pageview = (str(t) if t is not None else "NULL" for t in one_row(con.execute(
+        "SELECT (SELECT min(t) FROM st), (SELECT min(t) FROM pv)")))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE correlation_pairs AS
         WITH pageviews AS (

@@ -8,6 +8,7 @@ SAS token or service principal.
 
 from __future__ import annotations
 
+import builtins
 import fcntl
 import os
 import socket
@@ -182,6 +183,7 @@ class Lake:
         """Names in `folder`, hidden and `_` ones excluded as Spark does (`_manifests` is bookkeeping)."""
         if not self.fs.exists(self.path(folder)):
             return []
+        names: Iterable[str]
         if self.local:  # the names alone, without fsspec's stat of each
             names = os.listdir(self.path(folder))
         else:
@@ -211,7 +213,7 @@ class Lake:
                 stamps[name] = f"{entry.get('size')}@{entry.get('last_modified') or entry.get('mtime')}"
         return stamps if names is None else {n: stamps[n] for n in names if n in stamps}
 
-    def written_since(self, folder: str, mark: str | None) -> tuple[list[str] | None, str | None]:
+    def written_since(self, folder: str, mark: str | None) -> tuple[builtins.list[str] | None, str | None]:
         """The names written into a local folder after `mark` (a mark this returned before), and the mark
         to pass next time. The names are None when the log cannot tell them: no mark yet, or the folder
         was made anew since; the mark is None when the folder keeps no log (a remote lake's does not)."""
@@ -220,8 +222,9 @@ class Lake:
         try:
             with open(os.path.join(self.path(folder), WRITE_LOG), "rb") as log:
                 log_id = log.readline()
-                known = mark is not None and mark.rsplit(":", 1)[0] == log_id.decode().strip()
-                start = int(mark.rsplit(":", 1)[1]) if known else len(log_id)
+                marked_log, _, marked_at = (mark or "").rpartition(":")
+                known = mark is not None and marked_log == log_id.decode().strip()
+                start = int(marked_at) if known else len(log_id)
                 log.seek(start)
                 tail = log.read()
         except FileNotFoundError:

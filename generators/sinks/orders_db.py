@@ -149,12 +149,12 @@ class OrdersDB:
                     cur.execute("PRAGMA cache_size=-100000")
             else:
                 try:
-                    import adbc_driver_postgresql.dbapi as adbc
+                    import adbc_driver_postgresql.dbapi as adbc_postgresql
                 except ModuleNotFoundError as exc:
                     raise PlaygroundError("bulk loading into PostgreSQL needs the `postgres` extra "
                                           "(adbc-driver-postgresql)") from exc
                 plain = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
-                self._adbc = adbc.connect(plain, autocommit=True)
+                self._adbc = adbc_postgresql.connect(plain, autocommit=True)
         return self._adbc
 
     @contextmanager

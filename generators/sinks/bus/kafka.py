@@ -4,7 +4,7 @@ exactly as the original streamers connected."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import pyarrow as pa
@@ -178,13 +178,14 @@ class KafkaReader:
                             break
                         if error is not None:
                             raise self._failed(f"read {topic}/{partition}", error)
-                        if message.offset() >= to_sequence:
+                        offset = cast(int, message.offset())  # a consumed message has one
+                        if offset >= to_sequence:
                             position = to_sequence
                             break
-                        offsets.append(message.offset())
+                        offsets.append(offset)
                         times.append(message.timestamp()[1])
                         bodies.append(message.value() or b"")
-                        position = message.offset() + 1
+                        position = offset + 1
             finally:
                 self.consumer.unassign()
         count = len(offsets)

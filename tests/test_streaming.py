@@ -504,30 +504,31 @@ def test_a_streaming_database_named_like_its_schema_is_refused_clearly(tmp_path:
     stream.close()
 
 
-@pytest.mark.parametrize("earlier", ["CREATE TABLE streaming._clock (batch BIGINT)",  # its one clock
-                                     "CREATE TABLE streaming.raw_pageviews (event_id VARCHAR)"])  # a table per output
-def test_a_streaming_database_of_an_earlier_engine_is_refused_clearly(tmp_path: Path, earlier: str) -> None:
+def test_a_new_streaming_file_is_stamped_with_the_engines_layout(tmp_path: Path) -> None:
+    from dagster_project.streaming.engine import STATE_VERSION
+
     stream = Stream(tmp_path)
-    stream.con.execute(f"CREATE SCHEMA streaming; {earlier}")
     stream.send("pageviews", 0, pageview("a", 0, 0), BASE)
-    with pytest.raises(PlaygroundError, match=r"earlier engine.*PLAYGROUND_STREAMING"):
-        stream.run()
+    stream.run()
+    stream.run()  # a file of this layout goes on
+    assert stream.con.execute("SELECT version FROM streaming._version").fetchall() == [(STATE_VERSION,)]
     stream.close()
 
 
-def test_the_join_state_an_earlier_engine_kept_is_dropped_and_its_pairs_still_come(tmp_path: Path) -> None:
-    """The correlation reads the pageviews and stars kept: the copies an earlier engine aged are not needed."""
+@pytest.mark.parametrize(("kept_by", "state"), [
+    ("an engine from before the layout was stamped", "CREATE TABLE streaming._clock (batch BIGINT)"),
+    ("layout 2", "CREATE TABLE streaming._version (version INTEGER); INSERT INTO streaming._version VALUES (2)")])
+def test_a_streaming_file_of_another_layout_is_refused_with_one_error(tmp_path: Path, kept_by: str,
+                                                                      state: str) -> None:
+    """Its tables mean other things: one error naming the file, its layout and what to delete; nothing written."""
     stream = Stream(tmp_path)
-    stream.send("pageviews", 0, pageview("p", 0, 0), BASE)
-    stream.run()
-    stream.con.execute("CREATE TABLE streaming._join_pageviews (user_id BIGINT); "
-                       "CREATE TABLE streaming._join_stars (user_id BIGINT)")
-    stream.send("stars", 0, star("s", 0, 0), BASE + 60_000)
-    stream.run()
-    assert stream.con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name IN "
-                              "('_join_pageviews', '_join_stars')").fetchall() == []
-    assert stream.con.execute("SELECT pageview_event_id, star_event_id, seconds_between "
-                              "FROM streaming.pageviews_stars_correlation").fetchall() == [("p", "s", 60.0)]
+    stream.con.execute(f"CREATE SCHEMA streaming; {state}")
+    before = stream.con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()
+    stream.send("pageviews", 0, pageview("a", 0, 0), BASE)
+    with pytest.raises(PlaygroundError, match=rf"kept by {kept_by}; this engine keeps layout 1: delete it "
+                                              r"\(PLAYGROUND_STREAMING\)"):
+        stream.run()
+    assert stream.con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall() == before
     stream.close()
 
 

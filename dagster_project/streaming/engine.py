@@ -95,27 +95,36 @@ CREATE TABLE IF NOT EXISTS streaming._ref_vip (id BIGINT);
 CREATE TABLE IF NOT EXISTS streaming._ref_users ({users});
 CREATE TABLE IF NOT EXISTS streaming._parts (through_batch BIGINT, written_at DOUBLE);
 CREATE TABLE IF NOT EXISTS streaming._totals (output VARCHAR, total BIGINT);
+CREATE TABLE IF NOT EXISTS streaming._version (version INTEGER);
 """.format(users=", ".join(f"{c} {t}" for c, t in USER_COLUMNS.items())) + CLOCK_STATE
 # Every table the engine keeps: when all are there, a batch runs no DDL (a statement costs ~1 ms).
 STATE_TABLES = (*re.findall(r"streaming\.(\w+) \(", STATE), FIRST_PENDING, *TABLE_QUERIES)
 
-# A table only an earlier engine made, and how that engine kept its state: this one cannot go on from it.
-EARLIER_ENGINES = {"_clock": "one clock for every partition, in milliseconds",
-                   "raw_pageviews": "a table per pageview output"}
-# State an earlier engine kept that this one reads from the outputs instead (the join's two streams): dropped.
-LEFT_BEHIND = ("_join_pageviews", "_join_stars")
+# The layout of the state above, stamped in streaming._version: a file kept by another layout (or by an engine
+# from before the stamp) means other things by its tables, and this engine cannot go on from it.
+STATE_VERSION = 1
 
 
 def state_ready(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether every table of the engine is there and none left behind (then the batch runs no DDL)."""
+    """Whether every table of the engine is there, stamped with this layout (then the batch runs no DDL)."""
     # An event_time without a zone is UTC, as in Stream Analytics. DuckDB checkpoints a file whenever its
     # log passes 16 MB, 0.2-0.9 s within a commit every few micro-batches: the consumer checkpoints while idle.
     con.execute(f"SET TimeZone = 'UTC'; SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
-    kept, left_behind = one_row(con.execute(
-        "SELECT count(*) FILTER (list_contains(?, table_name)), count(*) FILTER (list_contains(?, table_name)) "
-        "FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'streaming'",
-        [list(STATE_TABLES), list(LEFT_BEHIND)]))
-    return kept == len(STATE_TABLES) and not left_behind
+    kept = one_row(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'streaming' "
+        "AND list_contains(?, table_name)", [list(STATE_TABLES)]))[0]
+    return kept == len(STATE_TABLES) and state_version(con) == STATE_VERSION
+
+
+def state_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The layout the file's state was kept in: None for a new file, 0 for one from before the stamp."""
+    tables = {name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'streaming'").fetchall()}
+    if "_version" not in tables:
+        return 0 if tables else None
+    stamp = con.execute("SELECT max(version) FROM streaming._version").fetchone()
+    return stamp[0] if stamp and stamp[0] is not None else 0
 
 
 def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
@@ -123,14 +132,17 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
         raise PlaygroundError("the streaming database file must not be named streaming.duckdb: DuckDB could not "
                               "tell its schema `streaming` from the file's catalog. Choose another "
                               "PLAYGROUND_STREAMING (default data/streams.duckdb)")
-    for table, earlier in EARLIER_ENGINES.items():
-        if _exists(con, table):
-            path = one_row(con.execute(
-                "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"))[0]
-            raise PlaygroundError(f"the streaming state in {path or 'memory'} was built by an earlier engine "
-                                  f"({earlier}): delete it (PLAYGROUND_STREAMING) and the lake's */streaming/ "
-                                  "folders to start over from the beginning of the bus")
-    con.execute(STATE + "".join(f"DROP TABLE IF EXISTS streaming.{table};" for table in LEFT_BEHIND))
+    found = state_version(con)
+    if found not in (None, STATE_VERSION):
+        path = one_row(con.execute(
+            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"))[0]
+        kept_by = f"layout {found}" if found else "an engine from before the layout was stamped"
+        raise PlaygroundError(f"the streaming state in {path or 'memory'} was kept by {kept_by}; this engine keeps "
+                              f"layout {STATE_VERSION}: delete it (PLAYGROUND_STREAMING) and the lake's "
+                              "*/streaming/ folders to start over from the beginning of the bus")
+    con.execute(STATE)
+    if found is None:
+        con.execute("INSERT INTO streaming._version VALUES (?)", [STATE_VERSION])
 
 
 def committed_offsets(con: duckdb.DuckDBPyConnection) -> dict[str, dict[int, int]]:
@@ -288,11 +300,6 @@ def add_to_totals(con: duckdb.DuckDBPyConnection, rows: dict[str, int]) -> dict[
 def output_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows of every output in all."""
     return dict(con.execute("SELECT output, total FROM streaming._totals").fetchall())
-
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'streaming' "
-                            "AND table_name = ? AND table_type = 'BASE TABLE'", [table]).fetchall()[0][0])
 
 
 def _parts_written(con: duckdb.DuckDBPyConnection) -> tuple[int, float | None]:

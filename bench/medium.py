@@ -35,13 +35,13 @@ def run_job(scale: str) -> float:
 
 def report(scale: str) -> None:
     from dagster_project.instance import prepare
-    from tests.helpers import local_env
+    from dagster_project.solutions import local_environment
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         prepare(work / "dagster_home")
         result = subprocess.run([sys.executable, "-m", "bench.peak_rss", sys.executable, "-m", "bench.medium",
-                                 "--run", scale], env=local_env(work), capture_output=True, text=True)
+                                 "--run", scale], env=local_environment(str(work)), capture_output=True, text=True)
         if result.returncode:
             sys.exit(result.stderr[-3000:])
         seconds, rss_kib = result.stdout.split()[-2:]

@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,12 @@ class Soak:
         return max((q + r for _, q, r in self.samples), default=0)
 
 
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
 def _what(run) -> str:  # type: ignore[no-untyped-def]
     return run.tags.get("dagster/sensor_name") or run.tags.get("dagster/schedule_name") or run.job_name
 
@@ -57,15 +64,14 @@ def soak(minutes: float) -> Soak:
 
     from dagster_project.assembly import build_definitions
     from dagster_project.instance import prepare
+    from dagster_project.solutions import local_environment
     from dagster_project.ui_ready import wait_for_ui
-    from tests.conftest import free_port
-    from tests.helpers import local_env
 
     result = Soak(minutes)
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         port = free_port()
-        env = local_env(work, UI_PORT=str(port), PLAYGROUND_REFRESH_CRON="* * * * *")
+        env = local_environment(str(work), UI_PORT=str(port), PLAYGROUND_REFRESH_CRON="* * * * *")
         prepare(work / "dagster_home")
         subprocess.run([sys.executable, "-m", "dagster_project.demo"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL)

@@ -42,10 +42,9 @@ def dataset_args(root: Path) -> list[str]:
 
 def local_env(root: Path, **extra: str) -> dict[str, str]:
     """This process's environment with every store of the local playground under root."""
-    stores = {"PLAYGROUND_LAKE": str(root / "lake"), "PLAYGROUND_ORDERS_URL": f"sqlite:///{root / 'orders.db'}",
-              "PLAYGROUND_BUS": str(root / "events.db"), "PLAYGROUND_WAREHOUSE": str(root / "warehouse.duckdb"),
-              "PLAYGROUND_STREAMING": str(root / "streams.duckdb"), "DAGSTER_HOME": str(root / "dagster_home")}
-    return {**os.environ, **stores, **extra}
+    from dagster_project.solutions import local_environment
+
+    return local_environment(str(root), **extra)
 
 
 def local_resources(root: Path, **extra: str) -> dict[str, object]:

@@ -228,3 +228,12 @@ def test_a_source_added_to_the_catalog_is_generated_and_ingested_locally(reviews
     bronze = next(m for m in result.get_asset_materialization_events() if m.asset_key == keys[1])
     assert landed == 7 and bronze.materialization.metadata["rows_new"].value == 7
     assert all(check.passed for check in result.get_asset_check_evaluations())
+
+
+def test_the_benchmarks_stand_on_their_own() -> None:
+    """bench/ runs from a checkout without the tests: it imports none of them."""
+    known = {**modules(), "tests": REPO / "tests" / "__init__.py", "tests.helpers": REPO / "tests" / "helpers.py",
+             "tests.conftest": REPO / "tests" / "conftest.py"}
+    leaning = {name: found for name, path in modules().items() if name.startswith("bench")
+               and (found := {m for m in imports(path, known) if m.startswith("tests")})}
+    assert leaning == {}

@@ -113,8 +113,8 @@ def _generation_asset(solution: Solution, generation: str, specs: list[AssetSpec
         bus = resources.bus.spec if "bus" in sinks else ""
         counts = counts_of(generation, sizes)
         check_room(counts, lake, orders_url, bus)  # counts the sinks cannot hold fail before anything is written
-        context.log.info(f"generating {', '.join(f'{n:,} {name}' for name, n in counts.items())} into "
-                         f"{', '.join(where for where in (resources.lake.root, orders_url, bus) if where)}")
+        # Counts only: the orders database's URL may hold its password.
+        context.log.info(f"generating {', '.join(f'{n:,} {name}' for name, n in counts.items())}")
         yield from results(GENERATORS[generation](Generation(lake, orders_url, bus, config.seed, sizes,
                                                              config.dirty_rate)), solution)
 

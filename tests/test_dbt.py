@@ -361,3 +361,43 @@ def test_after_a_cloud_build_readers_are_pointed_at_the_newest_whole_folder(tmp_
     # A model the warehouse wrote nothing for (its build failed) keeps pointing where it pointed.
     assert point_to_published(lake, "gold", "daily_sales", "20261207T000000000000") is None
     assert lake.read_bytes(f"gold/daily_sales/{LATEST}") == stamp.encode()
+
+
+def test_under_dagster_dev_a_location_parses_again_only_when_the_project_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make up` runs `dagster dev`: an edited model shows once its location reloads; an unchanged project, or a
+    load outside `dagster dev`, keeps the manifest `make setup` made (a parse costs seconds per location)."""
+    import os
+
+    from dagster_dbt import DbtProject
+
+    from dagster_project.transform import dbt_cli
+
+    project = tmp_path / "dbt"
+    for folder in ("models", "macros", "target"):
+        (project / folder).mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: p\n")
+    (project / "profiles.yml").write_text("p: {}\n")
+    model, manifest = project / "models" / "m.sql", project / "target" / "manifest.json"
+    model.write_text("select 1")
+    manifest.write_text("{}")
+    for path in (model, project / "dbt_project.yml", project / "profiles.yml"):
+        os.utime(path, (1_000, 1_000))
+    os.utime(manifest, (2_000, 2_000))
+    parses: list[int] = []
+    monkeypatch.setattr(dbt_cli, "parse", lambda: parses.append(1) or 0)
+    described = DbtProject(project_dir=project, profiles_dir=project)
+    monkeypatch.delenv("DAGSTER_IS_DEV_CLI", raising=False)
+    os.utime(model, (3_000, 3_000))  # edited after the manifest
+    dbt_cli.prepare_if_dev(described)
+    assert parses == []  # not under dagster dev
+    monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
+    dbt_cli.prepare_if_dev(described)
+    assert parses == [1]
+    os.utime(model, (1_000, 1_000))  # older than the manifest again
+    dbt_cli.prepare_if_dev(described)
+    assert parses == [1]
+    monkeypatch.setattr(dbt_cli, "parse", lambda: 2)
+    os.utime(model, (3_000, 3_000))
+    with pytest.raises(PlaygroundError, match=r"`dbt parse` of .* failed \(exit 2\)"):
+        dbt_cli.prepare_if_dev(described)

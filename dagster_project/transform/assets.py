@@ -17,11 +17,12 @@ from dagster_project.dashboard_links import dashboard_link
 from dagster_project.resources import DuckDBFile, LakeResource
 from dagster_project.solutions import GOLD, Solution
 from dagster_project.transform.dbt_cli import (
-    MANIFEST,
+    DBT_PROJECT,
     DbtResource,
     check_dbt_settings,
     dbt_settings,
     environment,
+    prepare_if_dev,
     require_prepared,
 )
 
@@ -83,9 +84,11 @@ class TierTranslator(DagsterDbtTranslator):
 def dbt_models_for(solution: Solution, publish: GoldPublisher, pool: str | None = None, table_names: bool = False,
                    dashboard: bool = False) -> AssetsDefinition:
     """The models on the solution's warehouse; `pool` when the build writes a DuckDB file (one writer)."""
+    prepare_if_dev()
     require_prepared()
 
-    @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=TierTranslator(solution, table_names, dashboard),
+    @dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT,
+                dagster_dbt_translator=TierTranslator(solution, table_names, dashboard),
                 name=solution.job_name("dbt_models"), pool=pool)
     def dbt_models(context: AssetExecutionContext, dbt: DbtResource, lake: LakeResource, warehouse: DuckDBFile):
         from dagster_project.publish import publish_stamp

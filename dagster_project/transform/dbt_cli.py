@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, DbtProject, DbtProjectPreparer
 from packaging import version
 
 from dagster_project.solutions import LOCAL, Solution, local_setting
@@ -122,14 +122,39 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def parse() -> None:
-    """The manifest and partial-parse state, for the local playground's settings (solutions.py)."""
+def parse() -> int:
+    """The manifest and partial-parse state, for the local playground's settings (solutions.py): dbt's exit code."""
     settings = dbt_settings(local_setting("PLAYGROUND_WAREHOUSE"), local_setting("PLAYGROUND_LAKE"))
-    result = subprocess.run([str(DBT_EXECUTABLE), "parse", "--quiet", "--target", LOCAL.name, "--project-dir",
-                             str(DBT_DIR), "--profiles-dir", str(DBT_DIR)], env={**os.environ, **settings})
-    if result.returncode:
-        sys.exit(result.returncode)
+    return subprocess.run([str(DBT_EXECUTABLE), "parse", "--quiet", "--target", LOCAL.name, "--project-dir",
+                           str(DBT_DIR), "--profiles-dir", str(DBT_DIR)], env={**os.environ, **settings}).returncode
+
+
+def manifest_is_stale(project_dir: Path = DBT_DIR, manifest: Path = MANIFEST) -> bool:
+    """Whether a file of the dbt project (models, macros, tests, its yml) changed after the manifest was made."""
+    if not manifest.exists():
+        return True
+    made = manifest.stat().st_mtime
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml",
+             *(path for folder in ("models", "macros", "tests") for path in (project_dir / folder).rglob("*")
+               if path.is_file())]
+    return any(path.stat().st_mtime > made for path in files if path.exists())
+
+
+# The project as dagster-dbt describes it (its manifest: target/manifest.json, which `make setup` parses).
+DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR, target=LOCAL.name)
+
+
+def prepare_if_dev(project: DbtProject = DBT_PROJECT) -> None:
+    """dagster-dbt's prepare_if_dev, as this project needs it: under `dagster dev` (`make up`) a location parses
+    the project again only when a model, macro or yml is newer than the manifest (dagster-dbt's own preparer
+    would parse at every load of each location, with a `dbt` on PATH, which this project does not have), so an
+    edit shows once the location reloads; otherwise the manifest stays as `make setup` made it."""
+    if not (DbtProjectPreparer().using_dagster_dev() and manifest_is_stale(project.project_dir, project.manifest_path)):
+        return
+    if code := parse():
+        raise PlaygroundError(f"`dbt parse` of {project.project_dir} failed (exit {code}): its output above says "
+                              "which file")
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["parse"]:
-    parse()
+    sys.exit(parse())

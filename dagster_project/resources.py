@@ -1,5 +1,5 @@
 """One Dagster resource per system the playground reaches: the lake, the orders database, the event
-bus, and its two DuckDB files. targets.py picks each one's settings per solution; no asset branches
+bus, and its two DuckDB files. solution_resources.py gives each its settings per solution; no asset branches
 on where it runs."""
 
 from __future__ import annotations

@@ -46,7 +46,6 @@ def product_file(product_id: int) -> str:
 # Event bus topics (Event Hubs names): each bus source's name.
 PAGEVIEWS_TOPIC = "pageviews"
 STARS_TOPIC = "stars"
-TOPIC_TYPES = {PAGEVIEWS_TOPIC: PAGEVIEW_TYPES, STARS_TOPIC: STAR_TYPES}
 
 # Orders fall in the original's window.
 ORDER_DATE_MIN = datetime(2010, 8, 13, tzinfo=UTC)
@@ -54,13 +53,9 @@ ORDER_DATE_MAX = datetime(2022, 8, 13, tzinfo=UTC)
 ITEMS_PER_ORDER = (1, 10)
 PRICE_RANGE = (1.0, 10_000.0)
 
-# The orders database's tables: column -> kind (int, float, timestamp), and their primary keys
-# (generators/sinks/orders_db.py makes the SQL tables of them).
-TABLE_TYPES = {
-    "orders": {"orderId": "int", "userId": "int", "orderDate": "timestamp", "orderValue": "float"},
-    "items": {"orderId": "int", "rowId": "int", "productId": "int"},
-}
-TABLE_KEYS = {"orders": ("orderId",), "items": ("orderId", "rowId")}
+# The orders database's tables: column -> kind (int, float, timestamp).
+ORDER_TYPES = {"orderId": "int", "userId": "int", "orderDate": "timestamp", "orderValue": "float"}
+ITEM_TYPES = {"orderId": "int", "rowId": "int", "productId": "int"}
 
 
 SCALE_NAMES = ("small", "medium", "large")
@@ -114,10 +109,10 @@ SOURCES = {source.name: source for source in (
            "Products, one file each in the lake; a changed file adds a new version.", "products",
            "One JSON document per product in landing/products/.", counts=_scaled(1_000, 10_000, 100_000),
            landed_bytes=4096, folder=PRODUCTS_DIR),
-    Source("orders", "orders_db", TABLE_TYPES["orders"], TABLE_KEYS["orders"], False,
+    Source("orders", "orders_db", ORDER_TYPES, ("orderId",), False,
            "Orders from the SQL database, by orderId watermark.", "orders", "Table `orders` of the orders database.",
            made_from=_IDS, counts=_scaled(100_000, 10_000_000, 100_000_000), landed_bytes=125),
-    Source("items", "orders_db", TABLE_TYPES["items"], TABLE_KEYS["items"], False,
+    Source("items", "orders_db", ITEM_TYPES, ("orderId", "rowId"), False,
            "Order items from the SQL database, read with their orders.", "orders",
            "Table `items` of the orders database: each order's products.", made_from=_IDS, parent="orders",
            manifest="orders"),
@@ -131,6 +126,10 @@ SOURCES = {source.name: source for source in (
 FILE_SOURCES = {name: source for name, source in SOURCES.items() if source.lands == "lake"}
 EVENT_SOURCES = {name: source for name, source in SOURCES.items() if source.lands == "bus"}
 TOPICS = tuple(EVENT_SOURCES)
+TOPIC_TYPES = {name: source.types for name, source in EVENT_SOURCES.items()}
+# The orders database's tables and their primary keys (generators/sinks/orders_db.py makes the SQL tables).
+TABLE_TYPES = {name: source.types for name, source in SOURCES.items() if source.lands == "orders_db"}
+TABLE_KEYS = {name: SOURCES[name].key for name in TABLE_TYPES}
 # Each generator run and the sources it writes, in the order they are generated; the first is the one
 # `playground generate <source>` names, whose count drives the run.
 GENERATIONS = {generation: tuple(s for s in SOURCES if SOURCES[s].generation == generation)

@@ -35,7 +35,7 @@ console = Console(stderr=True)
 
 # What `generate` takes: the source leading each generation of the catalog (users come with VIP users,
 # orders with their items, pageviews with stars), or all of them.
-SOURCES = (*(sources[0] for sources in GENERATIONS.values()), "all")
+CHOICES = (*(sources[0] for sources in GENERATIONS.values()), "all")
 
 
 LakeOpt = Annotated[str, typer.Option(envvar="PLAYGROUND_LAKE", help="Lake root: a folder or abfs:// URL.")]
@@ -93,8 +93,8 @@ def _parse_time(text: str) -> datetime:
 
 @app.command()
 def generate(
-    source: Annotated[str, typer.Argument(help=f"What to generate: {', '.join(SOURCES)} (users includes the VIP "
-                                               "list).", click_type=click.Choice(SOURCES))],
+    source: Annotated[str, typer.Argument(help=f"What to generate: {', '.join(CHOICES)} (users includes the VIP "
+                                               "list).", click_type=click.Choice(CHOICES))],
     scale: ScaleOpt = "small",
     count: Annotated[int | None, typer.Option(help="Records of SOURCE, overriding the scale.")] = None,
     vip_count: Annotated[int | None, typer.Option(help="VIP users (with users), overriding the scale.")] = None,

@@ -55,10 +55,10 @@ def with_counted(manifest: "Manifest") -> "list[Manifest]":
     """The manifest, and what it says of the sources it counts (the orders' counts their items) as theirs."""
     from generators.run import Manifest
 
-    counted = [name for name, source in SOURCES.items() if source.manifest == manifest.source]
-    return [manifest, *(Manifest(name, manifest.seed, manifest.dirty.get(name, 0), manifest.dirty.get(name, 0),
-                                 manifest.location, manifest.dirty_rate, {name: manifest.dirty.get(name, 0)})
-                        for name in counted)]
+    counts = {name: manifest.dirty.get(name, 0) for name, source in SOURCES.items()
+              if source.manifest == manifest.source}
+    return [manifest, *(Manifest(name, manifest.seed, n, n, manifest.location, manifest.dirty_rate, {name: n})
+                        for name, n in counts.items())]
 
 
 def materializations(manifest: "Manifest", solution: Solution) -> list[AssetMaterialization]:

@@ -113,7 +113,10 @@ def state_ready(con: duckdb.DuckDBPyConnection) -> bool:
     kept = one_row(con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'streaming' "
         "AND list_contains(?, table_name)", [list(STATE_TABLES)]))[0]
-    return kept == len(STATE_TABLES) and state_version(con) == STATE_VERSION
+    if kept != len(STATE_TABLES):
+        return False
+    # Every table is there, the stamp's among them: one more statement a batch, not state_version's listing.
+    return one_row(con.execute("SELECT max(version) FROM streaming._version"))[0] == STATE_VERSION
 
 
 def state_version(con: duckdb.DuckDBPyConnection) -> int | None:
@@ -282,7 +285,7 @@ def output_rows(con: duckdb.DuckDBPyConnection, batch: int, written: dict[str, i
     counted in one pass over the batch's (the table's last rows)."""
     over_pageviews = [view for view, (table, _, _) in VIEWS.items() if table == PAGEVIEWS]
     counts = one_row(con.execute("SELECT " + ", ".join(f"count(*) FILTER ({VIEWS[view][2]})" for view in over_pageviews)
-                         + f" FROM streaming.{PAGEVIEWS} WHERE _batch = {batch}"))
+                                 + f" FROM streaming.{PAGEVIEWS} WHERE _batch = {batch}"))
     rows = written | dict(zip(over_pageviews, counts, strict=True))
     return {name: rows[name] if name in rows else rows[VIEWS[name][0]] for name in OUTPUT_NAMES}  # else: parsed_stars
 

@@ -29,7 +29,9 @@ from generators.errors import PlaygroundError
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT_EXECUTABLE = DBT_DIR / ".venv" / "bin" / "dbt"  # dbt's own environment (dbt_project/pyproject.toml)
-MANIFEST = DBT_DIR / "target" / "manifest.json"
+# The project as dagster-dbt describes it; its manifest (target/manifest.json) is what `make setup` parses.
+DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR, target=LOCAL.name)
+MANIFEST = DBT_PROJECT.manifest_path
 # Each dbt step leaves its artifacts (compiled SQL, run_results.json, dbt.log: ~4 MB) in a folder of its own
 # under target/; `make up`'s schedule and sensors would fill the disk with them. The newest are kept to read.
 KEPT_RUN_TARGETS = 10
@@ -138,10 +140,6 @@ def manifest_is_stale(project_dir: Path = DBT_DIR, manifest: Path = MANIFEST) ->
              *(path for folder in ("models", "macros", "tests") for path in (project_dir / folder).rglob("*")
                if path.is_file())]
     return any(path.stat().st_mtime > made for path in files if path.exists())
-
-
-# The project as dagster-dbt describes it (its manifest: target/manifest.json, which `make setup` parses).
-DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR, target=LOCAL.name)
 
 
 def prepare_if_dev(project: DbtProject = DBT_PROJECT) -> None:

@@ -515,6 +515,21 @@ def test_a_new_streaming_file_is_stamped_with_the_engines_layout(tmp_path: Path)
     stream.close()
 
 
+def test_a_file_of_the_stamped_layout_kept_before_the_stamp_goes_on_and_is_stamped(tmp_path: Path) -> None:
+    """`make demo` on a data/ folder from before the stamp: the state is the same layout, so nothing is lost."""
+    from dagster_project.streaming.engine import STATE_VERSION
+
+    stream = Stream(tmp_path)
+    stream.send("pageviews", 0, pageview("a", 0, 0), BASE)
+    stream.run()
+    stream.con.execute("DROP TABLE streaming._version")  # as the engine before the stamp left it
+    stream.send("pageviews", 0, pageview("b", 0, 0), BASE + 1_000)
+    stream.run()
+    assert stream.con.execute("SELECT version FROM streaming._version").fetchall() == [(STATE_VERSION,)]
+    assert stream.con.execute("SELECT count(*) FROM streaming.raw_pageviews").fetchone()[0] == 2
+    stream.close()
+
+
 @pytest.mark.parametrize(("kept_by", "state"), [
     ("an engine from before the layout was stamped", "CREATE TABLE streaming._clock (batch BIGINT)"),
     ("layout 2", "CREATE TABLE streaming._version (version INTEGER); INSERT INTO streaming._version VALUES (2)")])

@@ -103,6 +103,9 @@ STATE_TABLES = (*re.findall(r"streaming\.(\w+) \(", STATE), FIRST_PENDING, *TABL
 # The layout of the state above, stamped in streaming._version: a file kept by another layout (or by an engine
 # from before the stamp) means other things by its tables, and this engine cannot go on from it.
 STATE_VERSION = 1
+# The layout of a file kept before the stamp came, when it holds every table of that layout: the stamp came
+# with no change of layout, so such a file goes on (and is stamped); one missing a table is an older engine's.
+UNSTAMPED_LAYOUT = 1
 
 
 def state_ready(con: duckdb.DuckDBPyConnection) -> bool:
@@ -120,14 +123,16 @@ def state_ready(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def state_version(con: duckdb.DuckDBPyConnection) -> int | None:
-    """The layout the file's state was kept in: None for a new file, 0 for one from before the stamp."""
+    """The layout the file's state was kept in: its stamp; for a file from before the stamp, UNSTAMPED_LAYOUT
+    when it holds every table of it, else 0 (an older engine's); None for a new file."""
     tables = {name for (name,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = 'streaming'").fetchall()}
-    if "_version" not in tables:
-        return 0 if tables else None
-    stamp = con.execute("SELECT max(version) FROM streaming._version").fetchone()
-    return stamp[0] if stamp and stamp[0] is not None else 0
+    if "_version" in tables and (stamp := one_row(con.execute("SELECT max(version) FROM streaming._version"))[0]):
+        return stamp
+    if not tables - {"_version"}:
+        return None
+    return UNSTAMPED_LAYOUT if set(STATE_TABLES) - {"_version"} <= tables else 0
 
 
 def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
@@ -144,7 +149,7 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
                               f"layout {STATE_VERSION}: delete it (PLAYGROUND_STREAMING) and the lake's "
                               "*/streaming/ folders to start over from the beginning of the bus")
     con.execute(STATE)
-    if found is None:
+    if not one_row(con.execute("SELECT count(*) FROM streaming._version"))[0]:  # a new file, or one from before
         con.execute("INSERT INTO streaming._version VALUES (?)", [STATE_VERSION])
 
 

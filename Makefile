@@ -12,6 +12,7 @@ DBT_DIR := dbt_project
 CHECKOV_DIR := $(SERVICES)/checkov
 PROVIDER_SCHEMAS_DIR := $(SERVICES)/provider_schemas
 DASHBOARD_DIR := dashboard
+ML_DIR := ml
 # Use the machine's Python 3.11+; never download an interpreter.
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
@@ -52,6 +53,7 @@ $(UV):
 setup: $(UV)
 	@$(UV) sync --quiet --frozen --no-dev --inexact
 	@$(UV) sync --quiet --frozen --project $(DBT_DIR) --inexact
+	@$(UV) sync --quiet --frozen --project $(ML_DIR)
 	@$(MAKE) --no-print-directory prepare
 
 # What a cloud user needs beyond `make setup` (README: Deploy to Azure): every extra (Azure's clients and
@@ -76,6 +78,7 @@ setup-dev: $(UV) system-deps cloud-packages
 	$(UV) sync --quiet --frozen --project $(CHECKOV_DIR)
 	UV_COMPILE_BYTECODE=0 $(UV) sync --quiet --frozen --project $(PROVIDER_SCHEMAS_DIR)
 	$(UV) sync --quiet --frozen --project $(DASHBOARD_DIR)
+	$(UV) sync --quiet --frozen --project $(ML_DIR)
 	npm ci --prefix $(SERVICES) --no-audit --no-fund --loglevel=error
 	@$(MAKE) --no-print-directory prepare
 
@@ -149,4 +152,4 @@ bench: setup-dev
 
 clean:
 	rm -rf data .dagster $(VENV) $(TOOLS) $(SERVICES)/node_modules .pytest_cache \
-		$(DBT_DIR)/.venv $(DBT_DIR)/target $(DBT_DIR)/logs $(CHECKOV_DIR)/.venv $(PROVIDER_SCHEMAS_DIR)/.venv $(DASHBOARD_DIR)/.venv
+		$(DBT_DIR)/.venv $(DBT_DIR)/target $(DBT_DIR)/logs $(ML_DIR)/.venv $(CHECKOV_DIR)/.venv $(PROVIDER_SCHEMAS_DIR)/.venv $(DASHBOARD_DIR)/.venv

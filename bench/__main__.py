@@ -58,6 +58,7 @@ def timed(fn: Callable[..., object], *args: object) -> float:
 
 
 def main() -> None:
+    from generators.behaviour import Shop
     from generators.events import StreamConfig
     from generators.run import generate_events, generate_orders, generate_products, generate_users
     from generators.sinks.bus.embedded import EmbeddedLog
@@ -86,7 +87,7 @@ def main() -> None:
         generate_products(lake, 1, 10_000)
         base = original_orders(max(1_000, int(50_000 * scale)), work / "baseline-orders.db")
         with OrdersDB(f"sqlite:///{work / 'orders.db'}") as db:
-            seconds = timed(generate_orders, db, lake, 1, orders, users, 10_000)
+            seconds = timed(generate_orders, db, lake, Shop(1, users, 10_000, users // 100), orders)
             rows = sum(db.counts().values())
         line(f"orders+items ({orders:,} orders)", rows / seconds, base, "rows/s",
              f"{seconds:.1f} s (goal for 10M orders: < {GOALS['orders_10m_s']:.0f} s)")

@@ -62,6 +62,7 @@ def one_percent_more(work: Path, counts: dict[str, int]) -> None:
 
     from dagster_project.bronze.events import ingest_events
     from dagster_project.bronze.tables import ingest_orders
+    from generators.behaviour import Shop
     from generators.events import StreamConfig
     from generators.orders import orders_batch
     from generators.run import generate_events
@@ -71,7 +72,8 @@ def one_percent_more(work: Path, counts: dict[str, int]) -> None:
 
     with OrdersDB(f"sqlite:///{work / 'o.db'}") as db:
         start = db.max_order_id() or 0
-        batch = orders_batch(99, start, start + counts["orders"] // 100, counts["users"], counts["products"], 0.0)
+        batch = orders_batch(Shop(99, counts["users"], counts["products"], counts["vip_users"]), start,
+                             start + counts["orders"] // 100)
         db.append(batch.orders, batch.items)
         with duckdb.connect(str(work / "wh.duckdb")) as con:
             ingest_orders(con, db)

@@ -31,13 +31,14 @@ def land(source: str, work: Path, start: int, stop: int) -> None:
 
         write_products(lake, SEED, start, stop)
     elif source == "orders":
+        from generators.behaviour import Shop
         from generators.orders import orders_batch
         from generators.sinks.orders_db import OrdersDB
 
         with OrdersDB(f"sqlite:///{work / 'orders.db'}") as db:
             db.ensure()
             for lo in range(start, stop, 100_000):
-                batch = orders_batch(SEED, lo, min(stop, lo + 100_000), USERS, PRODUCTS, 0.0)
+                batch = orders_batch(Shop(SEED, USERS, PRODUCTS), lo, min(stop, lo + 100_000))
                 db.append(batch.orders, batch.items)
     else:
         from generators.events import StreamConfig

@@ -12,10 +12,11 @@ from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions, in_
 from dagster_project import sensors
 from dagster_project.bronze.assets import duckdb_bronze, event_bronze, spark_bronze
 from dagster_project.landing.assets import generated_landing, landing_specs
+from dagster_project.ml.assets import local_ml
 from dagster_project.solution_resources import resources_for
 from dagster_project.solutions import SOLUTIONS, Solution
 from dagster_project.streaming.assets import local_streaming, observed_streaming, streaming_consumer
-from dagster_project.transform.assets import dbt_models_for, gold_from_duckdb, gold_from_warehouse
+from dagster_project.transform.assets import copies_from_duckdb, dbt_models_for, gold_from_warehouse
 from generators.errors import PlaygroundError
 
 
@@ -62,10 +63,13 @@ def build_definitions(name: str) -> Definitions:
     assets += event_bronze(solution)
 
     if solution.warehouse == "duckdb":  # one writer to DuckDB's file: dbt joins bronze's pool
-        assets.append(dbt_models_for(solution, gold_from_duckdb, pool=solution.pool("warehouse"),
+        assets.append(dbt_models_for(solution, copies_from_duckdb, pool=solution.pool("warehouse"),
                                      dashboard=solution.dashboard))
     else:
         assets.append(dbt_models_for(solution, gold_from_warehouse, table_names=True, dashboard=solution.dashboard))
+
+    if solution.ml == "ml_environment":  # trained and scored in the ML environment, through Pipes
+        assets += local_ml(solution)
 
     if solution.streaming == "duckdb":  # computed here: a micro-batch asset, and the consumer kept running
         assets.append(local_streaming(solution, dashboard=solution.dashboard))

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 import warnings
+from typing import Any
 
 from dagster import (
     BetaWarning,
@@ -117,8 +118,25 @@ def main() -> int:
                   f"asset checks: {passed} of {total} passed"
                   + (f" (failed: {', '.join(progress.failed_checks)})" if progress.failed_checks else ""))
     if success:
+        console.print(model_line(instance))
         print_summary(console)
     return 0 if success else 1
+
+
+def model_line(instance: DagsterInstance) -> str:
+    """The order value model this run trained: the baseline's held-out RMSE against the champion's."""
+    from dagster_project.solutions import LOCAL, ML
+
+    event = instance.get_latest_materialization_event(LOCAL.key(ML, "order_value_model"))
+    found: dict[str, Any] = {name: getattr(value, "value", value)
+             for name, value in (event.asset_materialization.metadata.items()
+                                 if event and event.asset_materialization else ())}
+    if not found:
+        return "[bold]Order value model[/]: not trained"
+    baseline, champion = found["baseline_mean_rmse"], found["champion_rmse"]
+    return (f"[bold]Order value model[/]: held-out RMSE {baseline:,.0f} (baseline: the mean) vs {champion:,.0f} "
+            f"(champion, version {found['champion_version']}, {champion / baseline:.2f} of the baseline); "
+            f"best this run: {found['best']}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from dagster import EnvVar
 
+from dagster_project.ml.tracking import local_tracking
 from dagster_project.provisioning.settings import TERRAFORM_DIR, settings_file
 from dagster_project.provisioning.terraform import TerraformResource
 from dagster_project.resources import BronzeCopyResource, BusResource, LakeResource, OrdersDBResource, duckdb_file
@@ -31,6 +32,8 @@ def local_resources() -> dict[str, object]:
         "streaming": duckdb_file(local_setting("PLAYGROUND_STREAMING"), _memory_limit()),
         "bronze_copy": BronzeCopyResource(enabled=os.environ.get("PLAYGROUND_BRONZE_TO_LAKE") == "1"),
         "dbt": dbt_resource(SOLUTIONS["local"].name),
+        # MLflow's tracking store: a SQLite database, artifacts beside it (the MLflow UI in `make up` reads both).
+        "model_tracking": local_tracking(local_setting("PLAYGROUND_MLFLOW")),
     }
 
 

@@ -20,6 +20,7 @@ from dagster import AssetKey
 
 # The tiers, each an asset group (prefixed like the keys) and the second-to-last part of its keys.
 LANDING, BRONZE, SILVER, GOLD, STREAMING = "landing", "bronze", "silver", "gold", "streaming"
+FEATURES, ML = "features", "ml"  # what models learn from (dbt), and the models and their scores
 # What an asset is made with, by the system it reads or the engine that builds it.
 AZURE_LAKE = frozenset({"azure", "adls", "json"})
 
@@ -39,6 +40,9 @@ class Solution:
     prefixed: bool = True         # keys, jobs and groups carry its name
     provisioned: bool = True      # deployed by terraform/<location>, settings from .env.<location>
     dashboard: bool = False       # its assets link to the dashboard (which reads the local lake)
+    # Where the order value model is trained and scored: the ml/ environment through Pipes; "" none yet (the
+    # cloud solutions' training is issue 37's items 7 and 8).
+    ml: Literal["ml_environment", ""] = ""
 
     @property
     def key_prefix(self) -> tuple[str, ...]:
@@ -68,10 +72,11 @@ _CLOUD_DBT = ("PLAYGROUND_BRONZE_LOCATION", "PLAYGROUND_GOLD_LOCATION")
 SOLUTIONS = {solution.name: solution for solution in (
     Solution(
         "local", "Local playground", "playground", landing="generates", bronze="duckdb", streaming="duckdb",
-        warehouse="duckdb", prefixed=False, provisioned=False, dashboard=True,
+        warehouse="duckdb", prefixed=False, provisioned=False, dashboard=True, ml="ml_environment",
         kinds={"lake": frozenset({"python", "json"}), "orders_db": frozenset({"python", "sqlite"}),
                "bus": frozenset({"python", "sqlite"}), "bronze": frozenset({"duckdb"}),
-               "dbt": frozenset({"dbt", "duckdb"}), "streaming": frozenset({"duckdb", "parquet"})},
+               "dbt": frozenset({"dbt", "duckdb"}), "streaming": frozenset({"duckdb", "parquet"}),
+               ML: frozenset({"mlflow", "scikit-learn"})},
         streaming_solutions=("microsoft", "databricks")),
     Solution(
         "databricks", "Databricks solution", "databricks_solution", landing="reports", bronze="spark",
@@ -98,7 +103,7 @@ LOCAL = SOLUTIONS["local"]
 # Where the local playground keeps each store, by the setting that moves it.
 LOCAL_DEFAULTS = {"PLAYGROUND_LAKE": "data/lake", "PLAYGROUND_ORDERS_URL": "sqlite:///data/orders.db",
                   "PLAYGROUND_BUS": "data/events.db", "PLAYGROUND_WAREHOUSE": "data/warehouse.duckdb",
-                  "PLAYGROUND_STREAMING": "data/streams.duckdb"}
+                  "PLAYGROUND_STREAMING": "data/streams.duckdb", "PLAYGROUND_MLFLOW": "data/mlflow"}
 
 
 def local_setting(name: str) -> str:

@@ -69,6 +69,7 @@ def print_summary(console: Console) -> None:
                   f"  event bus                                        {local_setting('PLAYGROUND_BUS')}\n"
                   f"  warehouse (bronze, silver, gold)                 {warehouse}\n"
                   f"  streaming outputs                                {streams}\n"
+                  f"  MLflow (tracking database, model artifacts)      {local_setting('PLAYGROUND_MLFLOW')}\n"
                   "[bold]Next[/]: `make dashboard` (http://127.0.0.1:8501) to see what was made, or `make up`, then "
                   "open http://127.0.0.1:3000: events stream and orders trickle in while the sensors bring them "
                   "through")

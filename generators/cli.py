@@ -46,6 +46,8 @@ BusOpt = Annotated[str, typer.Option(envvar="PLAYGROUND_BUS", help=(
 ScaleOpt = Annotated[str, typer.Option(help="small, medium or large.")]
 DirtyOpt = Annotated[float, typer.Option(help="Share of dirty records (malformed, missing fields, orphans, "
                                                "duplicates); counted in landing/_manifests/.")]
+PlainOpt = Annotated[bool, typer.Option(help="Without the shop's behaviour (README: Behaviour): users, dates, "
+                                             "products and latencies drawn uniformly, as the original did.")]
 
 
 @contextmanager
@@ -109,6 +111,7 @@ def generate(
     rate: Annotated[float | None, typer.Option(help="Events per second of event time (default: the "
                                                     "original's pace, ~1.5/s).")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    plain: PlainOpt = False,
     keep_existing: Annotated[bool, typer.Option(
         help="Keep users, products and orders generated earlier with the same seed (their manifest in the lake, "
              "the orders in the DB) instead of writing them afresh: a restarted container goes on, never "
@@ -140,7 +143,7 @@ def generate(
         the_lake.check_writable()
         with progress_bars(quiet) as progress:
             run = Generation(the_lake, orders_url, bus, seed, sizes, dirty_rate, chunk_size, workers, progress,
-                             _parse_time(start), rate, keep_existing)
+                             _parse_time(start), rate, keep_existing, behaviour=not plain)
             for generation in chosen:
                 manifests += GENERATORS[generation](run)
     except PlaygroundError as error:
@@ -174,6 +177,7 @@ def stream(
     scale: ScaleOpt = "small",
     partitions: Annotated[int, typer.Option(help="Partitions of a new embedded-log topic.")] = 2,
     dirty_rate: DirtyOpt = 0.0,
+    plain: PlainOpt = False,
 ) -> None:
     """Stream pageview sessions and stars live, each event stamped with the time it is sent."""
     from generators.events import StreamConfig
@@ -186,9 +190,10 @@ def stream(
         if rate is not None and rate <= 0:
             raise PlaygroundError(f"--rate must be positive, got {rate}")
         seed = seed if seed is not None else int(time.time())
-        users, products = population(Lake(lake), sizes_for(scale))
+        shop = population(Lake(lake), sizes_for(scale), seed)
+        users, products = shop.users, shop.products
         the_bus = open_bus(bus, partitions)
-        config = StreamConfig(seed, users, products, None, rate, dirty_rate)
+        config = StreamConfig(seed, users, products, None, rate, dirty_rate, behaviour=not plain)
         console.print(f"streaming to {bus} (seed {seed}, {rate or 'original pace'} events/s, "
                       f"{users:,} users, {products:,} products); Ctrl-C stops")
         with _stop_on_signals() as should_stop:
@@ -209,6 +214,7 @@ def trickle(
     orders_url: OrdersOpt = DEFAULT_ORDERS_URL,
     scale: ScaleOpt = "small",
     dirty_rate: DirtyOpt = 0.0,
+    plain: PlainOpt = False,
 ) -> None:
     """Keep products and orders arriving, continuing the data set where it ends."""
     from generators.live import run_trickle
@@ -221,9 +227,9 @@ def trickle(
             raise PlaygroundError("rates must be >= 0")
         the_lake = Lake(lake)
         the_lake.check_writable()
-        users, _ = population(the_lake, sizes_for(scale))
+        shop = population(the_lake, sizes_for(scale), seed, behaviour=not plain)
         with OrdersDB(orders_url) as db, _stop_on_signals() as should_stop:
-            stats = run_trickle(the_lake, db, seed, users, products_per_s, orders_per_s, duration, dirty_rate,
+            stats = run_trickle(the_lake, db, shop, products_per_s, orders_per_s, duration, dirty_rate,
                                 should_stop)
     except PlaygroundError as error:
         _fail(error)

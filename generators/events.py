@@ -3,7 +3,8 @@
 A session is one user making 1-30 pageviews from one IP and user agent; sessions start
 abs(gauss(10, 5)) s apart at the original pace, and a higher rate means more users at once,
 not faster ones. About one session in 50 ends with a star (1-5). 1% of pageviews have an empty
-client_ip, 1% a latency outlier of 500-5000 ms, the rest abs(gauss(200, 50)) ms.
+client_ip, 1% a latency outlier of 500-5000 ms, the rest abs(gauss(200, 50)) ms, scaled to the page viewed
+(behaviour.py) unless the rules are off.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
+from generators.behaviour import Shop, page_latency
 from generators.blocks import RNG_BLOCK, Draws, block_rng
 from generators.catalog import PAGEVIEW_FIELDS, PAGEVIEWS_TOPIC, STAR_FIELDS, STARS_TOPIC
 from generators.dirty import CLEAN, DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, spoil
 from generators.errors import PlaygroundError
-from generators.products import SHOP, popular_products
+from generators.products import SHOP
 from generators.vocab import user_agents, vocab
 
 MAX_PAGEVIEWS = 30
@@ -58,6 +60,7 @@ class StreamConfig:
     start: datetime | None  # None: live, the stream starts when its first events are ready
     rate: float | None = None  # events/s on average; None: the original pace
     dirty_rate: float = 0.0
+    behaviour: bool = True  # the shop's rules (behaviour.py)
 
     @property
     def concurrency(self) -> float:
@@ -150,6 +153,7 @@ class EventStream:
         if config.users <= 0 or config.products <= 0:
             raise PlaygroundError("events need users and products to refer to; generate those first")
         self.config = config
+        self.shop = Shop(config.seed, config.users, config.products, behaviour=config.behaviour)
         self.start_us: int | None = None if config.start is None else int(config.start.timestamp() * 1_000_000)
 
     def _session_events(self, block: int, clock_s: float) -> tuple[pl.DataFrame, float]:
@@ -170,16 +174,20 @@ class EventStream:
         keep = (is_pv | is_star).T  # session-major
         session = np.broadcast_to(block * RNG_BLOCK + np.arange(n), (MAX_PAGEVIEWS + 1, n)).T[keep]
         user = np.minimum((d["user"] * cfg.users).astype(np.int64), cfg.users - 1)
+        latency = d["latency"]
+        if cfg.behaviour:
+            paths = tuple(path for _, path in SITE_PAGES)
+            latency = page_latency(paths, d["page"], d["product_page"], latency, LATENCY_MS[0])
         rows = {
             "time_us": (when.T[keep] * 1e6).astype(np.int64),  # from the stream's start
             "session": session,
             "slot": np.broadcast_to(slot, (MAX_PAGEVIEWS + 1, n)).T[keep],
             "user_id": np.broadcast_to(user, (MAX_PAGEVIEWS + 1, n)).T[keep],
             "page": d["page"].T[keep],
-            "product": popular_products(cfg.seed, cfg.products, d["product"].T[keep]),
+            "product": self.shop.popular(d["product"].T[keep]),
             "product_page": d["product_page"].T[keep],
             "word": d["word"].T[keep],
-            "latency": np.where(d["outlier"], d["outlier_ms"], np.rint(d["latency"])).astype(np.int64).T[keep],
+            "latency": np.where(d["outlier"], d["outlier_ms"], np.rint(latency)).astype(np.int64).T[keep],
             "ip": np.broadcast_to(d["ip"], (MAX_PAGEVIEWS + 1, n)).T[keep],
             "empty_ip": d["empty_ip"].T[keep],
             "user_agent": np.broadcast_to(d["user_agent"], (MAX_PAGEVIEWS + 1, n)).T[keep],

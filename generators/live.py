@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from generators.behaviour import Shop
 from generators.catalog import PAGEVIEWS_TOPIC, PRODUCTS_DIR, STARS_TOPIC
 from generators.events import EventStream, StreamConfig
 from generators.orders import orders_batch
@@ -82,7 +83,7 @@ class TrickleStats:
     first_order_id: int = 1
 
 
-def run_trickle(lake: Lake, db: OrdersDB, seed: int, users: int, products_per_s: float, orders_per_s: float,
+def run_trickle(lake: Lake, db: OrdersDB, shop: Shop, products_per_s: float, orders_per_s: float,
                 duration_s: float | None, dirty_rate: float = 0.0,
                 should_stop: Callable[[], bool] = lambda: False) -> TrickleStats:
     """New products (one file each) and orders (in batches of 100) at steady rates, continuing the
@@ -90,12 +91,13 @@ def run_trickle(lake: Lake, db: OrdersDB, seed: int, users: int, products_per_s:
     to the products that exist when they are placed. It holds the lake's products and orders locks
     while it runs: a generation of either waits for none and fails at once, saying so."""
     with lake.exclusive("products", "trickle"), lake.exclusive("orders", "trickle"):
-        return _trickle(lake, db, seed, users, products_per_s, orders_per_s, duration_s, dirty_rate, should_stop)
+        return _trickle(lake, db, shop, products_per_s, orders_per_s, duration_s, dirty_rate, should_stop)
 
 
-def _trickle(lake: Lake, db: OrdersDB, seed: int, users: int, products_per_s: float, orders_per_s: float,
+def _trickle(lake: Lake, db: OrdersDB, shop: Shop, products_per_s: float, orders_per_s: float,
              duration_s: float | None, dirty_rate: float, should_stop: Callable[[], bool]) -> TrickleStats:
     db.ensure()
+    seed = shop.seed
     next_product = next_product_id(lake)
     next_order = db.max_order_id() or 0  # order index i has orderId i + 1
     stats = TrickleStats(first_product=next_product, first_order_id=next_order + 1)
@@ -115,7 +117,7 @@ def _trickle(lake: Lake, db: OrdersDB, seed: int, users: int, products_per_s: fl
             due_orders = int(elapsed * orders_per_s)
             while stats.orders < due_orders and next_product > 0:
                 count = min(ORDER_BATCH, due_orders - stats.orders)
-                batch = orders_batch(seed, next_order, next_order + count, users, next_product, dirty_rate)
+                batch = orders_batch(replace(shop, products=next_product), next_order, next_order + count, dirty_rate)
                 db.append(batch.orders, batch.items)
                 order_dirt += batch.dirt
                 next_order += count

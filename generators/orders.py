@@ -1,23 +1,22 @@
 """Orders and their items, as the original's Azure SQL tables held them.
 
 Order i has orderId i + 1; its user and products exist (unless made dirty on purpose) and its
-value is the sum of its items' prices.
+value is the sum of its items' prices. Who orders, when and what follow the shop's rules (behaviour.py).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import polars as pl
 
+from generators.behaviour import Shop, order_seconds
 from generators.blocks import Draws, draw_range
 from generators.catalog import ITEMS_PER_ORDER, ORDER_DATE_MAX, ORDER_DATE_MIN
 from generators.dirty import CLEAN, DUPLICATE, MISSING_FIELD, dirty_plan
 from generators.errors import PlaygroundError
-from generators.products import popular_products, product_prices
 
 ORPHAN_USER, ORPHAN_PRODUCT = "orphan_user", "orphan_product"
 ORDER_DIRT = (ORPHAN_USER, ORPHAN_PRODUCT, MISSING_FIELD, DUPLICATE)
@@ -38,17 +37,15 @@ def _draw(rng: np.random.Generator, n: int) -> Draws:
         "date": rng.integers(0, DATE_SPAN_S, n),
         "n_items": rng.integers(ITEMS_PER_ORDER[0], MAX_ITEMS + 1, n),
         "product": rng.random((MAX_ITEMS, n)),
+        # Drawn after the original's draws, so that without the rules the data is what it was.
+        "time_of_day": rng.random(n),
+        "item_kind": rng.random((MAX_ITEMS, n)),
     }
 
 
-@cache
-def _prices(seed: int, products: int) -> np.ndarray:
-    return product_prices(seed, 0, products)
-
-
-def orders_batch(seed: int, start: int, stop: int, users: int, products: int, dirty_rate: float = 0.0
-                 ) -> OrderBatch:
+def orders_batch(shop: Shop, start: int, stop: int, dirty_rate: float = 0.0) -> OrderBatch:
     """Orders with index start..stop-1 (orderId start+1..stop) and their items."""
+    seed, users, products = shop.seed, shop.users, shop.products
     if users <= 0 or products <= 0:
         raise PlaygroundError(f"orders need users and products to refer to (got {users} users, "
                               f"{products} products); generate those first or raise their counts")
@@ -67,26 +64,28 @@ def orders_batch(seed: int, start: int, stop: int, users: int, products: int, di
     def is_(name: str) -> np.ndarray:
         return plan == ORDER_DIRT.index(name)
 
-    user = np.minimum((d["user"] * users).astype(np.int64), users - 1)
+    user = shop.buyers(d["user"])
+    date = order_seconds(d["date"] / DATE_SPAN_S, d["time_of_day"]) if shop.behaviour else d["date"]
+    order_date = (np.datetime64(ORDER_DATE_MIN.replace(tzinfo=None), "s") + date).astype("datetime64[us]")
+    month = order_date.astype("datetime64[M]").astype(np.int64) % 12
+    product = shop.items(d["product"], d["item_kind"], shop.spending_level(user)[None, :], month[None, :])
     user = np.where(is_(ORPHAN_USER), users + index % 1000, user)
-    product = popular_products(seed, products, d["product"])  # (MAX_ITEMS, n)
     in_order = np.arange(MAX_ITEMS)[:, None] < d["n_items"][None, :]
-    value = np.round((_prices(seed, products)[product] * in_order).sum(axis=0), 2)
+    value = np.round((shop.prices[product] * in_order).sum(axis=0), 2)
     orphan_product = is_(ORPHAN_PRODUCT)
     if orphan_product.any():  # the first item points past the catalogue; the value keeps its price
         product[0] = np.where(orphan_product, products + index % 1000, product[0])
     missing = np.where(is_(MISSING_FIELD), index % 3, -1)  # userId, orderDate or orderValue left empty
-    date, n_items = d["date"], d["n_items"]
+    n_items = d["n_items"]
 
     duplicate = is_(DUPLICATE) & (index > 0)
     if duplicate.any():
         source = np.maximum.accumulate(np.where(duplicate, 0, np.arange(len(index))))
-        user, date, n_items, value = user[source], date[source], n_items[source], value[source]
+        user, order_date, n_items, value = user[source], order_date[source], n_items[source], value[source]
         missing, product, in_order = missing[source], product[:, source], in_order[:, source]
 
     skip = start - lo
     ids = index[skip:] + 1
-    order_date = (np.datetime64(ORDER_DATE_MIN.replace(tzinfo=None), "s") + date).astype("datetime64[us]")
 
     def column(values: np.ndarray, empty_when: int) -> pl.Series:
         return pl.Series(values[skip:]).set(pl.Series(missing[skip:] == empty_when), None)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import polars as pl
 
-from generators.blocks import Draws, block_rng, draw_range
+from generators.blocks import Draws, draw_range
 from generators.catalog import PRICE_RANGE
 from generators.vocab import vocab
 
@@ -36,15 +34,3 @@ def products_frame(seed: int, start: int, stop: int) -> pl.DataFrame:
         pages=pl.concat_list([pl.concat_str(page, pl.lit(suffix)) for suffix in PAGE_SUFFIXES]),
         price=pl.lit(np.round(np.exp(d["log_price"]), 2)),
     )
-
-
-@cache
-def _popularity(seed: int, products: int) -> np.ndarray:
-    return block_rng(seed, "products/popularity", 0).permutation(products)
-
-
-def popular_products(seed: int, products: int, u: np.ndarray) -> np.ndarray:
-    """Product ids for uniform draws `u`, a few products taking most of the demand."""
-    # rank = floor(n * u**3): the top 10% of products take about half of the demand.
-    ranks = np.minimum((products * (u * u * u)).astype(np.int64), products - 1)
-    return _popularity(seed, products)[ranks]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
+from generators.behaviour import Shop
 from generators.blocks import chunks
 from generators.catalog import (
     GENERATIONS,
@@ -71,10 +72,14 @@ def load_manifest(lake: Lake, source: str) -> Manifest | None:
     return Manifest(**json.loads(lake.read_bytes(path))) if lake.exists(path) else None
 
 
-def population(lake: Lake, sizes: Sizes) -> tuple[int, int]:
-    """Users and products that orders and events may refer to: what the lake holds, else the scale's."""
-    users, products = load_manifest(lake, "users"), load_manifest(lake, "products")
-    return (users.records if users else sizes.users), (products.records if products else sizes.products)
+def population(lake: Lake, sizes: Sizes, seed: int, behaviour: bool = True) -> Shop:
+    """The users (VIPs among them) and products that orders and events may refer to: what the lake holds,
+    else the scale's."""
+    def count(source: str) -> int:
+        manifest = load_manifest(lake, source)
+        return manifest.records if manifest else sizes.counts[source]
+
+    return Shop(seed, count("users"), count("products"), count("vip_users"), behaviour)
 
 
 def generate_users(lake: Lake, seed: int, users: int, vip_users: int, dirty_rate: float = 0.0,
@@ -135,8 +140,8 @@ def generate_products(lake: Lake, seed: int, products: int, dirty_rate: float = 
         return manifest
 
 
-def generate_orders(db: OrdersDB, lake: Lake, seed: int, orders: int, users: int, products: int,
-                    dirty_rate: float = 0.0, chunk_size: int = DEFAULT_CHUNK,
+def generate_orders(db: OrdersDB, lake: Lake, shop: Shop, orders: int, dirty_rate: float = 0.0,
+                    chunk_size: int = DEFAULT_CHUNK,
                     workers: int = DEFAULT_WORKERS, progress: Progress = no_progress) -> Manifest:
     with lake.exclusive("orders"):
         db.reset()
@@ -145,7 +150,7 @@ def generate_orders(db: OrdersDB, lake: Lake, seed: int, orders: int, users: int
         advance = progress("orders", orders)
 
         def make(span: tuple[int, int]) -> tuple[OrderBatch, tuple]:
-            batch = orders_batch(seed, span[0], span[1], users, products, dirty_rate)
+            batch = orders_batch(shop, span[0], span[1], dirty_rate)
             return batch, db.prepare(batch.orders, batch.items)
 
         with db.bulk_load():
@@ -154,7 +159,7 @@ def generate_orders(db: OrdersDB, lake: Lake, seed: int, orders: int, users: int
                 dirt += batch.dirt
                 items += batch.items.height
                 advance(batch.orders.height)
-        manifest = Manifest("orders", seed, orders, orders, db.shown, dirty_rate, {**dirt, "items": items})
+        manifest = Manifest("orders", shop.seed, orders, orders, db.shown, dirty_rate, {**dirt, "items": items})
         manifest.save(lake)
         return manifest
 
@@ -211,6 +216,7 @@ class Generation:
     start: datetime = DEFAULT_START  # event time of the first pageview
     rate: float | None = None  # events per second of event time (None: the original's pace)
     keep_existing: bool = False  # keep what this seed generated before (its manifests, the orders in the DB)
+    behaviour: bool = True  # the shop's rules (behaviour.py); off: uniform, as the original
 
     def earlier(self, *names: str) -> list[Manifest]:
         """With keep_existing, the manifests of what was generated before with this seed (all, or none)."""
@@ -244,21 +250,21 @@ def _products(run: Generation) -> list[Manifest]:
 def _orders(run: Generation) -> list[Manifest]:
     from generators.sinks.orders_db import OrdersDB  # SQLAlchemy: only where orders are written
 
-    users, products = population(run.lake, run.sizes)
+    shop = population(run.lake, run.sizes, run.seed, run.behaviour)
     with OrdersDB(run.orders_url) as db:
         kept = run.earlier("orders")
         if kept:  # the load finished (its manifest is written last) and the DB still holds it
             db.ensure()
             kept = kept if (db.max_order_id() or 0) >= kept[0].records else []
-        return kept or [generate_orders(db, run.lake, run.seed, run.sizes.orders, users, products, run.dirty_rate,
-                                        run.chunk_size, run.workers, run.progress)]
+        return kept or [generate_orders(db, run.lake, shop, run.sizes.orders, run.dirty_rate, run.chunk_size,
+                                        run.workers, run.progress)]
 
 
 def _events(run: Generation) -> list[Manifest]:
     from generators.sinks.bus import open_bus  # a bus client: only where events are sent
 
-    users, products = population(run.lake, run.sizes)
-    config = StreamConfig(run.seed, users, products, run.start, run.rate, run.dirty_rate)
+    shop = population(run.lake, run.sizes, run.seed)
+    config = StreamConfig(run.seed, shop.users, shop.products, run.start, run.rate, run.dirty_rate, run.behaviour)
     return generate_events(open_bus(run.bus), run.lake, config, run.sizes.pageviews, run.bus, run.progress)
 
 

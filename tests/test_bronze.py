@@ -468,6 +468,7 @@ def test_key_checks_catch_a_batch_taken_twice_and_a_torn_one(tmp_path: Path) -> 
 
 def test_orders_and_items_by_watermark(tmp_path: Path) -> None:
     from dagster_project.bronze.tables import ingest_orders
+    from generators.behaviour import Shop
     from generators.live import run_trickle
     from generators.sinks.orders_db import OrdersDB
 
@@ -480,7 +481,7 @@ def test_orders_and_items_by_watermark(tmp_path: Path) -> None:
         assert (first.watermark_from, first.watermark_to, first.new_orders) == (0, 2000, 2000)
         assert first.new_items == db.counts()["items"]
         assert ingest_orders(con, db).new_orders == 0
-        stats = run_trickle(Lake(str(tmp_path / "lake")), db, 42, 500, 0, 1000, duration_s=0.5)
+        stats = run_trickle(Lake(str(tmp_path / "lake")), db, Shop(42, 500, 0), 0, 1000, duration_s=0.5)
         more = ingest_orders(con, db)
         assert (more.watermark_from, more.new_orders, more.new_items) == (2000, stats.orders, stats.items)
         assert more.total_orders == db.counts()["orders"] and more.total_items == db.counts()["items"]

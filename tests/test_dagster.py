@@ -44,9 +44,11 @@ def test_every_target_loads_without_credentials_with_its_own_keys() -> None:
     """The same graph on every target, under the solution's prefix; Stream Analytics has no DLT outputs.
     (Which keys, kinds and checks: the snapshots of tests/test_locations.py.)"""
     dlt_only = {"streaming/parsed_pageviews", "streaming/parsed_stars", "streaming/high_latency"}
+    trained_locally_only = {"ml/order_value_model", "ml/order_value_scores"}  # issue 37, items 7 and 8: not yet
     local = local_keys()
-    expected = {"local": local, "databricks": [f"databricks/{key}" for key in local],
-                "microsoft": [f"microsoft/{key}" for key in local if key not in dlt_only]}
+    expected = {"local": local,
+                "databricks": [f"databricks/{key}" for key in local if key not in trained_locally_only],
+                "microsoft": [f"microsoft/{key}" for key in local if key not in dlt_only | trained_locally_only]}
     for target in SOLUTIONS:
         defs = build_definitions(target)
         Definitions.validate_loadable(defs)

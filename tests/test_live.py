@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from generators.behaviour import Shop
 from generators.events import StreamConfig
 from generators.live import run_stream, run_trickle
 from generators.sinks.bus.embedded import EmbeddedLog
@@ -30,7 +31,7 @@ def test_trickle_continues_the_data_set(tmp_path: Path) -> None:
     playground("generate", "orders", "--count", "500", *dataset_args(base))
     lake = Lake(str(base / "lake"))
     with OrdersDB(f"sqlite:///{base / 'orders.db'}") as db:
-        stats = run_trickle(lake, db, seed=42, users=1000, products_per_s=10, orders_per_s=400, duration_s=1.5)
+        stats = run_trickle(lake, db, Shop(42, 1000, 0), products_per_s=10, orders_per_s=400, duration_s=1.5)
     assert stats.first_product == 20 and stats.first_order_id == 501
     assert 10 <= stats.products <= 16 and 400 <= stats.orders <= 620
 

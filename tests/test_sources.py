@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from faker.decode import unidecode
 
+from generators.behaviour import Shop
 from generators.catalog import (
     ORDER_DATE_MAX,
     ORDER_DATE_MIN,
@@ -110,7 +111,7 @@ def test_products() -> None:
 
 def test_orders_refer_to_existing_users_and_products_and_add_up() -> None:
     users, products = 500, 50
-    batch = orders_batch(11, 0, 5_000, users, products)
+    batch = orders_batch(Shop(11, users, products), 0, 5_000)
     orders, items = batch.orders, batch.items
     assert orders["orderId"].to_list() == list(range(1, 5_001))
     assert orders["userId"].is_between(0, users - 1).all()
@@ -129,7 +130,8 @@ def test_orders_refer_to_existing_users_and_products_and_add_up() -> None:
 
 
 def test_events_form_sessions() -> None:
-    config = StreamConfig(seed=3, users=1_000, products=100, start=datetime(2022, 8, 13, tzinfo=UTC))
+    # Plain: latencies as the original drew them (with the rules they follow the page: test_behaviour.py).
+    config = StreamConfig(seed=3, users=1_000, products=100, start=datetime(2022, 8, 13, tzinfo=UTC), behaviour=False)
     batch = next(EventStream(config).batches())
     pageviews = [json.loads(b) for b, t in zip(batch.bodies, batch.topics, strict=True) if t == "pageviews"]
     stars = [json.loads(b) for b, t in zip(batch.bodies, batch.topics, strict=True) if t == "stars"]

@@ -196,11 +196,12 @@ def test_the_databricks_bronze_job_equals_local_bronze_through_pipes(tmp_path: P
 
     # New files and new orders: each run takes only what is new, and both tiers stay equal.
     write_products(lake, 42, 40, 45)
+    from generators.behaviour import Shop
     from generators.live import run_trickle
     from generators.sinks.orders_db import OrdersDB
 
     with OrdersDB(postgres_url) as db:
-        trickled = run_trickle(lake, db, 42, 400, 0, 1000, duration_s=0.5)
+        trickled = run_trickle(lake, db, Shop(42, 400, 0), 0, 1000, duration_s=0.5)
     local, spark = run_both(tmp_path, postgres_url)
     assert_same_tables(tmp_path)
     spark_counts = materialized(spark)

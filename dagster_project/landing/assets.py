@@ -37,6 +37,8 @@ class LandingConfig(Config):
     scale: str = Field(default="small", description="small, medium or large")
     seed: int = 42
     dirty_rate: float = Field(default=0.0, description="share of dirty records, counted in the manifests")
+    plain: bool = Field(default=False, description="without the shop's behaviour (README: Behaviour): uniform "
+                        "users, dates, products and latencies, as the original")
     counts: dict[str, int] = Field(default_factory=dict, description="per source, overriding the scale ("
                                    + ", ".join(name for name, source in SOURCES.items() if source.counts) + ")")
 
@@ -115,7 +117,7 @@ def _generation_asset(solution: Solution, generation: str, specs: list[AssetSpec
         check_room(counts, lake, orders_url, bus)  # counts the sinks cannot hold fail before anything is written
         # Counts only: the orders database's URL may hold its password.
         context.log.info(f"generating {', '.join(f'{n:,} {name}' for name, n in counts.items())}")
-        yield from results(GENERATORS[generation](Generation(lake, orders_url, bus, config.seed, sizes,
-                                                             config.dirty_rate)), solution)
+        yield from results(GENERATORS[generation](Generation(
+            lake, orders_url, bus, config.seed, sizes, config.dirty_rate, behaviour=not config.plain)), solution)
 
     return landing

@@ -3,8 +3,9 @@
 The manifest is prepared by `make setup` (`dbt parse`), never at import. Each solution builds the same
 models on its own warehouse: keys <prefix>/<tier>/<model> in its groups, kinds naming that warehouse,
 and the sources are the solution's bronze assets. Two variants publish gold to the lake, where the
-dashboard reads it: from DuckDB's file after the build, or by the cloud warehouse itself during it (dbt's
-publish_to_lake), which Dagster then points readers at. assembly.py picks one.
+dashboard reads it: from DuckDB's file after the build (the features too, where training reads them), or
+by the cloud warehouse itself during it (dbt's publish_to_lake), which Dagster then points readers at.
+assembly.py picks one.
 """
 
 from collections.abc import Callable, Iterator, Mapping
@@ -15,7 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from dagster_project.dashboard_links import dashboard_link
 from dagster_project.resources import DuckDBFile, LakeResource
-from dagster_project.solutions import GOLD, Solution
+from dagster_project.solutions import FEATURES, GOLD, Solution
 from dagster_project.transform.dbt_cli import (
     DBT_PROJECT,
     DbtResource,
@@ -26,26 +27,29 @@ from dagster_project.transform.dbt_cli import (
     require_prepared,
 )
 
-# What publishes a build's gold models (their names) into the lake, as observations of them.
-GoldPublisher = Callable[[Solution, list[str], LakeResource, DuckDBFile, str], Iterator[AssetObservation]]
+# What publishes a build's models (by tier: gold, features) into the lake, as observations of them.
+Publisher = Callable[[Solution, dict[str, list[str]], LakeResource, DuckDBFile, str], Iterator[AssetObservation]]
 
 
-def gold_from_duckdb(solution: Solution, gold: list[str], lake: LakeResource, warehouse: DuckDBFile,
+def copies_from_duckdb(solution: Solution, built: dict[str, list[str]], lake: LakeResource, warehouse: DuckDBFile,
                      stamp: str) -> Iterator[AssetObservation]:
-    """Each gold table of DuckDB's file written to the lake as Parquet."""
+    """Each gold and feature table of DuckDB's file written to the lake as Parquet."""
     from dagster_project.publish import publish_tables
 
-    for model, (path, rows) in publish_tables(warehouse.database, GOLD, gold, lake.open()).items():
-        yield AssetObservation(asset_key=solution.key(GOLD, model), metadata={"parquet": path, "parquet_rows": rows})
+    for tier in (GOLD, FEATURES):
+        for model, (path, rows) in publish_tables(warehouse.database, tier, built[tier], lake.open()).items():
+            yield AssetObservation(asset_key=solution.key(tier, model), metadata={"parquet": path,
+                                                                                  "parquet_rows": rows})
 
 
-def gold_from_warehouse(solution: Solution, gold: list[str], lake: LakeResource, warehouse: DuckDBFile,
+def gold_from_warehouse(solution: Solution, built: dict[str, list[str]], lake: LakeResource, warehouse: DuckDBFile,
                         stamp: str) -> Iterator[AssetObservation]:
-    """The warehouse wrote each gold model's folder of this build itself: readers pointed at it."""
+    """The warehouse wrote each gold model's folder of this build itself: readers pointed at it. Features stay
+    in the warehouse, where its training reads them."""
     from dagster_project.publish import point_to_published
 
     the_lake = lake.open()
-    for model in gold:
+    for model in built[GOLD]:
         if path := point_to_published(the_lake, GOLD, model, stamp):
             yield AssetObservation(asset_key=solution.key(GOLD, model), metadata={"parquet": path})
 
@@ -81,7 +85,7 @@ class TierTranslator(DagsterDbtTranslator):
                                        metadata=metadata)
 
 
-def dbt_models_for(solution: Solution, publish: GoldPublisher, pool: str | None = None, table_names: bool = False,
+def dbt_models_for(solution: Solution, publish: Publisher, pool: str | None = None, table_names: bool = False,
                    dashboard: bool = False) -> AssetsDefinition:
     """The models on the solution's warehouse; `pool` when the build writes a DuckDB file (one writer)."""
     prepare_if_dev()
@@ -97,8 +101,9 @@ def dbt_models_for(solution: Solution, publish: GoldPublisher, pool: str | None 
         stamp = publish_stamp()  # where a cloud warehouse writes this run's gold in the lake (publish_to_lake)
         with environment({**dbt_settings(warehouse.database, lake.root), "PLAYGROUND_PUBLISH_STAMP": stamp}):
             yield from dbt.cli(["build"], context=context).stream()
-        gold = [key.path[-1] for key in context.selected_asset_keys if key.path[-2] == GOLD]
-        for observation in publish(solution, gold, lake, warehouse, stamp):
+        built = {tier: [key.path[-1] for key in context.selected_asset_keys if key.path[-2] == tier]
+                 for tier in (GOLD, FEATURES)}
+        for observation in publish(solution, built, lake, warehouse, stamp):
             context.log_event(observation)
 
     return dbt_models

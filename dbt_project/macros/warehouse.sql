@@ -74,3 +74,22 @@
 {% macro synapse__double_type() -%}
     float
 {%- endmacro %}
+
+{# The ISO day of the week of a timestamp: 1 Monday .. 7 Sunday. #}
+{% macro iso_day_of_week(column) -%}
+    {{ return(adapter.dispatch('iso_day_of_week', 'playground')(column)) }}
+{%- endmacro %}
+
+{% macro default__iso_day_of_week(column) -%}
+    isodow({{ column }})
+{%- endmacro %}
+
+{# Spark's dayofweek counts from Sunday (1). #}
+{% macro spark__iso_day_of_week(column) -%}
+    ((dayofweek({{ column }}) + 5) % 7 + 1)
+{%- endmacro %}
+
+{# T-SQL's weekday depends on the session's DATEFIRST; @@datefirst undoes it. #}
+{% macro synapse__iso_day_of_week(column) -%}
+    ((datepart(weekday, {{ column }}) + @@datefirst - 2) % 7 + 1)
+{%- endmacro %}

@@ -1,0 +1,277 @@
+"""The order value model: trained, registered and scored where MLflow and scikit-learn live (the ml/
+environment locally, a job cluster on Databricks), launched by Dagster through Pipes. Imports nothing of
+the project: it runs where only those packages are installed.
+
+`train`: orders before a cut-off date are the training set, the orders after it the held-out set. The
+mean (baseline), a linear regression (the original's train_LR) and gradient-boosted trees are trained and
+tracked as one MLflow run each, nested in the training run; the best is registered as a new version of
+the model, and the alias `champion` moves to it only when it beats the current champion on this held-out
+set. `score`: the champion's predictions for the newest orders, with the version that made them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+FEATURES = ["is_vip", "order_month", "order_weekday", "prior_orders", "prior_mean_value", "prior_max_value",
+            "days_since_previous_order", "prior_pageviews", "prior_ratings", "prior_mean_stars"]
+LABEL = "order_value"
+CHAMPION = "champion"
+HELD_OUT_SHARE = 0.2  # without a cut-off date: the newest fifth of the orders is held out
+MIN_ORDERS = 100  # on each side of the cut-off
+SEED = 0
+# What the candidates' saved form (skops, MLflow's safe format for scikit-learn) holds beyond scikit-learn.
+TRUSTED_TYPES = ["numpy.dtype", "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+
+
+class ModelError(Exception):
+    """What the user must fix, said in one sentence."""
+
+
+@dataclass(frozen=True)
+class Split:
+    cutoff: pd.Timestamp
+    train: pd.DataFrame
+    test: pd.DataFrame
+
+
+def read_features(path: str) -> pd.DataFrame:
+    if not os.path.exists(path):
+        raise ModelError(f"no order features at {path}: materialize features/order_features first")
+    frame = pd.read_parquet(path, columns=["order_id", "order_date", *FEATURES, LABEL])
+    return frame.dropna(subset=[LABEL]).sort_values("order_id", kind="stable").reset_index(drop=True)
+
+
+def split(frame: pd.DataFrame, cutoff: str | None) -> Split:
+    """Orders before the cut-off to train on, the rest held out; the cut-off defaults to the day that leaves
+    HELD_OUT_SHARE of the orders after it."""
+    when = (pd.Timestamp(cutoff) if cutoff
+            else frame["order_date"].quantile(1 - HELD_OUT_SHARE).normalize() if len(frame) else pd.Timestamp(0))
+    before = frame["order_date"] < when
+    train, test = frame[before], frame[~before]
+    if len(train) < MIN_ORDERS or len(test) < MIN_ORDERS:
+        raise ModelError(f"too few orders to split at {when:%Y-%m-%d}: {len(train):,} before it and {len(test):,} "
+                         f"from it on (at least {MIN_ORDERS} each); generate more orders or move the cut-off")
+    return Split(when, train, test)
+
+
+def candidates() -> dict[str, Any]:
+    from sklearn.dummy import DummyRegressor
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+
+    return {
+        "baseline_mean": DummyRegressor(strategy="mean"),
+        "linear_regression": make_pipeline(SimpleImputer(strategy="median", add_indicator=True), LinearRegression()),
+        "gradient_boosting": HistGradientBoostingRegressor(max_iter=200, learning_rate=0.1, random_state=SEED),
+    }
+
+
+def features_of(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    return frame[columns or FEATURES].astype("float64")
+
+
+def requirements() -> list[str]:
+    """The packages a saved model needs, pinned as here (MLflow would otherwise infer them, seconds a model)."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("scikit-learn", "numpy", "pandas", "scipy")]
+
+
+def metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    return {"rmse": float(np.sqrt(mean_squared_error(actual, predicted))),
+            "mae": float(mean_absolute_error(actual, predicted)), "r2": float(r2_score(actual, predicted))}
+
+
+def fingerprint(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as source:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def experiment_id(name: str, artifact_location: str | None) -> str:
+    import mlflow
+
+    found = mlflow.get_experiment_by_name(name)
+    if found:
+        return found.experiment_id
+    return mlflow.create_experiment(name, artifact_location=artifact_location)
+
+
+def champion_version(client: Any, model_name: str) -> Any | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def load_version(model_name: str, version: str) -> Any:
+    import mlflow
+
+    try:
+        return mlflow.sklearn.load_model(f"models:/{model_name}/{version}")
+    except Exception as error:  # a missing or corrupt artifact: name the version
+        raise ModelError(f"version {version} of model {model_name} cannot be loaded ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0] if str(error) else ''})") from error
+
+
+def train(extras: dict[str, Any], report: Any) -> dict[str, Any]:
+    import mlflow
+    from mlflow.models import infer_signature
+    from mlflow.tracking import MlflowClient
+
+    mlflow.set_tracking_uri(extras["tracking_uri"])
+    if extras.get("registry_uri"):
+        mlflow.set_registry_uri(extras["registry_uri"])
+    model_name, margin = extras["model_name"], float(extras["margin"])
+    data = read_features(extras["features"])
+    parts = split(data, extras.get("cutoff"))
+    # A feature nobody has a value of before the cut-off (no ratings yet) says nothing: left out.
+    columns = [name for name in FEATURES if parts.train[name].notna().any()]
+    x_train, x_test = features_of(parts.train, columns), features_of(parts.test, columns)
+    y_train, y_test = parts.train[LABEL].to_numpy(), parts.test[LABEL].to_numpy()
+    data_version = {"data_fingerprint": fingerprint(extras["features"]), **extras.get("upstream", {})}
+    client = MlflowClient()
+    results: dict[str, dict[str, float]] = {}
+    models: dict[str, Any] = {}
+    logged: dict[str, str] = {}
+    # The active experiment, not only the run's: MLflow keeps logged models under the active one's artifacts.
+    mlflow.set_experiment(experiment_id=experiment_id(extras["experiment"], extras.get("artifact_location")))
+    with mlflow.start_run(run_name="order_value training") as parent:
+        mlflow.set_tags({**data_version, "cutoff": f"{parts.cutoff:%Y-%m-%d}"})
+        mlflow.log_params({"cutoff": f"{parts.cutoff:%Y-%m-%d}", "train_orders": len(parts.train),
+                           "held_out_orders": len(parts.test), "features": ",".join(columns)})
+        for name, model in candidates().items():
+            with mlflow.start_run(run_name=name, nested=True):
+                mlflow.set_tags({**data_version, "candidate": name, "cutoff": f"{parts.cutoff:%Y-%m-%d}"})
+                mlflow.log_params({"candidate": name, **{k: v for k, v in model.get_params().items()
+                                                         if isinstance(v, (int, float, str, bool)) or v is None}})
+                model.fit(x_train, y_train)
+                results[name] = metrics(y_test, model.predict(x_test))
+                mlflow.log_metrics(results[name])
+                info = mlflow.sklearn.log_model(model, name="model", input_example=x_train.head(5),
+                                                skops_trusted_types=TRUSTED_TYPES, pip_requirements=requirements(),
+                                                signature=infer_signature(x_train, model.predict(x_train.head(5))))
+                models[name], logged[name] = model, info.model_uri
+                report.log.info(f"{name}: held-out RMSE {results[name]['rmse']:,.2f}")
+        best = min(results, key=lambda name: results[name]["rmse"])
+        with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints each registration; the report says it
+            version = mlflow.register_model(logged[best], model_name, tags={"candidate": best, **data_version})
+        current = champion_version(client, model_name)
+        current_rmse, unloadable = None, None
+        if current is not None:
+            try:
+                champion_model = load_version(model_name, current.version)
+                current_rmse = metrics(y_test, champion_model.predict(features_of(
+                    parts.test, list(champion_model.feature_names_in_))))["rmse"]
+            except ModelError as error:  # a champion that cannot serve is replaced, whatever it scored
+                report.log.warning(str(error))
+                unloadable = current.version
+        # The new version as the registry serves it: one that does not load never becomes the champion.
+        try:
+            registered = load_version(model_name, version.version)
+        except ModelError as error:
+            raise ModelError(f"{error}; the champion stays version {current.version if current else 'none'}") from error
+        if metrics(y_test, registered.predict(x_test))["rmse"] != results[best]["rmse"]:
+            raise ModelError(f"version {version.version} of model {model_name} predicts otherwise once registered; "
+                             "the champion stays as it was")
+        if current is None or current_rmse is None or results[best]["rmse"] < current_rmse:
+            client.set_registered_model_alias(model_name, CHAMPION, version.version)
+            moved, champion, champion_rmse = True, version.version, results[best]["rmse"]
+        else:
+            moved, champion, champion_rmse = False, current.version, current_rmse
+        mlflow.log_metrics({f"{name}_{metric}": value for name, found in results.items()
+                            for metric, value in found.items()})
+        mlflow.log_metrics({"champion_rmse": champion_rmse})
+        mlflow.set_tags({"registered_version": version.version, "champion_version": champion})
+    # The same candidate trained before on the same data and cut-off (training is deterministic: same metrics).
+    earlier = [run for run in mlflow.search_runs(
+        experiment_ids=[parent.info.experiment_id], output_format="list",
+        filter_string=f"tags.data_fingerprint = '{data_version['data_fingerprint']}' and "
+                      f"tags.cutoff = '{parts.cutoff:%Y-%m-%d}' and tags.candidate = '{best}'")
+        if run.data.tags.get("mlflow.parentRunId") != parent.info.run_id]
+    baseline_rmse = results["baseline_mean"]["rmse"]
+    return {
+        "run_id": parent.info.run_id, "experiment_id": parent.info.experiment_id, "best": best,
+        "registered_version": version.version, "champion_version": champion, "champion_moved": moved,
+        "cutoff": f"{parts.cutoff:%Y-%m-%d}", "train_orders": len(parts.train), "held_out_orders": len(parts.test),
+        "results": results, "champion_rmse": champion_rmse, "previous_champion_rmse": current_rmse,
+        "baseline_rmse": baseline_rmse, "margin": margin,
+        "beats_baseline": champion_rmse <= (1 - margin) * baseline_rmse,
+        "replaced_unloadable_champion": unloadable,
+        "earlier_same_data": [{"run_id": run.info.run_id, **{k: run.data.metrics[k] for k in ("rmse", "mae", "r2")}}
+                              for run in earlier],
+        "data_fingerprint": data_version["data_fingerprint"],
+    }
+
+
+def score(extras: dict[str, Any], report: Any) -> dict[str, Any]:
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    mlflow.set_tracking_uri(extras["tracking_uri"])
+    if extras.get("registry_uri"):
+        mlflow.set_registry_uri(extras["registry_uri"])
+    model_name = extras["model_name"]
+    current = champion_version(MlflowClient(), model_name)
+    if current is None:
+        raise ModelError(f"model {model_name} has no champion yet: materialize ml/order_value_model first")
+    try:
+        model = load_version(model_name, current.version)
+    except ModelError as error:
+        raise ModelError(f"{error}; the scores of the previous run stay as they were") from error
+    data = pd.read_parquet(extras["features"]) if os.path.exists(extras["features"]) else None
+    if data is None:
+        raise ModelError(f"no order features at {extras['features']}: materialize features/order_features first")
+    since = data["order_date"].max() - pd.Timedelta(days=int(extras["days"]))
+    newest = data[data["order_date"] > since].sort_values("order_id", kind="stable")
+    scores = pd.DataFrame({
+        "order_id": newest["order_id"].to_numpy(), "user_id": newest["user_id"].to_numpy(),
+        "order_date": newest["order_date"].to_numpy(),
+        "predicted_value": (model.predict(features_of(newest, list(model.feature_names_in_))) if len(newest)
+                            else np.array([], dtype="float64")),
+        "order_value": newest[LABEL].to_numpy(), "model_version": int(current.version),
+    })
+    target = extras["scores"]
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=os.path.dirname(target), suffix=".parquet", delete=False) as tmp:
+        scores.to_parquet(tmp.name, index=False)
+    os.replace(tmp.name, target)  # readers see the old scores or the new, whole
+    return {"rows": len(scores), "model_version": current.version, "since": f"{since:%Y-%m-%d %H:%M:%S}",
+            "path": target}
+
+
+def main(command: str) -> None:
+    from collections.abc import Callable
+
+    from dagster_pipes import open_dagster_pipes
+
+    with open_dagster_pipes() as pipes:
+        try:
+            commands: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {"train": train, "score": score}
+            found = commands[command](dict(pipes.extras), pipes)
+        except ModelError as error:  # an expected failure: one sentence for Dagster to show, no stack
+            found = {"error": str(error)}
+        pipes.report_custom_message(found)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

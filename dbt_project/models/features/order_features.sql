@@ -1,0 +1,68 @@
+-- Each order with what was known of its user before it was placed (point in time): their earlier orders,
+-- pageviews and ratings, never the order's own items or anything at or after its time. Orders a user placed
+-- at the same instant are known together, only after it. The label, order_value, is the order's own.
+with orders as (
+    select order_id, user_id, order_date, order_value
+    from {{ ref('orders') }}
+    where user_id is not null and order_date is not null
+),
+
+instants as (
+    select user_id, order_date, count(*) as orders, count(order_value) as valued_orders,
+           sum(order_value) as orders_value, max(order_value) as max_value
+    from orders
+    group by user_id, order_date
+),
+
+earlier_orders as (
+    select
+        user_id,
+        order_date,
+        {% for measure, column in [('prior_orders', 'sum(orders)'), ('prior_valued_orders', 'sum(valued_orders)'),
+                                   ('prior_orders_value', 'sum(orders_value)'), ('prior_max_value', 'max(max_value)')] %}
+        {{ column }} over (partition by user_id order by order_date
+                           rows between unbounded preceding and 1 preceding) as {{ measure }},
+        {% endfor %}
+        lag(order_date) over (partition by user_id order by order_date) as previous_order_date
+    from instants
+),
+
+-- Orders and events on one timeline per user; at one instant an order comes first, so the running sums
+-- an order sees hold the events strictly before it.
+timeline as (
+    select user_id, order_date as happened_at, 0 as is_event, 0 as pageviews, 0 as ratings, 0 as stars
+    from instants
+    union all
+    select user_id, event_time, 1, 1, 0, 0 from {{ ref('pageviews') }} where user_id is not null
+    union all
+    select user_id, event_time, 1, 0, 1, stars from {{ ref('stars') }} where user_id is not null and stars is not null
+),
+
+earlier_events as (
+    select user_id, happened_at, is_event,
+        {% for measure in ['pageviews', 'ratings', 'stars'] %}
+        sum({{ measure }}) over (partition by user_id order by happened_at, is_event
+                                 rows between unbounded preceding and current row) as prior_{{ measure }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from timeline
+)
+
+select
+    o.order_id,
+    o.user_id,
+    o.order_date,
+    {{ as_flag('v.user_id is not null') }} as is_vip,
+    month(o.order_date) as order_month,
+    {{ iso_day_of_week('o.order_date') }} as order_weekday,
+    cast(coalesce(b.prior_orders, 0) as {{ dbt.type_bigint() }}) as prior_orders,
+    b.prior_orders_value / nullif(b.prior_valued_orders, 0) as prior_mean_value,
+    b.prior_max_value,
+    {{ dbt.datediff('b.previous_order_date', 'o.order_date', 'second') }} / 86400.0 as days_since_previous_order,
+    cast(e.prior_pageviews as {{ dbt.type_bigint() }}) as prior_pageviews,
+    cast(e.prior_ratings as {{ dbt.type_bigint() }}) as prior_ratings,
+    cast(e.prior_stars as {{ double_type() }}) / nullif(e.prior_ratings, 0) as prior_mean_stars,
+    o.order_value
+from orders as o
+inner join earlier_orders as b on b.user_id = o.user_id and b.order_date = o.order_date
+inner join earlier_events as e on e.user_id = o.user_id and e.happened_at = o.order_date and e.is_event = 0
+left join {{ ref('vip_users') }} as v on v.user_id = o.user_id

@@ -39,8 +39,8 @@ os.environ["PLAYGROUND_SETTINGS_DIR"] = tempfile.mkdtemp(prefix="playground-sett
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
-# Fixtures that start a server or a process (test_dbt's `built` runs dbt): a test using one is integration.
-INTEGRATION_FIXTURES = {"azurite", "postgres_url", "kafka_bootstrap", "built"}
+# Fixtures that start a server or a process (test_dbt's `built` and test_ml's run dbt): a test using one is integration.
+INTEGRATION_FIXTURES = {"azurite", "postgres_url", "kafka_bootstrap", "built", "ml_features", "ml_playground"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,8 +8,10 @@ with orders as (
 ),
 
 instants as (
+    -- Values summed as exact decimals (they have cents): a float sum depends on the order it is added in,
+    -- and an order's features must not move when rows are added elsewhere.
     select user_id, order_date, count(*) as orders, count(order_value) as valued_orders,
-           sum(order_value) as orders_value, max(order_value) as max_value
+           sum(cast(order_value as decimal(18, 2))) as orders_value, max(order_value) as max_value
     from orders
     group by user_id, order_date
 ),
@@ -55,7 +57,7 @@ select
     month(o.order_date) as order_month,
     {{ iso_day_of_week('o.order_date') }} as order_weekday,
     cast(coalesce(b.prior_orders, 0) as {{ dbt.type_bigint() }}) as prior_orders,
-    b.prior_orders_value / nullif(b.prior_valued_orders, 0) as prior_mean_value,
+    cast(b.prior_orders_value as {{ double_type() }}) / nullif(b.prior_valued_orders, 0) as prior_mean_value,
     b.prior_max_value,
     {{ dbt.datediff('b.previous_order_date', 'o.order_date', 'second') }} / 86400.0 as days_since_previous_order,
     cast(e.prior_pageviews as {{ dbt.type_bigint() }}) as prior_pageviews,

@@ -1,0 +1,222 @@
+"""The order value model end to end: point-in-time features built by dbt, training tracked in a local MLflow
+(the ml/ environment, through Pipes), the champion alias, batch scores, and what a user meets when
+something is wrong."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pytest
+from dagster import AssetKey, DagsterInstance, Failure, materialize
+
+from dagster_project.ml.assets import MARGIN
+from dagster_project.ml.tracking import ModelTracking
+from dagster_project.transform.dbt_cli import dbt_command
+from generators.catalog import LANDING_OPS
+from tests.helpers import local_assets, local_env, local_resources
+
+# Enough orders a user (10) for their earlier orders to say what they spend.
+COUNTS = {"users": 500, "vip_users": 25, "products": 200, "orders": 5_000, "pageviews": 2_000}
+MODEL, SCORES = AssetKey(["ml", "order_value_model"]), AssetKey(["ml", "order_value_scores"])
+
+
+@pytest.fixture(scope="module")
+def built_instance() -> DagsterInstance:
+    """The Dagster instance that built the features: training records their materialization."""
+    return DagsterInstance.ephemeral()
+
+
+@pytest.fixture(scope="module")
+def ml_features(tmp_path_factory: pytest.TempPathFactory, built_instance: DagsterInstance) -> Path:
+    """Landing -> bronze -> silver -> gold and features, in a temp dir (no model yet)."""
+    root = tmp_path_factory.mktemp("ml")
+    run_config = {"ops": {name: {"config": {"counts": COUNTS}} for name in LANDING_OPS}}
+    result = materialize(local_assets("landing", "bronze", "gold"), resources=local_resources(root),
+                         run_config=run_config, instance=built_instance)
+    assert result.success
+    return root
+
+
+@pytest.fixture
+def ml_playground(ml_features: Path, tmp_path: Path) -> Iterator[Path]:
+    """A copy of the built playground, with an MLflow store of its own."""
+    root = tmp_path / "root"
+    shutil.copytree(ml_features, root, ignore=shutil.ignore_patterns("mlflow", "dagster_home"))
+    yield root
+
+
+def train(root: Path, instance: DagsterInstance, **config: Any) -> Any:
+    run_config = {"ops": {"ml__order_value_model": {"config": config}}} if config else None
+    return materialize(local_assets("ml"), resources=local_resources(root), instance=instance,
+                       selection=[MODEL, SCORES], run_config=run_config, raise_on_error=False)
+
+
+def metadata(result: Any, key: AssetKey) -> dict[str, Any]:
+    [event] = [e for e in result.get_asset_materialization_events() if e.materialization.asset_key == key]
+    return {name: getattr(value, "value", value) for name, value in event.materialization.metadata.items()}
+
+
+def checks(result: Any) -> dict[str, Any]:
+    return {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data for e in result.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+
+
+def failure_message(result: Any) -> str:
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    error = failure.step_failure_data.error
+    return (error.cause or error).message if error.cause and "Failure" in error.cause.cls_name else error.message
+
+
+def test_an_orders_features_do_not_move_when_later_data_changes(ml_features: Path, tmp_path: Path) -> None:
+    """Orders, pageviews and ratings dated after a moment arrive: the features of every order placed before
+    it stay as they were. Pageviews dated before the later orders do move those."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(ml_features / "warehouse.duckdb", warehouse)
+    query = "SELECT * FROM features.order_features ORDER BY order_id"
+    with duckdb.connect(str(warehouse)) as con:
+        before = pl.from_arrow(con.execute(query).to_arrow_table())
+        moment = con.execute("SELECT quantile_disc(order_date, 0.5) FROM features.order_features").fetchone()[0]
+        top = con.execute("SELECT max(orderId) FROM bronze.orders").fetchone()[0]
+        viewed = dict(con.execute("SELECT user_id, count(*) FROM bronze.pageviews GROUP BY 1").fetchall())
+        con.execute(f"""
+            INSERT INTO bronze.orders SELECT orderId + {top}, userId, orderDate + INTERVAL 400 DAY, orderValue * 3,
+                now()::TIMESTAMP, 'later' FROM bronze.orders WHERE orderDate > TIMESTAMP '{moment}';
+            INSERT INTO bronze.items SELECT orderId + {top}, rowId, productId, now()::TIMESTAMP, 'later'
+                FROM bronze.items
+                WHERE orderId IN (SELECT orderId - {top} FROM bronze.orders WHERE _batch_id = 'later');
+            INSERT INTO bronze.pageviews SELECT * REPLACE (event_id || '-later' AS event_id,
+                strftime(TIMESTAMP '{moment}' + INTERVAL 1 HOUR, '%Y-%m-%dT%H:%M:%S.000Z') AS event_time,
+                now()::TIMESTAMP AS _ingested_at) FROM bronze.pageviews;
+            INSERT INTO bronze.stars SELECT * REPLACE (event_id || '-later' AS event_id,
+                strftime(TIMESTAMP '{moment}' + INTERVAL 1 HOUR, '%Y-%m-%dT%H:%M:%S.000Z') AS event_time,
+                now()::TIMESTAMP AS _ingested_at) FROM bronze.stars;""")
+    env = local_env(tmp_path, PLAYGROUND_WAREHOUSE=str(warehouse))
+    build = subprocess.run(dbt_command("build", "--select", "+order_features", scratch=str(tmp_path)),
+                           cwd=Path(__file__).parents[1] / "dbt_project", env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert build.returncode == 0, build.stdout[-3000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        after = pl.from_arrow(con.execute(query).to_arrow_table())
+    earlier = pl.col("order_date") <= moment
+    unchanged = before.filter(earlier).join(after, on="order_id", suffix="_after")
+    for column in before.columns[1:]:
+        differs = unchanged.filter(pl.col(column).ne_missing(pl.col(f"{column}_after")))
+        assert differs.is_empty(), (column, differs.head(3))
+    assert before.filter(earlier).height > 1_000
+    # The test can tell: what came before the later orders is seen by them.
+    later = before.filter(pl.col("order_date") > moment + timedelta(hours=1)).join(after, on="order_id",
+                                                                                   suffix="_after")
+    added = later["user_id"].replace_strict(viewed, default=0)
+    assert (later["prior_pageviews_after"] == later["prior_pageviews"] + added).all()
+    assert (added > 0).sum() > 100
+    assert after.height > before.height
+
+
+def test_training_registers_a_champion_that_beats_the_mean_and_scores_the_newest_orders(
+        ml_playground: Path, built_instance: DagsterInstance) -> None:
+    instance = built_instance
+    first = train(ml_playground, instance)
+    assert first.success
+    model = metadata(first, MODEL)
+    assert model["champion_version"] == model["registered_version"] == 1 and model["champion_moved"]
+    assert model["best"] in ("gradient_boosting", "linear_regression")
+    assert model["champion_rmse"] <= (1 - MARGIN) * model["baseline_mean_rmse"]
+    assert model["gradient_boosting_rmse"] < model["baseline_mean_rmse"]
+    assert model["train_orders"] + model["held_out_orders"] == 5_000
+    found = checks(first)
+    assert found["champion_beats_baseline"].passed and found["scores_cover_the_range"].passed
+    assert found["training_is_reproducible"].passed
+    assert found["training_is_reproducible"].metadata["earlier_runs_on_the_same_data"].value == 0
+
+    scores = pl.read_parquet(ml_playground / "lake" / "ml" / "order_value_scores" / "data.parquet")
+    newest = pl.read_parquet(ml_playground / "lake" / "features" / "order_features" / "data.parquet")
+    since = newest["order_date"].max() - pl.duration(days=30)
+    in_range = newest.filter(pl.col("order_date") > pl.select(since).item())
+    assert sorted(scores["order_id"].to_list()) == sorted(in_range["order_id"].to_list())
+    assert scores["model_version"].unique().to_list() == [1] and scores["predicted_value"].null_count() == 0
+
+    # The same data again: the same metrics (the check compares), a new version, the champion stays.
+    second = train(ml_playground, instance)
+    again = metadata(second, MODEL)
+    assert again["registered_version"] == 2 and again["champion_version"] == 1 and not again["champion_moved"]
+    assert again["gradient_boosting_rmse"] == model["gradient_boosting_rmse"]
+    reproducible = checks(second)["training_is_reproducible"]
+    assert reproducible.passed and reproducible.metadata["earlier_runs_on_the_same_data"].value == 1
+
+    # MLflow holds it: the run's parameters, metrics and data version, the model with its signature.
+    ml_python = str(ModelTracking.model_fields["python"].default)
+    tracked = subprocess.run([ml_python, "-c", MLFLOW_READ, f"sqlite:///{ml_playground}/mlflow/mlflow.db",
+                              model["mlflow_run"]], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "MLFLOW_LOGGING_LEVEL": "ERROR"})
+    assert tracked.returncode == 0, tracked.stderr[-2000:]
+    params, tags, champion, signature = tracked.stdout.strip().split("\n")
+    assert "cutoff" in params and "train_orders" in params
+    assert "data_fingerprint" in tags and "features_run_id" in tags
+    assert champion == "1"
+    assert "prior_mean_value" in signature
+
+
+MLFLOW_READ = """
+import sys, mlflow
+from mlflow.tracking import MlflowClient
+mlflow.set_tracking_uri(sys.argv[1])
+client = MlflowClient()
+run = client.get_run(sys.argv[2])
+print(sorted(run.data.params))
+print(sorted(run.data.tags))
+print(client.get_model_version_by_alias("order_value", "champion").version)
+info = mlflow.models.get_model_info("models:/order_value/1")
+print(info.signature.inputs.input_names())
+"""
+
+
+def test_a_champion_that_cannot_load_fails_scoring_naming_it_and_the_old_scores_stay(ml_playground: Path) -> None:
+    instance = DagsterInstance.ephemeral()
+    assert train(ml_playground, instance).success
+    scores = ml_playground / "lake" / "ml" / "order_value_scores" / "data.parquet"
+    kept = scores.read_bytes()
+    shutil.rmtree(ml_playground / "mlflow" / "artifacts")  # the champion's files gone
+    result = materialize(local_assets("ml"), resources=local_resources(ml_playground), instance=instance,
+                         selection=[SCORES], raise_on_error=False)
+    assert not result.success
+    message = failure_message(result)
+    assert "version 1 of model order_value cannot be loaded" in message
+    assert "the scores of the previous run stay" in message
+    assert scores.read_bytes() == kept
+
+
+def test_a_training_set_too_small_to_split_says_so(ml_playground: Path) -> None:
+    result = train(ml_playground, DagsterInstance.ephemeral(), cutoff="2010-09-01")
+    assert not result.success
+    message = failure_message(result)
+    assert "too few orders to split at 2010-09-01" in message and "from it on (at least 100 each)" in message
+    assert not (ml_playground / "lake" / "ml" / "order_value_scores" / "data.parquet").exists()
+
+
+def test_without_the_ml_environment_one_error_says_how_to_install_it(tmp_path: Path) -> None:
+    tracking = ModelTracking(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db", python=str(tmp_path / "missing/python"))
+    with pytest.raises(Failure, match=r"the ML environment is missing .*run `make setup`"):
+        tracking.run(None, "train", {})  # type: ignore[arg-type]
+
+
+@pytest.mark.integration
+def test_on_plain_data_the_champion_cannot_beat_the_mean_and_the_check_says_so(tmp_path: Path) -> None:
+    """Without the shop's behaviour an order's value is random draws: nothing about a user predicts it, so the
+    check that demands a margin over the mean fails (it is not a check that cannot fail)."""
+    plain = {"counts": COUNTS, "plain": True}
+    instance = DagsterInstance.ephemeral()
+    built = materialize(local_assets("landing", "bronze", "gold"), resources=local_resources(tmp_path),
+                        run_config={"ops": {name: {"config": plain} for name in LANDING_OPS}}, instance=instance)
+    assert built.success
+    result = train(tmp_path, instance)
+    beats = checks(result)["champion_beats_baseline"]
+    assert not beats.passed
+    assert beats.metadata["ratio"].value > 1 - MARGIN

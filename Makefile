@@ -31,6 +31,14 @@ DASHBOARD_URL = http://$(UI_HOST):$(DASHBOARD_PORT)
 STREAMLIT := $(DASHBOARD_DIR)/.venv/bin/streamlit run $(DASHBOARD_DIR)/app.py --server.headless true \
 	--server.address $(UI_HOST) --server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false \
 	--client.toolbarMode viewer
+# The MLflow UI (the order value model's runs and versions), on the local tracking store (PLAYGROUND_MLFLOW).
+MLFLOW_PORT ?= 5000
+MLFLOW_URL = http://$(UI_HOST):$(MLFLOW_PORT)
+MLFLOW_STORE = $(abspath $(or $(PLAYGROUND_MLFLOW),data/mlflow))
+# No telemetry, and no job runner (MLflow's GenAI jobs: seven worker processes that outlive a stopped server).
+MLFLOW_UI := MLFLOW_DISABLE_TELEMETRY=true MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(ML_DIR)/.venv/bin/mlflow server \
+	--backend-store-uri sqlite:///$(MLFLOW_STORE)/mlflow.db --default-artifact-root $(MLFLOW_STORE)/artifacts \
+	--host $(UI_HOST) --port $(MLFLOW_PORT)
 
 .PHONY: help setup setup-cloud cloud-packages setup-dev setup-dashboard system-deps prepare demo up dashboard test test-unit test-integration test-e2e lint bench clean
 
@@ -121,8 +129,10 @@ up: setup setup-dashboard
 	$(BIN)/playground trickle --products-per-s 0.2 --orders-per-s 20 & \
 	$(STREAMLIT) >/dev/null 2>&1 & \
 	echo "Dashboard at $(DASHBOARD_URL)"; \
+	mkdir -p $(MLFLOW_STORE); $(MLFLOW_UI) >/dev/null 2>&1 & \
+	echo "MLflow UI at $(MLFLOW_URL)"; \
 	$(BIN)/python -m dagster_project.ui_ready http://$(UI_HOST):$(UI_PORT) & \
-	PLAYGROUND_DASHBOARD_URL=$(DASHBOARD_URL) $(BIN)/dagster dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
+	PLAYGROUND_DASHBOARD_URL=$(DASHBOARD_URL) PLAYGROUND_MLFLOW_URL=$(MLFLOW_URL) $(BIN)/dagster dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
 
 test: setup-dev lint
 	$(BIN)/pytest

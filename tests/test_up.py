@@ -1,5 +1,6 @@
 """`make up` in a real terminal: it says where the UI is once it answers, and one Ctrl-C stops every
-process it started (the stream, the trickle, Dagster's webserver, daemon and code servers)."""
+process it started (the stream, the trickle, the dashboard, the MLflow UI, Dagster's webserver, daemon and
+code servers)."""
 
 from __future__ import annotations
 
@@ -69,8 +70,8 @@ def read_until(fd: int, needle: bytes, timeout_s: float, seen: bytearray) -> boo
 
 
 def test_one_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    port, dashboard = free_port(), free_port()
-    env = local_env(tmp_path, UI_PORT=str(port), DASHBOARD_PORT=str(dashboard), TERM="xterm")
+    port, dashboard, mlflow = free_port(), free_port(), free_port()
+    env = local_env(tmp_path, UI_PORT=str(port), DASHBOARD_PORT=str(dashboard), MLFLOW_PORT=str(mlflow), TERM="xterm")
     pid, terminal = pty.fork()  # the child leads a new session whose controlling terminal is this pty
     if pid == 0:
         os.chdir(ROOT)
@@ -81,10 +82,13 @@ def test_one_ctrl_c_stops_everything(tmp_path: Path) -> None:
             seen.decode(errors="replace")[-3000:]
         read_until(terminal, b"\0", 20, seen)  # the sensors start runs meanwhile
         assert f"Dashboard at http://127.0.0.1:{dashboard}".encode() in seen
-        with urllib.request.urlopen(f"http://127.0.0.1:{dashboard}/_stcore/health", timeout=10) as answer:
-            assert answer.status == 200
+        assert f"MLflow UI at http://127.0.0.1:{mlflow}".encode() in seen
+        for health in (f"http://127.0.0.1:{dashboard}/_stcore/health", f"http://127.0.0.1:{mlflow}/health"):
+            with urllib.request.urlopen(health, timeout=10) as answer:
+                assert answer.status == 200
         running = descendants(pid)
-        assert len(running) >= 6, running  # stream, trickle, dashboard, dagster dev, its webserver and daemon
+        assert len(running) >= 8, running  # stream, trickle, dashboard, MLflow (and its uvicorn), dagster dev,
+        # its webserver and daemon
         os.write(terminal, b"\x03")  # Ctrl-C, as typed
         began = time.time()
         while (left := descendants(pid) | {p for p in running if Path(f"/proc/{p}").exists()

@@ -12,7 +12,7 @@ from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions, in_
 from dagster_project import sensors
 from dagster_project.bronze.assets import duckdb_bronze, event_bronze, spark_bronze
 from dagster_project.landing.assets import generated_landing, landing_specs
-from dagster_project.ml.assets import local_ml
+from dagster_project.ml.assets import ml_in_environment
 from dagster_project.solution_resources import resources_for
 from dagster_project.solutions import SOLUTIONS, Solution
 from dagster_project.streaming.assets import local_streaming, observed_streaming, streaming_consumer
@@ -69,7 +69,7 @@ def build_definitions(name: str) -> Definitions:
         assets.append(dbt_models_for(solution, gold_from_warehouse, table_names=True, dashboard=solution.dashboard))
 
     if solution.ml == "ml_environment":  # trained and scored in the ML environment, through Pipes
-        assets += local_ml(solution)
+        assets += ml_in_environment(solution, dashboard=solution.dashboard)
 
     if solution.streaming == "duckdb":  # computed here: a micro-batch asset, and the consumer kept running
         assets.append(local_streaming(solution, dashboard=solution.dashboard))

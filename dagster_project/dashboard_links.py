@@ -8,11 +8,12 @@ import os
 from dagster import MetadataValue
 
 PAGES = {"engagements": "", "daily_sales": "sales", "product_popularity": "products",
-         "stars_distribution": "ratings", "streaming": "live"}
+         "stars_distribution": "ratings", "streaming": "live", "order_value_model": "model",
+         "order_value_scores": "model"}
 
 
 def dashboard_link(page_of: str) -> dict[str, MetadataValue]:
-    """{"dashboard": url} for a gold model or "streaming", else nothing."""
+    """{"dashboard": url} for a gold model, "streaming" or an ML asset, else nothing."""
     if page_of not in PAGES:
         return {}
     base = os.environ.get("PLAYGROUND_DASHBOARD_URL", "http://127.0.0.1:8501").rstrip("/")

@@ -2,7 +2,7 @@
 `make dashboard` (alone, on what `make demo` left) or `make up` (beside Dagster) serves it."""
 
 import streamlit as st
-from views import customers, freshness, live, products, ratings, sales
+from views import customers, freshness, live, model, products, ratings, sales
 
 st.set_page_config(page_title="Data Playground", layout="wide")
 # Dagster's asset metadata links to these paths (dagster_project/dashboard_links.py).
@@ -12,6 +12,7 @@ pages = [
     st.Page(products.render, title="Products", url_path="products"),
     st.Page(ratings.render, title="Ratings", url_path="ratings"),
     st.Page(live.render, title="Live", url_path="live"),
+    st.Page(model.render, title="Model", url_path="model"),
     st.Page(freshness.render, title="Freshness", url_path="freshness"),
 ]
 st.navigation(pages).run()

@@ -1,7 +1,8 @@
 """What the dashboard reads: only what the platform publishes into the lake — gold as
 <lake>/gold/<model>/data.parquet (replaced whole after each build) or, for a cloud solution, the folder
 its warehouse wrote that <lake>/gold/<model>/_latest names; the streaming outputs as Parquet parts under
-<lake>/<tier>/streaming/<output>/. Never a DuckDB file: a dashboard must not hold a lock a Dagster run
+<lake>/<tier>/streaming/<output>/; the order value model's training history and scores as
+<lake>/ml/<output>/data.parquet. Never a DuckDB file: a dashboard must not hold a lock a Dagster run
 waits for.
 
 The lake is PLAYGROUND_LAKE: a folder, or `abfs://` for a cloud solution's ADLS account. With
@@ -91,11 +92,11 @@ def table(frame: pd.DataFrame, formats: dict[str, object] | None = None, where: 
     where.table(frame.astype({key: str}).set_index(key).style.format(formats or {}, na_rep="–"))
 
 
-def gold_files(model: str) -> list[str]:
-    """The files of a gold table as last published: the folder _latest names (a cloud warehouse's), else
-    data.parquet (Dagster's, locally); none before the first."""
+def gold_files(model: str, tier: str = "gold") -> list[str]:
+    """The files of a gold table (or the ML tier's outputs) as last published: the folder _latest names (a
+    cloud warehouse's), else data.parquet (Dagster's, locally); none before the first."""
     fs, root = lake()
-    folder = _join(root, "gold", model)
+    folder = _join(root, tier, model)
     try:
         stamp = fs.cat_file(_join(folder, LATEST)).decode().strip()
     except FileNotFoundError:
@@ -158,16 +159,16 @@ def _cached(stamp: tuple) -> pd.DataFrame:
     return _read([path for path, _, _ in stamp])
 
 
-def gold(model: str) -> pd.DataFrame | None:
-    """A gold table, or None before it is first published."""
-    stamp = _stamp(gold_files(model))
+def gold(model: str, tier: str = "gold") -> pd.DataFrame | None:
+    """A gold table (or an ML output), or None before it is first published."""
+    stamp = _stamp(gold_files(model, tier))
     return _cached(stamp) if stamp else None
 
 
-def gold_page(title: str, model: str) -> pd.DataFrame | None:
+def gold_page(title: str, model: str, tier: str = "gold") -> pd.DataFrame | None:
     """A gold page's title and table; None, having said what to run, before the table is published."""
     st.title(title)
-    frame = gold(model)
+    frame = gold(model, tier)
     if frame is None:
         st.info(WHAT_TO_RUN)
     return frame

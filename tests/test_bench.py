@@ -70,3 +70,16 @@ def test_quick_benchmark_prints_every_ratio() -> None:
         figures, ratio = figures_and_ratio(line)
         assert ratio[0] > 0 and figures and all(f > 0 for f, _ in figures), line
         assert is_quotient(ratio, figures), f"the ratio is not the quotient of the line's figures: {line}"
+
+
+def test_the_ml_benchmark_runs_and_its_ratio_is_its_two_rmses() -> None:
+    result = subprocess.run([sys.executable, "-m", "bench.ml", "--scale", "small"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for start in ("features (dbt run", "training (3 candidates", "features + training", "scoring (100,000 orders)"):
+        assert any(line.startswith(start) for line in lines), result.stdout
+    [rmse] = [line for line in lines if line.startswith("held-out RMSE")]
+    champion, mean, ratio = (float(figure.replace(",", "")) for figure in re.search(
+        r"\) ([\d,.]+)   the mean ([\d,.]+)   ratio ([\d.]+)", rmse).groups())
+    assert 0 < champion < mean and ratio == pytest.approx(champion / mean, abs=0.0006)

@@ -34,7 +34,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 DOCS = ROOT / "docs" / "dashboard"
 STREAMLIT = ROOT / "dashboard" / ".venv" / "bin" / "streamlit"
 PAGES = {"customers": "", "sales": "sales", "products": "products", "ratings": "ratings", "live": "live",
-         "freshness": "freshness"}
+         "model": "model", "freshness": "freshness"}
 
 
 def serve(lake: Path | None, log: Path, **env: str) -> Iterator[str]:
@@ -168,6 +168,14 @@ def test_every_page_loads_draws_its_charts_and_shows_the_published_numbers(dashb
         named=True) for text in (f"{row['stars']} ★", f"{row['share'] * 100:.1f} %")))
     assert charts_drawn(page, 1) == 1
     shot(page, "ratings")
+
+    scores = pl.read_parquet(demo / "lake" / "ml" / "order_value_scores" / "data.parquet")
+    [trained] = pl.read_parquet(demo / "lake" / "ml" / "order_value_history" / "data.parquet").iter_rows(named=True)
+    visit(page, f"{dashboard}/model", "Model", f"The champion is {trained['best']}",
+          f"{trained['champion_rmse']:,.2f}", f"{trained['baseline_mean_rmse']:,.2f}", f"{len(scores):,}",
+          f"{(scores['predicted_value'] - scores['order_value']).abs().mean():,.2f}")
+    assert charts_drawn(page, 2) == 2
+    shot(page, "model")
 
     models = ("engagements", "daily_sales", "product_popularity", "stars_distribution")
     text = visit(page, f"{dashboard}/freshness", "Freshness", *(f"gold.{m}" for m in models),

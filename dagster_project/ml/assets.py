@@ -2,7 +2,7 @@
 learning). Training and scoring run where MLflow lives (ModelTracking, through Pipes); these assets say
 what came of it: metrics, the MLflow run and model version, and checks a user reads in the UI."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from dagster_project.dashboard_links import dashboard_link
 from dagster_project.ml.tracking import ModelTracking
 from dagster_project.resources import LakeResource
 from dagster_project.solutions import FEATURES, ML, Solution
@@ -30,6 +31,7 @@ from dagster_project.solutions import FEATURES, ML, Solution
 # the small scale; the margin leaves room for noise and fails when the behaviour is off (plain data).
 MARGIN = 0.15
 SCORED_DAYS = 30
+Links = Callable[[str], dict[str, MetadataValue]]  # an asset's links to the dashboard, by its name
 ORDER_FEATURES = "order_features"
 
 
@@ -46,8 +48,9 @@ def features_path(lake: LakeResource) -> str:
     return str(Path(lake.root, FEATURES, ORDER_FEATURES, "data.parquet").resolve())
 
 
-def scores_path(lake: LakeResource) -> str:
-    return str(Path(lake.root, ML, "order_value_scores", "data.parquet").resolve())
+def ml_path(lake: LakeResource, name: str) -> str:
+    """Where an ML output is published for readers outside MLflow (the dashboard): <lake>/ml/<name>/."""
+    return str(Path(lake.root, ML, name, "data.parquet").resolve())
 
 
 def _upstream(context: AssetExecutionContext, key: AssetKey) -> dict[str, str]:
@@ -76,7 +79,7 @@ def _model_checks(report: dict[str, Any]) -> Iterator[AssetCheckResult]:
         description=None if earlier else "first training on this data and cut-off: nothing to compare yet")
 
 
-def order_value_model(solution: Solution) -> AssetsDefinition:
+def order_value_model(solution: Solution, links: Links) -> AssetsDefinition:
     key = solution.key(ML, "order_value_model")
 
     @asset(key=key, deps=[solution.key(FEATURES, ORDER_FEATURES)], group_name=solution.group(ML),
@@ -94,6 +97,7 @@ def order_value_model(solution: Solution) -> AssetsDefinition:
               model_tracking: ModelTracking) -> Iterator[MaterializeResult | AssetCheckResult]:
         report = model_tracking.run(context, "train", {
             "features": features_path(lake), "cutoff": config.cutoff, "margin": MARGIN,
+            "history": ml_path(lake, "order_value_history"),
             "upstream": _upstream(context, solution.key(FEATURES, ORDER_FEATURES))})
         context.log.info(f"baseline RMSE {report['baseline_rmse']:,.2f}, champion (version "
                          f"{report['champion_version']}) {report['champion_rmse']:,.2f}")
@@ -107,13 +111,15 @@ def order_value_model(solution: Solution) -> AssetsDefinition:
             "mlflow_run": MetadataValue.text(report["run_id"]),
             "mlflow_run_url": MetadataValue.url(run_url(model_tracking, report)),
             "model_url": MetadataValue.url(model_url(model_tracking, report["registered_version"])),
+            "history": MetadataValue.path(report["history"]), "seconds": report["seconds"],
+            "peak_rss_mib": report["peak_rss_mib"], **links("order_value_model"),
         })
         yield from _model_checks(report)
 
     return model
 
 
-def order_value_scores(solution: Solution) -> AssetsDefinition:
+def order_value_scores(solution: Solution, links: Links) -> AssetsDefinition:
     key = solution.key(ML, "order_value_scores")
 
     @asset(key=key, deps=[solution.key(ML, "order_value_model"), solution.key(FEATURES, ORDER_FEATURES)],
@@ -127,8 +133,8 @@ def order_value_scores(solution: Solution) -> AssetsDefinition:
                model_tracking: ModelTracking) -> Iterator[MaterializeResult | AssetCheckResult]:
         import duckdb
 
-        report = model_tracking.run(context, "score", {"features": features_path(lake), "scores": scores_path(lake),
-                                                       "days": config.days})
+        report = model_tracking.run(context, "score", {
+            "features": features_path(lake), "scores": ml_path(lake, "order_value_scores"), "days": config.days})
         with duckdb.connect() as con:
             expected, scored, distinct, unscored = con.execute(
                 "SELECT (SELECT count(*) FROM read_parquet($1) WHERE order_date > CAST($3 AS TIMESTAMP)), "
@@ -136,8 +142,11 @@ def order_value_scores(solution: Solution) -> AssetsDefinition:
                 [features_path(lake), report["path"], report["since"]]).fetchone() or (0, 0, 0, 0)
         yield MaterializeResult(metadata={
             "rows": report["rows"], "model_version": int(report["model_version"]), "scored_since": report["since"],
+            "seconds": report["seconds"], "predict_seconds": report["predict_seconds"],
+            "peak_rss_mib": report["peak_rss_mib"],
             "parquet": MetadataValue.path(report["path"]),
-            "model_url": MetadataValue.url(model_url(model_tracking, report["model_version"]))})
+            "model_url": MetadataValue.url(model_url(model_tracking, report["model_version"])),
+            **links("order_value_scores")})
         yield AssetCheckResult(check_name="scores_cover_the_range",
                                passed=bool(expected == scored == distinct and unscored == 0),
                                metadata={"orders_in_range": expected, "scores": scored, "distinct_orders": distinct,
@@ -163,5 +172,12 @@ def model_url(tracking: ModelTracking, version: str | int) -> str:
     return f"{ui_address(tracking)}/#/models/{tracking.model_name}/versions/{version}"
 
 
-def local_ml(solution: Solution) -> list[AssetsDefinition]:
-    return [order_value_model(solution), order_value_scores(solution)]
+def no_links(name: str) -> dict[str, MetadataValue]:
+    return {}
+
+
+def ml_in_environment(solution: Solution, dashboard: bool) -> list[AssetsDefinition]:
+    """The model and its scores trained in the ML environment; linked to the dashboard's Model page when it
+    reads this solution's lake."""
+    links = dashboard_link if dashboard else no_links
+    return [order_value_model(solution, links), order_value_scores(solution, links)]

@@ -17,6 +17,7 @@ import io
 import os
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,15 +202,17 @@ def train(extras: dict[str, Any], report: Any) -> dict[str, Any]:
         mlflow.log_metrics({f"{name}_{metric}": value for name, found in results.items()
                             for metric, value in found.items()})
         mlflow.log_metrics({"champion_rmse": champion_rmse})
-        mlflow.set_tags({"registered_version": version.version, "champion_version": champion})
+        mlflow.set_tags({"registered_version": version.version, "champion_version": champion, "best": best})
     # The same candidate trained before on the same data and cut-off (training is deterministic: same metrics).
     earlier = [run for run in mlflow.search_runs(
         experiment_ids=[parent.info.experiment_id], output_format="list",
         filter_string=f"tags.data_fingerprint = '{data_version['data_fingerprint']}' and "
                       f"tags.cutoff = '{parts.cutoff:%Y-%m-%d}' and tags.candidate = '{best}'")
         if run.data.tags.get("mlflow.parentRunId") != parent.info.run_id]
+    history = write_history(parent.info.experiment_id, extras["history"])
     baseline_rmse = results["baseline_mean"]["rmse"]
     return {
+        "history": history,
         "run_id": parent.info.run_id, "experiment_id": parent.info.experiment_id, "best": best,
         "registered_version": version.version, "champion_version": champion, "champion_moved": moved,
         "cutoff": f"{parts.cutoff:%Y-%m-%d}", "train_orders": len(parts.train), "held_out_orders": len(parts.test),
@@ -221,6 +224,31 @@ def train(extras: dict[str, Any], report: Any) -> dict[str, Any]:
                               for run in earlier],
         "data_fingerprint": data_version["data_fingerprint"],
     }
+
+
+def write_history(experiment: str, target: str) -> str:
+    """Every training run of the experiment, one row each (the dashboard's Model page), written whole."""
+    import mlflow
+
+    runs = mlflow.search_runs(experiment_ids=[experiment], output_format="list",
+                              filter_string="tags.mlflow.runName = 'order_value training' and status = 'FINISHED'")
+    rows = [{"registered_version": int(run.data.tags["registered_version"]),
+             "trained_at": pd.Timestamp(run.info.start_time, unit="ms"), "cutoff": run.data.tags.get("cutoff"),
+             "best": run.data.tags.get("best"), "champion_version": int(run.data.tags["champion_version"]),
+             **{name: run.data.metrics.get(name) for name in (
+                 "baseline_mean_rmse", "linear_regression_rmse", "gradient_boosting_rmse", "champion_rmse")}}
+            for run in runs if "registered_version" in run.data.tags]
+    replace_parquet(pd.DataFrame(rows).sort_values("registered_version"), target)
+    return target
+
+
+def replace_parquet(frame: pd.DataFrame, target: str) -> None:
+    """Readers see the old file or the new one, whole."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=os.path.dirname(target), prefix=".", suffix=".parquet",
+                                     delete=False) as tmp:
+        frame.to_parquet(tmp.name, index=False)
+    os.replace(tmp.name, target)
 
 
 def score(extras: dict[str, Any], report: Any) -> dict[str, Any]:
@@ -243,33 +271,36 @@ def score(extras: dict[str, Any], report: Any) -> dict[str, Any]:
         raise ModelError(f"no order features at {extras['features']}: materialize features/order_features first")
     since = data["order_date"].max() - pd.Timedelta(days=int(extras["days"]))
     newest = data[data["order_date"] > since].sort_values("order_id", kind="stable")
+    began = time.perf_counter()
+    predicted = (model.predict(features_of(newest, list(model.feature_names_in_))) if len(newest)
+                 else np.array([], dtype="float64"))
+    predict_seconds = time.perf_counter() - began
     scores = pd.DataFrame({
         "order_id": newest["order_id"].to_numpy(), "user_id": newest["user_id"].to_numpy(),
-        "order_date": newest["order_date"].to_numpy(),
-        "predicted_value": (model.predict(features_of(newest, list(model.feature_names_in_))) if len(newest)
-                            else np.array([], dtype="float64")),
+        "order_date": newest["order_date"].to_numpy(), "predicted_value": predicted,
         "order_value": newest[LABEL].to_numpy(), "model_version": int(current.version),
     })
     target = extras["scores"]
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=os.path.dirname(target), suffix=".parquet", delete=False) as tmp:
-        scores.to_parquet(tmp.name, index=False)
-    os.replace(tmp.name, target)  # readers see the old scores or the new, whole
-    return {"rows": len(scores), "model_version": current.version, "since": f"{since:%Y-%m-%d %H:%M:%S}",
-            "path": target}
+    replace_parquet(scores, target)
+    return {"rows": len(scores), "model_version": current.version, "predict_seconds": predict_seconds,
+            "since": f"{since:%Y-%m-%d %H:%M:%S}", "path": target}
 
 
 def main(command: str) -> None:
+    import resource
     from collections.abc import Callable
 
     from dagster_pipes import open_dagster_pipes
 
     with open_dagster_pipes() as pipes:
+        began = time.perf_counter()
         try:
             commands: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {"train": train, "score": score}
             found = commands[command](dict(pipes.extras), pipes)
         except ModelError as error:  # an expected failure: one sentence for Dagster to show, no stack
             found = {"error": str(error)}
+        found.update(seconds=time.perf_counter() - began,
+                     peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
         pipes.report_custom_message(found)
 
 

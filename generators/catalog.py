@@ -80,6 +80,7 @@ class Source:
     parent: str | None = None  # every row's key starts with a key of this source
     manifest: str = ""  # the manifest counting it, when not its own (items: the orders')
     at_most: str = ""  # a source whose count caps this one's (VIP users are users)
+    times: tuple[str, ...] = ()  # text fields holding an ISO-8601 time: a reader quarantines one that is not
 
     @property
     def arriving(self) -> bool:
@@ -119,9 +120,9 @@ SOURCES = {source.name: source for source in (
     Source("pageviews", "bus", PAGEVIEW_TYPES, ("event_id",), True,
            "Pageview events from the bus, by committed offsets.", "events",
            "Pageview events on the bus (topic pageviews).", made_from=_IDS,
-           counts=_scaled(100_000, 1_000_000, 10_000_000), landed_bytes=335),
+           counts=_scaled(100_000, 1_000_000, 10_000_000), landed_bytes=335, times=("event_time",)),
     Source("stars", "bus", STAR_TYPES, ("event_id",), True, "Star-rating events from the bus, by committed offsets.",
-           "events", "Star events on the bus (topic stars).", made_from=_IDS),
+           "events", "Star events on the bus (topic stars).", made_from=_IDS, times=("event_time",)),
 )}
 FILE_SOURCES = {name: source for name, source in SOURCES.items() if source.lands == "lake"}
 EVENT_SOURCES = {name: source for name, source in SOURCES.items() if source.lands == "bus"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -353,3 +354,26 @@ def test_a_failure_that_ended_the_transaction_is_the_error_reported() -> None:
     with pytest.raises(OSError, match="No space left on device"), transaction(con):
         con.execute("ROLLBACK")  # what DuckDB did on its failed write
         raise OSError(28, "No space left on device")
+
+
+def test_an_event_time_silver_cannot_read_is_quarantined_by_bronze_as_by_the_engine(tmp_path: Path) -> None:
+    """Issue 38, medium 4: bronze took `"event_time": "yesterday"` and `"+10000-01-01T00:00:00Z"`, and every
+    dbt run then failed silver.pageviews (Conversion Error), skipping 15 models. Bronze quarantines them,
+    naming the field and the text, as the streaming engine does; a missing time stays NULL in bronze."""
+    log = EmbeddedLog(str(tmp_path / "events.db"), partitions=1)
+    times = ["2025-01-01T00:00:00Z", "yesterday", "+10000-01-01T00:00:00Z", "2025-01-01T00:00:01.5+02:00", None]
+    bodies = [json.dumps({"event_id": f"e{i}", "user_id": 1, "stars": 4,
+                          **({"event_time": time} if time else {})}).encode() for i, time in enumerate(times)]
+    log.send("stars", [0] * len(bodies), bodies)
+    log.close()
+    reader = EmbeddedLog(str(tmp_path / "events.db"), readonly=True)
+    con = duckdb.connect()
+    result = ingest_events(con, reader, "stars")
+    assert (result.new_rows, result.quarantined) == (3, 2)
+    assert con.execute("SELECT position, reason FROM bronze._quarantine ORDER BY position").fetchall() == [
+        (1, "field 'event_time' is not an ISO-8601 time: yesterday"),
+        (2, "field 'event_time' is not an ISO-8601 time: +10000-01-01T00:00:00Z")]
+    # What silver does with bronze's event times (models/silver/stars.sql on DuckDB) now reads every row.
+    assert len(con.execute("SELECT CAST(event_time AS TIMESTAMP) FROM bronze.stars").fetchall()) == 3
+    streamed = process_batch(duckdb.connect(), reader, Lake(str(tmp_path / "lake")), TimePolicy())
+    assert (streamed.events, streamed.quarantined) == (5, 2)  # the same two

@@ -3,8 +3,8 @@
 Bronze (lake files and events) and the streaming engine decode with it. A record that has no
 body (the bus could not give it), is not UTF-8, not a JSON object, lacks a required field, or has
 a field of the wrong type (a string for a number, a fraction or boolean for an integer, a number
-for a string, a list holding anything but strings for list[str]) gets a `reason`; other missing
-fields stay NULL.
+for a string, a list holding anything but strings for list[str]), or a time field (the catalog's
+`times`) whose text is no ISO-8601 time silver can read, gets a `reason`; other missing fields stay NULL.
 
 Speed: each body is parsed twice (validity, then one extraction of every field); a field's type
 is read from its JSON text (quote, digits, bracket) instead of parsing each value again, which
@@ -19,6 +19,11 @@ from dagster_project.bronze.store import DUCKDB_TYPES
 
 # event_time as epoch microseconds; without a zone, in the session's; digits past the microsecond are cut.
 EVENT_US = "epoch_us(TRY_CAST(event_time AS TIMESTAMPTZ))"
+
+
+def _is_time(column: str) -> str:
+    """The text is a time both as silver reads it (a timestamp) and as the streaming engine does (with a zone)."""
+    return f"(TRY_CAST({column} AS TIMESTAMPTZ) IS NOT NULL AND TRY_CAST({column} AS TIMESTAMP) IS NOT NULL)"
 
 
 def _sql_text(value: str) -> str:
@@ -41,7 +46,7 @@ def _typed(json_text: str, kind: str) -> str:
 
 
 def decode_sql(source: str, types: dict[str, dict[str, str]], required: tuple[str, ...], *,
-               kind_column: str | None = None, base64: bool = False) -> str:
+               kind_column: str | None = None, base64: bool = False, times: tuple[str, ...] = ()) -> str:
     """A SELECT of `source`'s columns but `body`, plus a column per field, `event_us` (event_time as
     epoch microseconds when event_time is required, else NULL; a time without a zone is read in the
     session's zone, which the streaming engine sets to UTC), `reason` (NULL for a good record) and, for a
@@ -65,6 +70,9 @@ def decode_sql(source: str, types: dict[str, dict[str, str]], required: tuple[st
             checks.append(f"WHEN {applies}coalesce({text}, 'null') = 'null' THEN {_sql_text(f'no field {name!r}')}")
         checks.append(f"WHEN {applies}{text} <> 'null' AND {name} IS NULL "
                       f"THEN {_sql_text(f'field {name!r} is not {kind}')}")
+        if name in times:
+            checks.append(f"WHEN {applies}{name} IS NOT NULL AND NOT {_is_time(name)} "
+                          f"THEN {_sql_text(f'field {name!r} is not an ISO-8601 time: ')} || {name}")
     reason, event_us = "field_reason", "NULL::BIGINT"
     if "event_time" in required:  # event-time mode: a record the stream cannot place in time
         reason = "coalesce(field_reason, CASE WHEN event_us IS NULL THEN 'event_time is not an ISO timestamp' END)"
@@ -111,7 +119,8 @@ _JSON_TYPES = {"int": ("BIGINT", "UBIGINT"), "float": ("BIGINT", "UBIGINT", "DOU
 _PROBED_ITEMS = 4
 
 
-def clean_records_sql(source: str, types: dict[str, str], required: tuple[str, ...]) -> str:
+def clean_records_sql(source: str, types: dict[str, str], required: tuple[str, ...],
+                      times: tuple[str, ...] = ()) -> str:
     """A SELECT of `source`'s columns but `text`, plus a column per field and `clean`: true for a record
     decode_sql would take as it is, with the same values. Much cheaper than decode_sql (one typed parse
     and one probe of the fields' JSON types), so a reader takes the clean records from it and gives only
@@ -130,6 +139,8 @@ def clean_records_sql(source: str, types: dict[str, str], required: tuple[str, .
                              for item in range(_PROBED_ITEMS))
             typed += (f" AND CASE WHEN types[{first + _PROBED_ITEMS}] IS NULL THEN true ELSE "  # CASE: only if longer
                       f"list_has_all(['VARCHAR'], try(json_type(text, {_sql_text(f'$.{name}[*]')}))) END")
+        if name in times:
+            typed += f" AND {_is_time(f'value.{name}')}"
         checks.append(typed if name in required else f"(coalesce(types[{index}], 'NULL') = 'NULL' OR {typed})")
     # Each parse is its own unnest: DuckDB would otherwise inline it into each field that reads it.
     return f"""
@@ -141,7 +152,8 @@ def clean_records_sql(source: str, types: dict[str, str], required: tuple[str, .
 
 
 def create_decoded(con: duckdb.DuckDBPyConnection, source: str, types: dict[str, dict[str, str]],
-                   required: tuple[str, ...], *, kind_column: str | None = None, base64: bool = False) -> None:
+                   required: tuple[str, ...], *, kind_column: str | None = None, base64: bool = False,
+                   times: tuple[str, ...] = ()) -> None:
     """The temp table `decoded`: decode_sql's rows of `source`, in its columns. The clean records come from
     clean_records_sql (one typed parse per kind of record), and only the others go through decode_sql."""
     columns = [f'"{c[0]}"' for c in con.execute(f"SELECT * FROM {source} LIMIT 0").description]
@@ -150,7 +162,8 @@ def create_decoded(con: duckdb.DuckDBPyConnection, source: str, types: dict[str,
     for kind, field_types in types.items():
         only = f"WHERE {kind_column} = {_sql_text(kind)}" if kind_column and len(types) > 1 else ""
         texts = f"(SELECT *, try(decode(body)) AS text FROM {source} {only})"
-        kinds.append(clean_records_sql(texts, field_types, tuple(r for r in required if r in field_types)))
+        kinds.append(clean_records_sql(texts, field_types, tuple(r for r in required if r in field_types),
+                                       tuple(t for t in times if t in field_types)))
     if kind_column and len(types) > 1:  # a record of no known kind: decode_sql's
         kinds.append(f"SELECT *, false AS clean FROM {source} WHERE {kind_column} NOT IN "
                      f"({', '.join(map(_sql_text, types))}) OR {kind_column} IS NULL")
@@ -165,6 +178,6 @@ def create_decoded(con: duckdb.DuckDBPyConnection, source: str, types: dict[str,
     if con.execute("SELECT count(*) FROM decoded WHERE NOT clean").fetchall()[0][0]:
         others = f"(SELECT {', '.join(columns)} FROM decoded WHERE NOT clean)"
         con.execute(f"""INSERT INTO decoded BY NAME SELECT *, NULL AS clean
-            FROM ({decode_sql(others, types, required, kind_column=kind_column, base64=base64)})""")
+            FROM ({decode_sql(others, types, required, kind_column=kind_column, base64=base64, times=times)})""")
         con.execute("DELETE FROM decoded WHERE NOT clean")
     con.execute("ALTER TABLE decoded DROP COLUMN clean")

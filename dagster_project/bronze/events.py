@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from dagster_project.bronze.decode import create_decoded
 from dagster_project.bronze.store import DUCKDB_TYPES, create_table, one_row, transaction
-from generators.catalog import TOPIC_TYPES
+from generators.catalog import EVENT_SOURCES, TOPIC_TYPES
 from generators.sinks.bus import BusReader
 
 ENVELOPE_COLUMNS = {"_partition": "INTEGER", "_sequence_number": "BIGINT", "_offset": "BIGINT",
@@ -52,7 +52,7 @@ def _insert(con: duckdb.DuckDBPyConnection, topic: str, events: pa.Table, batch_
     """Decode and insert events: (rows, quarantined)."""
     types = TOPIC_TYPES[topic]
     con.register("events", events)
-    create_decoded(con, "events", {topic: types}, ("event_id",))
+    create_decoded(con, "events", {topic: types}, ("event_id",), times=EVENT_SOURCES[topic].times)
     con.unregister("events")
     rows = one_row(con.execute(f"""INSERT INTO bronze.{topic} BY NAME
         SELECT {", ".join(types)}, partition AS _partition, sequence_number AS _sequence_number,

@@ -41,7 +41,7 @@ from dagster_project.streaming.clock import (
 )
 from dagster_project.streaming.outputs import FIRST_PENDING, PAGEVIEWS, TABLE_QUERIES, VIEWS, stateful_outputs
 from dagster_project.streaming.scenarios import ENRICHING_USER_FIELDS, OUTPUT_NAMES, OUTPUTS
-from generators.catalog import TOPIC_TYPES, USERS_FILE, VIP_FILE
+from generators.catalog import EVENT_SOURCES, TOPIC_TYPES, USERS_FILE, VIP_FILE
 from generators.errors import PlaygroundError
 from generators.sinks.bus import BusReader
 from generators.sinks.bus.embedded import EMPTY_EVENTS
@@ -50,6 +50,8 @@ from generators.sinks.lake import Lake
 CHECKPOINT_THRESHOLD = "256MB"
 PART_EVERY_S = 10.0  # a long-running consumer writes the lake's parts this often
 USER_COLUMNS = {"id": "BIGINT", **{name: "VARCHAR" for name in ENRICHING_USER_FIELDS}}
+# Time fields of the events (the catalog's): one that is no ISO-8601 time is quarantined, as bronze does.
+EVENT_TIMES = tuple(dict.fromkeys(name for source in EVENT_SOURCES.values() for name in source.times))
 
 
 @dataclass
@@ -228,7 +230,7 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
     incoming = with_arrivals(con, incoming, clock, time)
     con.register("incoming", incoming)  # before other statements: DuckDB refuses it beside an unread result
     with transaction(con):  # outputs, state and offsets
-        create_decoded(con, "incoming", TOPIC_TYPES, required, kind_column="topic", base64=True)
+        create_decoded(con, "incoming", TOPIC_TYPES, required, kind_column="topic", base64=True, times=EVENT_TIMES)
         con.unregister("incoming")
         watch.lap("decode")
         refresh_reference(con, lake)

@@ -377,3 +377,26 @@ def test_an_event_time_silver_cannot_read_is_quarantined_by_bronze_as_by_the_eng
     assert len(con.execute("SELECT CAST(event_time AS TIMESTAMP) FROM bronze.stars").fetchall()) == 3
     streamed = process_batch(duckdb.connect(), reader, Lake(str(tmp_path / "lake")), TimePolicy())
     assert (streamed.events, streamed.quarantined) == (5, 2)  # the same two
+
+
+def test_a_line_over_16_mb_in_users_json_does_not_block_streaming(tmp_path: Path) -> None:
+    """Issue 38, medium 6: the engine read users.json with DuckDB's JSON reader, which stops at a 16 MB
+    object (`maximum_object_size of 16777216 bytes exceeded`) on every micro-batch, while bronze quarantines
+    the line. The reference is read as bronze reads the file: the long line and a malformed one are left
+    out, the others kept (the first line of an id wins, as in silver)."""
+    lake = Lake(str(tmp_path / "lake"))
+    user = {"name": "Ann", "city": "Brno", "user_name": "ann", "administrative_unit": "Jihomoravský kraj"}
+    long_line = json.dumps({"id": 2, "description": "x" * (17 << 20)}).encode()
+    lake.write_bytes(USERS_FILE, b"\n".join([json.dumps({"id": 1, **user}).encode(), long_line, b'{"id": 3, "na',
+                                              json.dumps({"id": 4, **user, "city": "Praha"}).encode(),
+                                              json.dumps({"id": 4, **user, "city": "Ostrava"}).encode()]) + b"\n")
+    lake.write_bytes(VIP_FILE, b'{"id": 4}\n')
+    log = EmbeddedLog(str(tmp_path / "events.db"), partitions=1)
+    log.send("stars", [0], [b'{"event_id": "e1", "event_time": "2025-01-01T00:00:00Z", "user_id": 4, "stars": 5}'])
+    log.close()
+    con = duckdb.connect()
+    streamed = process_batch(con, EmbeddedLog(str(tmp_path / "events.db"), readonly=True), lake, TimePolicy())
+    assert streamed.events == 1
+    assert con.execute("SELECT id, city FROM streaming._ref_users ORDER BY id").fetchall() == [(1, "Brno"),
+                                                                                               (4, "Praha")]
+    assert con.execute("SELECT id FROM streaming._ref_vip").fetchall() == [(4,)]

@@ -15,9 +15,7 @@ be earlier than the watermark, so batch boundaries change when a row appears, ne
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import time as time_module
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from dagster_project.bronze.decode import create_decoded
+from dagster_project.bronze.lines import Lines, decoded_lines_sql, file_pieces
 from dagster_project.bronze.store import one_row, transaction
 from dagster_project.publish import write_parquet
 from dagster_project.streaming.clock import STATE as CLOCK_STATE
@@ -41,7 +40,7 @@ from dagster_project.streaming.clock import (
 )
 from dagster_project.streaming.outputs import FIRST_PENDING, PAGEVIEWS, TABLE_QUERIES, VIEWS, stateful_outputs
 from dagster_project.streaming.scenarios import ENRICHING_USER_FIELDS, OUTPUT_NAMES, OUTPUTS
-from generators.catalog import EVENT_SOURCES, TOPIC_TYPES, USERS_FILE, VIP_FILE
+from generators.catalog import EVENT_SOURCES, FILE_SOURCES, TOPIC_TYPES, USERS_FILE, VIP_FILE
 from generators.errors import PlaygroundError
 from generators.sinks.bus import BusReader
 from generators.sinks.bus.embedded import EMPTY_EVENTS
@@ -50,6 +49,7 @@ from generators.sinks.lake import Lake
 CHECKPOINT_THRESHOLD = "256MB"
 PART_EVERY_S = 10.0  # a long-running consumer writes the lake's parts this often
 USER_COLUMNS = {"id": "BIGINT", **{name: "VARCHAR" for name in ENRICHING_USER_FIELDS}}
+REFERENCE_CHUNK_BYTES = 32 << 20  # a reference file is read this much at a time, as bronze reads a file
 # Time fields of the events (the catalog's): one that is no ISO-8601 time is quarantined, as bronze does.
 EVENT_TIMES = tuple(dict.fromkeys(name for source in EVENT_SOURCES.values() for name in source.times))
 
@@ -179,7 +179,9 @@ def read_new_events(log: BusReader, start: dict[str, dict[int, int]], max_events
 
 def refresh_reference(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     """The VIP list and users as of now, reloaded only when their landing file changed (ASA's
-    reference data is a blob it re-reads when it changes)."""
+    reference data is a blob it re-reads when it changes). Each line is read as bronze reads it (bronze/lines.py:
+    the same maximum length, the same decoding): a line bronze quarantines is not part of the reference, and
+    the first line of an id wins, as in silver."""
     for name, relative, table, columns in (("vip_users", VIP_FILE, "_ref_vip", {"id": "BIGINT"}),
                                           ("users", USERS_FILE, "_ref_users", USER_COLUMNS)):
         folder, file = relative.rsplit("/", 1)
@@ -187,18 +189,17 @@ def refresh_reference(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
         known = con.execute("SELECT stamp FROM streaming._reference WHERE name = ?", [name]).fetchone()
         if stamp is None or (known and known[0] == stamp):
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            path = lake.path(relative)
-            if not lake.local:
-                path = os.path.join(tmp, file)
-                with open(path, "wb") as handle:
-                    handle.write(lake.read_bytes(relative))
-            spec = "{" + ", ".join(f"'{c}': '{t}'" for c, t in columns.items()) + "}"
-            con.execute(f"DELETE FROM streaming.{table}")
-            # Bad lines are bronze's business (it quarantines them); a reference keeps the good ones.
-            con.execute(f"""INSERT INTO streaming.{table} SELECT {", ".join(columns)} FROM read_json(?,
-                format = 'newline_delimited', columns = {spec}, ignore_errors = true) WHERE id IS NOT NULL
-                QUALIFY row_number() OVER (PARTITION BY id) = 1""", [path])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE reference AS SELECT {', '.join(columns)}, 0::BIGINT AS line "
+                    f"FROM streaming.{table} LIMIT 0")
+        for piece in file_pieces(relative, 0, lake.read_chunks(relative, REFERENCE_CHUNK_BYTES)):
+            con.register("reference_lines", Lines([piece]).numbered())
+            con.execute(f"""INSERT INTO reference SELECT {", ".join(columns)}, line
+                FROM ({decoded_lines_sql("reference_lines", FILE_SOURCES[name])}) WHERE reason IS NULL""")
+            con.unregister("reference_lines")
+        con.execute(f"DELETE FROM streaming.{table}")
+        con.execute(f"""INSERT INTO streaming.{table} SELECT {", ".join(columns)} FROM reference
+            QUALIFY row_number() OVER (PARTITION BY id ORDER BY line) = 1""")
+        con.execute("DROP TABLE reference")
         con.execute("DELETE FROM streaming._reference WHERE name = ?", [name])
         con.execute("INSERT INTO streaming._reference VALUES (?, ?)", [name, stamp])
 

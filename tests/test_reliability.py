@@ -400,3 +400,20 @@ def test_a_line_over_16_mb_in_users_json_does_not_block_streaming(tmp_path: Path
     assert con.execute("SELECT id, city FROM streaming._ref_users ORDER BY id").fetchall() == [(1, "Brno"),
                                                                                                (4, "Praha")]
     assert con.execute("SELECT id FROM streaming._ref_vip").fetchall() == [(4,)]
+
+
+def test_key_checks_run_within_the_memory_limit_bronze_runs_in(tmp_path: Path) -> None:
+    """Issue 38, medium 7: 1 GB of one repeated users line under PLAYGROUND_DUCKDB_MEMORY_LIMIT=2GB committed
+    its rows, then failed key_unique with Out of Memory on every run: the check's window held a file's rows at
+    once. Here the same at a smaller size: 1.5M rows of one id (~800 MB) under a 100 MB limit."""
+    from dagster_project.bronze.checks import key_checks
+
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"), config={"memory_limit": "100MB"})
+    files.ensure_tables(con, FILE_SOURCES["users"])
+    con.execute("""INSERT INTO bronze.users BY NAME SELECT 7 AS id, repeat('x', 500) AS description,
+        'landing/users/users.json' AS _source_file, i AS _line, 1 AS _file_version, now()::TIMESTAMP AS _ingested_at,
+        'b1' AS _batch_id FROM range(1500000) t(i)""")
+    outcomes = {outcome.name: outcome for outcome in key_checks(con, "users", "b1")}
+    assert outcomes["key_not_null"].passed
+    assert not outcomes["key_unique"].passed and outcomes["key_unique"].metadata == {"repeated_keys": 1,
+                                                                                     "extra_rows": 1_499_999}

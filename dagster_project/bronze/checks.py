@@ -20,8 +20,11 @@ if TYPE_CHECKING:  # the checks' names are read when definitions load; duckdb on
 
 # The rows whose keys should be unique: a lake file's latest version repeats every record of the
 # earlier ones, so only the latest version of each file counts.
-LATEST_FILE_VERSIONS = ("(SELECT * FROM bronze.{table} "
-                        "QUALIFY _file_version = max(_file_version) OVER (PARTITION BY _source_file))")
+# A join with each file's latest version, not a window: a window over one file keeps all its rows in memory
+# at once (1 GB of one repeated line ran out of a 2 GB memory limit); the join streams them.
+LATEST_FILE_VERSIONS = ("(SELECT {columns} FROM bronze.{table} SEMI JOIN (SELECT _source_file, "
+                        "max(_file_version) AS _file_version FROM bronze.{table} GROUP BY _source_file) "
+                        "USING (_source_file, _file_version))")
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,16 @@ def key_checks(con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> lis
     checked = con.execute("SELECT through FROM bronze._checked WHERE table_name = ?", [table]).fetchone()
     through = checked[0] if checked else datetime.min  # no check yet: every row
     params = {"batch": batch_id, "through": through}
-    batch = f"(SELECT * FROM bronze.{table} WHERE _batch_id = $batch OR _ingested_at > $through)"
+    batch = (f"(SELECT {rule.columns}, _ingested_at FROM bronze.{table} "
+             "WHERE _batch_id = $batch OR _ingested_at > $through)")
     null_key = " OR ".join(f'"{c}" IS NULL' for c in rule.key)
     nulls, newest = one_row(con.execute(f"SELECT count(*) FILTER ({null_key}), max(_ingested_at) FROM {batch}",
                                         params))
+    scope = rule.scope.format(table=table, columns=rule.columns)
     keys, extra = one_row(con.execute(
-        f"SELECT count(*), coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {rule.scope.format(table=table)} "
-        f"SEMI JOIN {batch} b USING ({rule.columns}) GROUP BY {rule.columns} HAVING n > 1)", params))
+        f"SELECT count(*), coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {scope} "
+        f"SEMI JOIN (SELECT DISTINCT {rule.columns} FROM {batch}) USING ({rule.columns}) GROUP BY {rule.columns} "
+        "HAVING n > 1)", params))
     outcomes = [CheckOutcome("key_not_null", nulls == 0, True, {"null_keys": nulls}),
                 CheckOutcome("key_unique", keys == 0, not rule.repeats_expected,
                              {"repeated_keys": keys, "extra_rows": int(extra)})]

@@ -13,6 +13,7 @@ from dagster_project import sensors
 from dagster_project.bronze.assets import duckdb_bronze, event_bronze, spark_bronze
 from dagster_project.landing.assets import generated_landing, landing_specs
 from dagster_project.ml.assets import ml_in_environment
+from dagster_project.pool_wait import wait_without_spinning
 from dagster_project.solution_resources import resources_for
 from dagster_project.solutions import SOLUTIONS, Solution
 from dagster_project.streaming.assets import local_streaming, observed_streaming, streaming_consumer
@@ -35,6 +36,7 @@ def solution_for(name: str) -> Solution:
 
 
 def build_definitions(name: str) -> Definitions:
+    wait_without_spinning()  # every process that loads a location runs its steps: no busy wait for a pool
     solution = solution_for(name)
     if solution.provisioned:
         from dagster_project.provisioning.settings import load_settings

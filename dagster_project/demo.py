@@ -30,7 +30,10 @@ for category in (BetaWarning, PreviewWarning, SupersessionWarning):  # Dagster's
     warnings.filterwarnings("ignore", category=category)
 
 STEP_EVENTS = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE,
-               DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION}
+               DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION,
+               DagsterEventType.ENGINE_EVENT}
+BLOCKED = "Step blocked by limit for pool "  # Dagster's engine event when a step waits for a pool's slot
+SAY_WAIT_AFTER_S = 3.0
 
 
 class StepProgress:
@@ -42,10 +45,15 @@ class StepProgress:
         self.assets: dict[str, int] = {}
         self.checks: dict[str, list[bool]] = {}
         self.failed_checks: list[str] = []
+        self.waiting: dict[str, tuple[str, float]] = {}  # step -> (pool, since when), until it starts
+        self.said_waiting: set[str] = set()
 
     def see(self, event) -> None:
         step, kind = event.step_key, event.dagster_event_type
-        if kind == DagsterEventType.STEP_START:
+        if kind == DagsterEventType.ENGINE_EVENT and step and event.message.startswith(BLOCKED):
+            self.waiting.setdefault(step, (event.message.removeprefix(BLOCKED), event.timestamp))
+        elif kind == DagsterEventType.STEP_START:
+            self.waiting.pop(step, None)
             self.started[step] = event.timestamp
         elif kind == DagsterEventType.ASSET_MATERIALIZATION:
             self.assets[step] = self.assets.get(step, 0) + 1
@@ -67,6 +75,26 @@ class StepProgress:
                 error = event.dagster_event.step_failure_data.error
                 self.console.print(f"  [red]FAILED[/] {step:<23} {seconds:6.1f} s  "
                                    f"{error.message.strip() if error else 'see the run in the Dagster UI'}")
+
+    def say_waits(self, instance: DagsterInstance) -> None:
+        """Once steps have waited a few seconds for a pool: for what, who holds it, and how to free it."""
+        pools: dict[str, list[str]] = {}
+        for step, (pool, since) in self.waiting.items():
+            if time.time() - since >= SAY_WAIT_AFTER_S:
+                pools.setdefault(pool, []).append(step)
+        for pool, steps in pools.items():
+            if pool in self.said_waiting:
+                continue
+            self.said_waiting.add(pool)
+            holders = {slot.run_id for slot in instance.event_log_storage.get_concurrency_info(pool).claimed_slots}
+            held = ", ".join(f"run {run_id}" for run_id in sorted(holders)) or "another run"
+            home = os.environ.get("DAGSTER_HOME", ".dagster")
+            self.console.print(
+                f"  [yellow]waiting[/] for pool {pool} (one writer to its DuckDB file: {', '.join(sorted(steps))}), "
+                f"held by {held}. It goes on when that run ends. If that run's process is gone (a killed `make "
+                f"demo`), free its slot: `DAGSTER_HOME={home} .venv/bin/dagster run delete <run id>`, or start "
+                "`make up`, whose monitoring fails such a run and frees it within a minute. Ctrl-C stops this run.",
+                soft_wrap=True)
 
     @property
     def check_totals(self) -> tuple[int, int]:
@@ -98,18 +126,16 @@ def main() -> int:
                   "see it later in `make up`)")
     progress = StepProgress(console)
     worker = threading.Thread(target=run, daemon=True)
-    began, cursor = time.time(), None
+    began = time.time()
     worker.start()
-    while True:
-        alive = worker.is_alive()
-        if instance.has_run(run_id):  # only the events stored since the last look
-            connection = instance.get_records_for_run(run_id, cursor=cursor, of_type=STEP_EVENTS)
-            for record in connection.records:
-                progress.see(record.event_log_entry)
-            cursor = connection.cursor
-        if not alive:
-            break
-        time.sleep(0.3)
+    try:
+        follow(instance, run_id, progress, worker)
+    except KeyboardInterrupt:  # Ctrl-C: the run is canceled and gives back any pool slot it holds
+        if (stopped := instance.get_run_by_id(run_id)) and not stopped.is_finished:
+            instance.report_run_canceled(stopped, message="Ctrl-C in the terminal of `make demo`")
+        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+        console.print(f"[bold]Stopped[/] (Ctrl-C): run {run_id[:8]} canceled; what it committed stays")
+        return 130
     if "error" in outcome:
         raise outcome["error"]
     success = outcome["result"].success
@@ -121,6 +147,22 @@ def main() -> int:
         console.print(model_line(instance))
         print_summary(console)
     return 0 if success else 1
+
+
+def follow(instance: DagsterInstance, run_id: str, progress: StepProgress, worker: threading.Thread) -> None:
+    """Each step's line from the run's events as they are stored, until the run's thread ends."""
+    cursor = None
+    while True:
+        alive = worker.is_alive()
+        if instance.has_run(run_id):  # only the events stored since the last look
+            connection = instance.get_records_for_run(run_id, cursor=cursor, of_type=STEP_EVENTS)
+            for record in connection.records:
+                progress.see(record.event_log_entry)
+            cursor = connection.cursor
+            progress.say_waits(instance)
+        if not alive:
+            return
+        time.sleep(0.3)
 
 
 def model_line(instance: DagsterInstance) -> str:

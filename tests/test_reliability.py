@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +38,7 @@ from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake
 from generators.sinks.orders_db import OrdersDB
 from tests.conftest import ROOT
-from tests.helpers import dataset_args, local_assets, local_resources, manifest, playground, table_rows
+from tests.helpers import dataset_args, local_assets, local_env, local_resources, manifest, playground, table_rows
 
 POOL_HOLDER = ROOT / "tests/fixtures/dagster/pool_holder.py"
 FIRST_USE = """
@@ -417,3 +418,48 @@ def test_key_checks_run_within_the_memory_limit_bronze_runs_in(tmp_path: Path) -
     assert outcomes["key_not_null"].passed
     assert not outcomes["key_unique"].passed and outcomes["key_unique"].metadata == {"repeated_keys": 1,
                                                                                      "extra_rows": 1_499_999}
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+@pytest.mark.integration
+def test_a_run_waiting_for_a_pool_sleeps_says_who_holds_it_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    """Issue 38, medium 8: a run waiting for a pool slot spun ~95% of a core (Dagster's wait never slept) and
+    `make demo` waiting behind a dead holder said nothing. Now the wait sleeps, the demo names the pool and
+    the run holding it and how to free it, and one Ctrl-C cancels the waiting run, which holds no slot after."""
+    prepare(tmp_path / "dagster_home")
+    env = local_env(tmp_path, HOLD_S="600")
+    holder = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-f",
+                               str(POOL_HOLDER), "--select", "holds_the_pool"], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    instance = DagsterInstance.from_config(str(tmp_path / "dagster_home"))
+    try:
+        wait_until(lambda: len(instance.event_log_storage.get_concurrency_info(
+            "duckdb_warehouse").claimed_slots) == 1, 120, "the holder to claim the pool's slot")
+        [holding] = instance.get_runs(limit=1)
+        demo = subprocess.Popen([sys.executable, "-m", "dagster_project.demo"], cwd=ROOT, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(iter(demo.stdout.readline, "")), daemon=True)
+        reader.start()
+        wait_until(lambda: any("waiting" in line for line in lines), 180, "the demo to say what it waits for")
+        [said] = [line for line in lines if "waiting" in line]
+        assert "for pool duckdb_warehouse" in said and f"held by run {holding.run_id}" in said
+        assert "dagster run delete" in said
+        before, began = cpu_seconds(demo.pid), time.monotonic()
+        time.sleep(5)
+        assert (cpu_seconds(demo.pid) - before) / (time.monotonic() - began) < 0.2  # spinning was ~0.95
+        os.killpg(demo.pid, signal.SIGINT)
+        assert demo.wait(20) == 130
+        reader.join(5)
+        assert any("Stopped" in line for line in lines), lines
+        [waiting] = [run for run in instance.get_runs() if run.run_id != holding.run_id]
+        assert waiting.status == DagsterRunStatus.CANCELED
+        claimed = instance.event_log_storage.get_concurrency_info("duckdb_warehouse").claimed_slots
+        assert [slot.run_id for slot in claimed] == [holding.run_id]
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait()

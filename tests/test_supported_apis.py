@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 # Each private name used, the one module allowed to use it, and the versions it was checked against.
 PRIVATE = {
     "dagster._core.launcher.base": ("dagster_project/run_launcher.py", "dagster", "1.13"),
+    "dagster._core.execution.plan.instance_concurrency_context": ("dagster_project/pool_wait.py", "dagster", "1.13"),
 }
 # dagster-dbt's DbtCliResource methods DbtResource (transform/dbt_cli.py) overrides, with the version read.
 DBT_OVERRIDES = ("_initialize_dbt_core_adapter", "_get_unique_target_path", "_cli_version")
@@ -53,6 +54,15 @@ def test_the_pinned_private_apis_are_the_versions_they_were_written_for() -> Non
 
     assert {"RUNNING", "FAILED"} <= set(WorkerStatus.__members__)
     assert list(inspect.signature(CheckRunHealthResult).parameters)[:2] == ["status", "msg"]
+
+
+def test_the_pool_wait_replaces_the_method_as_dagster_wrote_it() -> None:
+    """pool_wait.py replaces a method that never sleeps (min with 0): while Dagster's is that, the replacement
+    stands; when an upgrade changes it, this fails, to re-read it and drop the replacement if it is fixed."""
+    from dagster._core.execution.plan import instance_concurrency_context
+
+    source = Path(instance_concurrency_context.__file__).read_text()  # as installed, not as patched
+    assert "return min([0, *[ready_at - now for ready_at in self._pending_timeouts.values()]])" in source
 
 
 def test_dagster_dbts_overridden_methods_are_the_ones_of_the_version_read() -> None:

@@ -91,6 +91,11 @@ def main() -> None:
             rows = sum(db.counts().values())
         line(f"orders+items ({orders:,} orders)", rows / seconds, base, "rows/s",
              f"{seconds:.1f} s (goal for 10M orders: < {GOALS['orders_10m_s']:.0f} s)")
+        # The shop's rules (generators/behaviour.py) against the same orders drawn plainly, as the original did.
+        with OrdersDB(f"sqlite:///{work / 'plain-orders.db'}") as db:
+            plain = timed(generate_orders, db, lake, Shop(1, users, 10_000, users // 100, behaviour=False), orders)
+        print(f"{'orders+items, the rules vs plain':<34} ours {seconds:>8.1f} s   baseline {plain:>8.1f} s   "
+              f"ratio {seconds / plain:>6.2f}x (goal: about 1)", flush=True)
 
         base = original_stream(max(500, int(20_000 * scale)), work / "baseline-events.db")
         config = StreamConfig(1, users, 10_000, datetime(2022, 8, 13, tzinfo=UTC))

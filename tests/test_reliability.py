@@ -436,6 +436,7 @@ def test_a_run_waiting_for_a_pool_sleeps_says_who_holds_it_and_stops_on_ctrl_c(t
                                str(POOL_HOLDER), "--select", "holds_the_pool"], cwd=tmp_path, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     instance = DagsterInstance.from_config(str(tmp_path / "dagster_home"))
+    demo = None
     try:
         wait_until(lambda: len(instance.event_log_storage.get_concurrency_info(
             "duckdb_warehouse").claimed_slots) == 1, 120, "the holder to claim the pool's slot")
@@ -461,5 +462,7 @@ def test_a_run_waiting_for_a_pool_sleeps_says_who_holds_it_and_stops_on_ctrl_c(t
         claimed = instance.event_log_storage.get_concurrency_info("duckdb_warehouse").claimed_slots
         assert [slot.run_id for slot in claimed] == [holding.run_id]
     finally:
-        os.killpg(holder.pid, signal.SIGKILL)
-        holder.wait()
+        for process in (holder, demo):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

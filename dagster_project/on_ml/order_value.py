@@ -31,6 +31,7 @@ LABEL = "order_value"
 CHAMPION = "champion"
 HELD_OUT_SHARE = 0.2  # without a cut-off date: the newest fifth of the orders is held out
 MIN_ORDERS = 100  # on each side of the cut-off
+SCORE_BATCH = 1_000_000  # orders scored at a time
 # The candidates learn from at most this many orders before the cut-off, a seeded sample (the held-out orders
 # are all scored): at the medium scale (8M before the cut-off) the trees would take minutes and gigabytes for
 # little gain.
@@ -289,6 +290,7 @@ def score(extras: dict[str, Any], report: Any) -> dict[str, Any]:
         model = load_version(model_name, current.version)
     except ModelError as error:
         raise ModelError(f"{error}; the scores of the previous run stay as they were") from error
+    import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
     path = extras["features"]
@@ -298,17 +300,24 @@ def score(extras: dict[str, Any], report: Any) -> dict[str, Any]:
     if not len(dates):
         raise ModelError(f"no orders to score in {path}")
     since = pd.Timestamp(dates.max()) - pd.Timedelta(days=int(extras["days"]))
-    newest = pq.read_table(path, columns=["order_id", "user_id", "order_date", *FEATURES, LABEL],
-                           filters=[("order_date", ">", since.to_pydatetime())]).sort_by("order_id").to_pandas()
-    began = time.perf_counter()
-    predicted = (model.predict(features_of(newest, list(model.feature_names_in_))) if len(newest)
-                 else np.array([], dtype="float64"))
-    predict_seconds = time.perf_counter() - began
-    scores = pd.DataFrame({
-        "order_id": newest["order_id"].to_numpy(), "user_id": newest["user_id"].to_numpy(),
-        "order_date": newest["order_date"].to_numpy(), "predicted_value": predicted,
-        "order_value": newest[LABEL].to_numpy(), "model_version": int(current.version),
-    })
+    columns = list(model.feature_names_in_)
+    parts, predict_seconds = [], 0.0
+    # A million orders at a time: memory stays bounded however many days are scored.
+    for batch in ds.dataset(path, format="parquet").to_batches(
+            columns=["order_id", "user_id", "order_date", *columns, LABEL], batch_size=SCORE_BATCH,
+            filter=ds.field("order_date") > pa.scalar(since.to_pydatetime(), pa.timestamp("us"))):
+        newest = batch.to_pandas()
+        began = time.perf_counter()
+        predicted = model.predict(features_of(newest, columns)) if len(newest) else np.array([], dtype="float64")
+        predict_seconds += time.perf_counter() - began
+        parts.append(pd.DataFrame({
+            "order_id": newest["order_id"].to_numpy(), "user_id": newest["user_id"].to_numpy(),
+            "order_date": newest["order_date"].to_numpy(), "predicted_value": predicted,
+            "order_value": newest[LABEL].to_numpy(), "model_version": int(current.version)}))
+    scores = (pd.concat(parts) if parts else pd.DataFrame(columns=["order_id", "user_id", "order_date",
+                                                                    "predicted_value", "order_value",
+                                                                    "model_version"]))
+    scores = scores.sort_values("order_id", kind="stable").reset_index(drop=True)
     target = extras["scores"]
     replace_parquet(scores, target)
     return {"rows": len(scores), "model_version": current.version, "predict_seconds": predict_seconds,

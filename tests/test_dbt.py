@@ -65,7 +65,7 @@ def test_the_whole_graph_materializes_with_every_check_passing(built: tuple[Path
               if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     failed = [(c.asset_key.to_user_string(), c.check_name) for c in checks if not c.passed]
     assert not failed
-    assert len({c.asset_key.path[0] for c in checks}) == 3  # bronze, silver and gold all checked
+    assert {c.asset_key.path[0] for c in checks} == {"bronze", "silver", "gold", "features"}  # every tier checked
     materialized = {e.materialization.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert {f"gold/{m}" for m in GOLD} <= materialized and "silver/user_jobs" in materialized
 
@@ -100,11 +100,12 @@ def test_gold_is_published_as_parquet_for_readers_outside_the_warehouse(built: t
 
 def test_each_asset_shows_the_columns_and_types_the_warehouse_holds(built: tuple[Path, object]) -> None:
     """The asset pages' Columns table comes from the models' ymls (`data_type`, which dagster-dbt reads): every
-    column of every silver and gold table, with the type DuckDB built it with."""
+    column of every silver, gold and feature table, with the type DuckDB built it with."""
     shown = {(*spec.key.path, column.name): column.type for spec in local_assets("gold")[0].specs
              for column in spec.metadata["dagster/column_schema"].columns}
-    held = query(built[0] / "wh.duckdb", "SELECT table_schema, table_name, column_name, lower(data_type) "
-                                         "FROM information_schema.columns WHERE table_schema IN ('silver', 'gold')")
+    held = query(built[0] / "wh.duckdb",
+                 "SELECT table_schema, table_name, column_name, lower(data_type) FROM information_schema.columns "
+                 "WHERE table_schema IN ('silver', 'gold', 'features')")
     assert shown == {(schema, table, column): kind for schema, table, column, kind in held}
 
 

@@ -93,3 +93,20 @@
 {% macro synapse__iso_day_of_week(column) -%}
     ((datepart(weekday, {{ column }}) + @@datefirst - 2) % 7 + 1)
 {%- endmacro %}
+
+{# Seconds from one timestamp to a later one, as a double (dbt's datediff asks Databricks for its version). #}
+{% macro seconds_between(start, stop) -%}
+    {{ return(adapter.dispatch('seconds_between', 'playground')(start, stop)) }}
+{%- endmacro %}
+
+{% macro default__seconds_between(start, stop) -%}
+    cast(date_diff('second', {{ start }}, {{ stop }}) as {{ double_type() }})
+{%- endmacro %}
+
+{% macro spark__seconds_between(start, stop) -%}
+    cast(unix_timestamp({{ stop }}) - unix_timestamp({{ start }}) as double)
+{%- endmacro %}
+
+{% macro synapse__seconds_between(start, stop) -%}
+    cast(datediff_big(second, {{ start }}, {{ stop }}) as float)
+{%- endmacro %}

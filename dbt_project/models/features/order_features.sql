@@ -59,7 +59,7 @@ select
     cast(coalesce(b.prior_orders, 0) as {{ dbt.type_bigint() }}) as prior_orders,
     cast(b.prior_orders_value as {{ double_type() }}) / nullif(b.prior_valued_orders, 0) as prior_mean_value,
     b.prior_max_value,
-    {{ dbt.datediff('b.previous_order_date', 'o.order_date', 'second') }} / 86400.0 as days_since_previous_order,
+    {{ seconds_between('b.previous_order_date', 'o.order_date') }} / 86400.0 as days_since_previous_order,
     cast(e.prior_pageviews as {{ dbt.type_bigint() }}) as prior_pageviews,
     cast(e.prior_ratings as {{ dbt.type_bigint() }}) as prior_ratings,
     cast(e.prior_stars as {{ double_type() }}) / nullif(e.prior_ratings, 0) as prior_mean_stars,

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,33 +34,41 @@ def run_job(scale: str) -> float:
     return time.perf_counter() - began
 
 
-def report(scale: str) -> None:
+def in_fresh_playground(command: list[str]) -> str:
+    """`command` run in a new process on a fresh local playground in a temporary folder (its stores and its
+    Dagster home there): its standard output; its failure ends the benchmark with its error."""
     from dagster_project.instance import prepare
     from dagster_project.solutions import local_environment
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         prepare(work / "dagster_home")
-        result = subprocess.run([sys.executable, "-m", "bench.peak_rss", sys.executable, "-m", "bench.medium",
-                                 "--run", scale], env=local_environment(str(work)), capture_output=True, text=True)
+        result = subprocess.run(command, env=local_environment(str(work)), capture_output=True, text=True)
         if result.returncode:
             sys.exit(result.stderr[-3000:])
-        seconds, rss_kib = result.stdout.split()[-2:]
+        return result.stdout
+
+
+def scale_benchmark(doc: str | None, run: Callable[[str], object], report: Callable[[str], None]) -> None:
+    """A benchmark's command line: `--scale` reports; the hidden `--run SCALE` is the child that measures and
+    prints what `run` returns."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--scale", default="medium", help="small, medium or large")
+    parser.add_argument("--run", metavar="SCALE", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:
+        print(run(args.run))
+    else:
+        report(args.scale)
+
+
+def report(scale: str) -> None:
+    seconds, rss_kib = in_fresh_playground([sys.executable, "-m", "bench.peak_rss", sys.executable, "-m",
+                                            "bench.medium", "--run", scale]).split()[-2:]
     print(f"# the local playground's main job, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {scale} scale", flush=True)
     print(f"landing -> gold + streaming, {scale} scale   {float(seconds):7.1f} s   "
           f"peak RSS {int(rss_kib) // 1024:,} MiB (the issue's trial, medium: 205 s, 6.1 GB)", flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", default="medium", help="small, medium or large")
-    parser.add_argument("--run", metavar="SCALE", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.run:
-        print(run_job(args.run))
-    else:
-        report(args.scale)
-
-
 if __name__ == "__main__":
-    main()
+    scale_benchmark(__doc__, run_job, report)

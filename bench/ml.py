@@ -8,18 +8,16 @@ Peak memory is the ML process's own (the training and scoring script reports it)
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.medium import run_job
+from bench.medium import in_fresh_playground, run_job, scale_benchmark
 
 GOALS = {"features_and_training_s": 60.0, "scoring_rows_per_s": 1_000_000.0}
 
@@ -38,9 +36,10 @@ def measure(scale: str) -> dict[str, Any]:
     from dagster_project.transform.dbt_cli import DBT_DIR, dbt_command
 
     job_s = run_job(scale)
+    scratch = str(Path(os.environ["DAGSTER_HOME"]).parent)  # the playground's folder
     began = time.perf_counter()
-    features = subprocess.run(dbt_command("run", "--select", "features", scratch=os.environ["BENCH_SCRATCH"]),
-                              cwd=DBT_DIR, capture_output=True, text=True)
+    features = subprocess.run(dbt_command("run", "--select", "features", scratch=scratch), cwd=DBT_DIR,
+                              capture_output=True, text=True)
     features_s = time.perf_counter() - began
     if features.returncode:
         sys.exit(features.stdout[-3000:])
@@ -58,17 +57,7 @@ def measure(scale: str) -> dict[str, Any]:
 
 
 def report(scale: str) -> None:
-    from dagster_project.instance import prepare
-    from dagster_project.solutions import local_environment
-
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        prepare(work / "dagster_home")
-        result = subprocess.run([sys.executable, "-m", "bench.ml", "--run", scale], capture_output=True, text=True,
-                                env=local_environment(str(work), BENCH_SCRATCH=str(work)))
-        if result.returncode:
-            sys.exit(result.stderr[-3000:])
-        found = json.loads(result.stdout.strip().splitlines()[-1])
+    found = json.loads(in_fresh_playground([sys.executable, "-m", "bench.ml", "--run", scale]).splitlines()[-1])
     model, scores = found["model"], found["scores"]
     rows_per_s = scores["rows"] / scores["predict_seconds"]
     print(f"# the order value model, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {scale} scale "
@@ -87,16 +76,5 @@ def report(scale: str) -> None:
           f"(linear regression {model['linear_regression_rmse']:,.1f})")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", default="medium", help="small, medium or large")
-    parser.add_argument("--run", metavar="SCALE", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.run:
-        print(json.dumps(measure(args.run), default=str))
-    else:
-        report(args.scale)
-
-
 if __name__ == "__main__":
-    main()
+    scale_benchmark(__doc__, lambda scale: json.dumps(measure(scale), default=str), report)

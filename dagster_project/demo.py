@@ -46,7 +46,7 @@ class StepProgress:
         self.checks: dict[str, list[bool]] = {}
         self.failed_checks: list[str] = []
         self.waiting: dict[str, tuple[str, float]] = {}  # step -> (pool, since when), until it starts
-        self.said_waiting: set[str] = set()
+        self.said_waiting: set[str] = set()  # pools
 
     def see(self, event) -> None:
         step, kind = event.step_key, event.dagster_event_type
@@ -170,11 +170,10 @@ def model_line(instance: DagsterInstance) -> str:
     from dagster_project.solutions import LOCAL, ML
 
     event = instance.get_latest_materialization_event(LOCAL.key(ML, "order_value_model"))
-    found: dict[str, Any] = {name: getattr(value, "value", value)
-             for name, value in (event.asset_materialization.metadata.items()
-                                 if event and event.asset_materialization else ())}
-    if not found:
+    if event is None or event.asset_materialization is None:
         return "[bold]Order value model[/]: not trained"
+    found: dict[str, Any] = {name: getattr(value, "value", value)
+                             for name, value in event.asset_materialization.metadata.items()}
     baseline, champion = found["baseline_mean_rmse"], found["champion_rmse"]
     return (f"[bold]Order value model[/]: held-out RMSE {baseline:,.0f} (baseline: the mean) vs {champion:,.0f} "
             f"(champion, version {found['champion_version']}, {champion / baseline:.2f} of the baseline); "

@@ -92,9 +92,7 @@ class Shop:
 
     def spending_level(self, user: np.ndarray) -> np.ndarray:
         level = unit_hash(self.seed, "users/level", user)
-        at = np.minimum(np.searchsorted(self.vip_ids, user), max(len(self.vip_ids) - 1, 0))
-        is_vip = self.vip_ids[at] == user if len(self.vip_ids) else np.zeros(len(user), dtype=bool)
-        return np.where(is_vip, 0.5 + level / 2, level)
+        return np.where(np.isin(user, self.vip_ids), 0.5 + level / 2, level)
 
     def buyers(self, u: np.ndarray) -> np.ndarray:
         """User ids for uniform draws: every user alike, or VIPs VIP_ORDER_WEIGHT times as often."""
@@ -137,11 +135,12 @@ class Shop:
         order = np.argsort(peak, kind="stable")
         return order, np.searchsorted(peak[order], np.arange(13))
 
-    def items(self, u_product: np.ndarray, u_kind: np.ndarray, level: np.ndarray, month: np.ndarray
+    def items(self, u_product: np.ndarray, u_kind: np.ndarray, user: np.ndarray, month: np.ndarray
               ) -> np.ndarray:
-        """Product ids of items (any shape) for two uniform draws each, their order's user level and month."""
+        """Product ids of items (any shape) for two uniform draws each, by their order's user and month."""
         if not self.behaviour:
             return self.popular(u_product)
+        level = self.spending_level(user)
         seasonal = u_kind < SEASONAL_SHARE
         jitter = np.where(seasonal, 0.5, (u_kind - SEASONAL_SHARE) / (1 - SEASONAL_SHARE))
         band = np.clip(((level + (jitter - 0.5) * BAND_JITTER) * PRICE_BANDS).astype(np.int64), 0, PRICE_BANDS - 1)

@@ -41,6 +41,7 @@ SITE_PAGES = (
     ("GET", "product"), ("GET", "/"), ("GET", "/search?q="), ("GET", "/cart"), ("POST", "/cart/items"),
     ("DELETE", "/cart/items"), ("POST", "/checkout"), ("GET", "/account"), ("PUT", "/account"),
 )
+SITE_PATHS = tuple(path for _, path in SITE_PAGES)
 SITE_WEIGHTS = np.array([0.55, 0.10, 0.10, 0.06, 0.08, 0.02, 0.04, 0.03, 0.02])
 EVENTS_PER_SESSION = (1 + MAX_PAGEVIEWS) / 2 + STAR_SHARE
 ORIGINAL_RATE = EVENTS_PER_SESSION / SESSION_GAP_S[0]  # events/s of the original streamer
@@ -176,8 +177,7 @@ class EventStream:
         user = np.minimum((d["user"] * cfg.users).astype(np.int64), cfg.users - 1)
         latency = d["latency"]
         if cfg.behaviour:
-            paths = tuple(path for _, path in SITE_PAGES)
-            latency = page_latency(paths, d["page"], d["product_page"], latency, LATENCY_MS[0])
+            latency = page_latency(SITE_PATHS, d["page"], d["product_page"], latency, LATENCY_MS[0])
         rows = {
             "time_us": (when.T[keep] * 1e6).astype(np.int64),  # from the stream's start
             "session": session,

@@ -117,7 +117,9 @@ def _trickle(lake: Lake, db: OrdersDB, shop: Shop, products_per_s: float, orders
             due_orders = int(elapsed * orders_per_s)
             while stats.orders < due_orders and next_product > 0:
                 count = min(ORDER_BATCH, due_orders - stats.orders)
-                batch = orders_batch(replace(shop, products=next_product), next_order, next_order + count, dirty_rate)
+                if shop.products != next_product:  # orders refer to the products there are now
+                    shop = replace(shop, products=next_product)
+                batch = orders_batch(shop, next_order, next_order + count, dirty_rate)
                 db.append(batch.orders, batch.items)
                 order_dirt += batch.dirt
                 next_order += count

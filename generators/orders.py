@@ -68,7 +68,7 @@ def orders_batch(shop: Shop, start: int, stop: int, dirty_rate: float = 0.0) -> 
     date = order_seconds(d["date"] / DATE_SPAN_S, d["time_of_day"]) if shop.behaviour else d["date"]
     order_date = (np.datetime64(ORDER_DATE_MIN.replace(tzinfo=None), "s") + date).astype("datetime64[us]")
     month = order_date.astype("datetime64[M]").astype(np.int64) % 12
-    product = shop.items(d["product"], d["item_kind"], shop.spending_level(user)[None, :], month[None, :])
+    product = shop.items(d["product"], d["item_kind"], user[None, :], month[None, :])
     user = np.where(is_(ORPHAN_USER), users + index % 1000, user)
     in_order = np.arange(MAX_ITEMS)[:, None] < d["n_items"][None, :]
     value = np.round((shop.prices[product] * in_order).sum(axis=0), 2)

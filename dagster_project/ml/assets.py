@@ -2,6 +2,7 @@
 learning). Training and scoring run where MLflow lives (ModelTracking, through Pipes); these assets say
 what came of it: metrics, the MLflow run and model version, and checks a user reads in the UI."""
 
+import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,8 +158,6 @@ def order_value_scores(solution: Solution, links: Links) -> AssetsDefinition:
 
 def ui_address(tracking: ModelTracking) -> str:
     """Where a person opens what the tracking URI holds: the server itself, or the local MLflow UI."""
-    import os
-
     if tracking.tracking_uri.startswith(("http://", "https://")):
         return tracking.tracking_uri.rstrip("/")
     return os.environ.get("PLAYGROUND_MLFLOW_URL", "http://127.0.0.1:5000")

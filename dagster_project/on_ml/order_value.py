@@ -138,6 +138,14 @@ def experiment_id(name: str, artifact_location: str | None) -> str:
     return mlflow.create_experiment(name, artifact_location=artifact_location)
 
 
+def use_tracking(extras: dict[str, Any]) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(extras["tracking_uri"])
+    if extras.get("registry_uri"):
+        mlflow.set_registry_uri(extras["registry_uri"])
+
+
 def champion_version(client: Any, model_name: str) -> Any | None:
     from mlflow.exceptions import MlflowException
 
@@ -162,9 +170,7 @@ def train(extras: dict[str, Any], report: Any) -> dict[str, Any]:
     from mlflow.models import infer_signature
     from mlflow.tracking import MlflowClient
 
-    mlflow.set_tracking_uri(extras["tracking_uri"])
-    if extras.get("registry_uri"):
-        mlflow.set_registry_uri(extras["registry_uri"])
+    use_tracking(extras)
     model_name, margin = extras["model_name"], float(extras["margin"])
     data = read_features(extras["features"])
     parts = split(data, extras.get("cutoff"))
@@ -173,43 +179,42 @@ def train(extras: dict[str, Any], report: Any) -> dict[str, Any]:
     x_train, x_test = features_of(parts.train, columns), features_of(parts.test, columns)
     y_train, y_test = parts.train[LABEL].to_numpy(), parts.test[LABEL].to_numpy()
     data_version = {"data_fingerprint": fingerprint(extras["features"]), **extras.get("upstream", {})}
+    cutoff, pinned = f"{parts.cutoff:%Y-%m-%d}", requirements()
     client = MlflowClient()
     results: dict[str, dict[str, float]] = {}
-    models: dict[str, Any] = {}
     logged: dict[str, str] = {}
     # The active experiment, not only the run's: MLflow keeps logged models under the active one's artifacts.
     mlflow.set_experiment(experiment_id=experiment_id(extras["experiment"], extras.get("artifact_location")))
     with mlflow.start_run(run_name="order_value training") as parent:
-        mlflow.set_tags({**data_version, "cutoff": f"{parts.cutoff:%Y-%m-%d}"})
-        mlflow.log_params({"cutoff": f"{parts.cutoff:%Y-%m-%d}", "train_orders": len(parts.train),
+        mlflow.set_tags({**data_version, "cutoff": cutoff})
+        mlflow.log_params({"cutoff": cutoff, "train_orders": len(parts.train),
                            "max_training_orders": MAX_TRAINING_ORDERS,
                            "held_out_orders": len(parts.test), "features": ",".join(columns)})
         for name, model in candidates().items():
             with mlflow.start_run(run_name=name, nested=True):
-                mlflow.set_tags({**data_version, "candidate": name, "cutoff": f"{parts.cutoff:%Y-%m-%d}"})
+                mlflow.set_tags({**data_version, "candidate": name, "cutoff": cutoff})
                 mlflow.log_params({"candidate": name, **{k: v for k, v in model.get_params().items()
                                                          if isinstance(v, (int, float, str, bool)) or v is None}})
                 model.fit(x_train, y_train)
                 results[name] = metrics(y_test, model.predict(x_test))
                 mlflow.log_metrics(results[name])
                 info = mlflow.sklearn.log_model(model, name="model", input_example=x_train.head(5),
-                                                skops_trusted_types=TRUSTED_TYPES, pip_requirements=requirements(),
+                                                skops_trusted_types=TRUSTED_TYPES, pip_requirements=pinned,
                                                 signature=infer_signature(x_train, model.predict(x_train.head(5))))
-                models[name], logged[name] = model, info.model_uri
+                logged[name] = info.model_uri
                 report.log.info(f"{name}: held-out RMSE {results[name]['rmse']:,.2f}")
         best = min(results, key=lambda name: results[name]["rmse"])
         with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints each registration; the report says it
             version = mlflow.register_model(logged[best], model_name, tags={"candidate": best, **data_version})
         current = champion_version(client, model_name)
-        current_rmse, unloadable = None, None
+        current_rmse = None
         if current is not None:
             try:
                 champion_model = load_version(model_name, current.version)
                 current_rmse = metrics(y_test, champion_model.predict(features_of(
                     parts.test, list(champion_model.feature_names_in_))))["rmse"]
             except ModelError as error:  # a champion that cannot serve is replaced, whatever it scored
-                report.log.warning(str(error))
-                unloadable = current.version
+                report.log.warning(f"{error}: the new version replaces it")
         # The new version as the registry serves it: one that does not load never becomes the champion.
         try:
             registered = load_version(model_name, version.version)
@@ -231,7 +236,7 @@ def train(extras: dict[str, Any], report: Any) -> dict[str, Any]:
     earlier = [run for run in mlflow.search_runs(
         experiment_ids=[parent.info.experiment_id], output_format="list",
         filter_string=f"tags.data_fingerprint = '{data_version['data_fingerprint']}' and "
-                      f"tags.cutoff = '{parts.cutoff:%Y-%m-%d}' and tags.candidate = '{best}'")
+                      f"tags.cutoff = '{cutoff}' and tags.candidate = '{best}'")
         if run.data.tags.get("mlflow.parentRunId") != parent.info.run_id]
     history = write_history(parent.info.experiment_id, extras["history"])
     baseline_rmse = results["baseline_mean"]["rmse"]
@@ -239,11 +244,10 @@ def train(extras: dict[str, Any], report: Any) -> dict[str, Any]:
         "history": history,
         "run_id": parent.info.run_id, "experiment_id": parent.info.experiment_id, "best": best,
         "registered_version": version.version, "champion_version": champion, "champion_moved": moved,
-        "cutoff": f"{parts.cutoff:%Y-%m-%d}", "train_orders": len(parts.train), "held_out_orders": len(parts.test),
-        "results": results, "champion_rmse": champion_rmse, "previous_champion_rmse": current_rmse,
+        "cutoff": cutoff, "train_orders": len(parts.train), "held_out_orders": len(parts.test),
+        "results": results, "champion_rmse": champion_rmse,
         "baseline_rmse": baseline_rmse, "margin": margin,
         "beats_baseline": champion_rmse <= (1 - margin) * baseline_rmse,
-        "replaced_unloadable_champion": unloadable,
         "earlier_same_data": [{"run_id": run.info.run_id, **{k: run.data.metrics[k] for k in ("rmse", "mae", "r2")}}
                               for run in earlier],
         "data_fingerprint": data_version["data_fingerprint"],
@@ -276,12 +280,9 @@ def replace_parquet(frame: pd.DataFrame, target: str) -> None:
 
 
 def score(extras: dict[str, Any], report: Any) -> dict[str, Any]:
-    import mlflow
     from mlflow.tracking import MlflowClient
 
-    mlflow.set_tracking_uri(extras["tracking_uri"])
-    if extras.get("registry_uri"):
-        mlflow.set_registry_uri(extras["registry_uri"])
+    use_tracking(extras)
     model_name = extras["model_name"]
     current = champion_version(MlflowClient(), model_name)
     if current is None:

@@ -107,6 +107,8 @@
     cast(unix_timestamp({{ stop }}) - unix_timestamp({{ start }}) as double)
 {%- endmacro %}
 
+{# DATEDIFF, not DATEDIFF_BIG: Synapse's dedicated pools are not among DATEDIFF_BIG's "Applies to"
+   (learn.microsoft.com/sql/t-sql/functions/datediff-big-transact-sql); an int of seconds spans 68 years. #}
 {% macro synapse__seconds_between(start, stop) -%}
-    cast(datediff_big(second, {{ start }}, {{ stop }}) as float)
+    cast(datediff(second, {{ start }}, {{ stop }}) as float)
 {%- endmacro %}

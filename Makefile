@@ -61,7 +61,7 @@ $(UV):
 setup: $(UV)
 	@$(UV) sync --quiet --frozen --no-dev --inexact
 	@$(UV) sync --quiet --frozen --project $(DBT_DIR) --inexact
-	@$(UV) sync --quiet --frozen --project $(ML_DIR)
+	@$(UV) sync --quiet --frozen --project $(ML_DIR) --inexact
 	@$(MAKE) --no-print-directory prepare
 
 # What a cloud user needs beyond `make setup` (README: Deploy to Azure): every extra (Azure's clients and
@@ -86,7 +86,7 @@ setup-dev: $(UV) system-deps cloud-packages
 	$(UV) sync --quiet --frozen --project $(CHECKOV_DIR)
 	UV_COMPILE_BYTECODE=0 $(UV) sync --quiet --frozen --project $(PROVIDER_SCHEMAS_DIR)
 	$(UV) sync --quiet --frozen --project $(DASHBOARD_DIR)
-	$(UV) sync --quiet --frozen --project $(ML_DIR)
+	$(UV) sync --quiet --frozen --project $(ML_DIR) --all-extras
 	npm ci --prefix $(SERVICES) --no-audit --no-fund --loglevel=error
 	@$(MAKE) --no-print-directory prepare
 

@@ -12,7 +12,7 @@ from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions, in_
 from dagster_project import sensors
 from dagster_project.bronze.assets import duckdb_bronze, event_bronze, spark_bronze
 from dagster_project.landing.assets import generated_landing, landing_specs
-from dagster_project.ml.assets import ml_in_environment
+from dagster_project.ml.assets import ml_assets
 from dagster_project.pool_wait import wait_without_spinning
 from dagster_project.solution_resources import resources_for
 from dagster_project.solutions import SOLUTIONS, Solution
@@ -70,8 +70,8 @@ def build_definitions(name: str) -> Definitions:
     else:
         assets.append(dbt_models_for(solution, gold_from_warehouse, table_names=True, dashboard=solution.dashboard))
 
-    if solution.ml == "ml_environment":  # trained and scored in the ML environment, through Pipes
-        assets += ml_in_environment(solution, dashboard=solution.dashboard)
+    if solution.ml:  # trained and scored where its model_tracking resource says, through Pipes
+        assets += ml_assets(solution, dashboard=solution.dashboard)
 
     if solution.streaming == "duckdb":  # computed here: a micro-batch asset, and the consumer kept running
         assets.append(local_streaming(solution, dashboard=solution.dashboard))

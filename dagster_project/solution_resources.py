@@ -33,7 +33,7 @@ def local_resources() -> dict[str, object]:
         "bronze_copy": BronzeCopyResource(enabled=os.environ.get("PLAYGROUND_BRONZE_TO_LAKE") == "1"),
         "dbt": dbt_resource(SOLUTIONS["local"].name),
         # MLflow's tracking store: a SQLite database, artifacts beside it (the MLflow UI in `make up` reads both).
-        "model_tracking": local_tracking(local_setting("PLAYGROUND_MLFLOW")),
+        "model_tracking": local_tracking(local_setting("PLAYGROUND_MLFLOW"), local_setting("PLAYGROUND_LAKE")),
     }
 
 
@@ -58,16 +58,21 @@ def _azure_resources(solution: Solution, arrays_as_json: bool = False) -> dict[s
 
 
 def databricks_resources() -> dict[str, object]:
+    from dagster_project.ml.tracking import DatabricksModelTracking
     from dagster_project.spark_jobs import DatabricksSparkJobs
 
+    # Its job clusters (the bronze job, training) and its streaming job, from terraform/databricks_solution's outputs.
+    jobs = DatabricksSparkJobs(
+        host=EnvVar("DATABRICKS_HOST"), token=EnvVar("DATABRICKS_TOKEN"),
+        storage_account=EnvVar("AZURE_STORAGE_ACCOUNT_NAME"), catalog=EnvVar("DATABRICKS_CATALOG"),
+        volume=EnvVar("DATABRICKS_VOLUME"), wheel=EnvVar("DATABRICKS_WHEEL"),
+        secret_scope=EnvVar("DATABRICKS_SECRET_SCOPE"), streaming_job_id=EnvVar("DATABRICKS_STREAMING_JOB_ID"))
     return {
         **_azure_resources(SOLUTIONS["databricks"]),
-        # Its job cluster (the bronze job) and its streaming job, from terraform/databricks_solution's outputs.
-        "spark_jobs": DatabricksSparkJobs(
-            host=EnvVar("DATABRICKS_HOST"), token=EnvVar("DATABRICKS_TOKEN"),
-            storage_account=EnvVar("AZURE_STORAGE_ACCOUNT_NAME"), catalog=EnvVar("DATABRICKS_CATALOG"),
-            volume=EnvVar("DATABRICKS_VOLUME"), wheel=EnvVar("DATABRICKS_WHEEL"),
-            secret_scope=EnvVar("DATABRICKS_SECRET_SCOPE"), streaming_job_id=EnvVar("DATABRICKS_STREAMING_JOB_ID")),
+        "spark_jobs": jobs,
+        # The workspace's MLflow, the model in Unity Catalog, the features and scores Unity Catalog tables.
+        "model_tracking": DatabricksModelTracking(jobs=jobs, catalog=EnvVar("DATABRICKS_CATALOG"),
+                                                  experiment=EnvVar("DATABRICKS_MLFLOW_EXPERIMENT")),
     }
 
 

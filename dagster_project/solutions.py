@@ -40,9 +40,9 @@ class Solution:
     prefixed: bool = True         # keys, jobs and groups carry its name
     provisioned: bool = True      # deployed by terraform/<location>, settings from .env.<location>
     dashboard: bool = False       # its assets link to the dashboard (which reads the local lake)
-    # Where the order value model is trained and scored: the ml/ environment through Pipes; "" none yet (the
-    # cloud solutions' training is issue 37's items 7 and 8).
-    ml: Literal["ml_environment", ""] = ""
+    # Where the order value model is trained and scored (through Pipes): the ml/ environment, a Databricks job
+    # cluster; "" none yet (the Microsoft solution's Azure Machine Learning is issue 37's item 8).
+    ml: Literal["ml_environment", "databricks_job", ""] = ""
 
     @property
     def key_prefix(self) -> tuple[str, ...]:
@@ -76,16 +76,19 @@ SOLUTIONS = {solution.name: solution for solution in (
         kinds={"lake": frozenset({"python", "json"}), "orders_db": frozenset({"python", "sqlite"}),
                "bus": frozenset({"python", "sqlite"}), "bronze": frozenset({"duckdb"}),
                "dbt": frozenset({"dbt", "duckdb"}), "streaming": frozenset({"duckdb", "parquet"}),
-               ML: frozenset({"mlflow", "scikit-learn"})},
+               ML: frozenset({"mlflow", "scikit-learn"}),
+               "ml_scores": frozenset({"mlflow", "scikit-learn", "parquet"})},
         streaming_solutions=("microsoft", "databricks")),
     Solution(
         "databricks", "Databricks solution", "databricks_solution", landing="reports", bronze="spark",
-        streaming="databricks_job", warehouse="databricks",
+        streaming="databricks_job", warehouse="databricks", ml="databricks_job",
         kinds={"lake": AZURE_LAKE, "orders_db": frozenset({"azure", "azure sql"}),
                "bus": frozenset({"azure", "event hubs", "kafka"}), "bronze": frozenset({"python", "duckdb", "adls"}),
                "bronze_job": frozenset({"databricks", "spark", "delta"}),
                "dbt": frozenset({"dbt", "databricks", "unity catalog"}),
-               "streaming": frozenset({"databricks", "spark", "parquet"})},
+               "streaming": frozenset({"databricks", "spark", "parquet"}),
+               ML: frozenset({"databricks", "mlflow", "scikit-learn"}),
+               "ml_scores": frozenset({"databricks", "mlflow", "delta"})},
         streaming_solutions=("microsoft", "databricks"),
         dbt_settings=("DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "DATABRICKS_TOKEN", *_CLOUD_DBT)),
     Solution(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dagster import AssetExecutionContext, ConfigurableResource, PipesClientCompletedInvocation, PipesSubprocessClient
 from pydantic import Field
@@ -71,6 +71,11 @@ class DatabricksSparkJobs(SparkJobs):
         return DatabricksClientResource(host=self.host, token=self.token).get_client().workspace_client
 
     def run(self, context: AssetExecutionContext, module: str, args: list[str]) -> PipesClientCompletedInvocation:
+        return self.submit(context, self.task(module, args))
+
+    def submit(self, context: AssetExecutionContext, task: dict,
+               extras: dict[str, Any] | None = None) -> PipesClientCompletedInvocation:
+        """A one-time job run of `task`, its Pipes context and messages exchanged through the volume."""
         from dagster_databricks import PipesDatabricksClient
         from dagster_databricks.pipes import (
             PipesUnityCatalogVolumesContextInjector,
@@ -84,7 +89,12 @@ class DatabricksSparkJobs(SparkJobs):
             client=client,
             context_injector=PipesUnityCatalogVolumesContextInjector(client=client, volume_path=volume),
             message_reader=PipesUnityCatalogVolumesMessageReader(client=client, volume_path=volume))
-        return pipes.run(task=jobs.SubmitTask.from_dict(self.task(module, args)), context=context)
+        return pipes.run(task=jobs.SubmitTask.from_dict(task), context=context, extras=extras)
+
+    def launched(self, module: str, args: list[str]) -> dict:
+        """A Python task running a module of the wheel in the volume (on_spark/launcher.py)."""
+        volume = self.volume.rstrip("/")
+        return {"python_file": f"{volume}/{LAUNCHER}", "parameters": [f"{volume}/{self.wheel}", module, *args]}
 
     def streaming_state(self) -> dict[str, str | int | None]:
         """The continuous streaming job: whether it is set to run, and its active run if any."""
@@ -107,16 +117,16 @@ class DatabricksSparkJobs(SparkJobs):
                                      new_settings=JobSettings(continuous=Continuous(pause_status=status)))
 
     def task(self, module: str, args: list[str]) -> dict:
-        """The job run Dagster submits: a job cluster running the module from the wheel in the volume."""
+        """The bronze and streaming jobs' run: a job cluster running the module with the lake, the bronze schema,
+        the checkpoints and the orders database's secret."""
         volume = self.volume.rstrip("/")
         return {
             "task_key": f"playground-{module.split('.')[-2]}",
             "new_cluster": {"spark_version": self.spark_version, "node_type_id": self.node_type, "num_workers": 1,
                             "data_security_mode": "SINGLE_USER"},
             "libraries": [{"pypi": {"package": package}} for package in CLUSTER_LIBRARIES],
-            "spark_python_task": {"python_file": f"{volume}/{LAUNCHER}", "parameters": [
-                f"{volume}/{self.wheel}", module, "--lake", f"abfss://{self.storage_account}.dfs.core.windows.net",
+            "spark_python_task": self.launched(module, [
+                "--lake", f"abfss://{self.storage_account}.dfs.core.windows.net",
                 "--schema", f"{self.catalog}.bronze", "--checkpoints", f"{volume}/_checkpoints", "--auto-loader",
-                "--orders-secret", f"{self.secret_scope}/orders-url", *args]},
+                "--orders-secret", f"{self.secret_scope}/orders-url", *args]),
         }
-

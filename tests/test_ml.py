@@ -17,8 +17,10 @@ import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance, Failure, materialize
 
-from dagster_project.ml.assets import MARGIN
-from dagster_project.ml.tracking import ModelTracking
+from dagster_project.ml.assets import MARGIN, ml_assets
+from dagster_project.ml.tracking import ML_CLUSTER_LIBRARIES, DatabricksModelTracking, ModelTracking
+from dagster_project.solutions import SOLUTIONS
+from dagster_project.spark_jobs import LAUNCHER, DatabricksSparkJobs
 from dagster_project.transform.dbt_cli import dbt_command
 from generators.catalog import LANDING_OPS
 from tests.helpers import local_assets, local_env, local_resources
@@ -220,3 +222,73 @@ def test_on_plain_data_the_champion_cannot_beat_the_mean_and_the_check_says_so(t
     beats = checks(result)["champion_beats_baseline"]
     assert not beats.passed
     assert beats.metadata["ratio"].value > 1 - MARGIN
+
+
+DATABRICKS = SOLUTIONS["databricks"]
+
+
+@pytest.mark.e2e
+def test_the_databricks_solution_trains_and_scores_on_spark_tables_like_the_local_one(
+        ml_playground: Path, tmp_path: Path) -> None:
+    """The Databricks solution's ML assets, its training code run on local PySpark by Pipes' subprocess client
+    and tracked to a local MLflow: the features a Spark table, the scores and the history Spark tables (Unity
+    Catalog's on Databricks). On the same features: the same candidates' metrics and the same scores as the
+    local solution's."""
+    instance = DagsterInstance.ephemeral()
+    local = train(ml_playground, instance)
+    assert local.success
+    tables = tmp_path / "spark"
+    (tables / "features" / "order_features").mkdir(parents=True)
+    shutil.copy(ml_playground / "lake" / "features" / "order_features" / "data.parquet",
+                tables / "features" / "order_features" / "part-0.parquet")
+    tracking = ModelTracking(tracking_uri=f"sqlite:///{tmp_path}/mlflow/mlflow.db",
+                             artifact_location=(tmp_path / "mlflow" / "artifacts").as_uri(), catalog="spark_catalog",
+                             table_format="parquet", table_folders=str(tables))
+    spark = materialize(ml_assets(DATABRICKS, dashboard=False), resources={"model_tracking": tracking},
+                        instance=instance, raise_on_error=False)
+    assert spark.success
+    here, there = metadata(local, MODEL), metadata(spark, AssetKey(["databricks", *MODEL.path]))
+    for name in ("baseline_mean", "linear_regression", "gradient_boosting"):
+        for metric in ("rmse", "mae", "r2"):
+            assert there[f"{name}_{metric}"] == pytest.approx(here[f"{name}_{metric}"], rel=1e-9), (name, metric)
+    assert (there["best"], there["champion_version"], there["train_orders"]) == (
+        here["best"], 1, here["train_orders"])
+    assert there["history"] == "spark_catalog.ml.order_value_history"
+    assert all(result.passed for result in checks(spark).values()), checks(spark)
+
+    scored = metadata(spark, AssetKey(["databricks", *SCORES.path]))
+    assert scored["location"] == "spark_catalog.ml.order_value_scores"
+    on_spark = pl.read_parquet(tables / "ml" / "order_value_scores" / "*.parquet").sort("order_id")
+    locally = pl.read_parquet(ml_playground / "lake" / "ml" / "order_value_scores" / "data.parquet")
+    assert on_spark["order_id"].to_list() == locally["order_id"].to_list() and scored["rows"] == locally.height
+    assert (on_spark["predicted_value"] - locally["predicted_value"]).abs().max() < 1e-9
+    assert on_spark["model_version"].unique().to_list() == [1]
+    assert pl.read_parquet(tables / "ml" / "order_value_history" / "*.parquet")["registered_version"].to_list() == [1]
+
+
+def test_on_databricks_training_runs_the_wheel_on_an_ml_job_cluster_registering_in_unity_catalog() -> None:
+    jobs = DatabricksSparkJobs(host="adb-1.azuredatabricks.net", token="t", storage_account="acct",
+                               catalog="playground", volume="/Volumes/playground/bronze/artifacts/",
+                               wheel="data_playground-0.1.0-py3-none-any.whl", secret_scope="playground",
+                               streaming_job_id="123")
+    tracking = DatabricksModelTracking(jobs=jobs, catalog="playground", experiment="/Shared/dp-order-value")
+    task = tracking.task("train")
+    assert "-ml-" in task["new_cluster"]["spark_version"]  # Databricks Runtime ML
+    assert task["spark_python_task"] == {
+        "python_file": f"/Volumes/playground/bronze/artifacts/{LAUNCHER}",
+        "parameters": ["/Volumes/playground/bronze/artifacts/data_playground-0.1.0-py3-none-any.whl",
+                       "dagster_project.on_ml.order_value", "train"]}
+    assert (tracking.tracking_uri, tracking.registry_uri, tracking.registered_name) == (
+        "databricks", "databricks-uc", "playground.ml.order_value")
+    assert tracking.data() == {"store": "tables", "table_format": "delta", "table_folders": "",
+                               "features": "playground.features.order_features",
+                               "scores": "playground.ml.order_value_scores",
+                               "history": "playground.ml.order_value_history"}
+    assert tracking.model_url(3) == ("https://adb-1.azuredatabricks.net/explore/data/models/playground/ml/"
+                                     "order_value/version/3")
+    # The cluster installs what the ML environment locks: a model saved on one side loads on the other.
+    lock = (Path(__file__).parents[1] / "ml" / "uv.lock").read_text()
+    for pin in ML_CLUSTER_LIBRARIES:
+        name, version = pin.split("==")
+        assert f'name = "{name}"\nversion = "{version}"' in lock, pin
+    assert {lib["pypi"]["package"] for lib in task["libraries"]} == set(ML_CLUSTER_LIBRARIES)

@@ -1,11 +1,10 @@
 """The order value model and its batch scores as assets, downstream of the order features (README: Machine
-learning). Training and scoring run where MLflow lives (ModelTracking, through Pipes); these assets say
-what came of it: metrics, the MLflow run and model version, and checks a user reads in the UI."""
+learning). Training and scoring run where MLflow lives and the data is (ModelTracking, through Pipes: the
+ML environment locally, a job cluster on Databricks); these assets, the same in every solution, say what
+came of it: metrics, the MLflow run and model version, and checks a user reads in the UI."""
 
-import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -24,7 +23,6 @@ from pydantic import Field
 
 from dagster_project.dashboard_links import dashboard_link
 from dagster_project.ml.tracking import ModelTracking
-from dagster_project.resources import LakeResource
 from dagster_project.solutions import FEATURES, ML, Solution
 
 # The champion's held-out RMSE is at most (1 - MARGIN) of the baseline's. With the shop's behaviour a user's
@@ -45,13 +43,9 @@ class ScoringConfig(Config):
     days: int = Field(default=SCORED_DAYS, description="Score the orders of the newest this many days.")
 
 
-def features_path(lake: LakeResource) -> str:
-    return str(Path(lake.root, FEATURES, ORDER_FEATURES, "data.parquet").resolve())
-
-
-def ml_path(lake: LakeResource, name: str) -> str:
-    """Where an ML output is published for readers outside MLflow (the dashboard): <lake>/ml/<name>/."""
-    return str(Path(lake.root, ML, name, "data.parquet").resolve())
+def _location(where: str) -> MetadataValue:
+    """A file's path (locally) or a table's name (Unity Catalog)."""
+    return MetadataValue.path(where) if where.startswith("/") else MetadataValue.text(where)
 
 
 def _upstream(context: AssetExecutionContext, key: AssetKey) -> dict[str, str]:
@@ -94,11 +88,10 @@ def order_value_model(solution: Solution, links: Links) -> AssetsDefinition:
                         AssetCheckSpec("training_is_reproducible", asset=key,
                                        description="Training again on the same data and cut-off gives the same "
                                                    "metrics.")])
-    def model(context: AssetExecutionContext, config: TrainingConfig, lake: LakeResource,
+    def model(context: AssetExecutionContext, config: TrainingConfig,
               model_tracking: ModelTracking) -> Iterator[MaterializeResult | AssetCheckResult]:
         report = model_tracking.run(context, "train", {
-            "features": features_path(lake), "cutoff": config.cutoff, "margin": MARGIN,
-            "history": ml_path(lake, "order_value_history"),
+            "cutoff": config.cutoff, "margin": MARGIN,
             "upstream": _upstream(context, solution.key(FEATURES, ORDER_FEATURES))})
         context.log.info(f"baseline RMSE {report['baseline_rmse']:,.2f}, champion (version "
                          f"{report['champion_version']}) {report['champion_rmse']:,.2f}")
@@ -110,9 +103,9 @@ def order_value_model(solution: Solution, links: Links) -> AssetsDefinition:
             "champion_rmse": report["champion_rmse"], "cutoff": report["cutoff"],
             "train_orders": report["train_orders"], "held_out_orders": report["held_out_orders"],
             "mlflow_run": MetadataValue.text(report["run_id"]),
-            "mlflow_run_url": MetadataValue.url(run_url(model_tracking, report)),
-            "model_url": MetadataValue.url(model_url(model_tracking, report["registered_version"])),
-            "history": MetadataValue.path(report["history"]), "seconds": report["seconds"],
+            "mlflow_run_url": MetadataValue.url(model_tracking.run_url(report["experiment_id"], report["run_id"])),
+            "model_url": MetadataValue.url(model_tracking.model_url(report["registered_version"])),
+            "history": _location(report["history"]), "seconds": report["seconds"],
             "peak_rss_mib": report["peak_rss_mib"], **links("order_value_model"),
         })
         yield from _model_checks(report)
@@ -124,59 +117,36 @@ def order_value_scores(solution: Solution, links: Links) -> AssetsDefinition:
     key = solution.key(ML, "order_value_scores")
 
     @asset(key=key, deps=[solution.key(ML, "order_value_model"), solution.key(FEATURES, ORDER_FEATURES)],
-           group_name=solution.group(ML), kinds={*solution.kinds[ML], "parquet"}, owners=[solution.owner],
+           group_name=solution.group(ML), kinds=set(solution.kinds["ml_scores"]), owners=[solution.owner],
            pool=solution.job_name("mlflow"),
            description="The champion's predicted value of each order of the newest days, with the model version "
                        "that made it (Parquet in the lake, as gold).",
            check_specs=[AssetCheckSpec("scores_cover_the_range", asset=key,
                                        description="Every order of the scored days has one score.")])
-    def scores(context: AssetExecutionContext, config: ScoringConfig, lake: LakeResource,
+    def scores(context: AssetExecutionContext, config: ScoringConfig,
                model_tracking: ModelTracking) -> Iterator[MaterializeResult | AssetCheckResult]:
-        import duckdb
-
-        report = model_tracking.run(context, "score", {
-            "features": features_path(lake), "scores": ml_path(lake, "order_value_scores"), "days": config.days})
-        with duckdb.connect() as con:
-            expected, scored, distinct, unscored = con.execute(
-                "SELECT (SELECT count(*) FROM read_parquet($1) WHERE order_date > CAST($3 AS TIMESTAMP)), "
-                "count(*), count(DISTINCT order_id), count(*) FILTER (predicted_value IS NULL) FROM read_parquet($2)",
-                [features_path(lake), report["path"], report["since"]]).fetchone() or (0, 0, 0, 0)
+        report = model_tracking.run(context, "score", {"days": config.days})
+        coverage = report["coverage"]  # the written scores and the features of the scored days, read again
         yield MaterializeResult(metadata={
             "rows": report["rows"], "model_version": int(report["model_version"]), "scored_since": report["since"],
             "seconds": report["seconds"], "predict_seconds": report["predict_seconds"],
-            "peak_rss_mib": report["peak_rss_mib"],
-            "parquet": MetadataValue.path(report["path"]),
-            "model_url": MetadataValue.url(model_url(model_tracking, report["model_version"])),
+            "peak_rss_mib": report["peak_rss_mib"], "location": _location(report["location"]),
+            "model_url": MetadataValue.url(model_tracking.model_url(report["model_version"])),
             **links("order_value_scores")})
-        yield AssetCheckResult(check_name="scores_cover_the_range",
-                               passed=bool(expected == scored == distinct and unscored == 0),
-                               metadata={"orders_in_range": expected, "scores": scored, "distinct_orders": distinct,
-                                         "without_a_prediction": unscored})
+        yield AssetCheckResult(
+            check_name="scores_cover_the_range", metadata=coverage,
+            passed=bool(coverage["orders_in_range"] == coverage["scores"] == coverage["distinct_orders"]
+                        and coverage["without_a_prediction"] == 0))
 
     return scores
-
-
-def ui_address(tracking: ModelTracking) -> str:
-    """Where a person opens what the tracking URI holds: the server itself, or the local MLflow UI."""
-    if tracking.tracking_uri.startswith(("http://", "https://")):
-        return tracking.tracking_uri.rstrip("/")
-    return os.environ.get("PLAYGROUND_MLFLOW_URL", "http://127.0.0.1:5000")
-
-
-def run_url(tracking: ModelTracking, report: dict[str, Any]) -> str:
-    return f"{ui_address(tracking)}/#/experiments/{report['experiment_id']}/runs/{report['run_id']}"
-
-
-def model_url(tracking: ModelTracking, version: str | int) -> str:
-    return f"{ui_address(tracking)}/#/models/{tracking.model_name}/versions/{version}"
 
 
 def no_links(name: str) -> dict[str, MetadataValue]:
     return {}
 
 
-def ml_in_environment(solution: Solution, dashboard: bool) -> list[AssetsDefinition]:
-    """The model and its scores trained in the ML environment; linked to the dashboard's Model page when it
-    reads this solution's lake."""
+def ml_assets(solution: Solution, dashboard: bool) -> list[AssetsDefinition]:
+    """The model and its scores, wherever the solution's ModelTracking trains them; linked to the dashboard's
+    Model page when it reads this solution's lake."""
     links = dashboard_link if dashboard else no_links
     return [order_value_model(solution, links), order_value_scores(solution, links)]

@@ -2,6 +2,9 @@
 environment locally, a job cluster on Databricks), launched by Dagster through Pipes. Imports nothing of
 the project: it runs where only those packages are installed.
 
+The features it reads and the scores and history it writes are Parquet files in the local lake (`Files`),
+or Spark tables (`Tables`): Unity Catalog on Databricks, where scoring runs on the cluster's workers.
+
 `train`: orders before a cut-off date are the training set, the orders after it the held-out set. The
 mean (baseline), a linear regression (the original's train_LR) and gradient-boosted trees are trained and
 tracked as one MLflow run each, nested in the training run; the best is registered as a new version of
@@ -52,13 +55,217 @@ class Split:
     test: pd.DataFrame
 
 
-def read_features(path: str) -> pa.Table:
-    """The features file's columns the model uses, as Arrow (only the split's rows become pandas frames)."""
-    import pyarrow.parquet as pq
+READ_COLUMNS = ["order_id", "order_date", *FEATURES, LABEL]
+SCORE_COLUMNS = ["order_id", "user_id", "order_date", "predicted_value", "order_value", "model_version"]
 
-    if not os.path.exists(path):
-        raise ModelError(f"no order features at {path}: materialize features/order_features first")
-    return pq.read_table(path, columns=["order_id", "order_date", *FEATURES, LABEL])
+
+def missing_features(where: str) -> ModelError:
+    return ModelError(f"no order features at {where}: materialize features/order_features first")
+
+
+def since_newest(newest: Any, days: int) -> pd.Timestamp:
+    if newest is None or pd.isna(newest):
+        raise ModelError("no orders to score: the order features are empty")
+    return pd.Timestamp(newest) - pd.Timedelta(days=days)
+
+
+def scored_frame(batch: pd.DataFrame, predicted: np.ndarray, version: int) -> pd.DataFrame:
+    return pd.DataFrame({"order_id": batch["order_id"].to_numpy(), "user_id": batch["user_id"].to_numpy(),
+                         "order_date": batch["order_date"].to_numpy(), "predicted_value": predicted,
+                         "order_value": batch[LABEL].to_numpy(), "model_version": version})
+
+
+class Files:
+    """The local lake: the features one Parquet file, the scores and the history written whole beside it."""
+
+    def __init__(self, extras: dict[str, Any]):
+        self.features, self.outputs = extras["features"], {"scores": extras["scores"], "history": extras["history"]}
+
+    def read(self) -> pa.Table:
+        """The features' columns the model uses, as Arrow (only the split's rows become pandas frames)."""
+        import pyarrow.parquet as pq
+
+        if not os.path.exists(self.features):
+            raise missing_features(self.features)
+        return pq.read_table(self.features, columns=READ_COLUMNS)
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        with open(self.features, "rb") as source:
+            while chunk := source.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()[:16]
+
+    def write(self, name: str, frame: pd.DataFrame) -> str:
+        """Readers see the old file or the new one, whole."""
+        target = self.outputs[name]
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=os.path.dirname(target), prefix=".", suffix=".parquet",
+                                         delete=False) as tmp:
+            frame.to_parquet(tmp.name, index=False)
+        os.replace(tmp.name, target)
+        return target
+
+    def score(self, model: Any, version: int, days: int) -> dict[str, Any]:
+        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
+
+        if not os.path.exists(self.features):
+            raise missing_features(self.features)
+        dates = pq.read_table(self.features, columns=["order_date"])["order_date"].to_numpy()
+        since = since_newest(dates.max() if len(dates) else None, days)
+        columns = list(model.feature_names_in_)
+        parts, predict_seconds = [], 0.0
+        # A million orders at a time: memory stays bounded however many days are scored.
+        for batch in ds.dataset(self.features, format="parquet").to_batches(
+                columns=["order_id", "user_id", "order_date", *columns, LABEL], batch_size=SCORE_BATCH,
+                filter=self._after(since)):
+            newest = batch.to_pandas()
+            began = time.perf_counter()
+            predicted = model.predict(features_of(newest, columns)) if len(newest) else np.array([], "float64")
+            predict_seconds += time.perf_counter() - began
+            parts.append(scored_frame(newest, predicted, version))
+        scores = pd.concat(parts) if parts else pd.DataFrame(columns=SCORE_COLUMNS)
+        where = self.write("scores", scores.sort_values("order_id", kind="stable").reset_index(drop=True))
+        return {"predict_seconds": predict_seconds, "since": since, "location": where}
+
+    @staticmethod
+    def _after(since: pd.Timestamp) -> Any:
+        import pyarrow.dataset as ds
+
+        return ds.field("order_date") > pa.scalar(since.to_pydatetime(), pa.timestamp("us"))
+
+    def coverage(self, since: pd.Timestamp) -> dict[str, int]:
+        """What the scores file holds against the features of the scored days, each read again."""
+        import pyarrow.compute as pc
+        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
+
+        scores = pq.read_table(self.outputs["scores"], columns=["order_id", "predicted_value"])
+        return {"orders_in_range": ds.dataset(self.features, format="parquet").count_rows(filter=self._after(since)),
+                "scores": scores.num_rows, "distinct_orders": pc.count_distinct(scores["order_id"]).as_py(),
+                "without_a_prediction": scores["predicted_value"].null_count}
+
+
+class Tables:
+    """Spark tables: the features `<catalog>.features.order_features`, the outputs `<catalog>.ml.<name>` (Unity
+    Catalog and Delta on Databricks). Locally, with `table_folders`, the session's catalog over folders
+    `<folders>/<schema>/<table>` in Parquet (Delta's jars would be downloaded)."""
+
+    def __init__(self, extras: dict[str, Any]):
+        from pyspark.sql import SparkSession
+
+        self.folders = extras.get("table_folders") or ""
+        builder = SparkSession.builder.appName("order_value")
+        if self.folders:  # a local session: Spark's own files under the folders, not the working directory
+            builder = builder.config("spark.sql.warehouse.dir", f"{self.folders}/_spark").config(
+                "spark.ui.enabled", "false")
+        self.spark = builder.getOrCreate()
+        # Dates as the files have them (UTC), and pandas frames through Arrow.
+        self.spark.conf.set("spark.sql.session.timeZone", "UTC")
+        self.spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+        self.format = extras.get("table_format") or "delta"
+        self.features, self.outputs = extras["features"], {"scores": extras["scores"], "history": extras["history"]}
+        self._fingerprint = ""
+        if self.folders:  # the features' files are there already: a table over them
+            self._schema(self.features)
+            self.spark.sql(f"CREATE TABLE IF NOT EXISTS {self.features} USING parquet "
+                           f"LOCATION '{self._folder(self.features)}'")
+
+    def _folder(self, table: str) -> str:
+        schema, name = table.split(".")[-2:]
+        return f"{self.folders}/{schema}/{name}"
+
+    def _schema(self, table: str) -> None:
+        schema = table.rsplit(".", 1)[0]
+        where = f" LOCATION '{self.folders}/{schema.split('.')[-1]}'" if self.folders else ""
+        self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}{where}")
+
+    def _table(self) -> Any:
+        from pyspark.errors import AnalysisException
+
+        try:
+            return self.spark.table(self.features)
+        except AnalysisException as error:
+            raise missing_features(f"table {self.features}") from error
+
+    def read(self) -> pa.Table:
+        """The features on the driver, as Arrow, numbers as doubles; their fingerprint a hash of the rows
+        whatever their order (Spark's files and partitions give no order)."""
+        from pyspark.sql import functions as F
+
+        frame = self._table().select(
+            F.col("order_id").cast("bigint"), F.col("order_date").cast("timestamp"),
+            *[F.col(name).cast("double") for name in [*FEATURES, LABEL]]).toPandas()
+        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        self._fingerprint = hashlib.sha256(f"{len(rows)}:{int(rows.sum(dtype='uint64'))}".encode()).hexdigest()[:16]
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
+    def fingerprint(self) -> str:
+        return self._fingerprint
+
+    def _save(self, frame: Any, name: str) -> str:
+        table = self.outputs[name]
+        self._schema(table)
+        writer = frame.write.mode("overwrite").format(self.format)
+        if self.format == "delta":
+            writer = writer.option("overwriteSchema", "true")
+        if self.folders:
+            writer = writer.option("path", self._folder(table))
+        writer.saveAsTable(table)
+        return table
+
+    def write(self, name: str, frame: pd.DataFrame) -> str:
+        return self._save(self.spark.createDataFrame(frame), name)
+
+    def _since(self, days: int) -> pd.Timestamp:
+        from pyspark.sql import functions as F
+
+        # As text in the session's time zone: Python datetimes from Spark would be in the process's.
+        [newest] = self._table().agg(F.date_format(F.max("order_date"), "yyyy-MM-dd HH:mm:ss.SSSSSS")).first()
+        return since_newest(newest, days)
+
+    def _after(self, since: pd.Timestamp) -> Any:
+        from pyspark.sql import functions as F
+
+        return F.col("order_date") > F.to_timestamp(F.lit(f"{since:%Y-%m-%d %H:%M:%S.%f}"))
+
+    def score(self, model: Any, version: int, days: int) -> dict[str, Any]:
+        """Scored on the cluster's workers, a partition at a time; written as the scores table."""
+        from pyspark.sql import functions as F
+
+        since = self._since(days)
+        columns = list(model.feature_names_in_)
+        rows = self._table().where(self._after(since)).select(
+            F.col("order_id").cast("bigint"), F.col("user_id").cast("bigint"), F.col("order_date").cast("timestamp"),
+            *[F.col(name).cast("double") for name in dict.fromkeys([*columns, LABEL])])
+        seconds = self.spark.sparkContext.accumulator(0.0)
+
+        def predict(batches: Any) -> Any:
+            for batch in batches:
+                began = time.perf_counter()
+                predicted = model.predict(features_of(batch, columns)) if len(batch) else np.array([], "float64")
+                seconds.add(time.perf_counter() - began)
+                yield scored_frame(batch, predicted, version)
+
+        schema = ("order_id bigint, user_id bigint, order_date timestamp, predicted_value double, "
+                  "order_value double, model_version bigint")
+        where = self._save(rows.mapInPandas(predict, schema=schema), "scores")
+        return {"predict_seconds": seconds.value, "since": since, "location": where}
+
+    def coverage(self, since: pd.Timestamp) -> dict[str, int]:
+        from pyspark.sql import functions as F
+
+        scores = self.spark.table(self.outputs["scores"])
+        [(total, distinct, unscored)] = scores.agg(
+            F.count(F.lit(1)), F.countDistinct("order_id"), F.count(F.when(F.col("predicted_value").isNull(), 1))
+        ).collect()
+        return {"orders_in_range": self._table().where(self._after(since)).count(), "scores": total,
+                "distinct_orders": distinct, "without_a_prediction": unscored}
+
+
+def store_for(extras: dict[str, Any]) -> Files | Tables:
+    return Tables(extras) if extras.get("store") == "tables" else Files(extras)
 
 
 def split(table: pa.Table, cutoff: str | None) -> Split:
@@ -121,14 +328,6 @@ def metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
             "mae": float(mean_absolute_error(actual, predicted)), "r2": float(r2_score(actual, predicted))}
 
 
-def fingerprint(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        while chunk := source.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]
-
-
 def experiment_id(name: str, artifact_location: str | None) -> str:
     import mlflow
 
@@ -172,19 +371,19 @@ def train(extras: dict[str, Any], report: Any) -> dict[str, Any]:
 
     use_tracking(extras)
     model_name, margin = extras["model_name"], float(extras["margin"])
-    data = read_features(extras["features"])
-    parts = split(data, extras.get("cutoff"))
+    store = store_for(extras)
+    parts = split(store.read(), extras.get("cutoff"))
     # A feature nobody has a value of before the cut-off (no ratings yet) says nothing: left out.
     columns = [name for name in FEATURES if parts.train[name].notna().any()]
     x_train, x_test = features_of(parts.train, columns), features_of(parts.test, columns)
     y_train, y_test = parts.train[LABEL].to_numpy(), parts.test[LABEL].to_numpy()
-    data_version = {"data_fingerprint": fingerprint(extras["features"]), **extras.get("upstream", {})}
+    data_version = {"data_fingerprint": store.fingerprint(), **extras.get("upstream", {})}
     cutoff, pinned = f"{parts.cutoff:%Y-%m-%d}", requirements()
     client = MlflowClient()
     results: dict[str, dict[str, float]] = {}
     logged: dict[str, str] = {}
     # The active experiment, not only the run's: MLflow keeps logged models under the active one's artifacts.
-    mlflow.set_experiment(experiment_id=experiment_id(extras["experiment"], extras.get("artifact_location")))
+    mlflow.set_experiment(experiment_id=experiment_id(extras["experiment"], extras.get("artifact_location") or None))
     with mlflow.start_run(run_name="order_value training") as parent:
         mlflow.set_tags({**data_version, "cutoff": cutoff})
         mlflow.log_params({"cutoff": cutoff, "train_orders": len(parts.train),
@@ -238,7 +437,7 @@ def train(extras: dict[str, Any], report: Any) -> dict[str, Any]:
         filter_string=f"tags.data_fingerprint = '{data_version['data_fingerprint']}' and "
                       f"tags.cutoff = '{cutoff}' and tags.candidate = '{best}'")
         if run.data.tags.get("mlflow.parentRunId") != parent.info.run_id]
-    history = write_history(parent.info.experiment_id, extras["history"])
+    history = write_history(parent.info.experiment_id, store)
     baseline_rmse = results["baseline_mean"]["rmse"]
     return {
         "history": history,
@@ -254,7 +453,7 @@ def train(extras: dict[str, Any], report: Any) -> dict[str, Any]:
     }
 
 
-def write_history(experiment: str, target: str) -> str:
+def write_history(experiment: str, store: Files | Tables) -> str:
     """Every training run of the experiment, one row each (the dashboard's Model page), written whole."""
     import mlflow
 
@@ -266,17 +465,7 @@ def write_history(experiment: str, target: str) -> str:
              **{name: run.data.metrics.get(name) for name in (
                  "baseline_mean_rmse", "linear_regression_rmse", "gradient_boosting_rmse", "champion_rmse")}}
             for run in runs if "registered_version" in run.data.tags]
-    replace_parquet(pd.DataFrame(rows).sort_values("registered_version"), target)
-    return target
-
-
-def replace_parquet(frame: pd.DataFrame, target: str) -> None:
-    """Readers see the old file or the new one, whole."""
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=os.path.dirname(target), prefix=".", suffix=".parquet",
-                                     delete=False) as tmp:
-        frame.to_parquet(tmp.name, index=False)
-    os.replace(tmp.name, target)
+    return store.write("history", pd.DataFrame(rows).sort_values("registered_version"))
 
 
 def score(extras: dict[str, Any], report: Any) -> dict[str, Any]:
@@ -291,38 +480,11 @@ def score(extras: dict[str, Any], report: Any) -> dict[str, Any]:
         model = load_version(model_name, current.version)
     except ModelError as error:
         raise ModelError(f"{error}; the scores of the previous run stay as they were") from error
-    import pyarrow.dataset as ds
-    import pyarrow.parquet as pq
-
-    path = extras["features"]
-    if not os.path.exists(path):
-        raise ModelError(f"no order features at {path}: materialize features/order_features first")
-    dates = pq.read_table(path, columns=["order_date"])["order_date"].to_numpy()
-    if not len(dates):
-        raise ModelError(f"no orders to score in {path}")
-    since = pd.Timestamp(dates.max()) - pd.Timedelta(days=int(extras["days"]))
-    columns = list(model.feature_names_in_)
-    parts, predict_seconds = [], 0.0
-    # A million orders at a time: memory stays bounded however many days are scored.
-    for batch in ds.dataset(path, format="parquet").to_batches(
-            columns=["order_id", "user_id", "order_date", *columns, LABEL], batch_size=SCORE_BATCH,
-            filter=ds.field("order_date") > pa.scalar(since.to_pydatetime(), pa.timestamp("us"))):
-        newest = batch.to_pandas()
-        began = time.perf_counter()
-        predicted = model.predict(features_of(newest, columns)) if len(newest) else np.array([], dtype="float64")
-        predict_seconds += time.perf_counter() - began
-        parts.append(pd.DataFrame({
-            "order_id": newest["order_id"].to_numpy(), "user_id": newest["user_id"].to_numpy(),
-            "order_date": newest["order_date"].to_numpy(), "predicted_value": predicted,
-            "order_value": newest[LABEL].to_numpy(), "model_version": int(current.version)}))
-    scores = (pd.concat(parts) if parts else pd.DataFrame(columns=["order_id", "user_id", "order_date",
-                                                                    "predicted_value", "order_value",
-                                                                    "model_version"]))
-    scores = scores.sort_values("order_id", kind="stable").reset_index(drop=True)
-    target = extras["scores"]
-    replace_parquet(scores, target)
-    return {"rows": len(scores), "model_version": current.version, "predict_seconds": predict_seconds,
-            "since": f"{since:%Y-%m-%d %H:%M:%S}", "path": target}
+    store = store_for(extras)
+    found = store.score(model, int(current.version), int(extras["days"]))
+    coverage = store.coverage(found["since"])
+    return {"rows": coverage["scores"], "model_version": current.version, "predict_seconds": found["predict_seconds"],
+            "since": f"{found['since']:%Y-%m-%d %H:%M:%S}", "location": found["location"], "coverage": coverage}
 
 
 def peak_rss_mib() -> int:

@@ -28,6 +28,11 @@ output "databricks_wheel" {
   value = module.databricks.wheel_file
 }
 
+output "databricks_mlflow_experiment" {
+  description = "Where the order value model's training runs are tracked; the model is <catalog>.ml.order_value."
+  value       = module.databricks.mlflow_experiment
+}
+
 output "databricks_secret_scope" {
   description = "The secret scope holding orders-url, which the bronze job reads the orders database with."
   value       = module.databricks.secret_scope

@@ -11,7 +11,7 @@
 # connectivity configuration at the Databricks account level.
 
 locals {
-  schemas = ["bronze", "silver", "gold", "streaming"]
+  schemas = ["bronze", "silver", "gold", "streaming", "features", "ml"]
   scope   = "playground"
   # Runs a module of the wheel on a cluster without pip-installing it (dagster_project/on_spark/launcher.py).
   launcher = "${path.module}/../../../dagster_project/on_spark/launcher.py"
@@ -175,6 +175,29 @@ resource "databricks_file" "wheel" {
 resource "databricks_file" "launcher" {
   source = local.launcher
   path   = "${databricks_volume.artifacts.volume_path}/spark_launcher.py"
+}
+
+# ---- The order value model (dagster_project/ml/): its experiment and its model in Unity Catalog ----------
+
+# Training runs (dagster_project/on_ml/order_value.py on a job cluster) are tracked here; the cluster's
+# MLflow authenticates to the workspace by itself ("Choose where your MLflow data is stored").
+resource "databricks_mlflow_experiment" "order_value" {
+  name        = "/Shared/${var.name}-order-value"
+  description = "Order value regression: the mean, a linear regression and gradient-boosted trees"
+}
+
+# Versions are registered by training, which moves the `champion` alias: Terraform keeps the model, not its
+# aliases. Setting an alias takes the model's owner (Unity Catalog: Set Registered Model Alias), which is
+# whoever applies this root, as is the token the jobs run with.
+resource "databricks_registered_model" "order_value" {
+  name         = "order_value"
+  catalog_name = databricks_catalog.playground.name
+  schema_name  = databricks_schema.tiers["ml"].name
+  comment      = "The order value model; the alias `champion` serves the scores"
+
+  lifecycle {
+    ignore_changes = [aliases]
+  }
 }
 
 # ---- dbt-databricks' SQL warehouse and token ------------------------------------------------

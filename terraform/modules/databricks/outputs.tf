@@ -45,3 +45,8 @@ output "volume_path" {
 output "wheel_file" {
   value = basename(databricks_file.wheel.path)
 }
+
+output "mlflow_experiment" {
+  description = "The order value model's MLflow experiment (its workspace path)."
+  value       = databricks_mlflow_experiment.order_value.name
+}

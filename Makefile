@@ -66,7 +66,7 @@ setup: $(UV)
 
 # What a cloud user needs beyond `make setup` (README: Deploy to Azure): every extra (Azure's clients and
 # azure-mgmt-synapse, SQL Server's, Kafka's, PySpark, the bundled Terraform), dbt's Databricks, Spark and
-# Synapse adapters, and Microsoft's ODBC Driver 18 for SQL Server that dbt-synapse connects through (with
+# Synapse adapters, the ML environment's MLflow plugin for Azure Machine Learning, and Microsoft's ODBC Driver 18 for SQL Server that dbt-synapse connects through (with
 # the ODBC driver manager it depends on; from Microsoft's repository: the one step beyond PyPI and Debian).
 setup-cloud: cloud-packages
 	@$(MAKE) --no-print-directory prepare
@@ -75,6 +75,7 @@ setup-cloud: cloud-packages
 cloud-packages: $(UV)
 	$(UV) sync --quiet --frozen --all-extras --inexact --no-dev
 	$(UV) sync --quiet --frozen --project $(DBT_DIR) --all-extras --inexact
+	$(UV) sync --quiet --frozen --project $(ML_DIR) --all-extras --inexact
 
 # Everything the tests use: every extra (dbt's Spark, Databricks and Synapse adapters, the bundled
 # Terraform too), dev tools, checkov and the Terraform providers' schemas in environments of their own

@@ -70,8 +70,8 @@ def build_definitions(name: str) -> Definitions:
     else:
         assets.append(dbt_models_for(solution, gold_from_warehouse, table_names=True, dashboard=solution.dashboard))
 
-    if solution.ml:  # trained and scored where its model_tracking resource says, through Pipes
-        assets += ml_assets(solution, dashboard=solution.dashboard)
+    # Trained and scored where its model_tracking resource says, through Pipes.
+    assets += ml_assets(solution, dashboard=solution.dashboard)
 
     if solution.streaming == "duckdb":  # computed here: a micro-batch asset, and the consumer kept running
         assets.append(local_streaming(solution, dashboard=solution.dashboard))

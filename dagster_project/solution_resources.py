@@ -77,15 +77,20 @@ def databricks_resources() -> dict[str, object]:
 
 
 def microsoft_resources() -> dict[str, object]:
+    from dagster_project.ml.tracking import StagedModelTracking
     from dagster_project.synapse_pool import SynapsePoolResource
 
+    resources = _azure_resources(SOLUTIONS["microsoft"], arrays_as_json=True)  # Synapse reads arrays as JSON text
     return {
-        **_azure_resources(SOLUTIONS["microsoft"], arrays_as_json=True),  # Synapse reads arrays as JSON text
+        **resources,
         # Its dedicated SQL pool, paused and resumed by jobs (synapse_pool.py).
         "sql_pool": SynapsePoolResource(
             subscription_id=EnvVar("AZURE_SUBSCRIPTION_ID"), resource_group=EnvVar("PLAYGROUND_RESOURCE_GROUP"),
             workspace=EnvVar("SYNAPSE_WORKSPACE"), pool=EnvVar("SYNAPSE_DATABASE"), tenant_id=EnvVar("AZURE_TENANT_ID"),
             client_id=EnvVar("AZURE_CLIENT_ID"), client_secret=EnvVar("AZURE_CLIENT_SECRET")),
+        # Azure Machine Learning's MLflow; the features Synapse published to the lake.
+        "model_tracking": StagedModelTracking(tracking_uri=EnvVar("AZUREML_MLFLOW_TRACKING_URI"),
+                                              published=resources["lake"]),
     }
 
 

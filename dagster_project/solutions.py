@@ -40,9 +40,9 @@ class Solution:
     prefixed: bool = True         # keys, jobs and groups carry its name
     provisioned: bool = True      # deployed by terraform/<location>, settings from .env.<location>
     dashboard: bool = False       # its assets link to the dashboard (which reads the local lake)
-    # Where the order value model is trained and scored (through Pipes): the ml/ environment, a Databricks job
-    # cluster; "" none yet (the Microsoft solution's Azure Machine Learning is issue 37's item 8).
-    ml: Literal["ml_environment", "databricks_job", ""] = ""
+    # Where the order value model is trained and scored (through Pipes): the ml/ environment (tracked locally, or
+    # to Azure Machine Learning), a Databricks job cluster.
+    ml: Literal["ml_environment", "databricks_job", "azure_ml"] = "ml_environment"
 
     @property
     def key_prefix(self) -> tuple[str, ...]:
@@ -93,10 +93,12 @@ SOLUTIONS = {solution.name: solution for solution in (
         dbt_settings=("DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "DATABRICKS_TOKEN", *_CLOUD_DBT)),
     Solution(
         "microsoft", "Microsoft solution (Synapse, Stream Analytics)", "microsoft_solution", landing="reports",
-        bronze="duckdb", streaming="stream_analytics", warehouse="synapse",
+        bronze="duckdb", streaming="stream_analytics", warehouse="synapse", ml="azure_ml",
         kinds={"lake": AZURE_LAKE, "orders_db": frozenset({"azure", "azure sql"}),
                "bus": frozenset({"azure", "event hubs"}), "bronze": frozenset({"python", "duckdb", "adls"}),
-               "dbt": frozenset({"dbt", "synapse"}), "streaming": frozenset({"azure", "stream analytics"})},
+               "dbt": frozenset({"dbt", "synapse"}), "streaming": frozenset({"azure", "stream analytics"}),
+               ML: frozenset({"azureml", "mlflow", "scikit-learn"}),
+               "ml_scores": frozenset({"azureml", "mlflow", "parquet"})},
         streaming_solutions=("microsoft",),
         dbt_settings=("SYNAPSE_SERVER", "SYNAPSE_DATABASE", "AZURE_TENANT_ID", "AZURE_CLIENT_ID",
                       "AZURE_CLIENT_SECRET", *_CLOUD_DBT)),

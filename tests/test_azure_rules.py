@@ -260,18 +260,45 @@ def test_each_warehouse_may_write_where_it_publishes_gold() -> None:
 
 
 def test_every_storage_account_is_the_one_hardened_module() -> None:
-    """The lake and the Synapse workspace's own storage are both modules/storage_account (TLS 1.2, HTTPS only,
-    no public blobs, infrastructure encryption, soft delete, a firewall denying by default): no module
-    declares an account of its own, so a hardening is made once."""
+    """The lake, the Synapse workspace's own storage and Azure ML's are all modules/storage_account (TLS 1.2,
+    HTTPS only, no public blobs, infrastructure encryption, soft delete, a firewall denying by default): no
+    module declares an account of its own, so a hardening is made once."""
     from tests.terraform_config import FOLDERS
 
     declaring = {folder.name for folder in FOLDERS if resources(folder).get("azurerm_storage_account")}
     assert declaring == {"storage_account"}
     calls = {(folder.name, name) for folder in FOLDERS for name, call in labels(folder, "module").items()
              if unquote(call["source"]) == "../storage_account"}
-    assert calls == {("data_lake", "lake"), ("synapse", "workspace_storage")}
+    assert calls == {("data_lake", "lake"), ("synapse", "workspace_storage"), ("machine_learning", "workspace_storage")}
     account = resources(MODULES / "storage_account")["azurerm_storage_account"]["this"]
     assert unquote(account["min_tls_version"]) == "TLS1_2" and account["https_traffic_only_enabled"] is True
     assert account["allow_nested_items_to_be_public"] is False and account["infrastructure_encryption_enabled"]
     [rules] = account["network_rules"]
     assert unquote(rules["default_action"]) == "Deny"
+
+
+def test_azure_mls_storage_has_no_hierarchical_namespace_and_the_trainer_may_use_mlflow() -> None:
+    """The workspace's default storage "cannot have a hierarchical namespace (used with Azure Data Lake Storage
+    Gen2)" ("What is an Azure Machine Learning workspace?", Associated resources): an account of its own,
+    not the lake. The trainer (dbt-synapse's principal, whose AZURE_CLIENT_* the MLflow plugin's
+    azure-identity reads) holds AzureML Data Scientist on the workspace, a role "already configured to
+    perform MLflow operations", and the tracking URI is the documented azureml://<region>.api.azureml.ms/
+    mlflow/v1.0/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.MachineLearningServices/
+    workspaces/<name> ("Configure MLflow for Azure Machine Learning"), given once the grant propagated."""
+    folder = MODULES / "machine_learning"
+    found = resources(folder)
+    [workspace] = found["azurerm_machine_learning_workspace"].values()
+    assert unquote(workspace["storage_account_id"]) == "${module.workspace_storage.id}"
+    storage = labels(folder, "module")["workspace_storage"]
+    assert storage["hierarchical_namespace"] is False and unquote(storage["source"]) == "../storage_account"
+    assert "local.workspace_id" in str(storage["trusted_resource_ids"])  # its firewall lets the workspace in
+    [grant] = found["azurerm_role_assignment"].values()
+    assert unquote(grant["role_definition_name"]) == "AzureML Data Scientist"
+    assert unquote(grant["scope"]) == "${azurerm_machine_learning_workspace.playground.id}"
+    uri = labels(folder, "output")["mlflow_tracking_uri"]
+    assert unquote(uri["value"]) == ("azureml://${azurerm_machine_learning_workspace.playground.location}"
+                                     ".api.azureml.ms/mlflow/v1.0${azurerm_machine_learning_workspace.playground.id}")
+    [sleep] = [s.split(".")[1] for s in depends_on(uri)]
+    assert "azurerm_role_assignment.trainer_uses_workspace" in depends_on(found["time_sleep"][sleep])
+    call = labels(TERRAFORM_DIR / "microsoft_solution", "module")["machine_learning"]
+    assert unquote(call["trainer_object_id"]) == "${module.synapse.client_object_id}"

@@ -24,7 +24,7 @@ from tests.conftest import ROOT
 from tests.helpers import events, local_assets, local_resources, table_rows
 
 CLOUD_SETTINGS = ("PLAYGROUND_LAKE", "DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_VOLUME", "DATABRICKS_CATALOG",
-                  "DATABRICKS_MLFLOW_EXPERIMENT",
+                  "DATABRICKS_MLFLOW_EXPERIMENT", "AZUREML_MLFLOW_TRACKING_URI",
                   "PLAYGROUND_ORDERS_URL", "PLAYGROUND_WAREHOUSE", "EVENTHUBS_CONNECTION_STRING",
                   "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME")
 SMALL = {"counts": {"users": 300, "vip_users": 10, "products": 40, "orders": 500, "pageviews": 2_000}}
@@ -45,10 +45,9 @@ def test_every_target_loads_without_credentials_with_its_own_keys() -> None:
     """The same graph on every target, under the solution's prefix; Stream Analytics has no DLT outputs.
     (Which keys, kinds and checks: the snapshots of tests/test_locations.py.)"""
     dlt_only = {"streaming/parsed_pageviews", "streaming/parsed_stars", "streaming/high_latency"}
-    not_trained_yet = {"ml/order_value_model", "ml/order_value_scores"}  # Azure Machine Learning: issue 37, item 8
     local = local_keys()
     expected = {"local": local, "databricks": [f"databricks/{key}" for key in local],
-                "microsoft": [f"microsoft/{key}" for key in local if key not in dlt_only | not_trained_yet]}
+                "microsoft": [f"microsoft/{key}" for key in local if key not in dlt_only]}
     for target in SOLUTIONS:
         defs = build_definitions(target)
         Definitions.validate_loadable(defs)
@@ -65,6 +64,7 @@ def local_keys() -> list[str]:
     ("databricks", "databricks/ml/order_value_model", ["DATABRICKS_MLFLOW_EXPERIMENT", "DATABRICKS_CATALOG",
                                                        "DATABRICKS_HOST", "DATABRICKS_TOKEN"]),
     ("microsoft", "microsoft/bronze/products", ["PLAYGROUND_LAKE"]),
+    ("microsoft", "microsoft/ml/order_value_scores", ["AZUREML_MLFLOW_TRACKING_URI", "PLAYGROUND_LAKE"]),
 ])
 def test_a_cloud_run_without_its_settings_fails_at_once_naming_them(target: str, key: str, named: list[str]) -> None:
     result = build_definitions(target).resolve_implicit_global_asset_job_def().execute_in_process(
@@ -173,7 +173,8 @@ def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
     env = {**os.environ, "PLAYGROUND_TARGET": "local", "PLAYGROUND_LAKE": str(tmp_path / "lake"),
            "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}", "PLAYGROUND_BUS": str(tmp_path / "ev.db"),
            "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb"), "PLAYGROUND_STREAMING": str(tmp_path / "st.duckdb"),
-           "DAGSTER_HOME": str(tmp_path / "dagster_home"), "DBT_TARGET_PATH": str(tmp_path / "dbt_target")}
+           "DAGSTER_HOME": str(tmp_path / "dagster_home"), "DBT_TARGET_PATH": str(tmp_path / "dbt_target"),
+           "PLAYGROUND_MLFLOW": str(tmp_path / "mlflow")}
     prepare(tmp_path / "dagster_home")
     earlier_runs = [tmp_path / "dbt_target" / f"dbt_models-{run:07d}-0000000" for run in range(KEPT_RUN_TARGETS + 2)]
     for folder in earlier_runs:

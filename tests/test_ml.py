@@ -4,9 +4,13 @@ something is wrong."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
+import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,16 +22,24 @@ import pytest
 from dagster import AssetKey, DagsterInstance, Failure, materialize
 
 from dagster_project.ml.assets import MARGIN, ml_assets
-from dagster_project.ml.tracking import ML_CLUSTER_LIBRARIES, DatabricksModelTracking, ModelTracking
+from dagster_project.ml.tracking import (
+    ML_CLUSTER_LIBRARIES,
+    DatabricksModelTracking,
+    ModelTracking,
+    StagedModelTracking,
+)
+from dagster_project.resources import LakeResource
 from dagster_project.solutions import SOLUTIONS
 from dagster_project.spark_jobs import LAUNCHER, DatabricksSparkJobs
 from dagster_project.transform.dbt_cli import dbt_command
 from generators.catalog import LANDING_OPS
+from tests.conftest import free_port
 from tests.helpers import local_assets, local_env, local_resources
 
 # Enough orders a user (10) for their earlier orders to say what they spend.
 COUNTS = {"users": 500, "vip_users": 25, "products": 200, "orders": 5_000, "pageviews": 2_000}
 MODEL, SCORES = AssetKey(["ml", "order_value_model"]), AssetKey(["ml", "order_value_scores"])
+ML_BIN = Path(str(ModelTracking.model_fields["python"].default)).parent
 
 
 @pytest.fixture(scope="module")
@@ -203,6 +215,31 @@ def test_a_training_set_too_small_to_split_says_so(ml_playground: Path) -> None:
     assert not (ml_playground / "lake" / "ml" / "order_value_scores" / "data.parquet").exists()
 
 
+def test_a_tracking_store_of_another_mlflow_is_named_and_left_as_it_is(ml_playground: Path) -> None:
+    """A store whose database another MLflow version wrote (its schema revision unknown here): one error naming
+    the store and what to do; the database is not touched."""
+    import sqlite3
+
+    store = ml_playground / "mlflow" / "mlflow.db"
+    store.parent.mkdir()
+    made = subprocess.run([str(ML_BIN / "python"), "-c", "import mlflow, sys; mlflow.set_tracking_uri(sys.argv[1]); "
+                           "mlflow.search_experiments()", f"sqlite:///{store}"], capture_output=True, timeout=120)
+    assert made.returncode == 0, made.stderr[-2000:]
+    with sqlite3.connect(store) as db:  # as a later MLflow leaves it: a revision this one does not know
+        db.execute("UPDATE alembic_version SET version_num = '0123456789ab'")
+    def contents() -> list[tuple]:
+        with sqlite3.connect(store) as db:
+            return [(name, db.execute(f"SELECT * FROM {name}").fetchall()) for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+
+    kept = contents()
+    result = train(ml_playground, DagsterInstance.ephemeral())
+    message = failure_message(result)
+    assert not result.success and f"cannot open the tracking store sqlite:///{store}" in message
+    assert "Move the store aside (or point PLAYGROUND_MLFLOW at a new folder)" in message
+    assert contents() == kept
+
+
 def test_without_the_ml_environment_one_error_says_how_to_install_it(tmp_path: Path) -> None:
     tracking = ModelTracking(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db", python=str(tmp_path / "missing/python"))
     with pytest.raises(Failure, match=r"the ML environment is missing .*run `make setup`"):
@@ -292,3 +329,88 @@ def test_on_databricks_training_runs_the_wheel_on_an_ml_job_cluster_registering_
         name, version = pin.split("==")
         assert f'name = "{name}"\nversion = "{version}"' in lock, pin
     assert {lib["pypi"]["package"] for lib in task["libraries"]} == set(ML_CLUSTER_LIBRARIES)
+
+
+MICROSOFT = SOLUTIONS["microsoft"]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path) -> Iterator[str]:
+    """An MLflow tracking server over HTTP (what Azure Machine Learning's MLflow endpoint is to the plugin)."""
+    port = free_port()
+    store = tmp_path / "server"
+    store.mkdir()
+    log = (store / "server.log").open("w")
+    server = subprocess.Popen(
+        [str(ML_BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{store}/mlflow.db",
+         "--artifacts-destination", (store / "artifacts").as_uri(), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError as error:
+                if time.time() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"no MLflow server at {url}: {(store / 'server.log').read_text()[-2000:]}"
+                                       ) from error
+                time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+
+
+def published_features(ml_playground: Path, lake: Path) -> None:
+    """The features as a cloud warehouse publishes them: parts in a stamped folder named by _latest."""
+    folder = lake / "gold" / "order_features"
+    table = pl.read_parquet(ml_playground / "lake" / "features" / "order_features" / "data.parquet")
+    (folder / "20261206T101500000000").mkdir(parents=True)
+    half = table.height // 2
+    table.head(half).write_parquet(folder / "20261206T101500000000" / "part-00000.parquet")
+    table.tail(table.height - half).write_parquet(folder / "20261206T101500000000" / "part-00001.parquet")
+    (folder / "_latest").write_text("20261206T101500000000")
+
+
+@pytest.mark.e2e
+def test_the_microsoft_solution_trains_on_the_published_features_tracked_to_an_mlflow_server(
+        ml_playground: Path, tmp_path: Path, mlflow_server: str) -> None:
+    """The Microsoft solution's ML assets: the features Synapse published to the lake, training in the ML
+    environment tracked to an MLflow server over HTTP (Azure Machine Learning's, here a local one), the model
+    registered there with its champion, the scores and history written back to the lake. On the same features:
+    the same metrics and scores as the local solution's."""
+    instance = DagsterInstance.ephemeral()
+    local = train(ml_playground, instance)
+    assert local.success
+    lake = tmp_path / "azure_lake"
+    tracking = StagedModelTracking(tracking_uri=mlflow_server, published=LakeResource(root=str(lake)))
+    missing = materialize(ml_assets(MICROSOFT, dashboard=False), resources={"model_tracking": tracking},
+                          instance=instance, raise_on_error=False, selection=[AssetKey(["microsoft", *MODEL.path])])
+    assert "no order features published at" in failure_message(missing)
+
+    published_features(ml_playground, lake)
+    azure = materialize(ml_assets(MICROSOFT, dashboard=False), resources={"model_tracking": tracking},
+                        instance=instance, raise_on_error=False)
+    assert azure.success
+    here, there = metadata(local, MODEL), metadata(azure, AssetKey(["microsoft", *MODEL.path]))
+    for name in ("baseline_mean", "linear_regression", "gradient_boosting"):
+        assert there[f"{name}_rmse"] == pytest.approx(here[f"{name}_rmse"], rel=1e-9), name
+    assert there["mlflow_run_url"].startswith(f"{mlflow_server}/#/experiments/")
+    assert all(result.passed for result in checks(azure).values()), checks(azure)
+
+    # The registry is the server's: the champion alias and the version with its signature.
+    with urllib.request.urlopen(f"{mlflow_server}/api/2.0/mlflow/registered-models/alias?name=order_value"
+                                "&alias=champion", timeout=10) as answer:
+        assert json.load(answer)["model_version"]["version"] == "1"
+    scores = pl.read_parquet(lake / "ml" / "order_value_scores" / "data.parquet")
+    locally = pl.read_parquet(ml_playground / "lake" / "ml" / "order_value_scores" / "data.parquet")
+    assert scores["order_id"].to_list() == locally["order_id"].to_list()
+    assert (scores["predicted_value"] - locally["predicted_value"]).abs().max() < 1e-9
+    assert metadata(azure, AssetKey(["microsoft", *SCORES.path]))["location"] == str(
+        lake / "ml" / "order_value_scores" / "data.parquet")
+    assert pl.read_parquet(lake / "ml" / "order_value_history" / "data.parquet").height == 1

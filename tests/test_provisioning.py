@@ -175,7 +175,7 @@ def test_the_roots_fingerprints_cover_their_modules() -> None:
 
     common = {"data_lake", "storage_account", "generators", "orders_logins"}  # storage_account: nested in data_lake
     for solution, modules in (("databricks_solution", {"databricks"}),
-                              ("microsoft_solution", {"synapse", "stream_analytics"})):
+                              ("microsoft_solution", {"synapse", "stream_analytics", "machine_learning"})):
         found = {folder.name for folder in module_dirs(TERRAFORM_DIR / solution)}
         assert found == {solution, *common, *modules}
         assert len(fingerprint(TERRAFORM_DIR / solution)) == 64

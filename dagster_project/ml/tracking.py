@@ -3,14 +3,19 @@ data is, and where order_value.py runs (through Pipes); one resource a solution 
 (solution_resources.py). What training and scoring report comes back as one message.
 
 Locally order_value.py runs in the ML environment on Parquet files in the lake; on Databricks it runs on a
-job cluster, on Unity Catalog tables, tracked to the workspace's MLflow and registered in Unity Catalog.
+job cluster, on Unity Catalog tables, tracked to the workspace's MLflow and registered in Unity Catalog; for
+the Microsoft solution it runs in the ML environment on the features Synapse published to the lake, tracked
+to Azure Machine Learning's MLflow, where the model is registered.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from dagster import (
     AssetExecutionContext,
@@ -21,7 +26,9 @@ from dagster import (
 )
 from pydantic import Field
 
-from dagster_project.solutions import FEATURES, ML
+from dagster_project.publish import LATEST
+from dagster_project.resources import LakeResource
+from dagster_project.solutions import FEATURES, GOLD, ML
 from dagster_project.spark_jobs import DatabricksSparkJobs
 
 SCRIPT = Path(__file__).resolve().parents[1] / "on_ml" / "order_value.py"
@@ -59,15 +66,17 @@ class ModelTracking(ConfigurableResource):
         if self.catalog:
             return {"store": "tables", "table_format": self.table_format, "table_folders": self.table_folders,
                     **{name: f"{self.catalog}.{tier}.{table}" for name, (tier, table) in DATA.items()}}
-        return {"store": "files", **{name: str(Path(self.lake, tier, table, "data.parquet").resolve())
-                                     for name, (tier, table) in DATA.items()}}
+        return files_in(self.lake)
 
     def run(self, context: AssetExecutionContext, command: str, extras: dict[str, Any]) -> dict[str, Any]:
         """order_value.py's `command` with these extras; its report, or one Failure naming what went wrong."""
+        return self.report(context, command, {**self.data(), **extras})
+
+    def report(self, context: AssetExecutionContext, command: str, extras: dict[str, Any]) -> dict[str, Any]:
         settings = {"tracking_uri": self.tracking_uri, "registry_uri": self.registry_uri,
                     "artifact_location": self.artifact_location, "experiment": self.experiment,
                     "model_name": self.registered_name}
-        completed = self.launch(context, command, {**settings, **self.data(), **extras})
+        completed = self.launch(context, command, {**settings, **extras})
         messages = completed.get_custom_messages()
         if not messages:
             raise Failure(f"order_value.py {command} reported nothing (see the step's stderr)")
@@ -103,9 +112,75 @@ class ModelTracking(ConfigurableResource):
         return f"{self.ui_address()}/#/models/{self.registered_name}/versions/{version}"
 
 
+def files_in(lake: str) -> dict[str, str]:
+    """The model's data as Parquet files in a lake folder: <lake>/<tier>/<name>/data.parquet."""
+    return {"store": "files", **{name: str(Path(lake, tier, table, "data.parquet").resolve())
+                                 for name, (tier, table) in DATA.items()}}
+
+
+class StagedModelTracking(ModelTracking):
+    """The Microsoft solution: order_value.py in the ML environment where Dagster runs, tracked to Azure Machine
+    Learning's MLflow (its azureml:// URI, read by the azureml-mlflow plugin as AZURE_CLIENT_*), the model
+    registered there. Its data is in the lake (`published`): the features the warehouse published there like
+    gold (<gold>/order_features/<_latest>), staged in a temporary folder; the scores and the history written
+    back to <lake>/ml/<name>/data.parquet once a run succeeds."""
+
+    published: LakeResource
+
+    def run(self, context: AssetExecutionContext, command: str, extras: dict[str, Any]) -> dict[str, Any]:
+        lake = self.published.open()
+        with tempfile.TemporaryDirectory(prefix="order-value-") as stage:
+            local = files_in(stage)
+            self._stage_features(lake, Path(local["features"]))
+            report = self.report(context, command, {**local, **extras})
+            for name in ("scores", "history"):
+                if os.path.exists(local[name]):
+                    tier, table = DATA[name]
+                    relative = f"{tier}/{table}/data.parquet"
+                    with open(local[name], "rb") as source, lake.writer(relative) as target:
+                        shutil.copyfileobj(source, target, 1 << 20)
+                    report = {key: lake.display(relative) if value == local[name] else value
+                              for key, value in report.items()}
+        return report
+
+    @staticmethod
+    def _stage_features(lake: Any, target: Path) -> None:
+        """The newest folder the warehouse published whole, as one Parquet file."""
+        import duckdb
+
+        folder = f"{GOLD}/{DATA['features'][1]}"
+        if not lake.exists(f"{folder}/{LATEST}"):
+            raise Failure(f"no order features published at {lake.display(folder)}: materialize "
+                          "features/order_features first", allow_retries=False)
+        published = f"{folder}/{lake.read_bytes(f'{folder}/{LATEST}').decode().strip()}"
+        parts = target.parent / "parts"
+        parts.mkdir(parents=True)
+        for n, name in enumerate(lake.list(published)):
+            with (parts / f"{n}.parquet").open("wb") as out:
+                for chunk in lake.read_chunks(f"{published}/{name}", 1 << 20):
+                    out.write(chunk)
+        with duckdb.connect() as con:
+            con.execute(f"COPY (SELECT * FROM read_parquet('{parts}/*.parquet')) TO '{target}' (FORMAT parquet)")
+        shutil.rmtree(parts)
+
+    def _workspace(self) -> str:
+        """The workspace's resource id, as its tracking URI ends (azureml://<region>.api.azureml.ms/mlflow/v1.0…)."""
+        return self.tracking_uri.split("/mlflow/v1.0", 1)[-1]
+
+    def run_url(self, experiment_id: str, run_id: str) -> str:
+        if not self.tracking_uri.startswith("azureml://"):
+            return super().run_url(experiment_id, run_id)
+        return f"https://ml.azure.com/runs/{run_id}?wsid={quote(self._workspace())}"
+
+    def model_url(self, version: str | int) -> str:
+        if not self.tracking_uri.startswith("azureml://"):
+            return super().model_url(version)
+        return f"https://ml.azure.com/models/{self.registered_name}/version/{version}?wsid={quote(self._workspace())}"
+
+
 # What the ML job cluster installs beyond Databricks Runtime ML: the versions ml/uv.lock pins (a test keeps
 # them equal), so that a model saved there loads here and the other way round.
-ML_CLUSTER_LIBRARIES = ("mlflow==3.17.2", "scikit-learn==1.9.1", "skops==0.16.0", "dagster-pipes==1.13.29")
+ML_CLUSTER_LIBRARIES = ("mlflow==3.15.0", "scikit-learn==1.9.1", "skops==0.16.0", "dagster-pipes==1.13.29")
 
 
 class DatabricksModelTracking(ModelTracking):

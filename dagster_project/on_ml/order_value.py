@@ -338,11 +338,21 @@ def experiment_id(name: str, artifact_location: str | None) -> str:
 
 
 def use_tracking(extras: dict[str, Any]) -> None:
+    """MLflow pointed at the tracking store and registry; a store this MLflow cannot open is named."""
     import mlflow
 
     mlflow.set_tracking_uri(extras["tracking_uri"])
     if extras.get("registry_uri"):
         mlflow.set_registry_uri(extras["registry_uri"])
+    try:
+        mlflow.search_experiments(max_results=1)
+    except Exception as error:  # MLflow's schema check, or Alembic's when the revision is unknown to it
+        if not any(sign in str(error) for sign in ("database schema", "revision")):
+            raise
+        found = str(error).splitlines()[0].split(". ")[0]
+        raise ModelError(f"MLflow {mlflow.__version__} cannot open the tracking store {extras['tracking_uri']}: its "
+                         f"database schema is another MLflow's ({found}). Move the store aside (or point "
+                         "PLAYGROUND_MLFLOW at a new folder) and train again") from error
 
 
 def champion_version(client: Any, model_name: str) -> Any | None:

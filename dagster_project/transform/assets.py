@@ -44,14 +44,15 @@ def copies_from_duckdb(solution: Solution, built: dict[str, list[str]], lake: La
 
 def gold_from_warehouse(solution: Solution, built: dict[str, list[str]], lake: LakeResource, warehouse: DuckDBFile,
                         stamp: str) -> Iterator[AssetObservation]:
-    """The warehouse wrote each gold model's folder of this build itself: readers pointed at it. Features stay
-    in the warehouse, where its training reads them."""
+    """The warehouse wrote each gold and features model's folder of this build itself, under the gold location:
+    readers (the dashboard, the Microsoft solution's training) pointed at it."""
     from dagster_project.publish import point_to_published
 
     the_lake = lake.open()
-    for model in built[GOLD]:
-        if path := point_to_published(the_lake, GOLD, model, stamp):
-            yield AssetObservation(asset_key=solution.key(GOLD, model), metadata={"parquet": path})
+    for tier in (GOLD, FEATURES):
+        for model in built[tier]:
+            if path := point_to_published(the_lake, GOLD, model, stamp):
+                yield AssetObservation(asset_key=solution.key(tier, model), metadata={"parquet": path})
 
 
 class TierTranslator(DagsterDbtTranslator):

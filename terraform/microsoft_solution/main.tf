@@ -1,5 +1,6 @@
 # The Microsoft solution: the data playground's landing systems and generators, Synapse (a
-# dedicated SQL pool for dbt) and Stream Analytics. One `terraform apply` deploys it all.
+# dedicated SQL pool for dbt), Stream Analytics and Azure Machine Learning (the order value model). One
+# `terraform apply` deploys it all.
 
 locals {
   event_hub_consumers  = ["dagster", "stream_analytics"]
@@ -34,5 +35,17 @@ module "stream_analytics" {
   consumer_group             = "stream_analytics"
   log_analytics_workspace_id = module.data_lake.log_analytics_workspace_id
   start_after                = [module.generators.container_group_id]
+  rbac_propagation           = var.rbac_propagation
+}
+
+module "machine_learning" {
+  source                     = "../modules/machine_learning"
+  name                       = local.name
+  resource_group_name        = azurerm_resource_group.playground.name
+  location                   = var.location
+  tags                       = var.tags
+  allowed_ip_ranges          = var.allowed_ip_ranges
+  log_analytics_workspace_id = module.data_lake.log_analytics_workspace_id
+  trainer_object_id          = module.synapse.client_object_id
   rbac_propagation           = var.rbac_propagation
 }

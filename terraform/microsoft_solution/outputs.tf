@@ -36,3 +36,8 @@ output "azure_client_secret" {
 output "stream_analytics_job" {
   value = module.stream_analytics.job_name
 }
+
+output "azureml_mlflow_tracking_uri" {
+  description = "The Azure Machine Learning workspace's MLflow: the order value model's training runs and registered versions."
+  value       = module.machine_learning.mlflow_tracking_uri
+}

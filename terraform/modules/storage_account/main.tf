@@ -1,4 +1,4 @@
-# An ADLS gen2 storage account, hardened once for every account the solutions make (the lake, the
+# An ADLS gen2 storage account (or plain blob storage), hardened once for every account the solutions make (the lake, the
 # Synapse workspace's own): TLS 1.2 over HTTPS only, no public blobs, no local users, infrastructure
 # encryption, soft delete, SAS tokens that expire within a day, and a firewall that denies all but
 # the given addresses, subnets and resources.
@@ -17,7 +17,7 @@ resource "azurerm_storage_account" "this" {
   account_kind                      = "StorageV2"
   account_tier                      = "Standard"
   account_replication_type          = "LRS"
-  is_hns_enabled                    = true
+  is_hns_enabled                    = var.hierarchical_namespace
   min_tls_version                   = "TLS1_2"
   https_traffic_only_enabled        = true
   allow_nested_items_to_be_public   = false

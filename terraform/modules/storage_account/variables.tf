@@ -32,3 +32,9 @@ variable "trusted_resource_ids" {
   type        = list(string)
   default     = []
 }
+
+variable "hierarchical_namespace" {
+  description = "ADLS gen2 (true), or plain blob storage for a service that cannot use it (Azure ML's default storage)."
+  type        = bool
+  default     = true
+}

@@ -28,6 +28,11 @@ output "client_id" {
   value = azuread_application.dbt.client_id
 }
 
+output "client_object_id" {
+  description = "dbt-synapse's service principal, which the order value model's training runs as too."
+  value       = azuread_service_principal.dbt.object_id
+}
+
 output "client_secret" {
   value     = azuread_application_password.dbt.value
   sensitive = true

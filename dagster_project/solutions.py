@@ -40,9 +40,6 @@ class Solution:
     prefixed: bool = True         # keys, jobs and groups carry its name
     provisioned: bool = True      # deployed by terraform/<location>, settings from .env.<location>
     dashboard: bool = False       # its assets link to the dashboard (which reads the local lake)
-    # Where the order value model is trained and scored (through Pipes): the ml/ environment (tracked locally, or
-    # to Azure Machine Learning), a Databricks job cluster.
-    ml: Literal["ml_environment", "databricks_job", "azure_ml"] = "ml_environment"
 
     @property
     def key_prefix(self) -> tuple[str, ...]:
@@ -72,7 +69,7 @@ _CLOUD_DBT = ("PLAYGROUND_BRONZE_LOCATION", "PLAYGROUND_GOLD_LOCATION")
 SOLUTIONS = {solution.name: solution for solution in (
     Solution(
         "local", "Local playground", "playground", landing="generates", bronze="duckdb", streaming="duckdb",
-        warehouse="duckdb", prefixed=False, provisioned=False, dashboard=True, ml="ml_environment",
+        warehouse="duckdb", prefixed=False, provisioned=False, dashboard=True,
         kinds={"lake": frozenset({"python", "json"}), "orders_db": frozenset({"python", "sqlite"}),
                "bus": frozenset({"python", "sqlite"}), "bronze": frozenset({"duckdb"}),
                "dbt": frozenset({"dbt", "duckdb"}), "streaming": frozenset({"duckdb", "parquet"}),
@@ -81,7 +78,7 @@ SOLUTIONS = {solution.name: solution for solution in (
         streaming_solutions=("microsoft", "databricks")),
     Solution(
         "databricks", "Databricks solution", "databricks_solution", landing="reports", bronze="spark",
-        streaming="databricks_job", warehouse="databricks", ml="databricks_job",
+        streaming="databricks_job", warehouse="databricks",
         kinds={"lake": AZURE_LAKE, "orders_db": frozenset({"azure", "azure sql"}),
                "bus": frozenset({"azure", "event hubs", "kafka"}), "bronze": frozenset({"python", "duckdb", "adls"}),
                "bronze_job": frozenset({"databricks", "spark", "delta"}),
@@ -93,7 +90,7 @@ SOLUTIONS = {solution.name: solution for solution in (
         dbt_settings=("DATABRICKS_HOST", "DATABRICKS_HTTP_PATH", "DATABRICKS_TOKEN", *_CLOUD_DBT)),
     Solution(
         "microsoft", "Microsoft solution (Synapse, Stream Analytics)", "microsoft_solution", landing="reports",
-        bronze="duckdb", streaming="stream_analytics", warehouse="synapse", ml="azure_ml",
+        bronze="duckdb", streaming="stream_analytics", warehouse="synapse",
         kinds={"lake": AZURE_LAKE, "orders_db": frozenset({"azure", "azure sql"}),
                "bus": frozenset({"azure", "event hubs"}), "bronze": frozenset({"python", "duckdb", "adls"}),
                "dbt": frozenset({"dbt", "synapse"}), "streaming": frozenset({"azure", "stream analytics"}),

@@ -414,3 +414,22 @@ def test_the_microsoft_solution_trains_on_the_published_features_tracked_to_an_m
     assert metadata(azure, AssetKey(["microsoft", *SCORES.path]))["location"] == str(
         lake / "ml" / "order_value_scores" / "data.parquet")
     assert pl.read_parquet(lake / "ml" / "order_value_history" / "data.parquet").height == 1
+
+
+@pytest.mark.integration
+def test_without_azure_credentials_training_says_how_to_sign_in(
+        ml_playground: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    lake = tmp_path / "azure_lake"
+    published_features(ml_playground, lake)
+    uri = ("azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/0/resourceGroups/playground/providers/"
+           "Microsoft.MachineLearningServices/workspaces/playground-ml")
+    tracking = StagedModelTracking(tracking_uri=uri, published=LakeResource(root=str(lake)))
+    result = materialize(ml_assets(MICROSOFT, dashboard=False), resources={"model_tracking": tracking},
+                         instance=DagsterInstance.ephemeral(), raise_on_error=False,
+                         selection=[AssetKey(["microsoft", *MODEL.path])])
+    message = failure_message(result)
+    assert f"Failure: could not sign in to {uri} (" in message
+    assert "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET" in message
+    assert not (lake / "ml").exists()  # nothing written

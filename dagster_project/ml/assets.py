@@ -1,7 +1,8 @@
 """The order value model and its batch scores as assets, downstream of the order features (README: Machine
-learning). Training and scoring run where MLflow lives and the data is (ModelTracking, through Pipes: the
-ML environment locally, a job cluster on Databricks); these assets, the same in every solution, say what
-came of it: metrics, the MLflow run and model version, and checks a user reads in the UI."""
+learning). Training and scoring run where the solution's ModelTracking says, through Pipes (the ML
+environment, tracked locally or to Azure Machine Learning; a Databricks job cluster); these assets, the same
+in every solution, say what came of it: metrics, the MLflow run and model version, and checks a user reads
+in the UI."""
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -120,7 +121,7 @@ def order_value_scores(solution: Solution, links: Links) -> AssetsDefinition:
            group_name=solution.group(ML), kinds=set(solution.kinds["ml_scores"]), owners=[solution.owner],
            pool=solution.job_name("mlflow"),
            description="The champion's predicted value of each order of the newest days, with the model version "
-                       "that made it (Parquet in the lake, as gold).",
+                       "that made it (Parquet in the lake as gold, or a Unity Catalog table).",
            check_specs=[AssetCheckSpec("scores_cover_the_range", asset=key,
                                        description="Every order of the scored days has one score.")])
     def scores(context: AssetExecutionContext, config: ScoringConfig,

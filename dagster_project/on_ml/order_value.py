@@ -339,20 +339,30 @@ def experiment_id(name: str, artifact_location: str | None) -> str:
 
 def use_tracking(extras: dict[str, Any]) -> None:
     """MLflow pointed at the tracking store and registry; a store this MLflow cannot open is named."""
+    import importlib.util
+
     import mlflow
 
-    mlflow.set_tracking_uri(extras["tracking_uri"])
+    uri = extras["tracking_uri"]
+    if uri.startswith("azureml://") and importlib.util.find_spec("azureml.mlflow") is None:
+        raise ModelError("tracking to Azure Machine Learning takes MLflow's azureml-mlflow plugin, which the ML "
+                         "environment lacks: run `make setup-cloud`")
+    mlflow.set_tracking_uri(uri)
     if extras.get("registry_uri"):
         mlflow.set_registry_uri(extras["registry_uri"])
     try:
         mlflow.search_experiments(max_results=1)
-    except Exception as error:  # MLflow's schema check, or Alembic's when the revision is unknown to it
-        if not any(sign in str(error) for sign in ("database schema", "revision")):
-            raise
-        found = str(error).splitlines()[0].split(". ")[0]
-        raise ModelError(f"MLflow {mlflow.__version__} cannot open the tracking store {extras['tracking_uri']}: its "
-                         f"database schema is another MLflow's ({found}). Move the store aside (or point "
-                         "PLAYGROUND_MLFLOW at a new folder) and train again") from error
+    except Exception as error:
+        found = str(error).splitlines()[0].split(". ")[0] if str(error) else type(error).__name__
+        if type(error).__name__ == "ClientAuthenticationError":  # azure-identity, through the plugin
+            raise ModelError(f"could not sign in to {uri} ({found}): set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+                             "AZURE_CLIENT_SECRET (the provisioning job writes them) or sign in with `az login`"
+                             ) from error
+        if any(sign in str(error) for sign in ("database schema", "revision")):  # MLflow's check, or Alembic's
+            raise ModelError(f"MLflow {mlflow.__version__} cannot open the tracking store {uri}: its database "
+                             f"schema is another MLflow's ({found}). Move the store aside (or point "
+                             "PLAYGROUND_MLFLOW at a new folder) and train again") from error
+        raise
 
 
 def champion_version(client: Any, model_name: str) -> Any | None:

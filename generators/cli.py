@@ -120,6 +120,7 @@ def generate(
     """Write a fresh data set for SOURCE (or all) into the lake, the orders DB and the event bus."""
     began = time.perf_counter()
     from generators.dirty import check_rate
+    from generators.rates import MAX_EVENTS_PER_S, check_bounded
     from generators.room import check_room
     from generators.run import GENERATORS, Generation, counts_of
     from generators.sinks.lake import Lake
@@ -129,6 +130,7 @@ def generate(
         if chunk_size < 1 or workers < 1:
             raise PlaygroundError("--chunk-size and --workers must be at least 1")
         check_rate(dirty_rate)
+        check_bounded("--rate", rate, MAX_EVENTS_PER_S)
         sizes = sizes_for(scale)
         if count is not None:
             if source == "all":
@@ -180,15 +182,18 @@ def stream(
     plain: PlainOpt = False,
 ) -> None:
     """Stream pageview sessions and stars live, each event stamped with the time it is sent."""
+    from generators.dirty import check_rate
     from generators.events import StreamConfig
     from generators.live import run_stream
+    from generators.rates import MAX_DURATION_S, MAX_EVENTS_PER_S, check_bounded
     from generators.run import population
     from generators.sinks.bus import open_bus
     from generators.sinks.lake import Lake
 
     try:
-        if rate is not None and rate <= 0:
-            raise PlaygroundError(f"--rate must be positive, got {rate}")
+        check_bounded("--rate", rate, MAX_EVENTS_PER_S)
+        check_bounded("--duration", duration, MAX_DURATION_S)
+        check_rate(dirty_rate)
         seed = seed if seed is not None else int(time.time())
         shop = population(Lake(lake), sizes_for(scale), seed)
         users, products = shop.users, shop.products
@@ -217,14 +222,18 @@ def trickle(
     plain: PlainOpt = False,
 ) -> None:
     """Keep products and orders arriving, continuing the data set where it ends."""
+    from generators.dirty import check_rate
     from generators.live import run_trickle
+    from generators.rates import MAX_DURATION_S, MAX_ORDERS_PER_S, MAX_PRODUCTS_PER_S, check_bounded
     from generators.run import population
     from generators.sinks.lake import Lake
     from generators.sinks.orders_db import OrdersDB
 
     try:
-        if products_per_s < 0 or orders_per_s < 0:
-            raise PlaygroundError("rates must be >= 0")
+        check_bounded("--products-per-s", products_per_s, MAX_PRODUCTS_PER_S, zero=True)
+        check_bounded("--orders-per-s", orders_per_s, MAX_ORDERS_PER_S, zero=True)
+        check_bounded("--duration", duration, MAX_DURATION_S)
+        check_rate(dirty_rate)
         the_lake = Lake(lake)
         the_lake.check_writable()
         shop = population(the_lake, sizes_for(scale), seed, behaviour=not plain)

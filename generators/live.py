@@ -42,9 +42,10 @@ def run_stream(bus: EventBus, config: StreamConfig, duration_s: float | None,
     try:
         for batch in prefetch(stream.batches()):
             if deadline is None:  # a replay (config.start given) begins now; a live stream at its start
-                # A live stream's start is set once it yields its first batch.
+                # A live stream's start is set once it yields its first batch. The duration counts from
+                # the first batch's arrival: on a loaded machine making it may take longer than the duration.
                 began = time.time() if config.start is not None else (stream.start_us or 0) / 1e6
-                deadline = began + duration_s if duration_s is not None else float("inf")
+                deadline = time.time() + duration_s if duration_s is not None else float("inf")
                 offset_us = int(began * 1e6) - int(batch.time_us[0]) if config.start is not None else 0
             i = 0
             while i < len(batch):
@@ -110,12 +111,13 @@ def _trickle(lake: Lake, db: OrdersDB, shop: Shop, products_per_s: float, orders
             if (duration_s is not None and now - start >= duration_s) or should_stop():
                 break
             elapsed = now - start
-            while stats.products < int(elapsed * products_per_s):
+            # Each inner loop stops on a signal too: behind schedule it could otherwise run for long.
+            while stats.products < int(elapsed * products_per_s) and not should_stop():
                 product_dirt += write_products(lake, seed, next_product, next_product + 1, dirty_rate)
                 next_product += 1
                 stats.products += 1
             due_orders = int(elapsed * orders_per_s)
-            while stats.orders < due_orders and next_product > 0:
+            while stats.orders < due_orders and next_product > 0 and not should_stop():
                 count = min(ORDER_BATCH, due_orders - stats.orders)
                 if shop.products != next_product:  # orders refer to the products there are now
                     shop = replace(shop, products=next_product)

@@ -104,6 +104,29 @@ def test_bad_dirty_rate(tmp_path: Path) -> None:
                                                           *dataset_args(tmp_path))
 
 
+@pytest.mark.parametrize(("command", "option", "value"), [
+    (["generate", "pageviews", "--count", "10"], "--rate", "0"),  # was a ZeroDivisionError
+    (["generate", "pageviews", "--count", "10"], "--rate", "-1"),  # grew to 2.4 GB
+    (["generate", "pageviews", "--count", "10"], "--rate", "nan"),
+    (["stream"], "--rate", "inf"),  # ignored --duration, held gigabytes, ignored SIGTERM
+    (["stream"], "--rate", "1e12"),
+    (["stream"], "--duration", "nan"),  # never ended
+    (["stream"], "--duration", "-1"),
+    (["trickle"], "--products-per-s", "1e12"),  # ignored SIGTERM
+    (["trickle"], "--products-per-s", "nan"),
+    (["trickle"], "--orders-per-s", "-1"),
+    (["trickle"], "--duration", "inf"),
+])
+def test_rates_and_durations_are_finite_positive_and_bounded(tmp_path: Path, command: list[str], option: str,
+                                                             value: str) -> None:
+    """Issue 38, medium 10 and low 11: each is one line and exit 2, before anything runs."""
+    args = {"generate": dataset_args(tmp_path), "stream": ["--lake", str(tmp_path / "lake")],
+            "trickle": dataset_args(tmp_path)[:4]}[command[0]]
+    said = fails(*command, option, value, *args)
+    assert f"{option} must be a number" in said and f"got {float(value)}" in said
+    assert not (tmp_path / "lake").exists() and not (tmp_path / "events.db").exists()
+
+
 def test_failed_generation_keeps_the_previous_file(tmp_path: Path) -> None:
     """A run that fails half-way leaves what was there before: files are replaced whole."""
     playground("generate", "users", "--count", "100", *dataset_args(tmp_path))

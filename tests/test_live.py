@@ -88,3 +88,38 @@ def test_stream_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     total = sum(reader.end_sequences("pageviews").values())
     assert total > 200
     assert f"sent {total:,} pageviews" in err
+
+
+def test_a_slow_first_batch_still_streams_for_the_whole_duration(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 38, medium 10: on a loaded machine `stream --duration 3` could send nothing, the clock having
+    started before the first batch was ready. The duration counts from the first batch."""
+    import generators.live as live
+
+    ready = live.prefetch
+
+    def slow_to_start(batches):  # the first batch takes longer than the whole duration
+        for n, batch in enumerate(ready(batches)):
+            if n == 0:
+                time.sleep(1.5)
+            yield batch
+
+    monkeypatch.setattr(live, "prefetch", slow_to_start)
+    log = EmbeddedLog(str(tmp_path / "events.db"))
+    stats = run_stream(log, StreamConfig(seed=1, users=1000, products=50, start=None, rate=500), duration_s=1.0)
+    assert stats.sent["pageviews"] + stats.sent["stars"] >= 500
+
+
+def test_a_trickle_behind_schedule_stops_at_the_first_signal(tmp_path: Path) -> None:
+    """Issue 38, medium 10: `trickle --products-per-s 1e12` ignored SIGTERM, catching up inside its loops."""
+    playground("generate", "products", "--count", "20", *dataset_args(tmp_path))
+    checks = []
+
+    def stop_soon() -> bool:  # a signal arrives while the trickle catches up
+        checks.append(time.time())
+        return len(checks) > 3
+
+    with OrdersDB(f"sqlite:///{tmp_path / 'orders.db'}") as db:
+        stats = run_trickle(Lake(str(tmp_path / "lake")), db, Shop(42, 1000, 20), products_per_s=100,
+                            orders_per_s=100_000, duration_s=60, should_stop=stop_soon)
+    assert stats.orders <= 300  # two batches of 100 at most after the signal, not the tick's thousands

@@ -338,14 +338,35 @@ def test_a_damaged_log_segment_is_quarantined_by_its_sequence_numbers_and_the_re
 def test_an_unreachable_azure_lake_fails_in_seconds_naming_its_endpoint(tmp_path: Path, connection: str,
                                                                          endpoint: str) -> None:
     """It was retried silently for three minutes or more."""
+    message = generate_into_azure_fails_at_once(tmp_path, connection)
+    assert f"cannot reach the lake's storage endpoint {endpoint}" in message, message
+    assert "a2V5" not in message
+
+
+def generate_into_azure_fails_at_once(tmp_path: Path, connection: str) -> str:
+    """`generate users` into an abfs:// lake of this account: exit 2 within 30 s; its one message."""
     began = time.monotonic()
     done = subprocess.run([str(Path(sys.executable).parent / "playground"), "generate", "users", "--count", "10",
                            "--lake", "abfs://landing", "--quiet"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=120, env={**os.environ, "AZURE_STORAGE_CONNECTION_STRING": connection})
-    assert done.returncode == 2 and time.monotonic() - began < 30
-    message = " ".join(done.stderr.split())
-    assert f"cannot reach the lake's storage endpoint {endpoint}" in message, message
-    assert "a2V5" not in message
+    assert done.returncode == 2 and time.monotonic() - began < 30, done.stderr[-2000:]
+    return " ".join(done.stderr.split())
+
+
+@pytest.mark.integration
+def test_a_silent_azure_endpoint_fails_in_seconds_naming_it(tmp_path: Path) -> None:
+    """Issue 38, medium 9: a listener that accepts TCP and never answers kept `generate users --lake abfs://…`
+    silent for 400 s."""
+    import socket
+
+    with socket.socket() as listener:  # the kernel accepts connections into the backlog; nothing answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        connection = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+                      f"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;")
+        message = generate_into_azure_fails_at_once(tmp_path, connection)
+    assert f"the lake's storage endpoint http://127.0.0.1:{port} did not answer within 5 s" in message, message
 
 
 def test_a_failure_that_ended_the_transaction_is_the_error_reported() -> None:

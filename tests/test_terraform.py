@@ -250,3 +250,16 @@ def test_the_databricks_jobs_run_this_repositorys_modules_through_the_launcher()
     assert 'username="$ConnectionString"' in jaas and f'password="{connection}";' in jaas
     with pytest.raises(ValueError, match="Endpoint=sb://"):
         event_hubs_kafka("SharedAccessKeyName=x;SharedAccessKey=y")
+
+
+def test_the_generators_rates_are_bounded_in_terraform_as_the_generators_bound_them() -> None:
+    """A rate the containers' `playground` would refuse is refused at plan time, not by a container restarting
+    for good (issue 38, medium 10)."""
+    from generators.rates import MAX_EVENTS_PER_S, MAX_ORDERS_PER_S, MAX_PRODUCTS_PER_S
+
+    variables = labels(TERRAFORM_DIR / "modules" / "generators", "variable")
+    for name, low, high in (("products_per_second", ">= 0", MAX_PRODUCTS_PER_S),
+                            ("orders_per_second", ">= 0", MAX_ORDERS_PER_S),
+                            ("events_per_second", "> 0", MAX_EVENTS_PER_S)):
+        [rule] = variables[name]["validation"]
+        assert rule["condition"] == f"${{var.{name} {low} && var.{name} <= {high}}}", name

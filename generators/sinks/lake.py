@@ -11,7 +11,6 @@ from __future__ import annotations
 import builtins
 import fcntl
 import os
-import socket
 import stat
 import sys
 import uuid
@@ -54,15 +53,27 @@ def note_written(folder: str, name: str) -> None:
 
 def reachable(endpoint: str, timeout_s: float = 5.0) -> None:
     """Fail in seconds, naming the endpoint, when nothing answers there: the storage SDK would retry a name
-    that does not resolve or a refused connection for minutes. (Its retries stay for a service that answers.)"""
+    that does not resolve, a refused connection, or a listener that accepts and never answers, for minutes.
+    Any HTTP answer will do (a 400 or 403 too): its retries stay for a service that answers."""
+    import http.client
+
     url = urlparse(endpoint)
     port = url.port or (443 if url.scheme == "https" else 80)
+    kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    connection = kind(url.hostname or "", port, timeout=timeout_s)
     try:
-        socket.create_connection((url.hostname, port), timeout=timeout_s).close()
+        connection.request("HEAD", url.path or "/")
+        connection.getresponse()
+    except TimeoutError as exc:
+        raise PlaygroundError(f"the lake's storage endpoint {url.scheme}://{url.netloc} did not answer within "
+                              f"{timeout_s:g} s. Check the account name or connection string, and that this machine "
+                              "may reach the account (network rules, private endpoint)") from exc
     except OSError as exc:
         raise PlaygroundError(f"cannot reach the lake's storage endpoint {url.scheme}://{url.netloc}: "
                               f"{exc.strerror or exc}. Check the account name or connection string, and that this "
                               "machine may reach the account (network rules, private endpoint)") from exc
+    finally:
+        connection.close()
 
 
 class Lake:

@@ -89,18 +89,33 @@ variable "products_per_second" {
   description = "New products written to the lake each second, after the first ones (the original: 5)."
   type        = number
   default     = 5
+
+  validation { # the bounds the generators take (generators/rates.py)
+    condition     = var.products_per_second >= 0 && var.products_per_second <= 100
+    error_message = "products_per_second must be a number from 0 up to 100."
+  }
 }
 
 variable "orders_per_second" {
   description = "New orders inserted each second, after the first ones (the original: 5)."
   type        = number
   default     = 5
+
+  validation { # the bounds the generators take (generators/rates.py)
+    condition     = var.orders_per_second >= 0 && var.orders_per_second <= 100000
+    error_message = "orders_per_second must be a number from 0 up to 100000."
+  }
 }
 
 variable "events_per_second" {
   description = "Pageviews and stars sent to the event hubs each second."
   type        = number
   default     = 1.5
+
+  validation { # the bounds the generators take (generators/rates.py)
+    condition     = var.events_per_second > 0 && var.events_per_second <= 100000
+    error_message = "events_per_second must be a number above 0 up to 100000."
+  }
 }
 
 variable "rbac_propagation" {

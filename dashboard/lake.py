@@ -33,6 +33,21 @@ STREAMING = {"alert_high_latency_enriched": "silver", "raw_vip_only": "silver", 
              "pageviews_stars_correlation": "silver", "alert_high_latency": "silver", "raw_pageviews": "bronze"}
 WHAT_TO_RUN = ("Nothing published yet: run `make demo` (or materialize gold in the Dagster UI), "
                "then reload this page.")
+# What the pages read of each published table: one without them is named on its page, not a KeyError.
+COLUMNS = {
+    "engagements": ("id", "user_name", "city", "orders", "total_orders_value", "pageviews", "avg_stars", "is_vip"),
+    "daily_sales": ("order_day", "revenue", "orders", "avg_order_value"),
+    "product_popularity": ("popularity_rank", "product_id", "name", "units_sold", "orders", "revenue", "price"),
+    "stars_distribution": ("stars", "ratings", "share"),
+    "order_value_scores": ("order_date", "predicted_value", "order_value", "model_version"),
+    "order_value_history": ("registered_version", "trained_at", "cutoff", "best", "champion_version",
+                            "champion_rmse", "baseline_mean_rmse"),
+    "alert_high_latency_enriched": ("event_id", "event_timestamp", "latency", "http_method", "uri", "user_id",
+                                    "user_name", "city"),
+    "raw_vip_only": ("event_timestamp", "user_id", "http_method", "uri"),
+    "agg_http_method": ("window_end", "pageviews", "http_method"),
+    "pageviews_stars_correlation": ("user_id", "uri", "stars", "seconds_between"),
+}
 AZURE_PROTOCOLS = ("abfs", "abfss", "az")
 LATEST = "_latest"  # dagster_project/publish.py
 REPO = Path(__file__).resolve().parents[1]
@@ -132,6 +147,10 @@ def _stamp(paths: list[str]) -> tuple:
     return tuple(stamps)
 
 
+class LakeError(Exception):
+    """A published file the pages cannot use: said on the page, naming it and what to run, not a traceback."""
+
+
 def _read_file(path: str) -> pa.Table:
     """One Parquet file through one open handle: if the file is replaced meanwhile, the handle still
     reads the old copy whole (pyarrow opening the path twice could see the two copies' halves)."""
@@ -140,43 +159,86 @@ def _read_file(path: str) -> pa.Table:
         return pq.read_table(handle)
 
 
-def _read(paths: list[str], attempts: int = 4) -> pd.DataFrame:
-    """The files as one table. A file replaced while it is read (gold is, after every build) is read
-    again: a reader sees the old copy or the new one, never an error."""
+def _read_one(path: str, attempts: int = 4) -> pa.Table:
+    """A file replaced while it is read (gold is, after every build) is read again: a reader sees the old copy
+    or the new one. One that stays unreadable (truncated, empty, not Parquet) is a LakeError naming it."""
     for attempt in range(attempts):
         try:
-            tables = [_read_file(path) for path in paths]
-            return pa.concat_tables(tables, promote_options="default").to_pandas() if tables else pd.DataFrame()
-        except (FileNotFoundError, pa.ArrowInvalid, OSError):
+            return _read_file(path)
+        except (FileNotFoundError, pa.ArrowInvalid, OSError) as error:
             if attempt == attempts - 1:
-                raise
+                raise LakeError(f"{path} cannot be read as Parquet ({str(error).splitlines()[0]})") from error
             time.sleep(0.2)
     raise AssertionError("unreachable")
 
 
+def _frame(tables: list[pa.Table]) -> pd.DataFrame:
+    return pa.concat_tables(tables, promote_options="default").to_pandas() if tables else pd.DataFrame()
+
+
 @st.cache_data(max_entries=64)
 def _cached(stamp: tuple) -> pd.DataFrame:
-    return _read([path for path, _, _ in stamp])
+    return _frame([_read_one(path) for path, _, _ in stamp])
+
+
+@st.cache_data(max_entries=64)
+def _cached_parts(stamp: tuple) -> tuple[pd.DataFrame, list[str]]:
+    """The parts that can be read, and why each other one cannot."""
+    tables, unreadable = [], []
+    for path, _, _ in stamp:
+        try:
+            tables.append(_read_one(path))
+        except LakeError as error:
+            unreadable.append(str(error))
+    return _frame(tables), unreadable
+
+
+def _missing(frame: pd.DataFrame, table: str) -> list[str]:
+    return [column for column in COLUMNS.get(table, ()) if column not in frame.columns]
 
 
 def gold(model: str, tier: str = "gold") -> pd.DataFrame | None:
-    """A gold table (or an ML output), or None before it is first published."""
+    """A gold table (or an ML output), or None before it is first published; a LakeError when it cannot be
+    read or lacks a column a page reads."""
     stamp = _stamp(gold_files(model, tier))
-    return _cached(stamp) if stamp else None
+    if not stamp:
+        return None
+    frame = _cached(stamp)
+    if missing := _missing(frame, model):
+        raise LakeError(f"{tier}/{model} as published has no column {', '.join(missing)}")
+    return frame
 
 
 def gold_page(title: str, model: str, tier: str = "gold") -> pd.DataFrame | None:
-    """A gold page's title and table; None, having said what to run, before the table is published."""
+    """A gold page's title and table; None, having said what to run, before the table is published or when
+    it cannot be used."""
     st.title(title)
-    frame = gold(model, tier)
+    try:
+        frame = gold(model, tier)
+    except LakeError as error:
+        st.error(f"{error}: publish it again (`make demo`, or materialize {tier}/{model} in the Dagster UI), "
+                 "then reload this page.")
+        return None
     if frame is None:
         st.info(WHAT_TO_RUN)
     return frame
 
 
 def streaming(output: str) -> pd.DataFrame:
-    """Every part of a streaming output written so far (empty before the first)."""
-    return _cached(_stamp(streaming_files(output)))
+    """Every part of a streaming output written so far that can be read (empty before the first). A part
+    that cannot be read is left out, and one output without a column the page reads is shown empty: the
+    page says which, and shows the rest."""
+    frame, unreadable = _cached_parts(_stamp(streaming_files(output)))
+    for reason in unreadable:
+        st.warning(f"{reason}: left out of {output} (remove the part, or run `make demo` to write the outputs "
+                   "again).")
+    if frame.empty:
+        return frame
+    if missing := _missing(frame, output):
+        st.error(f"streaming.{output} has no column {', '.join(missing)} (written by another version of the "
+                 "streaming engine): run `make demo` to write it again.")
+        return pd.DataFrame(columns=list(COLUMNS[output]))
+    return frame
 
 
 @dataclass(frozen=True)

@@ -258,19 +258,25 @@ def test_each_type_rule_of_a_lake_file(tmp_path: Path) -> None:
         '[{"id": 11}]',
         '{"id": 12, "name": "tr',
         '{"id": 13, "name": "esc\\"aped\\u00e9", "description": "multi\\nline"}',
+        '{"id": 14, "price": NaN}',  # not JSON numbers, though DuckDB's parser reads them (issue 38, low 14)
+        '{"id": 15, "price": Infinity}',
+        '{"id": 16, "price": -Infinity}',
+        '{"id": 17, "price": 1e400}',  # past a double: infinity
+        '{"id": 18, "price": 1e300}',
     ]
     lake.write_bytes("landing/products/few.json", "\n".join(lines).encode())
     con = duckdb.connect()
     result = ingest_files(con, lake, FILE_SOURCES["products"])
-    assert (result.new_rows, result.quarantined) == (3, 10)
+    assert (result.new_rows, result.quarantined) == (4, 14)
     rows = con.execute("SELECT id, name, description, pages, price FROM bronze.products ORDER BY id").fetchall()
     assert rows == [(1, "a", None, ["x", "y"], 5.0), (2, None, None, [], 1.5),
-                    (13, 'esc"aped\u00e9', "multi\nline", None, None)]
+                    (13, 'esc"aped\u00e9', "multi\nline", None, None), (18, None, None, None, 1e300)]
     reasons = con.execute("SELECT position, reason FROM bronze._quarantine ORDER BY position").fetchall()
     assert reasons == [(4, "field 'id' is not int"), (5, "field 'id' is not int"), (6, "field 'id' is not int"),
                        (7, "no field 'id'"), (8, "field 'name' is not str"), (9, "field 'pages' is not list[str]"),
                        (10, "field 'pages' is not list[str]"), (11, "field 'price' is not float"),
-                       (12, "not a JSON object"), (13, "malformed JSON")]
+                       (12, "not a JSON object"), (13, "malformed JSON"),
+                       *[(position, "field 'price' is not float") for position in (15, 16, 17, 18)]]
 
 
 def test_bad_lines_are_quarantined_with_position_and_reason(tmp_path: Path) -> None:

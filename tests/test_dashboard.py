@@ -241,6 +241,33 @@ def test_a_gold_file_replaced_while_pages_read_it_breaks_nothing(dashboard: str,
         target.write_bytes(copies[0])
 
 
+def test_a_damaged_published_file_is_named_on_its_page_and_the_rest_shows(demo: Path, tmp_path: Path,
+                                                                          page) -> None:  # type: ignore[no-untyped-def]
+    """Issue 38, low 12: a truncated, empty or random Parquet file showed a raw traceback naming no file, one
+    bad streaming part broke the whole Live page, and a missing column was `KeyError: 'city'`."""
+    lake = tmp_path / "lake"
+    shutil.copytree(demo / "lake", lake)
+    sales = lake / "gold" / "daily_sales" / "data.parquet"
+    sales.write_bytes(sales.read_bytes()[:100])  # truncated
+    (lake / "gold" / "stars_distribution" / "data.parquet").write_bytes(b"")
+    gold(demo, "engagements").drop("city").write_parquet(lake / "gold" / "engagements" / "data.parquet")
+    alerts = lake / "silver" / "streaming" / "alert_high_latency_enriched"
+    part = sorted(alerts.rglob("*.parquet"))[0]
+    bad_part = part.with_name("part-bad.parquet")
+    bad_part.write_bytes(os.urandom(2048))
+    for url in serve(lake, tmp_path / "streamlit.log"):
+        text = " ".join(visit(page, f"{url}/sales", "Sales").split())
+        assert f"{sales} cannot be read as Parquet" in text and "make demo" in text
+        text = " ".join(visit(page, f"{url}/ratings", "Ratings").split())
+        assert "stars_distribution/data.parquet cannot be read as Parquet" in text
+        text = " ".join(visit(page, f"{url}/", "Customers").split())
+        assert "gold/engagements as published has no column city" in text
+        text = " ".join(visit(page, f"{url}/live", "Live", "High-latency alerts, newest first").split())
+        assert f"{bad_part} cannot be read as Parquet" in text and "left out of alert_high_latency_enriched" in text
+        assert "Pageviews per HTTP method" in text and "VIP accesses" in text  # the rest shows
+        assert "Traceback" not in text and "KeyError" not in text
+
+
 def test_before_anything_is_published_each_page_says_what_to_run(tmp_path: Path,
                                                                    page) -> None:  # type: ignore[no-untyped-def]
     for url in serve(tmp_path / "lake", tmp_path / "streamlit.log"):

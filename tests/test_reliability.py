@@ -32,7 +32,7 @@ from dagster_project.instance import prepare
 from dagster_project.streaming.clock import TimePolicy
 from dagster_project.streaming.engine import process_batch
 from generators.catalog import FILE_SOURCES, USERS_FILE, VIP_FILE
-from generators.run import generate_users
+from generators.run import generate_users, write_products
 from generators.sinks.bus import embedded
 from generators.sinks.bus.embedded import EmbeddedLog
 from generators.sinks.lake import Lake
@@ -367,6 +367,25 @@ def test_a_silent_azure_endpoint_fails_in_seconds_naming_it(tmp_path: Path) -> N
                       f"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;")
         message = generate_into_azure_fails_at_once(tmp_path, connection)
     assert f"the lake's storage endpoint http://127.0.0.1:{port} did not answer within 5 s" in message, message
+
+
+def test_a_file_removed_after_the_listing_is_skipped_and_the_rest_taken(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 38, low 13: `FileNotFoundError … product_11429.json` failed the whole bronze step, 0 taken."""
+    lake = Lake(str(tmp_path / "lake"))
+    write_products(lake, 42, 0, 5)
+    listed = files.files_to_look_at
+
+    def listed_then_one_removed(*args: object, **kwargs: object) -> object:
+        found = listed(*args, **kwargs)
+        (tmp_path / "lake" / "landing" / "products" / "product_2.json").unlink()
+        return found
+
+    monkeypatch.setattr(files, "files_to_look_at", listed_then_one_removed)
+    con = duckdb.connect()
+    result = files.ingest_files(con, lake, FILE_SOURCES["products"])
+    assert (result.files, result.new_rows, result.gone) == (4, 4, ("landing/products/product_2.json",))
+    assert [id for (id,) in con.execute("SELECT id FROM bronze.products ORDER BY id").fetchall()] == [0, 1, 3, 4]
 
 
 def test_a_failure_that_ended_the_transaction_is_the_error_reported() -> None:

@@ -127,9 +127,12 @@ def duckdb_bronze(solution: Solution) -> list[AssetsDefinition]:
                 in_lake = bronze_copy.publish(con, lake, source)
             context.log.info(f"{source}: {result.new_rows:,} new rows from {result.files} files, "
                              f"{result.quarantined:,} quarantined")
+            if result.gone:
+                context.log.warning(f"{source}: {len(result.gone)} files were removed after they were listed and "
+                                    f"not taken: {', '.join(result.gone[:5])}{' …' if len(result.gone) > 5 else ''}")
             yield MaterializeResult(metadata={
                 "rows_new": result.new_rows, "rows_total": result.total_rows, "rows_quarantined": result.quarantined,
-                "files_new": result.files, "batch_id": result.batch_id,
+                "files_new": result.files, "files_gone": len(result.gone), "batch_id": result.batch_id,
                 "listing": "full" if result.full_listing else "write log and new names",
                 "preview": newest, **in_lake,
             })

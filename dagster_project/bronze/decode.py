@@ -34,8 +34,8 @@ def _typed(json_text: str, kind: str) -> str:
     """A field's value from its JSON text, NULL when it is not of the kind."""
     if kind == "int":  # digits only: DuckDB would round 1.5 and take 1e3
         return f"CASE WHEN regexp_full_match({json_text}, '-?[0-9]+') THEN TRY_CAST({json_text} AS BIGINT) END"
-    if kind == "float":  # JSON numbers are SQL numbers; "1.5" or true are not
-        return f"TRY_CAST({json_text} AS DOUBLE)"
+    if kind == "float":  # JSON numbers are SQL numbers; "1.5" or true are not, nor NaN, Infinity or 1e400
+        return f"CASE WHEN isfinite(TRY_CAST({json_text} AS DOUBLE)) THEN TRY_CAST({json_text} AS DOUBLE) END"
     if kind == "list[str]":
         return (f"CASE WHEN starts_with({json_text}, '[') AND coalesce(list_bool_and(list_transform("
                 f"json_extract({json_text}, '$[*]'), lambda x: starts_with(x::VARCHAR, '\"'))), true) "
@@ -139,6 +139,8 @@ def clean_records_sql(source: str, types: dict[str, str], required: tuple[str, .
                              for item in range(_PROBED_ITEMS))
             typed += (f" AND CASE WHEN types[{first + _PROBED_ITEMS}] IS NULL THEN true ELSE "  # CASE: only if longer
                       f"list_has_all(['VARCHAR'], try(json_type(text, {_sql_text(f'$.{name}[*]')}))) END")
+        if kind == "float":  # DuckDB's parser reads NaN, Infinity and 1e400 (infinite): none is a JSON number
+            typed += f" AND isfinite(value.{name})"
         if name in times:
             typed += f" AND {_is_time(f'value.{name}')}"
         checks.append(typed if name in required else f"(coalesce(types[{index}], 'NULL') = 'NULL' OR {typed})")

@@ -50,6 +50,7 @@ class IngestResult:
     quarantined: int
     total_rows: int
     full_listing: bool
+    gone: tuple[str, ...] = ()  # listed, then removed before they could be read
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
@@ -237,11 +238,15 @@ def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: Source,
     partial = {row[0]: FileVersion(*row) for row in con.execute(
         "SELECT path, version, checksum, stamp, lines, records, quarantined, batches FROM bronze._file_progress "
         "WHERE source = ?", [source.name]).fetchall()}
-    touched = []
+    touched, gone = [], []
     with committed_in_pieces(con) as commit:  # flush() commits each piece
         lines = LineBatch(con, commit, source, batch_id, now)
         for path, stamp, last_checksum, last_version in candidates:
-            checksum, data = checksum_of(lake, path)
+            try:
+                checksum, data = checksum_of(lake, path)
+            except FileNotFoundError:  # removed since the listing: nothing of it to take, the rest goes on
+                gone.append(path)
+                continue
             going = partial.get(path)
             if going and going.checksum != checksum:  # changed since a run stopped midway in it: start it again
                 abandon(con, source, going)
@@ -262,4 +267,5 @@ def ingest_files(con: duckdb.DuckDBPyConnection, lake: Lake, source: Source,
         con.execute("DELETE FROM bronze._listings WHERE source = ?", [source.name])
         con.execute("INSERT INTO bronze._listings VALUES (?, ?, ?)", [source.name, mark, listed_at])
     total = one_row(con.execute(f"SELECT count(*) FROM bronze.{source.name}"))[0]
-    return IngestResult(source.name, batch_id, lines.files, lines.records, lines.quarantined, total, listed_at == now)
+    return IngestResult(source.name, batch_id, lines.files, lines.records, lines.quarantined, total, listed_at == now,
+                        tuple(gone))

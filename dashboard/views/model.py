@@ -7,8 +7,14 @@ import streamlit as st
 
 def render() -> None:
     scores = lake.gold_page("Model", "order_value_scores", tier="ml")
-    history = lake.gold("order_value_history", tier="ml")
-    if scores is None or history is None:
+    if scores is None:
+        return
+    try:
+        history = lake.gold("order_value_history", tier="ml")
+    except lake.LakeError as error:
+        st.error(f"{error}: train again (materialize ml/order_value_model), then reload this page.")
+        return
+    if history is None:
         return
     history = history.sort_values("registered_version")
     latest = history.iloc[-1]

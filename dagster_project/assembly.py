@@ -95,7 +95,8 @@ def build_definitions(name: str) -> Definitions:
         from dagster_project.provisioning.jobs import provisioning_for
         from dagster_project.provisioning.settings import checked
 
-        resources = checked(resources, solution.location)  # a run missing a setting fails at once, naming them all
+        # A run missing a setting fails at once, naming all the location lacks (dbt's profile's too).
+        resources = checked(resources, solution.location, {"dbt": solution.dbt_settings})
         provision, destroy, terraform_changed = provisioning_for(solution)
         jobs += [provision, destroy]
         sensor_list.append(terraform_changed)

@@ -26,7 +26,8 @@ from tests.helpers import events, local_assets, local_resources, table_rows
 CLOUD_SETTINGS = ("PLAYGROUND_LAKE", "DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_VOLUME", "DATABRICKS_CATALOG",
                   "DATABRICKS_MLFLOW_EXPERIMENT", "AZUREML_MLFLOW_TRACKING_URI",
                   "PLAYGROUND_ORDERS_URL", "PLAYGROUND_WAREHOUSE", "EVENTHUBS_CONNECTION_STRING",
-                  "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME")
+                  "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME", "SYNAPSE_SERVER", "SYNAPSE_DATABASE",
+                  "AZURE_CLIENT_SECRET")
 SMALL = {"counts": {"users": 300, "vip_users": 10, "products": 40, "orders": 500, "pageviews": 2_000}}
 
 
@@ -63,7 +64,10 @@ def local_keys() -> list[str]:
     ("databricks", "databricks/bronze/users", ["DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_VOLUME"]),
     ("databricks", "databricks/ml/order_value_model", ["DATABRICKS_MLFLOW_EXPERIMENT", "DATABRICKS_CATALOG",
                                                        "DATABRICKS_HOST", "DATABRICKS_TOKEN"]),
-    ("microsoft", "microsoft/bronze/products", ["PLAYGROUND_LAKE"]),
+    # Everything the location lacks, its dbt profile's settings too, from the first resource that needs any.
+    ("microsoft", "microsoft/bronze/products", ["PLAYGROUND_LAKE", "AZURE_STORAGE_ACCOUNT_NAME", "SYNAPSE_SERVER",
+                                                "SYNAPSE_DATABASE", "AZURE_CLIENT_SECRET",
+                                                "AZUREML_MLFLOW_TRACKING_URI"]),
     ("microsoft", "microsoft/ml/order_value_scores", ["AZUREML_MLFLOW_TRACKING_URI", "PLAYGROUND_LAKE"]),
 ])
 def test_a_cloud_run_without_its_settings_fails_at_once_naming_them(target: str, key: str, named: list[str]) -> None:

@@ -107,12 +107,21 @@ def test_provision_plans_applies_outputs_and_destroys(root: Path, tmp_path: Path
 
 @pytest.mark.integration
 def test_a_failing_plan_is_one_error_naming_the_root(root: Path, tmp_path: Path) -> None:
-    (root / "broken.tf").write_text('output "x" {\n  value = var.undeclared\n}\n')
+    """Terraform's whole error block is the failure's message (issue 39, 6: its last 30 lines, starting mid-error,
+    were shown inside a Python stack): a Failure, which Dagster shows as such."""
+    (root / "broken.tf").write_text('output "x" {\n  value = var.undeclared\n}\n\n'
+                                    'output "y" {\n  value = var.also_undeclared\n}\n')
     provision, _ = provisioning_jobs(DATABRICKS)
     result = run(provision, root, tmp_path / ".env.x")
     assert not result.success
-    failure = materialized_text(result)
-    assert "terraform plan failed in" in failure and "undeclared" in failure
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "terraform_plan"
+    assert failure.step_failure_data.user_failure_data is not None  # an expected failure, not a crash
+    message = failure.step_failure_data.user_failure_data.description
+    first, *rest = message.splitlines()
+    assert first.startswith("terraform plan failed in") and first.endswith("(exit 1):")
+    assert rest[0] == "Error: Reference to undeclared input variable"  # the block from its start
+    assert 'on broken.tf line 2, in output "x":' in message and "var.also_undeclared" in message  # both, whole
 
 
 def test_without_terraform_the_job_fails_saying_what_to_install(root: Path, tmp_path: Path,

@@ -4,12 +4,16 @@ provisioning job when the root, its modules or its variables change. Plan-only u
 in to apply (the apply step's config, or PLAYGROUND_TERRAFORM_APPLY=1 for the sensor's runs).
 (No `from __future__ import annotations`: Dagster reads the ops' context annotations.)"""
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from dagster import (
     Config,
     DefaultSensorStatus,
+    Failure,
     In,
     JobDefinition,
     MetadataValue,
@@ -32,6 +36,7 @@ from dagster_project.solutions import Solution
 from generators.errors import PlaygroundError
 
 APPLY_SETTING = "PLAYGROUND_TERRAFORM_APPLY"
+T = TypeVar("T")
 
 
 class ApplyConfig(Config):
@@ -45,6 +50,20 @@ class DestroyConfig(Config):
     confirm: str = Field(default="", description="The Terraform root's name, typed to confirm the destroy.")
 
 
+def failing_plainly(body: Callable[..., T]) -> Callable[..., T]:
+    """An expected failure (Terraform's error, a confirmation missing) as Dagster's Failure: its message in
+    the UI, without a Python stack around it."""
+
+    @functools.wraps(body)
+    def step(*args: Any, **kwargs: Any) -> T:
+        try:
+            return body(*args, **kwargs)
+        except PlaygroundError as error:
+            raise Failure(description=str(error), allow_retries=False) from None
+
+    return step
+
+
 def _plan_metadata(summary: PlanSummary, text: str) -> dict[str, object]:
     return {"to add": summary.add, "to change": summary.change, "to destroy": summary.destroy,
             "deleted or replaced": MetadataValue.json(list(summary.removed)),
@@ -53,12 +72,14 @@ def _plan_metadata(summary: PlanSummary, text: str) -> dict[str, object]:
 
 
 @op(description="terraform init: providers and modules of the root.")
+@failing_plainly
 def terraform_init(context: OpExecutionContext, terraform: TerraformResource) -> None:
     terraform.init()
     context.log.info(f"initialized {terraform.root}")
 
 
 @op(ins={"initialized": In(Nothing)}, description="terraform plan, saved to a file that apply uses as is.")
+@failing_plainly
 def terraform_plan(context: OpExecutionContext, terraform: TerraformResource) -> PlanSummary:
     summary, text = terraform.plan()
     context.add_output_metadata(_plan_metadata(summary, text))
@@ -68,6 +89,7 @@ def terraform_plan(context: OpExecutionContext, terraform: TerraformResource) ->
 
 @op(description="terraform apply of the saved plan, when the run opted in (config apply: true); a plan that "
                 "deletes or replaces anything also needs the root's name typed (config confirm).")
+@failing_plainly
 def terraform_apply(context: OpExecutionContext, config: ApplyConfig, terraform: TerraformResource,
                     plan: PlanSummary) -> bool:
     name = Path(terraform.root).name
@@ -89,6 +111,7 @@ def terraform_apply(context: OpExecutionContext, config: ApplyConfig, terraform:
 
 
 @op(description="terraform output: written to the solution's settings file, sensitive values never shown.")
+@failing_plainly
 def terraform_output(context: OpExecutionContext, terraform: TerraformResource, applied: bool) -> None:
     outputs = terraform.outputs()
     if not outputs:
@@ -102,6 +125,7 @@ def terraform_output(context: OpExecutionContext, terraform: TerraformResource, 
 
 
 @op(ins={"initialized": In(Nothing)}, description="terraform plan -destroy, then apply it: needs confirm.")
+@failing_plainly
 def terraform_destroy(context: OpExecutionContext, config: DestroyConfig, terraform: TerraformResource) -> None:
     name = Path(terraform.root).name
     if config.confirm != name:

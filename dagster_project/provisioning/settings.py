@@ -64,7 +64,8 @@ def env_settings(resource: object) -> list[str]:
 
 class MissingSettings(ConfigurableResource):
     """Stands in for a resource whose settings are not in the environment, so that a run needing it
-    fails at once with one error naming them all, instead of one Dagster config error per field."""
+    fails at once with one error naming every setting the location lacks, instead of one Dagster config
+    error per field, or one resource's at a time."""
 
     resource: str
     location: str
@@ -72,15 +73,16 @@ class MissingSettings(ConfigurableResource):
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         raise PlaygroundError(
-            f"{self.location}'s {self.resource} needs {', '.join(self.missing)}, not set: run its provisioning job "
-            f"(README: Deploy to Azure), which writes them to {settings_file(self.location)}, or set them in the "
-            "environment")
+            f"{self.location} needs {', '.join(self.missing)}, not set (its {self.resource} is the first to need "
+            f"them): run its provisioning job (README: Deploy to Azure), which writes them to "
+            f"{settings_file(self.location)}, or set them in the environment")
 
 
-def checked(resources: dict[str, object], location: str) -> dict[str, object]:
-    """The resources, each one whose settings are missing replaced by a MissingSettings."""
-    stand_ins = {}
-    for name, resource in resources.items():
-        if missing := [env for env in env_settings(resource) if not os.environ.get(env)]:
-            stand_ins[name] = MissingSettings(resource=name, location=location, missing=missing)
-    return {**resources, **stand_ins}
+def checked(resources: dict[str, object], location: str,
+            also: dict[str, tuple[str, ...]] | None = None) -> dict[str, object]:
+    """The resources, each one whose settings are missing replaced by a MissingSettings naming all the location
+    lacks. `also`: settings a resource needs beyond its EnvVar fields (dbt's profile reads the environment)."""
+    needed = {name: [*env_settings(resource), *(also or {}).get(name, ())] for name, resource in resources.items()}
+    missing = sorted({env for envs in needed.values() for env in envs if not os.environ.get(env)})
+    return {name: MissingSettings(resource=name, location=location, missing=missing)
+            if any(env in missing for env in needed[name]) else resource for name, resource in resources.items()}

@@ -95,6 +95,14 @@ def fingerprint(root: Path) -> str:
     return digest.hexdigest()
 
 
+def error_blocks(output: str) -> str:
+    """Terraform's error blocks whole (each `Error: …` with where and why), without what it printed before
+    them; all of its output when it printed none."""
+    lines = output.splitlines()
+    first = next((n for n, line in enumerate(lines) if line.lstrip("│╷ ").startswith("Error: ")), 0)
+    return "\n".join(lines[first:])
+
+
 def terraform_environment(settings_file: Path) -> dict[str, str]:
     """This process's environment less what is not Terraform's: the solution's settings and every
     DATABRICKS_* (the Databricks provider takes its workspace and Azure login from the root)."""
@@ -151,9 +159,8 @@ class TerraformResource(ConfigurableResource):
         self._make_private()  # what an earlier run left readable; umask 077 for what this one creates
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False, umask=0o077)
         if done.returncode not in codes:
-            detail = (done.stderr.strip() or done.stdout.strip()).splitlines()
-            raise PlaygroundError(f"terraform {args[0]} failed in {self.root} (exit {done.returncode}): "
-                                  + "\n".join(detail[-30:]))
+            raise PlaygroundError(f"terraform {args[0]} failed in {self.root} (exit {done.returncode}):\n"
+                                  + error_blocks(done.stderr.strip() or done.stdout.strip()))
         return done
 
     def _make_private(self) -> None:

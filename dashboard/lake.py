@@ -2,8 +2,8 @@
 <lake>/gold/<model>/data.parquet (replaced whole after each build) or, for a cloud solution, the folder
 its warehouse wrote that <lake>/gold/<model>/_latest names; the streaming outputs as Parquet parts under
 <lake>/<tier>/streaming/<output>/; the order value model's training history and scores as
-<lake>/ml/<output>/data.parquet. Never a DuckDB file: a dashboard must not hold a lock a Dagster run
-waits for.
+<lake>/gold/<output>/data.parquet, published like gold. Never a DuckDB file: a dashboard must not hold a
+lock a Dagster run waits for.
 
 The lake is PLAYGROUND_LAKE: a folder, or `abfs://` for a cloud solution's ADLS account. With
 PLAYGROUND_SOLUTION=<its location> the dashboard first reads that solution's settings file, as its code
@@ -102,9 +102,12 @@ def _join(*parts: str) -> str:
 
 
 def table(frame: pd.DataFrame, formats: dict[str, object] | None = None, where: object = st) -> None:
-    """A plain table (its text is on the page, to read and to copy), keyed by its first column."""
+    """A plain table (its text is on the page, to read and to copy), keyed by its first column; times to the
+    second."""
+    times = {name: frame[name].dt.strftime("%Y-%m-%d %H:%M:%S") for name in frame.columns
+             if pd.api.types.is_datetime64_any_dtype(frame[name])}
     key = frame.columns[0]  # as text: Streamlit hides an index that looks like row numbers (ranks, stars)
-    where.table(frame.astype({key: str}).set_index(key).style.format(formats or {}, na_rep="–"))
+    where.table(frame.assign(**times).astype({key: str}).set_index(key).style.format(formats or {}, na_rep="–"))
 
 
 def gold_files(model: str, tier: str = "gold") -> list[str]:
@@ -259,10 +262,20 @@ def _rows(path: str) -> int:
         return 0
 
 
+def published(tier: str) -> list[str]:
+    """The tables published in a tier's folder of the lake: every one, not only those a page shows."""
+    fs, root = lake()
+    folder = _join(root, tier)
+    names = [path.rstrip("/").rsplit("/", 1)[-1] for path in fs.ls(folder, detail=False)] if fs.exists(folder) else []
+    return sorted(name for name in names if not name.startswith((".", "_")))
+
+
 def freshness() -> list[Freshness]:
-    """When each published table was last written, and how many rows it holds."""
+    """When each published table was last written, and how many rows it holds: gold (the pages' tables listed
+    before anything is published; the ML outputs are published there too), the streaming outputs."""
     found = []
-    for name, files, folder in ([(f"gold.{m}", gold_files(m), _join("gold", m)) for m in GOLD]
+    for name, files, folder in ([(f"gold.{m}", gold_files(m), _join("gold", m))
+                                 for m in sorted(set(published("gold")) | set(GOLD))]
                                 + [(f"streaming.{o}", streaming_files(o), _join(t, "streaming", o))
                                    for o, t in STREAMING.items()]):
         stamp = _stamp(files)

@@ -150,7 +150,7 @@ def test_training_registers_a_champion_that_beats_the_mean_and_scores_the_newest
     assert found["training_is_reproducible"].passed
     assert found["training_is_reproducible"].metadata["earlier_runs_on_the_same_data"].value == 0
 
-    scores = pl.read_parquet(ml_playground / "lake" / "ml" / "order_value_scores" / "data.parquet")
+    scores = pl.read_parquet(ml_playground / "lake" / "gold" / "order_value_scores" / "data.parquet")
     newest = pl.read_parquet(ml_playground / "lake" / "features" / "order_features" / "data.parquet")
     since = newest["order_date"].max() - pl.duration(days=30)
     in_range = newest.filter(pl.col("order_date") > pl.select(since).item())
@@ -195,7 +195,7 @@ print(info.signature.inputs.input_names())
 def test_a_champion_that_cannot_load_fails_scoring_naming_it_and_the_old_scores_stay(ml_playground: Path) -> None:
     instance = DagsterInstance.ephemeral()
     assert train(ml_playground, instance).success
-    scores = ml_playground / "lake" / "ml" / "order_value_scores" / "data.parquet"
+    scores = ml_playground / "lake" / "gold" / "order_value_scores" / "data.parquet"
     kept = scores.read_bytes()
     shutil.rmtree(ml_playground / "mlflow" / "artifacts")  # the champion's files gone
     result = materialize(local_assets("ml"), resources=local_resources(ml_playground), instance=instance,
@@ -212,7 +212,7 @@ def test_a_training_set_too_small_to_split_says_so(ml_playground: Path) -> None:
     assert not result.success
     message = failure_message(result)
     assert "too few orders to split at 2010-09-01" in message and "from it on (at least 100 each)" in message
-    assert not (ml_playground / "lake" / "ml" / "order_value_scores" / "data.parquet").exists()
+    assert not (ml_playground / "lake" / "gold" / "order_value_scores" / "data.parquet").exists()
 
 
 def test_a_tracking_store_of_another_mlflow_is_named_and_left_as_it_is(ml_playground: Path) -> None:
@@ -296,7 +296,7 @@ def test_the_databricks_solution_trains_and_scores_on_spark_tables_like_the_loca
     scored = metadata(spark, AssetKey(["databricks", *SCORES.path]))
     assert scored["location"] == "spark_catalog.ml.order_value_scores"
     on_spark = pl.read_parquet(tables / "ml" / "order_value_scores" / "*.parquet").sort("order_id")
-    locally = pl.read_parquet(ml_playground / "lake" / "ml" / "order_value_scores" / "data.parquet")
+    locally = pl.read_parquet(ml_playground / "lake" / "gold" / "order_value_scores" / "data.parquet")
     assert on_spark["order_id"].to_list() == locally["order_id"].to_list() and scored["rows"] == locally.height
     assert (on_spark["predicted_value"] - locally["predicted_value"]).abs().max() < 1e-9
     assert on_spark["model_version"].unique().to_list() == [1]
@@ -407,13 +407,13 @@ def test_the_microsoft_solution_trains_on_the_published_features_tracked_to_an_m
     with urllib.request.urlopen(f"{mlflow_server}/api/2.0/mlflow/registered-models/alias?name=order_value"
                                 "&alias=champion", timeout=10) as answer:
         assert json.load(answer)["model_version"]["version"] == "1"
-    scores = pl.read_parquet(lake / "ml" / "order_value_scores" / "data.parquet")
-    locally = pl.read_parquet(ml_playground / "lake" / "ml" / "order_value_scores" / "data.parquet")
+    scores = pl.read_parquet(lake / "gold" / "order_value_scores" / "data.parquet")
+    locally = pl.read_parquet(ml_playground / "lake" / "gold" / "order_value_scores" / "data.parquet")
     assert scores["order_id"].to_list() == locally["order_id"].to_list()
     assert (scores["predicted_value"] - locally["predicted_value"]).abs().max() < 1e-9
     assert metadata(azure, AssetKey(["microsoft", *SCORES.path]))["location"] == str(
-        lake / "ml" / "order_value_scores" / "data.parquet")
-    assert pl.read_parquet(lake / "ml" / "order_value_history" / "data.parquet").height == 1
+        lake / "gold" / "order_value_scores" / "data.parquet")
+    assert pl.read_parquet(lake / "gold" / "order_value_history" / "data.parquet").height == 1
 
 
 @pytest.mark.integration
@@ -432,4 +432,4 @@ def test_without_azure_credentials_training_says_how_to_sign_in(
     message = failure_message(result)
     assert f"Failure: could not sign in to {uri} (" in message
     assert "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET" in message
-    assert not (lake / "ml").exists()  # nothing written
+    assert not (lake / "gold" / "order_value_scores").exists()  # nothing written

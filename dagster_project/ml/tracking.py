@@ -34,9 +34,12 @@ from dagster_project.spark_jobs import DatabricksSparkJobs
 SCRIPT = Path(__file__).resolve().parents[1] / "on_ml" / "order_value.py"
 MODULE = "dagster_project.on_ml.order_value"
 ML_ENVIRONMENT = Path(__file__).resolve().parents[2] / "ml" / ".venv" / "bin" / "python"
-# The model's data, by tier (the features dbt builds; what the model writes).
+# The model's data: as a table, by schema (the features dbt builds; what the model writes, beside its registered
+# model); as a file, by lake folder: the scores and history are published like gold, where every solution's lake
+# has a folder (a container on Azure).
 DATA = {"features": (FEATURES, "order_features"), "scores": (ML, "order_value_scores"),
         "history": (ML, "order_value_history")}
+FOLDERS = {"features": FEATURES, "scores": GOLD, "history": GOLD}
 
 
 class ModelTracking(ConfigurableResource):
@@ -49,7 +52,7 @@ class ModelTracking(ConfigurableResource):
     experiment: str = Field(default="order_value", description="The MLflow experiment of the training runs.")
     model_name: str = Field(default="order_value", description="The registered model.")
     lake: str = Field(default="", description="The lake: the features and outputs as Parquet files, "
-                                              "<lake>/<tier>/<name>/data.parquet.")
+                                              "<lake>/<folder>/<name>/data.parquet.")
     catalog: str = Field(default="", description="Spark tables of this catalog instead (<catalog>.features."
                                                  "order_features, <catalog>.ml.*).")
     table_format: str = Field(default="delta", description="The Spark tables' format.")
@@ -113,9 +116,9 @@ class ModelTracking(ConfigurableResource):
 
 
 def files_in(lake: str) -> dict[str, str]:
-    """The model's data as Parquet files in a lake folder: <lake>/<tier>/<name>/data.parquet."""
-    return {"store": "files", **{name: str(Path(lake, tier, table, "data.parquet").resolve())
-                                 for name, (tier, table) in DATA.items()}}
+    """The model's data as Parquet files in a lake folder: <lake>/<folder>/<name>/data.parquet."""
+    return {"store": "files", **{name: str(Path(lake, FOLDERS[name], table, "data.parquet").resolve())
+                                 for name, (_, table) in DATA.items()}}
 
 
 class StagedModelTracking(ModelTracking):
@@ -123,7 +126,7 @@ class StagedModelTracking(ModelTracking):
     Learning's MLflow (its azureml:// URI, read by the azureml-mlflow plugin as AZURE_CLIENT_*), the model
     registered there. Its data is in the lake (`published`): the features the warehouse published there like
     gold (<gold>/order_features/<_latest>), staged in a temporary folder; the scores and the history written
-    back to <lake>/ml/<name>/data.parquet once a run succeeds."""
+    back to <lake>/gold/<name>/data.parquet once a run succeeds."""
 
     published: LakeResource
 
@@ -135,8 +138,7 @@ class StagedModelTracking(ModelTracking):
             report = self.report(context, command, {**local, **extras})
             for name in ("scores", "history"):
                 if os.path.exists(local[name]):
-                    tier, table = DATA[name]
-                    relative = f"{tier}/{table}/data.parquet"
+                    relative = f"{FOLDERS[name]}/{DATA[name][1]}/data.parquet"
                     with open(local[name], "rb") as source, lake.writer(relative) as target:
                         shutil.copyfileobj(source, target, 1 << 20)
                     report = {key: lake.display(relative) if value == local[name] else value

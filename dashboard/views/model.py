@@ -6,11 +6,11 @@ import streamlit as st
 
 
 def render() -> None:
-    scores = lake.gold_page("Model", "order_value_scores", tier="ml")
+    scores = lake.gold_page("Model", "order_value_scores")
     if scores is None:
         return
     try:
-        history = lake.gold("order_value_history", tier="ml")
+        history = lake.gold("order_value_history")
     except lake.LakeError as error:
         st.error(f"{error}: train again (materialize ml/order_value_model), then reload this page.")
         return

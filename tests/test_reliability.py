@@ -131,6 +131,27 @@ def test_generating_orders_while_a_trickle_writes_them_wipes_nothing(tmp_path: P
     assert orders() == (30, 30)
 
 
+@pytest.mark.integration
+def test_a_second_trickle_waits_for_the_first_and_goes_on_from_its_last_order(tmp_path: Path) -> None:
+    """Issue 38, low 11: a second `trickle` at once died with an adbc UNIQUE traceback. It waits, saying for
+    whom, then continues where the first stopped."""
+    import sqlite3
+
+    args = dataset_args(tmp_path)
+    playground("generate", "products", "--count", "20", *args)
+    trickle = [str(Path(sys.executable).parent / "playground"), "trickle", "--orders-per-s", "50", *args[:4]]
+    first = subprocess.Popen([*trickle, "--duration", "3"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    while not (tmp_path / "orders.db").exists():
+        time.sleep(0.05)
+    second = subprocess.run([*trickle, "--duration", "1"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert first.wait(60) == 0 and second.returncode == 0, second.stderr
+    said = " ".join(second.stderr.split())
+    assert "waiting for another trickle (pid" in said and "Traceback" not in said
+    with sqlite3.connect(tmp_path / "orders.db") as con:
+        count, highest = con.execute('SELECT count(*), max("orderId") FROM orders').fetchone()
+    assert count == highest > 100  # both trickles' orders, one after the other, no id twice
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_record(tmp_path: Path) -> None:
     lake = Lake(str(tmp_path / "lake"))
     records = b'{"id": 1, "name": "first"}\n{"id": 2, "name": "second"}\n'

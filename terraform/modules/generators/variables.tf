@@ -113,8 +113,8 @@ variable "events_per_second" {
   default     = 1.5
 
   validation { # the bounds the generators take (generators/rates.py)
-    condition     = var.events_per_second > 0 && var.events_per_second <= 100000
-    error_message = "events_per_second must be a number above 0 up to 100000."
+    condition     = var.events_per_second > 0 && var.events_per_second <= 50000
+    error_message = "events_per_second must be a number above 0 up to 50000."
   }
 }
 

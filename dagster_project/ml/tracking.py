@@ -133,8 +133,8 @@ class StagedModelTracking(ModelTracking):
     def run(self, context: AssetExecutionContext, command: str, extras: dict[str, Any]) -> dict[str, Any]:
         lake = self.published.open()
         with tempfile.TemporaryDirectory(prefix="order-value-") as stage:
-            local = files_in(stage)
-            self._stage_features(lake, Path(local["features"]))
+            # The features as the warehouse published them: a folder of parts, which the script reads as one.
+            local = {**files_in(stage), "features": self._stage_features(lake, Path(stage, FEATURES, "order_features"))}
             report = self.report(context, command, {**local, **extras})
             for name in ("scores", "history"):
                 if os.path.exists(local[name]):
@@ -146,24 +146,19 @@ class StagedModelTracking(ModelTracking):
         return report
 
     @staticmethod
-    def _stage_features(lake: Any, target: Path) -> None:
-        """The newest folder the warehouse published whole, as one Parquet file."""
-        import duckdb
-
-        folder = f"{GOLD}/{DATA['features'][1]}"
-        if not lake.exists(f"{folder}/{LATEST}"):
-            raise Failure(f"no order features published at {lake.display(folder)}: materialize "
+    def _stage_features(lake: Any, folder: Path) -> str:
+        """The parts of the newest folder the warehouse published whole, copied into `folder`."""
+        published = f"{GOLD}/{DATA['features'][1]}"
+        if not lake.exists(f"{published}/{LATEST}"):
+            raise Failure(f"no order features published at {lake.display(published)}: materialize "
                           "features/order_features first", allow_retries=False)
-        published = f"{folder}/{lake.read_bytes(f'{folder}/{LATEST}').decode().strip()}"
-        parts = target.parent / "parts"
-        parts.mkdir(parents=True)
+        published = f"{published}/{lake.read_bytes(f'{published}/{LATEST}').decode().strip()}"
+        folder.mkdir(parents=True)
         for n, name in enumerate(lake.list(published)):
-            with (parts / f"{n}.parquet").open("wb") as out:
+            with (folder / f"part-{n:05d}.parquet").open("wb") as out:
                 for chunk in lake.read_chunks(f"{published}/{name}", 1 << 20):
                     out.write(chunk)
-        with duckdb.connect() as con:
-            con.execute(f"COPY (SELECT * FROM read_parquet('{parts}/*.parquet')) TO '{target}' (FORMAT parquet)")
-        shutil.rmtree(parts)
+        return str(folder)
 
     def _workspace(self) -> str:
         """The workspace's resource id, as its tracking URI ends (azureml://<region>.api.azureml.ms/mlflow/v1.0…)."""

@@ -76,7 +76,8 @@ def scored_frame(batch: pd.DataFrame, predicted: np.ndarray, version: int) -> pd
 
 
 class Files:
-    """The local lake: the features one Parquet file, the scores and the history written whole beside it."""
+    """Parquet files: the features one file (the local lake's) or a folder of parts (a warehouse's, staged), the
+    scores and the history written whole, one file each."""
 
     def __init__(self, extras: dict[str, Any]):
         self.features, self.outputs = extras["features"], {"scores": extras["scores"], "history": extras["history"]}
@@ -90,10 +91,15 @@ class Files:
         return pq.read_table(self.features, columns=READ_COLUMNS)
 
     def fingerprint(self) -> str:
+        """The features' bytes: the file's, or the folder's parts' in name order (hidden and `_` names are not
+        data, as pyarrow reads a folder)."""
+        paths = ([os.path.join(self.features, name) for name in sorted(os.listdir(self.features))
+                  if not name.startswith((".", "_"))] if os.path.isdir(self.features) else [self.features])
         digest = hashlib.sha256()
-        with open(self.features, "rb") as source:
-            while chunk := source.read(1 << 20):
-                digest.update(chunk)
+        for path in paths:
+            with open(path, "rb") as source:
+                while chunk := source.read(1 << 20):
+                    digest.update(chunk)
         return digest.hexdigest()[:16]
 
     def write(self, name: str, frame: pd.DataFrame) -> str:

@@ -110,11 +110,11 @@ def table(frame: pd.DataFrame, formats: dict[str, object] | None = None, where: 
     where.table(frame.assign(**times).astype({key: str}).set_index(key).style.format(formats or {}, na_rep="–"))
 
 
-def gold_files(model: str, tier: str = "gold") -> list[str]:
-    """The files of a gold table (or the ML tier's outputs) as last published: the folder _latest names (a
-    cloud warehouse's), else data.parquet (Dagster's, locally); none before the first."""
+def gold_files(model: str) -> list[str]:
+    """The files of a gold table (or the model's outputs, published like gold) as last published: the folder
+    _latest names (a cloud warehouse's), else data.parquet (Dagster's, locally); none before the first."""
     fs, root = lake()
-    folder = _join(root, tier, model)
+    folder = _join(root, "gold", model)
     try:
         stamp = fs.cat_file(_join(folder, LATEST)).decode().strip()
     except FileNotFoundError:
@@ -200,27 +200,27 @@ def _missing(frame: pd.DataFrame, table: str) -> list[str]:
     return [column for column in COLUMNS.get(table, ()) if column not in frame.columns]
 
 
-def gold(model: str, tier: str = "gold") -> pd.DataFrame | None:
+def gold(model: str) -> pd.DataFrame | None:
     """A gold table (or an ML output), or None before it is first published; a LakeError when it cannot be
     read or lacks a column a page reads."""
-    stamp = _stamp(gold_files(model, tier))
+    stamp = _stamp(gold_files(model))
     if not stamp:
         return None
     frame = _cached(stamp)
     if missing := _missing(frame, model):
-        raise LakeError(f"{tier}/{model} as published has no column {', '.join(missing)}")
+        raise LakeError(f"gold/{model} as published has no column {', '.join(missing)}")
     return frame
 
 
-def gold_page(title: str, model: str, tier: str = "gold") -> pd.DataFrame | None:
+def gold_page(title: str, model: str, asset: str = "") -> pd.DataFrame | None:
     """A gold page's title and table; None, having said what to run, before the table is published or when
-    it cannot be used."""
+    it cannot be used. `asset`: the one that publishes it, when not gold/<model>."""
     st.title(title)
     try:
-        frame = gold(model, tier)
+        frame = gold(model)
     except LakeError as error:
-        st.error(f"{error}: publish it again (`make demo`, or materialize {tier}/{model} in the Dagster UI), "
-                 "then reload this page.")
+        st.error(f"{error}: publish it again (`make demo`, or materialize {asset or f'gold/{model}'} in the "
+                 "Dagster UI), then reload this page.")
         return None
     if frame is None:
         st.info(WHAT_TO_RUN)

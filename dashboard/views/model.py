@@ -6,7 +6,7 @@ import streamlit as st
 
 
 def render() -> None:
-    scores = lake.gold_page("Model", "order_value_scores")
+    scores = lake.gold_page("Model", "order_value_scores", asset="ml/order_value_scores")
     if scores is None:
         return
     try:

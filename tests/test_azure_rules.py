@@ -9,7 +9,7 @@ import re
 import pytest
 
 from dagster_project.provisioning.settings import TERRAFORM_DIR
-from tests.terraform_config import FOLDERS, ROOTS, labels, resources, unquote
+from tests.terraform_config import FOLDERS, ROOTS, _locals, labels, resources, unquote
 
 MODULES = TERRAFORM_DIR / "modules"
 
@@ -302,3 +302,20 @@ def test_azure_mls_storage_has_no_hierarchical_namespace_and_the_trainer_may_use
     assert "azurerm_role_assignment.trainer_uses_workspace" in depends_on(found["time_sleep"][sleep])
     call = labels(TERRAFORM_DIR / "microsoft_solution", "module")["machine_learning"]
     assert unquote(call["trainer_object_id"]) == "${module.synapse.client_object_id}"
+
+
+def test_the_unity_catalog_model_is_terraforms_and_its_champion_alias_trainings() -> None:
+    """Training moves `champion` with MLflow's set_registered_model_alias; Unity Catalog lets the model's owner
+    do so ("Set Registered Model Alias": a metastore admin, or the owner with USE_CATALOG and USE_SCHEMA), and
+    the owner is whoever applies the root, as is the token the jobs run with. Terraform keeps the model and
+    leaves its aliases alone, or each apply would take the alias training set away. The model lives in the
+    `ml` schema the tiers' schemas include, named as DatabricksModelTracking registers it."""
+    from dagster_project.ml.tracking import DatabricksModelTracking
+
+    folder = MODULES / "databricks"
+    [model] = resources(folder)["databricks_registered_model"].values()
+    assert [rule["ignore_changes"] for rule in model["lifecycle"]] == [["aliases"]]
+    assert unquote(model["schema_name"]) == '${databricks_schema.tiers["ml"].name}'
+    assert {"features", "ml"} <= {unquote(schema) for schema in _locals(folder)["schemas"]}
+    registered = DatabricksModelTracking.model_fields["model_name"].default
+    assert unquote(model["name"]) == registered

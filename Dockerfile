@@ -1,16 +1,18 @@
-# The generators' image (terraform/modules/generators runs it on Azure Container Instances):
-# `playground` with the locked dependencies and the Azure, SQL Server and Kafka extras.
+# The generators' image (terraform/modules/generators runs it on Azure Container Instances): `playground`
+# from its own distribution (packages/generators: the generators, the catalog and the I/O layer) with the
+# locked dependencies and the Azure, SQL Server and Kafka extras; neither Dagster nor dbt nor PySpark.
 #   docker build -t <registry>/data-playground:0.1.0 . && docker push <registry>/data-playground:0.1.0
 FROM python:3.11-slim-bookworm AS build
 RUN pip install --no-cache-dir uv==0.13.8
 ENV UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
-# Dependencies first (a layer that changes only with the lock file), then the project itself.
+# Dependencies first (a layer that changes only with the lock file), then the generators themselves.
+# The workspace's root pyproject.toml and lock file say what the member's dependencies resolve to.
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --no-install-project --extra azure --extra mssql --extra kafka
-COPY generators ./generators
-COPY dagster_project ./dagster_project
-RUN uv sync --frozen --no-dev --no-editable --extra azure --extra mssql --extra kafka
+COPY packages/generators/pyproject.toml packages/generators/
+RUN uv sync --frozen --no-dev --package playground-generators --no-install-workspace --extra azure --extra mssql --extra kafka
+COPY packages/generators/playground packages/generators/playground
+RUN uv sync --frozen --no-dev --no-editable --package playground-generators --extra azure --extra mssql --extra kafka
 
 FROM python:3.11-slim-bookworm
 RUN useradd --create-home --uid 10001 playground

@@ -102,7 +102,7 @@ DBT_PROJECT := $(shell find $(DBT_DIR)/models $(DBT_DIR)/macros) $(DBT_DIR)/dbt_
 	$(DBT_DIR)/profiles.yml $(DBT_DIR)/uv.lock dagster_project/transform/dbt_cli.py
 
 prepare: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
-	@$(BIN)/python -m compileall -q generators dagster_project >/dev/null
+	@$(BIN)/python -m compileall -q packages/generators/playground dagster_project >/dev/null
 
 $(MANIFEST): $(DBT_PROJECT)
 	@$(BIN)/python -m dagster_project.transform.dbt_cli parse
@@ -149,9 +149,17 @@ test-integration: setup-dev
 test-e2e: setup-dev
 	$(BIN)/pytest -m e2e
 
+# SQLFluff lints the models as dbt renders them (dbt_project/.sqlfluff), each incremental model in both its
+# shapes: the full build and the incremental one. Offline: the warehouse it names is a throwaway file.
 lint: $(UV)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	@scratch=$$(mktemp -d) && trap 'rm -rf $$scratch' EXIT && cd $(DBT_DIR) && \
+	for shape in .sqlfluff .sqlfluff-incremental; do \
+		echo "sqlfluff lint models --config $$shape"; \
+		PLAYGROUND_WAREHOUSE=$$scratch/lint.duckdb .venv/bin/sqlfluff lint models --config $$shape \
+			--disable-progress-bar --nocolor --quiet || exit 1; \
+	done
 
 # What the platform made, in the browser: gold and the streaming outputs (run `make demo` first).
 dashboard: setup setup-dashboard

@@ -41,7 +41,7 @@ def start_up(args: list[str], cwd: Path, runs: int = 5) -> float:
 def cli_start_up(work: Path) -> None:
     print("# CLI start-up: a whole command, fastest of 5, against a bare `python -c pass` (goal <= 0.5 s)",
           flush=True)
-    playground = [sys.executable, "-m", "generators.cli"]
+    playground = [sys.executable, "-m", "playground.generators.cli"]
     base = start_up([sys.executable, "-c", "pass"], work)
     for name, args in (("playground --help", ["--help"]),
                        ("generate users --count 10", ["generate", "users", "--count", "10", "--lake", "lake",
@@ -58,13 +58,13 @@ def timed(fn: Callable[..., object], *args: object) -> float:
 
 
 def main() -> None:
-    from generators.behaviour import Shop
-    from generators.events import StreamConfig
-    from generators.run import generate_events, generate_orders, generate_products, generate_users
-    from generators.sinks.bus.embedded import EmbeddedLog
-    from generators.sinks.lake import Lake
-    from generators.sinks.orders_db import OrdersDB
-    from generators.vocab import vocab
+    from playground.generators.behaviour import Shop
+    from playground.generators.events import StreamConfig
+    from playground.generators.run import generate_events, generate_orders, generate_products, generate_users
+    from playground.generators.vocab import vocab
+    from playground.io.bus.embedded import EmbeddedLog
+    from playground.io.lake import Lake
+    from playground.io.orders_db import OrdersDB
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the benchmarks run")
@@ -91,7 +91,7 @@ def main() -> None:
             rows = sum(db.counts().values())
         line(f"orders+items ({orders:,} orders)", rows / seconds, base, "rows/s",
              f"{seconds:.1f} s (goal for 10M orders: < {GOALS['orders_10m_s']:.0f} s)")
-        # The shop's rules (generators/behaviour.py) against the same orders drawn plainly, as the original did.
+        # The shop's rules (playground.generators.behaviour) against the same orders drawn plainly, as the original did.
         with OrdersDB(f"sqlite:///{work / 'plain-orders.db'}") as db:
             plain = timed(generate_orders, db, lake, Shop(1, users, 10_000, users // 100, behaviour=False), orders)
         print(f"{'orders+items, the rules vs plain':<34} ours {seconds:>8.1f} s   baseline {plain:>8.1f} s   "

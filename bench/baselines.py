@@ -52,7 +52,7 @@ def original_orders(count: int, path: Path) -> float:
 
 def original_stream(count: int, path: Path) -> float:
     """Events/s of a per-event producer: build a dict, json.dumps it, send it on its own."""
-    from generators.sinks.bus.embedded import EmbeddedLog
+    from playground.io.bus.embedded import EmbeddedLog
 
     log = EmbeddedLog(str(path))
     rng = random.Random(0)

@@ -39,11 +39,11 @@ def dbt_seconds(command: str, target: str, *args: str, env: dict[str, str]) -> f
 
 def land_and_ingest(work: Path, counts: dict[str, int]) -> None:
     from dagster import materialize
+    from playground.catalog import LANDING_OPS
 
     from dagster_project.bronze.assets import duckdb_bronze, event_bronze
     from dagster_project.landing.assets import generated_landing
     from dagster_project.resources import BronzeCopyResource, BusResource, DuckDBFile, LakeResource, OrdersDBResource
-    from generators.catalog import LANDING_OPS
 
     ops = {name: {"config": {"counts": counts}} for name in LANDING_OPS}
     resources = {"lake": LakeResource(root=str(work / "lake")),
@@ -59,16 +59,16 @@ def land_and_ingest(work: Path, counts: dict[str, int]) -> None:
 def one_percent_more(work: Path, counts: dict[str, int]) -> None:
     """1% more orders (with their items) and pageviews (with stars) land, and bronze takes them."""
     import duckdb
+    from playground.generators.behaviour import Shop
+    from playground.generators.events import StreamConfig
+    from playground.generators.orders import orders_batch
+    from playground.generators.run import generate_events
+    from playground.io.bus.embedded import EmbeddedLog
+    from playground.io.lake import Lake
+    from playground.io.orders_db import OrdersDB
 
     from dagster_project.bronze.events import ingest_events
     from dagster_project.bronze.tables import ingest_orders
-    from generators.behaviour import Shop
-    from generators.events import StreamConfig
-    from generators.orders import orders_batch
-    from generators.run import generate_events
-    from generators.sinks.bus.embedded import EmbeddedLog
-    from generators.sinks.lake import Lake
-    from generators.sinks.orders_db import OrdersDB
 
     with OrdersDB(f"sqlite:///{work / 'o.db'}") as db:
         start = db.max_order_id() or 0
@@ -96,9 +96,10 @@ def main() -> None:
 
 
 def report(quick: bool, spark: bool = True) -> None:
+    from playground.catalog import SOURCES
+    from playground.io.lake import Lake
+
     from dagster_project.publish import publish_tables
-    from generators.catalog import SOURCES
-    from generators.sinks.lake import Lake
 
     counts = SMALL if quick else MEDIUM
     print(f"# dbt silver + gold, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "

@@ -23,17 +23,17 @@ SEED, USERS, PRODUCTS = 7, 100_000, 1_000
 
 def land(source: str, work: Path, start: int, stop: int) -> None:
     """Records start..stop of a source, landed where the generators put them."""
-    from generators.sinks.lake import Lake
+    from playground.io.lake import Lake
 
     lake = Lake(str(work / "lake"))
     if source == "products":
-        from generators.run import write_products
+        from playground.generators.run import write_products
 
         write_products(lake, SEED, start, stop)
     elif source == "orders":
-        from generators.behaviour import Shop
-        from generators.orders import orders_batch
-        from generators.sinks.orders_db import OrdersDB
+        from playground.generators.behaviour import Shop
+        from playground.generators.orders import orders_batch
+        from playground.io.orders_db import OrdersDB
 
         with OrdersDB(f"sqlite:///{work / 'orders.db'}") as db:
             db.ensure()
@@ -41,9 +41,9 @@ def land(source: str, work: Path, start: int, stop: int) -> None:
                 batch = orders_batch(Shop(SEED, USERS, PRODUCTS), lo, min(stop, lo + 100_000))
                 db.append(batch.orders, batch.items)
     else:
-        from generators.events import StreamConfig
-        from generators.run import generate_events
-        from generators.sinks.bus.embedded import EmbeddedLog
+        from playground.generators.events import StreamConfig
+        from playground.generators.run import generate_events
+        from playground.io.bus.embedded import EmbeddedLog
 
         begins = datetime(2022, 8, 13, tzinfo=UTC) + timedelta(days=30 * (start > 0))
         generate_events(EmbeddedLog(str(work / "events.db")), lake,
@@ -53,15 +53,15 @@ def land(source: str, work: Path, start: int, stop: int) -> None:
 def ingest(source: str, work: Path) -> float:
     """What the bronze asset does: ingest, check the batch, close the warehouse. Seconds taken."""
     import duckdb
+    from playground.catalog import FILE_SOURCES
+    from playground.io.bus.embedded import EmbeddedLog
+    from playground.io.lake import Lake
+    from playground.io.orders_db import OrdersDB
 
     from dagster_project.bronze.checks import key_checks
     from dagster_project.bronze.events import ingest_events
     from dagster_project.bronze.files import ingest_files
     from dagster_project.bronze.tables import ingest_orders
-    from generators.catalog import FILE_SOURCES
-    from generators.sinks.bus.embedded import EmbeddedLog
-    from generators.sinks.lake import Lake
-    from generators.sinks.orders_db import OrdersDB
 
     began = time.perf_counter()
     con = duckdb.connect(str(work / "wh.duckdb"))
@@ -118,9 +118,9 @@ def read_json(work: Path) -> float:
     """The baseline: DuckDB's read_json of the users file into a new table of bronze's column types, in a
     new database file, closed. Seconds taken."""
     import duckdb
+    from playground.catalog import FILE_SOURCES, USERS_FILE
 
     from dagster_project.bronze.store import DUCKDB_TYPES
-    from generators.catalog import FILE_SOURCES, USERS_FILE
 
     columns = {name: DUCKDB_TYPES[kind] for name, kind in FILE_SOURCES["users"].types.items()}
     began = time.perf_counter()

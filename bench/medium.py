@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from generators.catalog import LANDING_OPS
+from playground.catalog import LANDING_OPS
 
 
 def run_job(scale: str) -> float:

@@ -13,8 +13,8 @@ from pathlib import Path
 def cli(args: list[str], cwd: Path) -> tuple[float, int]:
     """Run `playground ARGS` in a child process: (seconds, peak RSS in MiB)."""
     began = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "bench.peak_rss", sys.executable, "-m", "generators.cli", *args,
-                             "--quiet"], cwd=cwd, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "bench.peak_rss", sys.executable, "-m", "playground.generators.cli",
+                             *args, "--quiet"], cwd=cwd, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     if result.returncode != 0:
         raise SystemExit(f"playground {' '.join(args)} failed:\n{result.stderr}")

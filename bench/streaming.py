@@ -25,11 +25,11 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+from playground.catalog import TOPIC_TYPES
 
 from dagster_project.bronze.store import DUCKDB_TYPES
 from dagster_project.streaming.engine import PART_EVERY_S
 from dagster_project.streaming.outputs import PAGEVIEWS as PAGEVIEWS_TABLE
-from generators.catalog import TOPIC_TYPES
 
 GOALS = {"filter": 100_000, "window": 100_000, "join": 40_000}
 SHARED = ("read", "decode", "reference", "time", "bookkeeping", "commit", "checkpoint")
@@ -55,7 +55,7 @@ def recorded_stream(events: int, steps: int, rate: float = 100.0, users: int = 1
                     ) -> list[list[tuple[str, np.ndarray, np.ndarray, int]]]:
     """A generated stream's sends (topic, keys, bodies, enqueued ms: event time in 10-second steps),
     grouped into `steps` equal parts."""
-    from generators.events import EventStream, StreamConfig
+    from playground.generators.events import EventStream, StreamConfig
 
     stream = EventStream(StreamConfig(seed=3, users=users, products=1_000, start=datetime(2022, 8, 13, tzinfo=UTC),
                                       rate=rate))
@@ -80,10 +80,11 @@ def run(work: Path, parts: list[list[tuple]], name: str, part_every_s: float = 0
         ) -> tuple[float, dict[str, float], int]:
     """Feed the log part by part, a micro-batch after each, then write what is left to the lake and
     checkpoint the file: (seconds in the engine, seconds per stage, events)."""
+    from playground.io.bus.embedded import EmbeddedLog
+    from playground.io.lake import Lake
+
     from dagster_project.streaming.clock import TimePolicy
     from dagster_project.streaming.engine import process_batch
-    from generators.sinks.bus.embedded import EmbeddedLog
-    from generators.sinks.lake import Lake
 
     log = EmbeddedLog(str(work / f"{name}.db"))
     lake = Lake(str(work / "lake"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions, in_process_executor
+from playground.errors import PlaygroundError
 
 from dagster_project import sensors
 from dagster_project.bronze.assets import duckdb_bronze, event_bronze, spark_bronze
@@ -18,7 +19,6 @@ from dagster_project.solution_resources import resources_for
 from dagster_project.solutions import SOLUTIONS, Solution
 from dagster_project.streaming.assets import local_streaming, observed_streaming, streaming_consumer
 from dagster_project.transform.assets import copies_from_duckdb, dbt_models_for, gold_from_warehouse
-from generators.errors import PlaygroundError
 
 
 def current_solution() -> str:
@@ -51,8 +51,10 @@ def build_definitions(name: str) -> Definitions:
     assets: list = []
     refresh = sensors.refresh_job(solution)
     jobs: list = [refresh]
-    schedules = [sensors.refresh_schedule(solution, refresh, schedule_status)]
-    sensor_list = sensors.bronze_sensors(solution, sensor_status)
+    schedules = []
+    sensor_list = [*sensors.bronze_sensors(solution, sensor_status),
+                   sensors.refresh_automation(solution, sensor_status)]
+    cron = sensors.refresh_cron()
 
     if solution.landing == "generates":
         assets += generated_landing(solution)
@@ -65,13 +67,13 @@ def build_definitions(name: str) -> Definitions:
     assets += event_bronze(solution)
 
     if solution.warehouse == "duckdb":  # one writer to DuckDB's file: dbt joins bronze's pool
-        assets.append(dbt_models_for(solution, copies_from_duckdb, pool=solution.pool("warehouse"),
-                                     dashboard=solution.dashboard))
+        models = dbt_models_for(solution, copies_from_duckdb, pool=solution.pool("warehouse"),
+                                dashboard=solution.dashboard)
     else:
-        assets.append(dbt_models_for(solution, gold_from_warehouse, table_names=True, dashboard=solution.dashboard))
-
+        models = dbt_models_for(solution, gold_from_warehouse, table_names=True, dashboard=solution.dashboard)
     # Trained and scored where its model_tracking resource says, through Pipes.
-    assets += ml_assets(solution, dashboard=solution.dashboard)
+    # Both refreshed by declarative automation when what they read changed (sensors.refresh_condition).
+    assets += [sensors.refreshed(a, cron) for a in (models, *ml_assets(solution, dashboard=solution.dashboard))]
 
     if solution.streaming == "duckdb":  # computed here: a micro-batch asset, and the consumer kept running
         assets.append(local_streaming(solution, dashboard=solution.dashboard))

@@ -16,7 +16,7 @@ from dagster_azure.adls2 import ADLS2DefaultAzureCredential, ADLS2Key, ADLS2Reso
 from dagster_project.resources import LakeResource
 
 if TYPE_CHECKING:
-    from generators.sinks.lake import Lake
+    from playground.io.lake import Lake
 
 
 def adls2_from_environment() -> ADLS2Resource:
@@ -56,7 +56,7 @@ class AzureLakeResource(LakeResource):
     adls2: ADLS2Resource
 
     def open(self) -> Lake:
-        from generators.sinks.lake import AZURE_PROTOCOLS, Lake
+        from playground.io.lake import AZURE_PROTOCOLS, Lake
 
         on_azure = self.root.split("://", 1)[0] in AZURE_PROTOCOLS  # else a folder, for a try-out
         return Lake(self.root, storage_options=adlfs_options(self.adls2) if on_azure else None)

@@ -14,9 +14,9 @@ import tempfile
 from datetime import UTC, datetime
 
 import duckdb
+from playground.io.lake import Lake
 
 from dagster_project.bronze.store import one_row
-from generators.sinks.lake import Lake
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, query: str, lake: Lake, relative: str) -> None:

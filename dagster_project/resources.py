@@ -16,10 +16,9 @@ if TYPE_CHECKING:  # imported when used: definitions load without polars, SQLAlc
     from collections.abc import Iterator
 
     import duckdb
-
-    from generators.sinks.bus import BusReader, EventBus
-    from generators.sinks.lake import Lake
-    from generators.sinks.orders_db import OrdersDB
+    from playground.io.bus import BusReader, EventBus
+    from playground.io.lake import Lake
+    from playground.io.orders_db import OrdersDB
 
 
 class LakeResource(ConfigurableResource):
@@ -28,7 +27,7 @@ class LakeResource(ConfigurableResource):
     root: str = Field(description="A folder, or an abfs:// URL (ADLS gen2; its credential: AzureLakeResource).")
 
     def open(self) -> Lake:
-        from generators.sinks.lake import Lake
+        from playground.io.lake import Lake
 
         return Lake(self.root)
 
@@ -39,7 +38,7 @@ class OrdersDBResource(ConfigurableResource):
     url: str = Field(description="SQLAlchemy URL of the orders database.")
 
     def open(self) -> OrdersDB:
-        from generators.sinks.orders_db import OrdersDB
+        from playground.io.orders_db import OrdersDB
 
         return OrdersDB(self.url)
 
@@ -50,18 +49,18 @@ class BusResource(ConfigurableResource):
     spec: str = Field(description="An embedded log file, kafka://host:port, eventhubs or eventhubs-amqp.")
 
     def open_writer(self) -> EventBus:
-        from generators.sinks.bus import open_bus
+        from playground.io.bus import open_bus
 
         return open_bus(self.spec)
 
     def open_reader(self) -> BusReader:
-        from generators.sinks.bus import open_reader
+        from playground.io.bus import open_reader
 
         return open_reader(self.spec)
 
     def embedded_log_path(self) -> str | None:
         """The embedded log's file, when the bus is the embedded log."""
-        from generators.sinks.bus import embedded_log_path
+        from playground.io.bus import embedded_log_path
 
         return embedded_log_path(self.spec)
 
@@ -73,8 +72,7 @@ class DuckDBFile(DuckDBResource):
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         import duckdb
-
-        from generators.errors import PlaygroundError
+        from playground.errors import PlaygroundError
 
         if self.database != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(self.database)), exist_ok=True)

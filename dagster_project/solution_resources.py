@@ -65,7 +65,7 @@ def databricks_resources() -> dict[str, object]:
     jobs = DatabricksSparkJobs(
         host=EnvVar("DATABRICKS_HOST"), token=EnvVar("DATABRICKS_TOKEN"),
         storage_account=EnvVar("AZURE_STORAGE_ACCOUNT_NAME"), catalog=EnvVar("DATABRICKS_CATALOG"),
-        volume=EnvVar("DATABRICKS_VOLUME"), wheel=EnvVar("DATABRICKS_WHEEL"),
+        volume=EnvVar("DATABRICKS_VOLUME"), wheels=EnvVar("DATABRICKS_WHEELS"),
         secret_scope=EnvVar("DATABRICKS_SECRET_SCOPE"), streaming_job_id=EnvVar("DATABRICKS_STREAMING_JOB_ID"))
     return {
         **_azure_resources(SOLUTIONS["databricks"]),

@@ -4,7 +4,7 @@ its arguments and the Pipes messages it sends back are the same; only the transp
 tables' format: Delta on Databricks, Parquet here, where Delta's jars would be downloaded).
 
 On Databricks a job runs on a job cluster from `spark_launcher.py` (on_spark/launcher.py) in the artifacts volume, which
-imports this repository's wheel from that volume rather than pip-installing it: its dependencies
+imports this repository's wheels from that volume rather than pip-installing them: their dependencies
 (Dagster, and PySpark through dagster-databricks) would replace the cluster's own PySpark.
 """
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 LAUNCHER = "spark_launcher.py"  # dagster_project/on_spark/launcher.py, as Terraform puts it in the volume
 # What a job cluster installs from PyPI: the Pipes protocol, DuckDB, which decodes bronze's lines, and
-# SQLAlchemy, which generators/catalog.py (the sources' schema) defines the orders tables with.
+# SQLAlchemy, which playground.catalog (the sources' schema) defines the orders tables with.
 CLUSTER_LIBRARIES = ("dagster-pipes", "duckdb==2.0.0", "sqlalchemy>=2")
 # Where Debian puts the PostgreSQL JDBC driver (tests/services/install-system-deps.sh).
 POSTGRES_JAR = "/usr/share/java/postgresql.jar"
@@ -55,9 +55,10 @@ class DatabricksSparkJobs(SparkJobs):
     token: str = Field(description="A token of the workspace (DATABRICKS_TOKEN).")
     storage_account: str = Field(description="The lake's storage account (AZURE_STORAGE_ACCOUNT_NAME).")
     catalog: str = Field(description="The Unity Catalog catalog of the bronze schema (DATABRICKS_CATALOG).")
-    volume: str = Field(description="The artifacts volume holding the wheel and the launcher, where Pipes "
+    volume: str = Field(description="The artifacts volume holding the wheels and the launcher, where Pipes "
                                     "exchanges its files and the jobs keep checkpoints (DATABRICKS_VOLUME).")
-    wheel: str = Field(description="The wheel's file name in the volume (DATABRICKS_WHEEL).")
+    wheels: str = Field(description="The wheels' file names in the volume, comma-separated: the Dagster project's "
+                                    "and the generators' (DATABRICKS_WHEELS).")
     secret_scope: str = Field(description="The secret scope holding orders-url (DATABRICKS_SECRET_SCOPE).")
     streaming_job_id: str = Field(description="The continuous streaming job Terraform deployed "
                                               "(DATABRICKS_STREAMING_JOB_ID).")
@@ -92,9 +93,10 @@ class DatabricksSparkJobs(SparkJobs):
         return pipes.run(task=jobs.SubmitTask.from_dict(task), context=context, extras=extras)
 
     def launched(self, module: str, args: list[str]) -> dict:
-        """A Python task running a module of the wheel in the volume (on_spark/launcher.py)."""
+        """A Python task running a module of the wheels in the volume (on_spark/launcher.py)."""
         volume = self.volume.rstrip("/")
-        return {"python_file": f"{volume}/{LAUNCHER}", "parameters": [f"{volume}/{self.wheel}", module, *args]}
+        wheels = ",".join(f"{volume}/{wheel.strip()}" for wheel in self.wheels.split(","))
+        return {"python_file": f"{volume}/{LAUNCHER}", "parameters": [wheels, module, *args]}
 
     def streaming_state(self) -> dict[str, str | int | None]:
         """The continuous streaming job: whether it is set to run, and its active run if any."""

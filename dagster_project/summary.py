@@ -7,15 +7,15 @@ import os
 import sys
 
 import duckdb
+from playground.catalog import SOURCES
+from playground.generators.run import load_manifest
+from playground.io.lake import Lake
 from rich.console import Console
 from rich.table import Table
 
 from dagster_project.bronze.store import one_row
 from dagster_project.solutions import local_setting
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
-from generators.catalog import SOURCES
-from generators.run import load_manifest
-from generators.sinks.lake import Lake
 
 GOLD_MODELS = ("engagements", "daily_sales", "product_popularity", "stars_distribution")
 

@@ -17,8 +17,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-
-from generators.vocab import user_agents
+from playground.generators.vocab import user_agents
 
 # Faker is a pytest plugin, so pytest rewrites its modules as they are first imported. The pageview
 # generator first imports them in a worker thread, where the rewrite can meet a garbage-collection

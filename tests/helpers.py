@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from unittest import mock
 
+from playground.generators.cli import app
+from playground.io.bus.embedded import EmbeddedLog
 from typer.testing import CliRunner
-
-from generators.cli import app
-from generators.sinks.bus.embedded import EmbeddedLog
 
 if TYPE_CHECKING:
     from dagster import AssetsDefinition, Definitions

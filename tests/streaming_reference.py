@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pyarrow as pa
 from duckdb.sqltypes import BIGINT
+from playground.io.bus.embedded import EmbeddedLog
 
 from dagster_project.streaming.clock import EARLY_ARRIVAL_S, TimePolicy
 from dagster_project.streaming.scenarios import (
@@ -18,7 +19,6 @@ from dagster_project.streaming.scenarios import (
     HIGH_LATENCY_MS,
     HTTP_METHOD_WINDOW_MINUTES,
 )
-from generators.sinks.bus.embedded import EmbeddedLog
 
 FIELDS = ("event_id", "event_time", "user_id", "http_method", "uri", "client_ip", "user_agent", "latency", "stars")
 TOPICS = ("pageviews", "stars")

@@ -16,18 +16,20 @@ import networkx as nx
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("dagster_project", "generators", "dashboard", "bench")
+# Each package of the project and the folder it is imported from.
+PACKAGES = {"dagster_project": REPO, "playground": REPO / "packages" / "generators", "dashboard": REPO,
+            "bench": REPO}
 # The solutions, their resources and the assembling code: the modules that may read a solution to choose.
 ASSEMBLING = {"dagster_project.assembly", "dagster_project.solutions", "dagster_project.solution_resources"}
 
 
 def modules() -> dict[str, Path]:
     found = {}
-    for package in PACKAGES:
-        for path in (REPO / package).rglob("*.py"):
+    for package, root in PACKAGES.items():
+        for path in (root / package).rglob("*.py"):
             if ".venv" in path.parts:
                 continue
-            name = ".".join(path.relative_to(REPO).with_suffix("").parts)
+            name = ".".join(path.relative_to(root).with_suffix("").parts)
             found[name.removesuffix(".__init__")] = path
     return found
 
@@ -80,6 +82,33 @@ def test_the_tiers_import_each_other_in_one_direction() -> None:
             if tier_a != tier_b:
                 tiers.add_edge(tier_a, tier_b)
     assert circles(tiers) == []
+
+
+# The layers, lowest first: a module imports its own layer's modules and lower layers' only.
+LAYERS = ("playground.catalog", "playground.errors"), ("playground.io",), ("playground.generators",), \
+    ("dagster_project",), ("dashboard", "bench")
+
+
+def layer(module: str) -> int:
+    return next(i for i, names in enumerate(LAYERS) for name in names
+                if module == name or module.startswith(f"{name}."))
+
+
+def upward_imports(graph: nx.DiGraph) -> list[tuple[str, str]]:
+    return sorted((a, b) for a, b in graph.edges if a != "playground" and b != "playground" and layer(a) < layer(b))
+
+
+def test_the_layers_import_downwards_only() -> None:
+    """The catalog and the error import nothing of ours; the I/O layer (playground.io) the catalog; the
+    generators the I/O layer; Dagster's project all of them; and nothing of the generators' distribution
+    imports Dagster's project (it ships alone, in the generators' image)."""
+    assert upward_imports(import_graph()) == []
+    assert {name for name in import_graph().successors("playground.catalog")} == set()
+
+
+def test_the_layer_check_finds_an_upward_import() -> None:
+    graph = nx.DiGraph([("playground.io.lake", "playground.catalog"), ("playground.io.lake", "dagster_project.x")])
+    assert upward_imports(graph) == [("playground.io.lake", "dagster_project.x")]
 
 
 def test_the_circle_check_finds_a_circle() -> None:
@@ -170,7 +199,8 @@ def test_no_module_builds_definitions_at_import() -> None:
 def reviews() -> Iterator[None]:
     """A made-up lake source registered for one test as a new source is added: its catalog entry and its
     generator."""
-    from generators import catalog, run
+    from playground import catalog
+    from playground.generators import run
 
     source = catalog.Source("reviews", "lake", {"id": "int", "product_id": "int", "text": "str"}, ("id",), False,
                             "Product reviews, one file each in the lake.", "reviews",

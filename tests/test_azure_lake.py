@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 from dagster_azure.adls2 import ADLS2DefaultAzureCredential, ADLS2Key, ADLS2Resource, ADLS2SASToken
+from playground.errors import PlaygroundError
+from playground.io import lake as lake_module
 
 from dagster_project.azure_lake import AzureLakeResource, adlfs_options, adls2_from_environment
 from dagster_project.provisioning.settings import env_settings
 from dagster_project.solution_resources import resources_for
-from generators.errors import PlaygroundError
-from generators.sinks import lake as lake_module
 
 AZURE = ("AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_CONNECTION_STRING")
 

@@ -208,7 +208,7 @@ def test_every_databricks_compute_that_reads_the_lake_has_a_network_path_to_it()
     assert all(task.get("new_cluster") for task in streaming["task"])
     assert "environment" not in streaming and "job_cluster" not in streaming
     jobs = DatabricksSparkJobs(host="h", token="t", storage_account="a", catalog="c", volume="/Volumes/c/b/a",
-                               wheel="w.whl", secret_scope="s", streaming_job_id="1")
+                               wheels="w.whl", secret_scope="s", streaming_job_id="1")
     task = jobs.task("dagster_project.on_spark.bronze", [])
     assert "new_cluster" in task and "environment_key" not in task and "existing_cluster_id" not in task
 

@@ -1,4 +1,4 @@
-"""The shop's behaviour (generators/behaviour.py, README: Behaviour): each rule seen in generated data, at
+"""The shop's behaviour (playground.generators.behaviour, README: Behaviour): each rule seen in generated data, at
 the size README gives it, and gone with the rules off."""
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from functools import cache
 import numpy as np
 import polars as pl
 import pytest
-
-from generators.behaviour import PAGE_LATENCY_MS, VIP_ORDER_WEIGHT, Shop, unit_hash
-from generators.events import SITE_PAGES, EventStream, StreamConfig
-from generators.orders import OrderBatch, orders_batch
+from playground.generators.behaviour import PAGE_LATENCY_MS, VIP_ORDER_WEIGHT, Shop, unit_hash
+from playground.generators.events import SITE_PAGES, EventStream, StreamConfig
+from playground.generators.orders import OrderBatch, orders_batch
 
 SHOP = Shop(seed=7, users=5_000, products=800, vip_users=100)
 

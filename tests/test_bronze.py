@@ -14,12 +14,12 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import materialize
+from playground.catalog import FILE_SOURCES, LANDING_OPS
+from playground.generators.run import write_products
+from playground.io.lake import Lake
 
 from dagster_project.bronze.files import ingest_files
 from dagster_project.streaming.scenarios import OUTPUT_NAMES, OUTPUTS
-from generators.catalog import FILE_SOURCES, LANDING_OPS
-from generators.run import write_products
-from generators.sinks.lake import Lake
 from tests.conftest import ROOT
 from tests.helpers import dataset_args, local_assets, local_resources, manifest, playground
 
@@ -202,6 +202,7 @@ def test_what_dbt_knows_of_bronze_is_the_rendering_of_the_registry_and_the_table
     """dbt_project/macros/bronze_columns.sql and models/sources.yml are current
     (`python -m dagster_project.bronze.catalog`)."""
     import yaml
+    from playground.catalog import SOURCES
 
     from dagster_project.bronze.catalog import (
         MACRO_FILE,
@@ -212,7 +213,6 @@ def test_what_dbt_knows_of_bronze_is_the_rendering_of_the_registry_and_the_table
         render_sources,
         render_topics,
     )
-    from generators.catalog import SOURCES
 
     assert MACRO_FILE.read_text() == render() and SOURCES_FILE.read_text() == render_sources()
     assert TOPICS_FILE.read_text() == render_topics() == '["pageviews", "stars"]\n'
@@ -302,14 +302,14 @@ import sys, duckdb
 from dagster_project.bronze.events import ingest_events
 from dagster_project.bronze import events, files
 from dagster_project.bronze.files import ingest_files
-from generators.catalog import FILE_SOURCES
+from playground.catalog import FILE_SOURCES
 from dagster_project.bronze.tables import ingest_orders
 from dagster_project.streaming.clock import TOPICS, TimePolicy
 from dagster_project.streaming.consumer import ConsumerSettings, consume
 from dagster_project.streaming.engine import committed_offsets
-from generators.sinks.bus.embedded import EmbeddedLog
-from generators.sinks.lake import Lake
-from generators.sinks.orders_db import OrdersDB
+from playground.io.bus.embedded import EmbeddedLog
+from playground.io.lake import Lake
+from playground.io.orders_db import OrdersDB
 
 def parts_lake(con):  # a lake beside the database file: each run's parts apart
     return con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0] \
@@ -473,10 +473,11 @@ def test_key_checks_catch_a_batch_taken_twice_and_a_torn_one(tmp_path: Path) -> 
 
 
 def test_orders_and_items_by_watermark(tmp_path: Path) -> None:
+    from playground.generators.behaviour import Shop
+    from playground.generators.live import run_trickle
+    from playground.io.orders_db import OrdersDB
+
     from dagster_project.bronze.tables import ingest_orders
-    from generators.behaviour import Shop
-    from generators.live import run_trickle
-    from generators.sinks.orders_db import OrdersDB
 
     playground("generate", "users", "--count", "500", *dataset_args(tmp_path))
     playground("generate", "products", "--count", "30", *dataset_args(tmp_path))
@@ -497,8 +498,9 @@ def test_orders_and_items_by_watermark(tmp_path: Path) -> None:
 
 def test_orders_are_taken_in_chunks_with_a_watermark_each_from_sqlite_or_postgres(tmp_path: Path,
                                                                                   postgres_url: str) -> None:
+    from playground.io.orders_db import OrdersDB
+
     from dagster_project.bronze.tables import ingest_orders
-    from generators.sinks.orders_db import OrdersDB
 
     playground("generate", "orders", "--count", "2000", "--dirty-rate", "0.05", *dataset_args(tmp_path))
     args = dataset_args(tmp_path)
@@ -522,10 +524,11 @@ def test_orders_are_taken_in_chunks_with_a_watermark_each_from_sqlite_or_postgre
 def test_events_by_committed_offsets(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
+    from playground.generators.events import StreamConfig
+    from playground.generators.live import run_stream
+    from playground.io.bus.embedded import EmbeddedLog
+
     from dagster_project.bronze.events import ingest_events
-    from generators.events import StreamConfig
-    from generators.live import run_stream
-    from generators.sinks.bus.embedded import EmbeddedLog
 
     playground("generate", "pageviews", "--count", "5000", "--dirty-rate", "0.02", *dataset_args(tmp_path))
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
@@ -550,8 +553,9 @@ def test_events_by_committed_offsets(tmp_path: Path) -> None:
 def test_bronze_and_streaming_read_kafka_by_committed_offsets(tmp_path: Path, kafka_bootstrap: str) -> None:
     """The same events through Kafka as through the embedded log: bronze takes each once, by the offsets
     it commits, and the streaming micro-batch asset reads them too."""
+    from playground.io.bus import open_reader
+
     from dagster_project.bronze.events import ingest_events
-    from generators.sinks.bus import open_reader
 
     kafka = f"kafka://{kafka_bootstrap}"
     embedded_args, kafka_args = dataset_args(tmp_path / "embedded"), dataset_args(tmp_path / "kafka")
@@ -589,8 +593,8 @@ def test_bronze_and_streaming_read_kafka_by_committed_offsets(tmp_path: Path, ka
 
 @pytest.mark.integration  # waits on librdkafka against a closed port
 def test_an_unreachable_kafka_bus_is_one_clear_error() -> None:
-    from generators.errors import PlaygroundError
-    from generators.sinks.bus import open_reader
+    from playground.errors import PlaygroundError
+    from playground.io.bus import open_reader
 
     reader = open_reader("kafka://127.0.0.1:9")
     with pytest.raises(PlaygroundError, match=r"cannot list topic 'pageviews' on kafka://127.0.0.1:9: .*reachable"):

@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
+from playground.generators.blocks import chunks
+from playground.generators.cli import app
 from typer.testing import CliRunner
 
-from generators.blocks import chunks
-from generators.cli import app
 from tests.helpers import dataset_args, playground
 
 runner = CliRunner()
@@ -207,7 +207,7 @@ def test_spans_are_made_as_they_are_taken() -> None:
 def test_help_starts_without_importing_the_generators_libraries() -> None:
     """`playground --help` starts at once: numpy, polars, faker and SQLAlchemy load only in the commands
     that use them (they take over a second to import; docs/BENCHMARKS.md has the start-up figures)."""
-    probe = ("import sys; from typer.testing import CliRunner; from generators.cli import app; "
+    probe = ("import sys; from typer.testing import CliRunner; from playground.generators.cli import app; "
              "assert CliRunner().invoke(app, ['--help']).exit_code == 0; "
              "print(sorted({'numpy', 'polars', 'faker', 'sqlalchemy', 'fsspec', 'duckdb'} & set(sys.modules)))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
@@ -218,7 +218,7 @@ def test_help_starts_without_importing_the_generators_libraries() -> None:
 def test_generating_users_loads_neither_sqlalchemy_nor_faker(tmp_path: Path) -> None:
     """Users need numpy and polars; SQLAlchemy loads where orders are written, Faker where pageviews
     take its user agents (the Czech lists are committed: generators/vocab_cs_CZ.json)."""
-    probe = ("import sys; from typer.testing import CliRunner; from generators.cli import app; "
+    probe = ("import sys; from typer.testing import CliRunner; from playground.generators.cli import app; "
              f"result = CliRunner().invoke(app, ['generate', 'users', '--count', '10', '--lake', {str(tmp_path)!r}]); "
              "assert result.exit_code == 0, result.output; "
              "print(sorted({'numpy', 'polars', 'faker', 'sqlalchemy'} & set(sys.modules)))")

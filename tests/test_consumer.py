@@ -16,10 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+from playground.io.bus.embedded import EmbeddedLog
 
 from dagster_project.instance import prepare
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
-from generators.sinks.bus.embedded import EmbeddedLog
 from tests.conftest import ROOT
 from tests.helpers import dataset_args, local_env, playground
 

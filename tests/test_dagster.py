@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 from dagster import AssetKey, DagsterInvalidConfigError, Definitions, SkipReason, build_sensor_context, materialize
+from playground.catalog import LANDING_OPS, SOURCES
+from playground.errors import PlaygroundError
 
 from dagster_project.assembly import build_definitions
 from dagster_project.instance import prepare
 from dagster_project.solution_resources import resources_for
 from dagster_project.solutions import SOLUTIONS
 from dagster_project.transform.dbt_cli import DBT_DIR, KEPT_RUN_TARGETS
-from generators.catalog import LANDING_OPS
-from generators.errors import PlaygroundError
 from tests.conftest import ROOT
 from tests.helpers import events, local_assets, local_resources, table_rows
 
@@ -77,9 +77,31 @@ def test_a_cloud_run_without_its_settings_fails_at_once_naming_them(target: str,
     [failure] = [e for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE"]
     error = failure.event_specific_data.error
     message = (error.cause or error).message
-    assert message.startswith("generators.errors.PlaygroundError: ")
+    assert message.startswith("playground.errors.PlaygroundError: ")
     assert all(name in message for name in named) and "run its provisioning job" in message
     assert not result.get_asset_materialization_events()
+
+
+def test_bronze_of_what_keeps_arriving_is_late_after_an_hour_and_failing_after_a_day_as_dbt_says() -> None:
+    """Dagster's freshness policy on each bronze asset (its daemon marks it in the UI) and dbt's source
+    freshness say the same windows; lake files, which change only when regenerated, have none."""
+    import yaml
+
+    sources = yaml.safe_load((DBT_DIR / "models" / "sources.yml").read_text())["sources"][0]["tables"]
+    dbt_windows = {table["name"]: {level: window for level, window in table["config"]["freshness"].items()}
+                   for table in sources if "config" in table}
+    assert dbt_windows == {name: {"warn_after": {"count": 1, "period": "hour"},
+                                  "error_after": {"count": 24, "period": "hour"}}
+                           for name in ("orders", "items", "pageviews", "stars")}
+    for target, solution in SOLUTIONS.items():
+        graph = build_definitions(target).resolve_asset_graph()
+        for name in SOURCES:
+            policy = graph.get(solution.key("bronze", name)).freshness_policy
+            if name in dbt_windows:
+                assert (policy.warn_window.to_timedelta().total_seconds(),
+                        policy.fail_window.to_timedelta().total_seconds()) == (3600, 86400), (target, name)
+            else:
+                assert policy is None, (target, name)
 
 
 def test_lineage_refers_orders_and_events_to_users_and_products() -> None:

@@ -190,11 +190,11 @@ def test_every_page_loads_draws_its_charts_and_shows_the_published_numbers(dashb
 def test_a_slow_pageview_sent_now_shows_on_the_live_page_by_itself(dashboard: str, demo: Path,
                                                                     page) -> None:  # type: ignore[no-untyped-def]
     import duckdb
+    from playground.io.bus.embedded import EmbeddedLog
+    from playground.io.lake import Lake
 
     from dagster_project.streaming.clock import TimePolicy
     from dagster_project.streaming.engine import process_batch
-    from generators.sinks.bus.embedded import EmbeddedLog
-    from generators.sinks.lake import Lake
 
     missing: list[str] = []
     page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)

@@ -68,7 +68,7 @@ def databricks_api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
     host = f"http://127.0.0.1:{server.server_port}"
     settings = {"DATABRICKS_HOST": host, "DATABRICKS_TOKEN": "dapi-test", "DATABRICKS_STREAMING_JOB_ID": str(JOB_ID),
                 "AZURE_STORAGE_ACCOUNT_NAME": "acct", "DATABRICKS_CATALOG": "playground",
-                "DATABRICKS_VOLUME": "/Volumes/playground/bronze/artifacts", "DATABRICKS_WHEEL": "w.whl",
+                "DATABRICKS_VOLUME": "/Volumes/playground/bronze/artifacts", "DATABRICKS_WHEELS": "w.whl",
                 "DATABRICKS_SECRET_SCOPE": "playground", "PLAYGROUND_LAKE": str(tmp_path / "lake"),
                 "PLAYGROUND_ORDERS_URL": "mssql+pymssql://nobody@127.0.0.1:1/none"}
     for name, value in settings.items():

@@ -16,11 +16,11 @@ import duckdb
 import polars as pl
 import pytest
 from dagster import materialize
+from playground.catalog import LANDING_OPS
+from playground.errors import PlaygroundError
 
 from dagster_project.solutions import SOLUTIONS
 from dagster_project.transform.dbt_cli import DBT_DIR, KEPT_RUN_TARGETS, check_dbt_settings, dbt_command, dbt_resource
-from generators.catalog import LANDING_OPS
-from generators.errors import PlaygroundError
 from tests.helpers import local_assets, local_resources
 
 COUNTS = {"users": 400, "vip_users": 20, "products": 60, "orders": 1_500, "pageviews": 3_000}
@@ -346,8 +346,9 @@ def test_a_dbt_step_keeps_only_the_newest_run_folders_of_its_op(tmp_path: Path,
 def test_after_a_cloud_build_readers_are_pointed_at_the_newest_whole_folder(tmp_path: Path) -> None:
     """A cloud warehouse writes each gold model into gold/<model>/<stamp>/ (publish_to_lake); Dagster then
     names that folder in gold/<model>/_latest, where the dashboard reads, and removes the older ones."""
+    from playground.io.lake import Lake
+
     from dagster_project.publish import LATEST, point_to_published, publish_stamp
-    from generators.sinks.lake import Lake
 
     lake = Lake(str(tmp_path / "lake"))
     older, stamp = publish_stamp(datetime(2026, 12, 5, 9, tzinfo=UTC)), publish_stamp(datetime(2026, 12, 6, 10, 15,

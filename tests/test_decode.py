@@ -10,9 +10,9 @@ import duckdb
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from playground.catalog import PRODUCT_TYPES
 
 from dagster_project.bronze.decode import clean_records_sql, create_decoded, decode_sql
-from generators.catalog import PRODUCT_TYPES
 from tests.helpers import examples
 
 FIELDS = ", ".join(PRODUCT_TYPES)

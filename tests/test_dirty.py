@@ -7,8 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from playground.catalog import PAGEVIEW_FIELDS, PRODUCT_FIELDS, STAR_FIELDS, USER_FIELDS
 
-from generators.catalog import PAGEVIEW_FIELDS, PRODUCT_FIELDS, STAR_FIELDS, USER_FIELDS
 from tests.helpers import dataset_args, events, manifest, playground, table_rows
 
 

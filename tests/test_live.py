@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from playground.generators.behaviour import Shop
+from playground.generators.events import StreamConfig
+from playground.generators.live import run_stream, run_trickle
+from playground.io.bus.embedded import EmbeddedLog
+from playground.io.lake import Lake
+from playground.io.orders_db import OrdersDB
 
-from generators.behaviour import Shop
-from generators.events import StreamConfig
-from generators.live import run_stream, run_trickle
-from generators.sinks.bus.embedded import EmbeddedLog
-from generators.sinks.lake import Lake
-from generators.sinks.orders_db import OrdersDB
 from tests.helpers import dataset_args, manifest, playground, table_rows
 
 pytestmark = pytest.mark.e2e
@@ -72,7 +72,7 @@ def test_stream_keeps_its_rate_and_stamps_now(tmp_path: Path) -> None:
 def test_stream_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     bus = tmp_path / "events.db"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "generators.cli", "stream", "--rate", "500", "--bus", str(bus),
+        [sys.executable, "-m", "playground.generators.cli", "stream", "--rate", "500", "--bus", str(bus),
          "--lake", str(tmp_path / "lake")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
     deadline = time.time() + 60
@@ -94,7 +94,7 @@ def test_a_slow_first_batch_still_streams_for_the_whole_duration(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 38, medium 10: on a loaded machine `stream --duration 3` could send nothing, the clock having
     started before the first batch was ready. The duration counts from the first batch."""
-    import generators.live as live
+    import playground.generators.live as live
 
     ready = live.prefetch
 

@@ -38,6 +38,10 @@ def snapshot(defs: Definitions) -> dict:
             "executable": node.is_executable, "observable": node.is_observable,
             "deps": sorted(k.to_user_string() for k in node.parent_keys),
             "checks": sorted(c.name for c in node.check_keys),
+            # how it is kept up to date: its automation condition, its freshness policy's windows
+            "automation": node.automation_condition.get_label() if node.automation_condition else None,
+            "freshness": [str(policy.warn_window.to_timedelta()), str(policy.fail_window.to_timedelta())]
+            if (policy := node.freshness_policy) else None,
             # the systems its step reaches (resources.py), beside Dagster's own io_manager
             "resources": sorted(graph.assets_def_for_key(key).required_resource_keys - {"io_manager"})
             if node.is_executable else []}

@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance, Failure, materialize
+from playground.catalog import LANDING_OPS
 
 from dagster_project.ml.assets import MARGIN, ml_assets
 from dagster_project.ml.tracking import (
@@ -32,7 +33,6 @@ from dagster_project.resources import LakeResource
 from dagster_project.solutions import SOLUTIONS
 from dagster_project.spark_jobs import LAUNCHER, DatabricksSparkJobs
 from dagster_project.transform.dbt_cli import dbt_command
-from generators.catalog import LANDING_OPS
 from tests.conftest import free_port
 from tests.helpers import local_assets, local_env, local_resources
 
@@ -306,14 +306,16 @@ def test_the_databricks_solution_trains_and_scores_on_spark_tables_like_the_loca
 def test_on_databricks_training_runs_the_wheel_on_an_ml_job_cluster_registering_in_unity_catalog() -> None:
     jobs = DatabricksSparkJobs(host="adb-1.azuredatabricks.net", token="t", storage_account="acct",
                                catalog="playground", volume="/Volumes/playground/bronze/artifacts/",
-                               wheel="data_playground-0.1.0-py3-none-any.whl", secret_scope="playground",
+                               wheels="data_playground-0.1.0-py3-none-any.whl,playground_generators-0.1.0-py3-none-any.whl",
+                               secret_scope="playground",
                                streaming_job_id="123")
     tracking = DatabricksModelTracking(jobs=jobs, catalog="playground", experiment="/Shared/dp-order-value")
     task = tracking.task("train")
     assert "-ml-" in task["new_cluster"]["spark_version"]  # Databricks Runtime ML
     assert task["spark_python_task"] == {
         "python_file": f"/Volumes/playground/bronze/artifacts/{LAUNCHER}",
-        "parameters": ["/Volumes/playground/bronze/artifacts/data_playground-0.1.0-py3-none-any.whl",
+        "parameters": ["/Volumes/playground/bronze/artifacts/data_playground-0.1.0-py3-none-any.whl,"
+                       "/Volumes/playground/bronze/artifacts/playground_generators-0.1.0-py3-none-any.whl",
                        "dagster_project.on_ml.order_value", "train"]}
     assert (tracking.tracking_uri, tracking.registry_uri, tracking.registered_name) == (
         "databricks", "databricks-uc", "playground.ml.order_value")

@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dagster import AssetKey, DagsterInstance
+from playground.io.lake import Lake
 
 from dagster_project.resources import LakeResource
 from dagster_project.streaming.observe import Seen, observe
-from generators.sinks.lake import Lake
 
 
 def part(rows: int) -> bytes:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from playground.errors import PlaygroundError
 
 from dagster_project.provisioning.orders_logins import Login, make_logins, statements
 from dagster_project.provisioning.settings import TERRAFORM_DIR
 from dagster_project.provisioning.terraform import TerraformResource
-from generators.errors import PlaygroundError
 from tests.conftest import ROOT
 from tests.terraform_config import labels, referenced
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
+from playground.errors import PlaygroundError
 
 from dagster_project.instance import prepare
 from dagster_project.provisioning import terraform as terraform_module
@@ -18,7 +19,6 @@ from dagster_project.provisioning.jobs import provisioning_jobs, terraform_senso
 from dagster_project.provisioning.settings import TERRAFORM_DIR, load_settings, settings_file
 from dagster_project.provisioning.terraform import MISSING, TerraformResource, fingerprint, terraform_command
 from dagster_project.solutions import SOLUTIONS
-from generators.errors import PlaygroundError
 from tests.conftest import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "terraform"
@@ -304,8 +304,8 @@ def test_terraform_gets_an_environment_of_its_own(tmp_path: Path, monkeypatch: p
 
 
 def test_the_fingerprint_covers_the_files_the_root_uploads(tmp_path: Path) -> None:
-    """The Databricks root uploads the wheel (a variables file names it) and the launcher (a module
-    path): a new build of either must request a provision."""
+    """The Databricks root uploads the wheels (a variables file lists them) and the launcher (a module
+    path): a new build of any must request a provision."""
     from dagster_project.provisioning.terraform import files_read
 
     read = {p.name for p in files_read(TERRAFORM_DIR / "databricks_solution")}
@@ -317,11 +317,13 @@ def test_the_fingerprint_covers_the_files_the_root_uploads(tmp_path: Path) -> No
     root = tmp_path / "root"
     root.mkdir()
     (root / "main.tf").write_text('module "m" {\n  source = "../modules/m"\n}\n')
-    (root / "terraform.tfvars").write_text('wheel = "../dist/app-1.whl"\nname = "x"\n')
+    (root / "terraform.tfvars").write_text('wheels = [\n  "../dist/app-1.whl",\n  "../dist/gen-1.whl",\n]\n'
+                                           'name = "x"\n')
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist" / "app-1.whl").write_bytes(b"one")
+    (tmp_path / "dist" / "gen-1.whl").write_bytes(b"one")
     before = fingerprint(root)
-    for changed in (tmp_path / "dist" / "app-1.whl", tmp_path / "script.py"):
+    for changed in (tmp_path / "dist" / "app-1.whl", tmp_path / "dist" / "gen-1.whl", tmp_path / "script.py"):
         changed.write_bytes(changed.read_bytes() + b"2")
         assert fingerprint(root) != before, changed.name
         before = fingerprint(root)

@@ -22,6 +22,12 @@ from dagster import (
     DagsterRunStatus,
     materialize,
 )
+from playground.catalog import FILE_SOURCES, USERS_FILE, VIP_FILE
+from playground.generators.run import generate_users, write_products
+from playground.io.bus import embedded
+from playground.io.bus.embedded import EmbeddedLog
+from playground.io.lake import Lake
+from playground.io.orders_db import OrdersDB
 
 from dagster_project.bronze import files, lines
 from dagster_project.bronze.events import ingest_events
@@ -31,12 +37,6 @@ from dagster_project.bronze.tables import ingest_orders, reconcile
 from dagster_project.instance import prepare
 from dagster_project.streaming.clock import TimePolicy
 from dagster_project.streaming.engine import process_batch
-from generators.catalog import FILE_SOURCES, USERS_FILE, VIP_FILE
-from generators.run import generate_users, write_products
-from generators.sinks.bus import embedded
-from generators.sinks.bus.embedded import EmbeddedLog
-from generators.sinks.lake import Lake
-from generators.sinks.orders_db import OrdersDB
 from tests.conftest import ROOT
 from tests.helpers import dataset_args, local_assets, local_env, local_resources, manifest, playground, table_rows
 

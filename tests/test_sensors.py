@@ -17,12 +17,12 @@ from dagster import (
     SkipReason,
     build_sensor_context,
 )
+from playground.generators.run import write_products
+from playground.io.lake import Lake
 
 from dagster_project.assembly import build_definitions
 from dagster_project.sensors import bronze_sensors, consumer_keeper
 from dagster_project.solutions import LOCAL, SOLUTIONS
-from generators.run import write_products
-from generators.sinks.lake import Lake
 from tests.helpers import dataset_args, local_resources, playground
 
 SENSORS = {s.name: s for s in [*bronze_sensors(LOCAL, DefaultSensorStatus.RUNNING), consumer_keeper(LOCAL)]}
@@ -141,7 +141,7 @@ def test_events_sensor_on_kafka(tmp_path: Path, kafka_bootstrap: str) -> None:
 
 
 def test_each_solution_has_its_own_sensors_and_cloud_ones_start_stopped() -> None:
-    bronze = ["new_lake_files", "new_orders", "new_events"]
+    bronze = ["new_lake_files", "new_orders", "new_events", "refresh_silver_and_gold"]  # and the refresh's automation
     cloud = [*bronze, "landing_manifests", "terraform_changed"]  # the cloud's streaming engines run on their own
     expected = {"local": [*bronze, "streaming_consumer_running"],
                 "databricks": [f"databricks_{name}" for name in cloud],
@@ -156,3 +156,52 @@ def test_each_solution_has_its_own_sensors_and_cloud_ones_start_stopped() -> Non
         for sensor in sensors[:3]:  # each bronze sensor requests its own solution's assets only
             keys = sensor.asset_selection.resolve(defs.resolve_asset_graph())
             assert keys and all(key.path[:len(prefix)] == prefix and len(key.path) == len(prefix) + 2 for key in keys)
+
+
+def test_the_refresh_runs_at_most_once_a_tick_and_only_what_new_data_reaches() -> None:
+    """Declarative automation (sensors.refresh_condition), cron */15: what new bronze orders reach is
+    requested at the first evaluation after a tick, once a period; nothing new since the refresh, nothing
+    requested; a failed refresh is tried again at the next tick."""
+    from datetime import UTC, datetime
+
+    from dagster import AssetMaterialization, DagsterInstance, evaluate_automation_conditions
+
+    defs = build_definitions("local")
+    graph = defs.resolve_asset_graph()
+    instance = DagsterInstance.ephemeral()
+    cursor = None
+
+    def made(keys: set[str] | None = None) -> None:
+        """Materialized in the graph's order, as a run does."""
+        for key in graph.toposorted_asset_keys:
+            if keys is None or key.to_user_string() in keys:
+                instance.report_runless_asset_event(AssetMaterialization(key))
+
+    def requested_at(hour: int, minute: int) -> set[str]:
+        nonlocal cursor
+        result = evaluate_automation_conditions(defs, instance, cursor=cursor,
+                                                evaluation_time=datetime(2026, 12, 6, hour, minute, tzinfo=UTC))
+        cursor = result.cursor
+        return {key.to_user_string() for key in result._requested_partitions_by_asset_key}
+
+    def new_orders() -> None:
+        made({"bronze/orders", "bronze/items"})
+
+    made()  # as make demo leaves it
+    assert requested_at(10, 1) == set()
+    new_orders()
+    assert requested_at(10, 5) == set()  # no tick since
+    reached = requested_at(10, 16)
+    assert {"silver/orders", "silver/items", "gold/daily_sales", "ml/order_value_model"} <= reached
+    assert not {"silver/users", "silver/products", "silver/pageviews", "silver/stars"} & reached
+    made(reached)  # the refresh run
+    assert requested_at(10, 17) == requested_at(10, 31) == set()  # nothing new since it
+    new_orders()
+    assert requested_at(10, 32) == reached  # the first new data after the 10:30 tick
+    made(reached)
+    new_orders()
+    assert requested_at(10, 40) == set()  # once a period
+    assert requested_at(10, 46) == reached  # the orders of 10:40, newer than the refresh
+    # That run fails (nothing materialized): the next tick tries again, new data or not.
+    assert requested_at(10, 50) == set()
+    assert requested_at(11, 1) == reached

@@ -12,9 +12,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from playground.io.bus.embedded import EmbeddedLog
+from playground.io.lake import Lake
 
-from generators.sinks.bus.embedded import EmbeddedLog
-from generators.sinks.lake import Lake
 from tests.helpers import dataset_args, events, playground, table_rows
 
 pytestmark = pytest.mark.e2e
@@ -111,8 +111,8 @@ def test_embedded_log_read_by_another_process_while_written(tmp_path: Path) -> N
     playground("generate", "users", "--count", "1000", *dataset_args(tmp_path))
     playground("generate", "products", "--count", "50", *dataset_args(tmp_path))
     writer = subprocess.Popen(
-        [sys.executable, "-m", "generators.cli", "stream", "--rate", "3000", "--duration", "6", "--seed", "5",
-         "--bus", str(bus), "--lake", str(tmp_path / "lake")],
+        [sys.executable, "-m", "playground.generators.cli", "stream", "--rate", "3000", "--duration", "6",
+         "--seed", "5", "--bus", str(bus), "--lake", str(tmp_path / "lake")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
     while not bus.exists():
         time.sleep(0.05)

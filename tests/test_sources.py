@@ -12,9 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 from faker.decode import unidecode
-
-from generators.behaviour import Shop
-from generators.catalog import (
+from playground.catalog import (
     ORDER_DATE_MAX,
     ORDER_DATE_MIN,
     PAGEVIEW_FIELDS,
@@ -22,11 +20,13 @@ from generators.catalog import (
     STAR_FIELDS,
     USER_FIELDS,
 )
-from generators.events import EventStream, StreamConfig
-from generators.orders import orders_batch
-from generators.products import product_prices, products_frame
-from generators.users import birth_numbers, users_frame, vip_ids
-from generators.vocab import TITLES, VOCAB_FILE, render, vocab
+from playground.generators.behaviour import Shop
+from playground.generators.events import EventStream, StreamConfig
+from playground.generators.orders import orders_batch
+from playground.generators.products import product_prices, products_frame
+from playground.generators.users import birth_numbers, users_frame, vip_ids
+from playground.generators.vocab import TITLES, VOCAB_FILE, render, vocab
+
 from tests.helpers import dataset_args, playground
 
 
@@ -172,9 +172,9 @@ def test_rate_sets_the_event_time_pace() -> None:
 
 
 def test_the_committed_czech_lists_are_fakers() -> None:
-    """vocab_cs_CZ.json is rendered from Faker (`python -m generators.vocab`): a Faker that changes its
+    """vocab_cs_CZ.json is rendered from Faker (`python -m playground.generators.vocab`): a Faker that changes its
     lists shows here, not as silently different data."""
-    assert VOCAB_FILE.read_text(encoding="utf-8") == render(), "run `python -m generators.vocab` and review"
+    assert VOCAB_FILE.read_text(encoding="utf-8") == render(), "run `python -m playground.generators.vocab` and review"
 
 
 def test_keep_existing_goes_on_from_what_was_generated_and_never_resets(tmp_path: Path) -> None:

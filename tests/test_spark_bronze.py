@@ -15,14 +15,14 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import AssetKey, materialize
+from playground.catalog import FILE_SOURCES
+from playground.generators.run import write_products
+from playground.io.lake import Lake
 
 from dagster_project.bronze.assets import duckdb_bronze, spark_bronze
 from dagster_project.on_spark.bronze import arguments, jdbc_url, lake_url
 from dagster_project.solutions import SOLUTIONS
 from dagster_project.spark_jobs import LAUNCHER, DatabricksSparkJobs, LocalSparkJobs
-from generators.catalog import FILE_SOURCES
-from generators.run import write_products
-from generators.sinks.lake import Lake
 from tests.helpers import dataset_args, local_resources, playground
 
 DATABRICKS = SOLUTIONS["databricks"]
@@ -56,33 +56,37 @@ def test_lake_urls_take_the_container_from_the_path() -> None:
 def test_the_databricks_task_runs_the_job_from_the_wheel_with_its_arguments(tmp_path: Path) -> None:
     jobs = DatabricksSparkJobs(host="adb-1.azuredatabricks.net", token="t", storage_account="acct",
                                catalog="playground", volume="/Volumes/playground/bronze/artifacts/",
-                               wheel="data_playground-0.1.0-py3-none-any.whl", secret_scope="playground",
+                               wheels="data_playground-0.1.0-py3-none-any.whl,playground_generators-0.1.0-py3-none-any.whl",
+                               secret_scope="playground",
                                streaming_job_id="123")
     task = jobs.task("dagster_project.on_spark.bronze", ["--source", "users"])
     assert task["spark_python_task"]["python_file"] == f"/Volumes/playground/bronze/artifacts/{LAUNCHER}"
     assert {lib["pypi"]["package"].split("=")[0].split(">")[0] for lib in task["libraries"]} == {
         "dagster-pipes", "duckdb", "sqlalchemy"}
-    wheel, module, *rest = task["spark_python_task"]["parameters"]
-    assert (wheel, module) == ("/Volumes/playground/bronze/artifacts/data_playground-0.1.0-py3-none-any.whl",
-                               "dagster_project.on_spark.bronze")
+    wheels, module, *rest = task["spark_python_task"]["parameters"]
+    assert (wheels, module) == ("/Volumes/playground/bronze/artifacts/data_playground-0.1.0-py3-none-any.whl,"
+                                "/Volumes/playground/bronze/artifacts/playground_generators-0.1.0-py3-none-any.whl",
+                                "dagster_project.on_spark.bronze")
     args = arguments().parse_args(rest)
     assert (args.source, args.lake, args.schema, args.format, args.auto_loader, args.orders_secret) == (
         "users", "abfss://acct.dfs.core.windows.net", "playground.bronze", "delta", True, "playground/orders-url")
 
-    # The launcher runs a module from a zip (a wheel is one) with the arguments after it.
-    archive = tmp_path / "code.whl"
-    with zipfile.ZipFile(archive, "w") as zipped:
+    # The launcher runs a module from zips (a wheel is one) with the arguments after it; the module imports
+    # from the other wheel (the jobs read the catalog of the generators' distribution).
+    with zipfile.ZipFile(tmp_path / "app.whl", "w") as zipped:
         zipped.writestr("somepkg/__init__.py", "")
-        zipped.writestr("somepkg/job.py", "import sys\nprint('ran', sys.argv[1:])\n")
+        zipped.writestr("somepkg/job.py", "import sys\nfrom otherpkg import WORD\nprint(WORD, sys.argv[1:])\n")
+    with zipfile.ZipFile(tmp_path / "other.whl", "w") as zipped:
+        zipped.writestr("otherpkg/__init__.py", "WORD = 'ran'\n")
     launcher = Path(__file__).parents[1] / "dagster_project" / "on_spark" / "launcher.py"
-    out = subprocess.run([sys.executable, str(launcher), str(archive), "somepkg.job", "--source", "users"],
-                         capture_output=True, text=True, check=True, cwd=tmp_path)
+    out = subprocess.run([sys.executable, str(launcher), f"{tmp_path / 'app.whl'},{tmp_path / 'other.whl'}",
+                          "somepkg.job", "--source", "users"], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "ran ['--source', 'users']"
 
 
 # On a cluster: Databricks Runtime's own packages, and what the task installs (CLUSTER_LIBRARIES).
 ON_CLUSTER = {"pyspark", "pyarrow", "numpy", "databricks", "dagster_pipes", "duckdb", "sqlalchemy"}
-OURS = {"dagster_project", "generators"}
+OURS = {"dagster_project", "playground"}
 
 
 def imports(module: str) -> tuple[set[str], set[str]]:
@@ -202,9 +206,9 @@ def test_the_databricks_bronze_job_equals_local_bronze_through_pipes(tmp_path: P
 
     # New files and new orders: each run takes only what is new, and both tiers stay equal.
     write_products(lake, 42, 40, 45)
-    from generators.behaviour import Shop
-    from generators.live import run_trickle
-    from generators.sinks.orders_db import OrdersDB
+    from playground.generators.behaviour import Shop
+    from playground.generators.live import run_trickle
+    from playground.io.orders_db import OrdersDB
 
     with OrdersDB(postgres_url) as db:
         trickled = run_trickle(lake, db, Shop(42, 400, 0), 0, 1000, duration_s=0.5)

@@ -13,13 +13,13 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from playground.errors import PlaygroundError
+from playground.io.bus.embedded import EmbeddedLog
+from playground.io.lake import Lake
 
 from dagster_project.streaming.clock import TimePolicy
 from dagster_project.streaming.engine import BatchResult, flush_parts, process_batch
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
-from generators.errors import PlaygroundError
-from generators.sinks.bus.embedded import EmbeddedLog
-from generators.sinks.lake import Lake
 from tests.helpers import examples
 from tests.streaming_reference import reference_outputs
 

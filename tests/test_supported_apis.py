@@ -36,7 +36,7 @@ def test_private_dagster_imports_are_the_pinned_ones_in_their_module() -> None:
     """No `dagster._...` import in the project but those listed above, each in its one module, and only where
     a type is not exported (type-only imports under TYPE_CHECKING count too)."""
     used = {}
-    for path in [*(REPO / "dagster_project").rglob("*.py"), *(REPO / "generators").rglob("*.py")]:
+    for path in [*(REPO / "dagster_project").rglob("*.py"), *(REPO / "packages").rglob("*.py")]:
         for module in private_imports(path):
             used.setdefault(module, set()).add(str(path.relative_to(REPO)))
     allowed = {module: {where} for module, (where, _, _) in PRIVATE.items()}

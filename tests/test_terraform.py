@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 import typer
+from playground.generators.cli import app
+from playground.io.bus import EVENTHUBS_SETTING
 
 from dagster_project.provisioning.settings import TERRAFORM_DIR, env_settings
 from dagster_project.provisioning.terraform import module_dirs, terraform_command
 from dagster_project.solution_resources import resources_for
 from dagster_project.solutions import SOLUTIONS
-from generators.cli import app
-from generators.sinks.bus import EVENTHUBS_SETTING
 from tests.conftest import ROOT
 from tests.terraform_config import BUILTIN_TYPES, FOLDERS, ROOTS, labels, parsed, resources, text, unquote
 
@@ -201,13 +201,13 @@ def test_the_dockerfiles_install_steps_give_a_working_playground(tmp_path: Path)
     build = dockerfile()[:next(i for i, (op, _) in enumerate(dockerfile()) if op == "FROM" and i > 0)]
     for op, args in build:
         if op == "COPY":
-            *sources, _ = shlex.split(args)
+            *sources, dest = shlex.split(args)
+            target = app_dir / dest
             for source in sources:
                 src = ROOT / source
-                if src.is_dir():
-                    subprocess.run(["cp", "-r", str(src), str(app_dir / source)], check=True)
-                else:
-                    subprocess.run(["cp", str(src), str(app_dir / source)], check=True)
+                into = target / src.name if dest.endswith("/") else target
+                into.parent.mkdir(parents=True, exist_ok=True)
+                subprocess.run(["cp", "-r", str(src), str(into)], check=True)
         elif op == "ENV":
             env.update(dict(pair.split("=", 1) for pair in shlex.split(args)))
         elif op == "RUN" and args.startswith("uv sync"):
@@ -216,6 +216,12 @@ def test_the_dockerfiles_install_steps_give_a_working_playground(tmp_path: Path)
     playground = app_dir / ".venv" / "bin" / "playground"
     assert playground.exists()
     assert not (app_dir / ".venv" / "bin" / "pytest").exists(), "dev tools in the image"
+    # The generators' distribution alone: neither Dagster, nor dbt, nor PySpark, nor DuckDB.
+    [site] = (app_dir / ".venv" / "lib").glob("python3.*/site-packages")
+    installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
+    assert "playground_generators" in installed
+    assert not {name for name in installed if name.startswith(("dagster", "dbt", "pyspark", "duckdb"))}, installed
+    assert not (site / "dagster_project").exists()
     lake = tmp_path / "lake"
     done = subprocess.run([str(playground), "generate", "users", "--count", "200", "--vip-count", "7", "--lake",
                            str(lake), "--quiet"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
@@ -235,8 +241,9 @@ def test_the_databricks_jobs_run_this_repositorys_modules_through_the_launcher()
     [task] = job["task"]
     [python_task] = task["spark_python_task"]
     assert unquote(python_task["python_file"]) == "${databricks_file.launcher.path}"
-    wheel, job_module = (unquote(p) for p in python_task["parameters"][:2])
-    assert (wheel, job_module) == ("${databricks_file.wheel.path}", "dagster_project.on_spark.streaming")
+    wheels, job_module = (unquote(p) for p in python_task["parameters"][:2])
+    assert (wheels, job_module) == ('${join(",", [for wheel in var.wheels : databricks_file.wheels[wheel].path])}',
+                                    "dagster_project.on_spark.streaming")
     assert importlib.util.find_spec(job_module) is not None
     assert "library" not in task  # the wheel is imported, never pip-installed over the cluster's PySpark
     launcher = module["databricks_file"]["launcher"]
@@ -255,7 +262,7 @@ def test_the_databricks_jobs_run_this_repositorys_modules_through_the_launcher()
 def test_the_generators_rates_are_bounded_in_terraform_as_the_generators_bound_them() -> None:
     """A rate the containers' `playground` would refuse is refused at plan time, not by a container restarting
     for good (issue 38, medium 10)."""
-    from generators.rates import MAX_EVENTS_PER_S, MAX_ORDERS_PER_S, MAX_PRODUCTS_PER_S
+    from playground.generators.rates import MAX_EVENTS_PER_S, MAX_ORDERS_PER_S, MAX_PRODUCTS_PER_S
 
     variables = labels(TERRAFORM_DIR / "modules" / "generators", "variable")
     for name, low, high in (("products_per_second", ">= 0", MAX_PRODUCTS_PER_S),

@@ -17,18 +17,19 @@ from dagster import (
     AssetsDefinition,
     AssetSpec,
     Config,
+    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
     multi_asset,
 )
+from playground.catalog import EVENT_SOURCES, FILE_SOURCES, FRESH_ERROR_HOURS, FRESH_WARN_HOURS, SOURCES
 from pydantic import Field
 
 from dagster_project.bronze.checks import check_description, key_rule, source_matched
 from dagster_project.resources import BronzeCopyResource, BusResource, DuckDBFile, LakeResource, OrdersDBResource
 from dagster_project.solutions import BRONZE, LANDING, LOCAL, Solution
 from dagster_project.spark_jobs import SparkJobs
-from generators.catalog import EVENT_SOURCES, FILE_SOURCES
 
 GROUP = BRONZE
 QUARANTINE_CHECK = "quarantine_share"
@@ -95,11 +96,21 @@ def check_results(con, key: AssetKey, table: str, batch_id: str, max_quarantine_
     return results
 
 
+def freshness_policy(table: str) -> FreshnessPolicy | None:
+    """A source that keeps arriving is late when bronze took none of it for an hour, and failing after a
+    day (the catalog's windows, as dbt's source freshness says); lake files change only when regenerated."""
+    if not SOURCES[table].arriving:
+        return None
+    return FreshnessPolicy.time_window(fail_window=timedelta(hours=FRESH_ERROR_HOURS),
+                                       warn_window=timedelta(hours=FRESH_WARN_HOURS))
+
+
 def _spec(solution: Solution, kinds: str):
     """What a bronze asset's definition says of it, kinds by who ingests it (`bronze` or `bronze_job`)."""
     def spec(table: str, description: str) -> dict:
         return {"group_name": solution.group(GROUP), "deps": [solution.key(LANDING, table)],
-                "kinds": set(solution.kinds[kinds]), "owners": [solution.owner], "description": description}
+                "kinds": set(solution.kinds[kinds]), "owners": [solution.owner], "description": description,
+                "freshness_policy": freshness_policy(table)}
 
     return spec
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from playground.catalog import SOURCES
+
 from dagster_project.bronze.store import one_row
-from generators.catalog import SOURCES
 
 if TYPE_CHECKING:  # the checks' names are read when definitions load; duckdb only when they run
     import duckdb

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
+from playground.catalog import EVENT_SOURCES, TOPIC_TYPES
+from playground.io.bus import BusReader
 
 from dagster_project.bronze.decode import create_decoded
 from dagster_project.bronze.store import DUCKDB_TYPES, create_table, one_row, transaction
-from generators.catalog import EVENT_SOURCES, TOPIC_TYPES
-from generators.sinks.bus import BusReader
 
 ENVELOPE_COLUMNS = {"_partition": "INTEGER", "_sequence_number": "BIGINT", "_offset": "BIGINT",
                     "_enqueued_time": "TIMESTAMP", "_ingested_at": "TIMESTAMP", "_batch_id": "VARCHAR"}

@@ -23,12 +23,12 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import numpy as np
 import pyarrow as pa
+from playground.catalog import Source
+from playground.io.lake import Lake
 
 from dagster_project.bronze.decode import clean_records_sql
 from dagster_project.bronze.lines import Lines, Piece, decoded_lines_sql, file_pieces, split_piece
 from dagster_project.bronze.store import DUCKDB_TYPES, committed_in_pieces, create_table, one_row
-from generators.catalog import Source
-from generators.sinks.lake import Lake
 
 FULL_LISTING_EVERY = timedelta(hours=1)
 CHUNK_BYTES = 32 << 20  # a file is read this much at a time

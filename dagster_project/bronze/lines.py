@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
+from playground.catalog import Source
 
 from dagster_project.bronze.decode import decode_sql
-from generators.catalog import Source
 
 # A line longer than this is no record of ours (they are a few KB): it is quarantined by its length, unparsed,
 # and only its first PREVIEW_BYTES are kept in memory and in the quarantine.

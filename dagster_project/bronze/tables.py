@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 import sqlalchemy as sa
+from playground.catalog import TABLE_KEYS, TABLE_TYPES
+from playground.io.orders_db import OrdersDB, items_table, orders_table
 
 from dagster_project.bronze.store import DUCKDB_TYPES, create_table, one_row, transaction
-from generators.catalog import TABLE_KEYS, TABLE_TYPES
-from generators.sinks.orders_db import OrdersDB, items_table, orders_table
 
 SOURCE = "orders"
 ORDER_COLUMNS, ITEM_COLUMNS = ({column: DUCKDB_TYPES[kind] for column, kind in TABLE_TYPES[table].items()}

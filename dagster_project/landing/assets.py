@@ -21,14 +21,14 @@ from dagster import (
     MetadataValue,
     multi_asset,
 )
+from playground.catalog import GENERATIONS, SOURCES
+from playground.generators.scales import Sizes, sizes_for
 from pydantic import Field
 
 from dagster_project.solutions import LANDING, LOCAL, Solution
-from generators.catalog import GENERATIONS, SOURCES
-from generators.scales import Sizes, sizes_for
 
 if TYPE_CHECKING:
-    from generators.run import Manifest
+    from playground.generators.run import Manifest
 
 GROUP = LANDING
 
@@ -55,7 +55,7 @@ def landing_key(source: str, solution: Solution = LOCAL) -> AssetKey:
 
 def with_counted(manifest: "Manifest") -> "list[Manifest]":
     """The manifest, and what it says of the sources it counts (the orders' counts their items) as theirs."""
-    from generators.run import Manifest
+    from playground.generators.run import Manifest
 
     counts = {name: manifest.dirty.get(name, 0) for name, source in SOURCES.items()
               if source.manifest == manifest.source}
@@ -94,7 +94,7 @@ def landing_specs(solution: Solution) -> list[AssetSpec]:
 
 def generated_landing(solution: Solution) -> list[AssetsDefinition]:
     """Each generation of the catalog as a multi-asset of its sources, running its generator
-    (generators/run.py's GENERATORS) with the sizes of the run config."""
+    (playground.generators.run's GENERATORS) with the sizes of the run config."""
     specs = {spec.key.path[-1]: spec for spec in landing_specs(solution)}
     return [_generation_asset(solution, generation, [specs[name] for name in sources])
             for generation, sources in GENERATIONS.items()]
@@ -106,8 +106,8 @@ def _generation_asset(solution: Solution, generation: str, specs: list[AssetSpec
 
     @multi_asset(name=solution.job_name(f"landing_{generation}"), specs=specs, required_resource_keys=sinks)
     def landing(context: AssetExecutionContext, config: LandingConfig) -> Iterator[MaterializeResult]:
-        from generators.room import check_room
-        from generators.run import GENERATORS, Generation, counts_of
+        from playground.generators.room import check_room
+        from playground.generators.run import GENERATORS, Generation, counts_of
 
         resources = context.resources
         lake, sizes = resources.lake.open(), config.sizes()

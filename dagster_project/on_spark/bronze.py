@@ -27,13 +27,13 @@ from contextlib import AbstractContextManager
 
 import duckdb
 import pyarrow as pa
+from playground.catalog import FILE_SOURCES, TABLE_TYPES, Source
 from pyspark import cloudpickle
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from dagster_project.bronze.checks import key_rule, source_matched
 from dagster_project.bronze.lines import decoded_lines_sql, file_pieces, numbered_lines
-from generators.catalog import FILE_SOURCES, TABLE_TYPES, Source
 
 SPARK_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "STRING", "list[str]": "ARRAY<STRING>",
                "timestamp": "TIMESTAMP"}

@@ -64,7 +64,7 @@ def local_spark(warehouse: Path | str, jars: str | None = None) -> SparkSession:
 def export_records(log: object, folder: Path, files: int = 4) -> None:
     """The embedded log's events as Kafka records in JSON lines (value base64), `files` files per
     topic in arrival order, so that the file source reads them as several micro-batches."""
-    from generators.sinks.bus.embedded import EmbeddedLog
+    from playground.io.bus.embedded import EmbeddedLog
 
     assert isinstance(log, EmbeddedLog)
     for topic in ("pageviews", "stars"):

@@ -28,12 +28,12 @@ from dagster import (
     op,
     sensor,
 )
+from playground.errors import PlaygroundError
 from pydantic import Field
 
 from dagster_project.provisioning.settings import TERRAFORM_DIR, write_settings
 from dagster_project.provisioning.terraform import PlanSummary, TerraformResource, fingerprint
 from dagster_project.solutions import Solution
-from generators.errors import PlaygroundError
 
 APPLY_SETTING = "PLAYGROUND_TERRAFORM_APPLY"
 T = TypeVar("T")

@@ -21,8 +21,7 @@ import sys
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-
-from generators.errors import PlaygroundError
+from playground.errors import PlaygroundError
 
 NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 SETTINGS = ("ORDERS_ADMIN_URL", "ORDERS_WRITER", "ORDERS_WRITER_PASSWORD", "ORDERS_READER", "ORDERS_READER_PASSWORD")

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource, InitResourceContext
 from dotenv import dotenv_values
-
-from generators.errors import PlaygroundError
+from playground.errors import PlaygroundError
 
 REPO = Path(__file__).resolve().parents[2]
 # Where the solutions' Terraform roots are (another folder of roots for a try-out, or the tests).

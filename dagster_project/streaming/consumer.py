@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
+from playground.io.bus import BusReader
+from playground.io.lake import Lake
 
 from dagster_project.streaming.clock import TimePolicy
 from dagster_project.streaming.engine import PART_EVERY_S, BatchResult, flush_parts, process_batch
-from generators.sinks.bus import BusReader
-from generators.sinks.lake import Lake
 
 IDLE_CHECKPOINT_BYTES = 16 << 20  # DuckDB's own threshold: at that size of log, checkpoint while idle
 

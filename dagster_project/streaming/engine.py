@@ -23,6 +23,11 @@ from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
+from playground.catalog import EVENT_SOURCES, FILE_SOURCES, TOPIC_TYPES, USERS_FILE, VIP_FILE
+from playground.errors import PlaygroundError
+from playground.io.bus import BusReader
+from playground.io.bus.embedded import EMPTY_EVENTS
+from playground.io.lake import Lake
 
 from dagster_project.bronze.decode import create_decoded
 from dagster_project.bronze.lines import Lines, decoded_lines_sql, file_pieces
@@ -40,11 +45,6 @@ from dagster_project.streaming.clock import (
 )
 from dagster_project.streaming.outputs import FIRST_PENDING, PAGEVIEWS, TABLE_QUERIES, VIEWS, stateful_outputs
 from dagster_project.streaming.scenarios import ENRICHING_USER_FIELDS, OUTPUT_NAMES, OUTPUTS
-from generators.catalog import EVENT_SOURCES, FILE_SOURCES, TOPIC_TYPES, USERS_FILE, VIP_FILE
-from generators.errors import PlaygroundError
-from generators.sinks.bus import BusReader
-from generators.sinks.bus.embedded import EMPTY_EVENTS
-from generators.sinks.lake import Lake
 
 CHECKPOINT_THRESHOLD = "256MB"
 PART_EVERY_S = 10.0  # a long-running consumer writes the lake's parts this often

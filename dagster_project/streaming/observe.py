@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from generators.sinks.lake import Lake
+from playground.io.lake import Lake
 
 
 @dataclass(frozen=True)

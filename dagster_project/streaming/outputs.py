@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import duckdb
+from playground.catalog import PAGEVIEWS_TOPIC, STARS_TOPIC, TOPIC_TYPES
 
 from dagster_project.bronze.store import one_row
 from dagster_project.streaming.clock import SECOND_US
@@ -20,7 +21,6 @@ from dagster_project.streaming.scenarios import (
     HTTP_METHOD_WINDOW_MINUTES,
     OUTPUTS,
 )
-from generators.catalog import PAGEVIEWS_TOPIC, STARS_TOPIC, TOPIC_TYPES
 
 MINUTE_US = 60 * SECOND_US
 WINDOW_US = HTTP_METHOD_WINDOW_MINUTES * MINUTE_US

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from playground.catalog import PAGEVIEW_FIELDS, STAR_FIELDS, TOPICS, USERS_FILE, VIP_FILE
+
 from dagster_project.streaming.scenarios import (
     CORRELATION_MINUTES,
     ENRICHING_USER_FIELDS,
@@ -21,7 +23,6 @@ from dagster_project.streaming.scenarios import (
     HTTP_METHOD_WINDOW_MINUTES,
     OUTPUTS,
 )
-from generators.catalog import PAGEVIEW_FIELDS, STAR_FIELDS, TOPICS, USERS_FILE, VIP_FILE
 
 MODULE_DIR = Path(__file__).resolve().parents[2] / "terraform/modules/stream_analytics"
 QUERY_FILE = MODULE_DIR / "query.asaql"

@@ -23,9 +23,9 @@ from typing import Any
 
 from dagster_dbt import DbtCliResource, DbtProject, DbtProjectPreparer
 from packaging import version
+from playground.errors import PlaygroundError
 
 from dagster_project.solutions import LOCAL, Solution, local_setting
-from generators.errors import PlaygroundError
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT_EXECUTABLE = DBT_DIR / ".venv" / "bin" / "dbt"  # dbt's own environment (dbt_project/pyproject.toml)

@@ -12,7 +12,7 @@
     }) }}
 {% endmacro %}
 
-{# The bronze tables of the bus's topics (generators/catalog.py). #}
+{# The bronze tables of the bus's topics (playground.catalog). #}
 {% macro bronze_event_tables() %}
     {{ return(["pageviews", "stars"]) }}
 {% endmacro %}

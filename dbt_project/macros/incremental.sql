@@ -26,9 +26,9 @@
     {%- if is_incremental() %}
     and not exists (
         select 1 from {{ this }} as existing
-        where {% for key in keys %}existing.{{ key }} = {{ alias }}.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
-          and existing.{{ keys[0] }} between (select min({{ keys[0] }}) from {{ candidates }})
-                                         and (select max({{ keys[0] }}) from {{ candidates }})
+        where
+            {% for key in keys %}existing.{{ key }} = {{ alias }}.{{ key }} and {% endfor %}
+            existing.{{ keys[0] }} between (select min({{ keys[0] }}) from {{ candidates }}) and (select max({{ keys[0] }}) from {{ candidates }})
     )
     {%- endif %}
 {%- endmacro %}

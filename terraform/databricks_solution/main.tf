@@ -22,7 +22,7 @@ module "databricks" {
   containers                         = module.data_lake.containers
   eventhubs_listen_connection_string = module.data_lake.eventhubs_listen_connection_strings["databricks"]
   orders_url                         = module.orders_logins.reader_url
-  wheel                              = var.wheel
+  wheels                             = var.wheels
   streaming_running                  = var.streaming_running
   rbac_propagation                   = var.rbac_propagation
 }

@@ -20,12 +20,12 @@ output "databricks_streaming_job_id" {
 }
 
 output "databricks_volume" {
-  description = "Where the bronze job's wheel and launcher are, and where Dagster Pipes exchanges its files."
+  description = "Where the bronze job's wheels and launcher are, and where Dagster Pipes exchanges its files."
   value       = module.databricks.volume_path
 }
 
-output "databricks_wheel" {
-  value = module.databricks.wheel_file
+output "databricks_wheels" {
+  value = module.databricks.wheel_files
 }
 
 output "databricks_mlflow_experiment" {

@@ -1,6 +1,6 @@
-variable "wheel" {
-  description = "This repository's wheel for the bronze and streaming jobs: `uv build --wheel` writes it to dist/."
-  type        = string
+variable "wheels" {
+  description = "This repository's wheels for the jobs (the project's and packages/generators'): `uv build --all-packages --wheel` writes them to dist/."
+  type        = list(string)
 }
 
 variable "streaming_running" {

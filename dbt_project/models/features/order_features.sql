@@ -2,7 +2,11 @@
 -- pageviews and ratings, never the order's own items or anything at or after its time. Orders a user placed
 -- at the same instant are known together, only after it. The label, order_value, is the order's own.
 with orders as (
-    select order_id, user_id, order_date, order_value
+    select
+        order_id,
+        user_id,
+        order_date,
+        order_value
     from {{ ref('orders') }}
     where user_id is not null and order_date is not null
 ),
@@ -10,8 +14,13 @@ with orders as (
 instants as (
     -- Values summed as exact decimals (they have cents): a float sum depends on the order it is added in,
     -- and an order's features must not move when rows are added elsewhere.
-    select user_id, order_date, count(*) as orders, count(order_value) as valued_orders,
-           sum(cast(order_value as decimal(18, 2))) as orders_value, max(order_value) as max_value
+    select
+        user_id,
+        order_date,
+        count(*) as orders,
+        count(order_value) as valued_orders,
+        sum(cast(order_value as decimal(18, 2))) as orders_value,
+        max(order_value) as max_value
     from orders
     group by user_id, order_date
 ),
@@ -22,8 +31,10 @@ earlier_orders as (
         order_date,
         {% for measure, column in [('prior_orders', 'sum(orders)'), ('prior_valued_orders', 'sum(valued_orders)'),
                                    ('prior_orders_value', 'sum(orders_value)'), ('prior_max_value', 'max(max_value)')] %}
-        {{ column }} over (partition by user_id order by order_date
-                           rows between unbounded preceding and 1 preceding) as {{ measure }},
+        {{ column }} over (
+            partition by user_id order by order_date
+            rows between unbounded preceding and 1 preceding
+        ) as {{ measure }},
         {% endfor %}
         lag(order_date) over (partition by user_id order by order_date) as previous_order_date
     from instants
@@ -32,20 +43,35 @@ earlier_orders as (
 -- Orders and events on one timeline per user; at one instant an order comes first, so the running sums
 -- an order sees hold the events strictly before it.
 timeline as (
-    select user_id, order_date as happened_at, 0 as is_event, 0 as pageviews, 0 as ratings, 0 as stars
+    select
+        user_id,
+        order_date as happened_at,
+        0 as is_event,
+        0 as pageviews,
+        0 as ratings,
+        0 as stars
     from instants
     union all
-    select user_id, event_time, 1, 1, 0, 0 from {{ ref('pageviews') }} where user_id is not null
+    select user_id, event_time, 1, 1, 0, 0  -- noqa: LT09
+    from {{ ref('pageviews') }}
+    where user_id is not null
     union all
-    select user_id, event_time, 1, 0, 1, stars from {{ ref('stars') }} where user_id is not null and stars is not null
+    select user_id, event_time, 1, 0, 1, stars  -- noqa: LT09
+    from {{ ref('stars') }}
+    where user_id is not null and stars is not null
 ),
 
 earlier_events as (
-    select user_id, happened_at, is_event,
+    select
+        user_id,
+        happened_at,
         {% for measure in ['pageviews', 'ratings', 'stars'] %}
-        sum({{ measure }}) over (partition by user_id order by happened_at, is_event
-                                 rows between unbounded preceding and current row) as prior_{{ measure }}{{ ',' if not loop.last }}
+        sum({{ measure }}) over (
+            partition by user_id order by happened_at, is_event
+            rows between unbounded preceding and current row
+        ) as prior_{{ measure }},
         {% endfor %}
+        is_event
     from timeline
 )
 
@@ -65,6 +91,6 @@ select
     cast(e.prior_stars as {{ double_type() }}) / nullif(e.prior_ratings, 0) as prior_mean_stars,
     o.order_value
 from orders as o
-inner join earlier_orders as b on b.user_id = o.user_id and b.order_date = o.order_date
-inner join earlier_events as e on e.user_id = o.user_id and e.happened_at = o.order_date and e.is_event = 0
-left join {{ ref('vip_users') }} as v on v.user_id = o.user_id
+inner join earlier_orders as b on o.user_id = b.user_id and o.order_date = b.order_date
+inner join earlier_events as e on o.user_id = e.user_id and o.order_date = e.happened_at and e.is_event = 0
+left join {{ ref('vip_users') }} as v on o.user_id = v.user_id

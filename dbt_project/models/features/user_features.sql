@@ -10,5 +10,5 @@ select
     coalesce(a.ratings, 0) as ratings,
     cast(a.stars_total as {{ double_type() }}) / nullif(a.ratings, 0) as mean_stars
 from {{ ref('users') }} as u
-left join {{ ref('user_activity') }} as a on a.user_id = u.user_id
-left join {{ ref('vip_users') }} as v on v.user_id = u.user_id
+left join {{ ref('user_activity') }} as a on u.user_id = a.user_id
+left join {{ ref('vip_users') }} as v on u.user_id = v.user_id

@@ -13,5 +13,5 @@ select
     cast(a.stars_total as {{ double_type() }}) / nullif(a.ratings, 0) as avg_stars,
     {{ as_flag('v.user_id is not null') }} as is_vip
 from {{ ref('users') }} as u
-left join {{ ref('user_activity') }} as a on a.user_id = u.user_id
-left join {{ ref('vip_users') }} as v on v.user_id = u.user_id
+left join {{ ref('user_activity') }} as a on u.user_id = a.user_id
+left join {{ ref('vip_users') }} as v on u.user_id = v.user_id

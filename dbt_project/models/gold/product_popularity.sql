@@ -9,4 +9,4 @@ select
     coalesce(s.units_sold, 0) * p.price as revenue,
     rank() over (order by coalesce(s.units_sold, 0) desc) as popularity_rank
 from {{ ref('products') }} as p
-left join {{ ref('product_sales') }} as s on s.product_id = p.product_id
+left join {{ ref('product_sales') }} as s on p.product_id = s.product_id

@@ -1,6 +1,8 @@
 -- How ratings spread over 1-5 stars: count and share of all ratings.
-with ratings as (
-    select stars, count(*) as ratings
+with by_stars as (
+    select
+        stars,
+        count(*) as ratings
     from {{ ref('stars') }}
     where stars is not null
     group by stars
@@ -9,5 +11,6 @@ with ratings as (
 select
     stars,
     ratings,
-    cast(ratings as {{ double_type() }}) / (select sum(ratings) from ratings) as share
-from ratings
+    -- `share` is a keyword in some dialects, and the published column's name (the dashboard reads it).
+    cast(ratings as {{ double_type() }}) / sum(ratings) over () as share  -- noqa: RF04
+from by_stars

@@ -3,21 +3,28 @@
 -- ratings. Incremental: the rows silver took since the last build are added to the totals of their users
 -- (rows of ids that are no user are counted too, so a user who appears later has them). engagements reads it.
 with counted as (
-    select user_id, 1 as pageviews, 0 as orders, 0 as valued_orders, cast(null as {{ double_type() }}) as orders_value,
-           0 as items, 0 as ratings, 0 as stars_total, _ingested_at
+    select
+        user_id,
+        1 as pageviews,
+        0 as orders,
+        cast(null as {{ double_type() }}) as orders_value,
+        0 as items,
+        0 as ratings,
+        0 as stars_total,
+        _ingested_at
     from {{ ref('pageviews') }} as p
     where user_id is not null {{ counted_after('p') }}
     union all
-    select user_id, 0, 1, case when order_value is null then 0 else 1 end, order_value, 0, 0, 0, _ingested_at
+    select user_id, 0, 1, order_value, 0, 0, 0, _ingested_at  -- noqa: LT09
     from {{ ref('orders') }} as o
     where user_id is not null {{ counted_after('o') }}
     union all
-    select o.user_id, 0, 0, 0, cast(null as {{ double_type() }}), 1, 0, 0, i._ingested_at
+    select o.user_id, 0, 0, cast(null as {{ double_type() }}), 1, 0, 0, i._ingested_at  -- noqa: LT09
     from {{ ref('items') }} as i
-    inner join {{ ref('orders') }} as o on o.order_id = i.order_id
+    inner join {{ ref('orders') }} as o on i.order_id = o.order_id
     where o.user_id is not null {{ counted_after('i') }}
     union all
-    select user_id, 0, 0, 0, cast(null as {{ double_type() }}), 0, 1, stars, _ingested_at
+    select user_id, 0, 0, cast(null as {{ double_type() }}), 0, 1, stars, _ingested_at  -- noqa: LT09
     from {{ ref('stars') }} as s
     where user_id is not null and stars is not null {{ counted_after('s') }}
 ),
@@ -27,7 +34,7 @@ added as (
         user_id,
         sum(pageviews) as pageviews,
         sum(orders) as orders,
-        sum(valued_orders) as valued_orders,
+        count(orders_value) as valued_orders,  -- only the orders branch has values
         sum(orders_value) as orders_value,
         sum(items) as items,
         sum(ratings) as ratings,

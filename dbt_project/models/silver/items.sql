@@ -11,7 +11,12 @@ with ranked as (
     {{ new_bronze_rows('b') }}
 )
 
-select order_id, row_id, product_id, _ingested_at
+select
+    order_id,
+    row_id,
+    product_id,
+    _ingested_at
 from ranked as d
-where d.rank_in_key = 1
-{{ not_already_loaded(['order_id', 'row_id']) }}
+where
+    d.rank_in_key = 1
+    {{ not_already_loaded(['order_id', 'row_id']) }}  -- noqa: LT02

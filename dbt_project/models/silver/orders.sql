@@ -12,7 +12,13 @@ with ranked as (
     {{ new_bronze_rows('b') }}
 )
 
-select order_id, user_id, order_date, order_value, _ingested_at
+select
+    order_id,
+    user_id,
+    order_date,
+    order_value,
+    _ingested_at
 from ranked as d
-where d.rank_in_key = 1
-{{ not_already_loaded(['order_id']) }}
+where
+    d.rank_in_key = 1
+    {{ not_already_loaded(['order_id']) }}  -- noqa: LT02

@@ -2,7 +2,7 @@
 with ranked as (
     select
         *,
-        row_number() over (partition by id order by _file_version desc, _line) as rank_in_key
+        row_number() over (partition by id order by _file_version desc, _line asc) as rank_in_key
     from {{ source('bronze', 'products') }}
 )
 

@@ -13,7 +13,14 @@ with ranked as (
     {{ new_bronze_rows('b') }}
 )
 
-select event_id, event_time, user_id, stars, enqueued_time, _ingested_at
+select
+    event_id,
+    event_time,
+    user_id,
+    stars,
+    enqueued_time,
+    _ingested_at
 from ranked as d
-where d.rank_in_key = 1
-{{ not_already_loaded(['event_id']) }}
+where
+    d.rank_in_key = 1
+    {{ not_already_loaded(['event_id']) }}  -- noqa: LT02

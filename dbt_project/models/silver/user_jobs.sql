@@ -7,7 +7,10 @@ with exploded as (
     {{ explode_array(ref('users'), ['user_id', 'ingested_at'], 'jobs', 'job') }}
 )
 
-select user_id, job, max(ingested_at) as ingested_at
+select
+    user_id,
+    job,
+    max(ingested_at) as ingested_at
 from exploded
 where job is not null
 group by user_id, job

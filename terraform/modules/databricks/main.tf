@@ -1,6 +1,6 @@
 # The Databricks solution's engines: a workspace on Unity Catalog reading the lake through an access
 # connector, a catalog with schemas per tier, a SQL warehouse for dbt-databricks, the streaming job
-# (dagster_project/on_spark/streaming.py, from this repository's wheel) and a secret scope.
+# (dagster_project/on_spark/streaming.py, from this repository's wheels) and a secret scope.
 #
 # The lake and the orders database deny by default, and "you cannot use a storage firewall in a standard
 # Azure Databricks deployment" (Databricks: Use Azure managed identities in Unity Catalog). So the
@@ -13,7 +13,7 @@
 locals {
   schemas = ["bronze", "silver", "gold", "streaming", "features", "ml"]
   scope   = "playground"
-  # Runs a module of the wheel on a cluster without pip-installing it (dagster_project/on_spark/launcher.py).
+  # Runs a module of the wheels on a cluster without pip-installing them (dagster_project/on_spark/launcher.py).
   launcher = "${path.module}/../../../dagster_project/on_spark/launcher.py"
 }
 
@@ -164,12 +164,13 @@ resource "databricks_volume" "artifacts" {
   catalog_name = databricks_catalog.playground.name
   schema_name  = databricks_schema.tiers["bronze"].name
   volume_type  = "MANAGED"
-  comment      = "This repository's wheel and launcher for the jobs; Dagster Pipes' files; the bronze job's checkpoints"
+  comment      = "This repository's wheels and launcher for the jobs; Dagster Pipes' files; the bronze job's checkpoints"
 }
 
-resource "databricks_file" "wheel" {
-  source = var.wheel
-  path   = "${databricks_volume.artifacts.volume_path}/${basename(var.wheel)}"
+resource "databricks_file" "wheels" {
+  for_each = toset(var.wheels)
+  source   = each.value
+  path     = "${databricks_volume.artifacts.volume_path}/${basename(each.value)}"
 }
 
 resource "databricks_file" "launcher" {
@@ -263,7 +264,7 @@ resource "databricks_job" "streaming" {
     }
     spark_python_task {
       python_file = databricks_file.launcher.path
-      parameters = [databricks_file.wheel.path, "dagster_project.on_spark.streaming",
+      parameters = [join(",", [for wheel in var.wheels : databricks_file.wheels[wheel].path]), "dagster_project.on_spark.streaming",
       "--storage-account", var.storage_account_name]
     }
   }

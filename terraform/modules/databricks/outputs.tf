@@ -38,12 +38,13 @@ output "access_connector_id" {
 }
 
 output "volume_path" {
-  description = "The artifacts volume: the wheel and launcher, Pipes' files, the bronze job's checkpoints."
+  description = "The artifacts volume: the wheels and launcher, Pipes' files, the bronze job's checkpoints."
   value       = databricks_volume.artifacts.volume_path
 }
 
-output "wheel_file" {
-  value = basename(databricks_file.wheel.path)
+output "wheel_files" {
+  description = "The wheels' file names in the volume, comma-separated, in the order given."
+  value       = join(",", [for wheel in var.wheels : basename(databricks_file.wheels[wheel].path)])
 }
 
 output "mlflow_experiment" {

@@ -46,9 +46,13 @@ variable "orders_url" {
   sensitive   = true
 }
 
-variable "wheel" {
-  description = "Path of this repository's wheel (`uv build --wheel`, in dist/), installed on the streaming job's cluster."
-  type        = string
+variable "wheels" {
+  description = "Paths of this repository's wheels (`uv build --all-packages --wheel`, in dist/): the Dagster project's and the generators' (packages/generators), imported by the jobs' clusters."
+  type        = list(string)
+  validation {
+    condition     = length(var.wheels) > 0 && alltrue([for w in var.wheels : endswith(w, ".whl")])
+    error_message = "wheels lists the .whl files `uv build --all-packages --wheel` writes to dist/ (the project's and packages/generators')."
+  }
 }
 
 variable "streaming_running" {

@@ -90,7 +90,7 @@ variable "products_per_second" {
   type        = number
   default     = 5
 
-  validation { # the bounds the generators take (generators/rates.py)
+  validation { # the bounds the generators take (packages/generators/playground/generators/rates.py)
     condition     = var.products_per_second >= 0 && var.products_per_second <= 100
     error_message = "products_per_second must be a number from 0 up to 100."
   }
@@ -101,7 +101,7 @@ variable "orders_per_second" {
   type        = number
   default     = 5
 
-  validation { # the bounds the generators take (generators/rates.py)
+  validation { # the bounds the generators take (packages/generators/playground/generators/rates.py)
     condition     = var.orders_per_second >= 0 && var.orders_per_second <= 100000
     error_message = "orders_per_second must be a number from 0 up to 100000."
   }
@@ -112,7 +112,7 @@ variable "events_per_second" {
   type        = number
   default     = 1.5
 
-  validation { # the bounds the generators take (generators/rates.py)
+  validation { # the bounds the generators take (packages/generators/playground/generators/rates.py)
     condition     = var.events_per_second > 0 && var.events_per_second <= 50000
     error_message = "events_per_second must be a number above 0 up to 50000."
   }

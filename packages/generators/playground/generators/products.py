@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from generators.blocks import Draws, draw_range
-from generators.catalog import PRICE_RANGE
-from generators.vocab import vocab
+from playground.catalog import PRICE_RANGE
+from playground.generators.blocks import Draws, draw_range
+from playground.generators.vocab import vocab
 
 SHOP = "https://www.playground-shop.cz"
 PAGE_SUFFIXES = ("", "/reviews", "/specs")

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import pyarrow as pa
 
-from generators.errors import PlaygroundError
+from playground.errors import PlaygroundError
 
 # Event Hubs caps a Kafka request at 1 MB; batching below it keeps the producer fast and valid.
 PRODUCER_DEFAULTS = {"linger.ms": 20, "batch.size": 900_000, "compression.type": "none", "acks": "all"}

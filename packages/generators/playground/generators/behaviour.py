@@ -25,10 +25,10 @@ from functools import cache, cached_property
 
 import numpy as np
 
-from generators.blocks import block_rng
-from generators.catalog import ORDER_DATE_MAX, ORDER_DATE_MIN
-from generators.products import product_prices
-from generators.users import vip_ids
+from playground.catalog import ORDER_DATE_MAX, ORDER_DATE_MIN
+from playground.generators.blocks import block_rng
+from playground.generators.products import product_prices
+from playground.generators.users import vip_ids
 
 PRICE_BANDS = 8
 BAND_JITTER = 0.25  # an item's band: level + uniform(-0.125, 0.125), as a share of the bands

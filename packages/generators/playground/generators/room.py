@@ -6,10 +6,10 @@ import os
 import shutil
 from typing import TYPE_CHECKING
 
-from generators.catalog import SOURCES
-from generators.errors import PlaygroundError
-from generators.sinks.bus import embedded_log_path
-from generators.sinks.lake import Lake
+from playground.catalog import SOURCES
+from playground.errors import PlaygroundError
+from playground.io.bus import embedded_log_path
+from playground.io.lake import Lake
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL

@@ -17,12 +17,12 @@ import click
 import typer
 from rich.console import Console
 
-from generators.catalog import GENERATIONS
-from generators.errors import PlaygroundError
-from generators.scales import DEFAULT_CHUNK, DEFAULT_START, DEFAULT_WORKERS, sizes_for
+from playground.catalog import GENERATIONS
+from playground.errors import PlaygroundError
+from playground.generators.scales import DEFAULT_CHUNK, DEFAULT_START, DEFAULT_WORKERS, sizes_for
 
 if TYPE_CHECKING:
-    from generators.run import Manifest
+    from playground.generators.run import Manifest
 
 DEFAULT_LAKE = "data/lake"
 DEFAULT_ORDERS_URL = "sqlite:///data/orders.db"
@@ -119,11 +119,11 @@ def generate(
 ) -> None:
     """Write a fresh data set for SOURCE (or all) into the lake, the orders DB and the event bus."""
     began = time.perf_counter()
-    from generators.dirty import check_rate
-    from generators.rates import MAX_EVENTS_PER_S, check_bounded
-    from generators.room import check_room
-    from generators.run import GENERATORS, Generation, counts_of
-    from generators.sinks.lake import Lake
+    from playground.generators.dirty import check_rate
+    from playground.generators.rates import MAX_EVENTS_PER_S, check_bounded
+    from playground.generators.room import check_room
+    from playground.generators.run import GENERATORS, Generation, counts_of
+    from playground.io.lake import Lake
 
     manifests: list[Manifest] = []
     try:
@@ -182,13 +182,13 @@ def stream(
     plain: PlainOpt = False,
 ) -> None:
     """Stream pageview sessions and stars live, each event stamped with the time it is sent."""
-    from generators.dirty import check_rate
-    from generators.events import StreamConfig
-    from generators.live import run_stream
-    from generators.rates import MAX_DURATION_S, MAX_EVENTS_PER_S, check_bounded
-    from generators.run import population
-    from generators.sinks.bus import open_bus
-    from generators.sinks.lake import Lake
+    from playground.generators.dirty import check_rate
+    from playground.generators.events import StreamConfig
+    from playground.generators.live import run_stream
+    from playground.generators.rates import MAX_DURATION_S, MAX_EVENTS_PER_S, check_bounded
+    from playground.generators.run import population
+    from playground.io.bus import open_bus
+    from playground.io.lake import Lake
 
     try:
         check_bounded("--rate", rate, MAX_EVENTS_PER_S)
@@ -222,12 +222,12 @@ def trickle(
     plain: PlainOpt = False,
 ) -> None:
     """Keep products and orders arriving, continuing the data set where it ends."""
-    from generators.dirty import check_rate
-    from generators.live import run_trickle
-    from generators.rates import MAX_DURATION_S, MAX_ORDERS_PER_S, MAX_PRODUCTS_PER_S, check_bounded
-    from generators.run import population
-    from generators.sinks.lake import Lake
-    from generators.sinks.orders_db import OrdersDB
+    from playground.generators.dirty import check_rate
+    from playground.generators.live import run_trickle
+    from playground.generators.rates import MAX_DURATION_S, MAX_ORDERS_PER_S, MAX_PRODUCTS_PER_S, check_bounded
+    from playground.generators.run import population
+    from playground.io.lake import Lake
+    from playground.io.orders_db import OrdersDB
 
     try:
         check_bounded("--products-per-s", products_per_s, MAX_PRODUCTS_PER_S, zero=True)

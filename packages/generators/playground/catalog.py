@@ -1,6 +1,6 @@
 """The catalog: every source once, from its generator to bronze. Each source's fields and their types,
 its key, where it lands (a lake folder, a table of the orders database, a topic of the bus), whether it
-may repeat a record, and what dbt says of its table. The generators, the sinks, landing's and bronze's
+may repeat a record, and what dbt says of its table. The generators, the I/O layer, landing's and bronze's
 assets, the sensors, the key checks, bronze's DDL and dbt's models/sources.yml (rendered by
 `python -m dagster_project.bronze.catalog`) derive from it.
 
@@ -59,6 +59,13 @@ ITEM_TYPES = {"orderId": "int", "rowId": "int", "productId": "int"}
 
 
 SCALE_NAMES = ("small", "medium", "large")
+
+
+# How long a source that keeps arriving may go without bronze taking any of it: a warning after an hour,
+# an error after a day. dbt's source freshness (models/sources.yml) and the freshness policy of its bronze
+# asset in Dagster both say this.
+FRESH_WARN_HOURS = 1
+FRESH_ERROR_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,7 @@ FILE_SOURCES = {name: source for name, source in SOURCES.items() if source.lands
 EVENT_SOURCES = {name: source for name, source in SOURCES.items() if source.lands == "bus"}
 TOPICS = tuple(EVENT_SOURCES)
 TOPIC_TYPES = {name: source.types for name, source in EVENT_SOURCES.items()}
-# The orders database's tables and their primary keys (generators/sinks/orders_db.py makes the SQL tables).
+# The orders database's tables and their primary keys (playground.io.orders_db makes the SQL tables).
 TABLE_TYPES = {name: source.types for name, source in SOURCES.items() if source.lands == "orders_db"}
 TABLE_KEYS = {name: SOURCES[name].key for name in TABLE_TYPES}
 # Each generator run and the sources it writes, in the order they are generated; the first is the one

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from generators.errors import PlaygroundError
-from generators.sinks.bus.kafka import parse_connection_string
+from playground.errors import PlaygroundError
+from playground.io.bus.kafka import parse_connection_string
 
 
 class EventHubsBus:

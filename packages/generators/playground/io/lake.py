@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from generators.errors import PlaygroundError
+from playground.errors import PlaygroundError
 
 AZURE_PROTOCOLS = ("abfs", "abfss", "az")
 # Each local folder's log of the names written into it, oldest first, under a first line naming the log:

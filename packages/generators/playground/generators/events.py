@@ -19,13 +19,13 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
-from generators.behaviour import Shop, page_latency
-from generators.blocks import RNG_BLOCK, Draws, block_rng
-from generators.catalog import PAGEVIEW_FIELDS, PAGEVIEWS_TOPIC, STAR_FIELDS, STARS_TOPIC
-from generators.dirty import CLEAN, DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, spoil
-from generators.errors import PlaygroundError
-from generators.products import SHOP
-from generators.vocab import user_agents, vocab
+from playground.catalog import PAGEVIEW_FIELDS, PAGEVIEWS_TOPIC, STAR_FIELDS, STARS_TOPIC
+from playground.errors import PlaygroundError
+from playground.generators.behaviour import Shop, page_latency
+from playground.generators.blocks import RNG_BLOCK, Draws, block_rng
+from playground.generators.dirty import CLEAN, DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, spoil
+from playground.generators.products import SHOP
+from playground.generators.vocab import user_agents, vocab
 
 MAX_PAGEVIEWS = 30
 SESSION_GAP_S = (10.0, 5.0)      # gauss(mean, sd) between session starts, at the original pace

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from generators.blocks import Draws, block_rng, draw_range
-from generators.errors import PlaygroundError
-from generators.vocab import vocab
+from playground.errors import PlaygroundError
+from playground.generators.blocks import Draws, block_rng, draw_range
+from playground.generators.vocab import vocab
 
 # Ages 18..90 on the day the original data set ends (2022-08-13).
 BIRTH_FIRST = np.datetime64("1932-08-13")

@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from generators.behaviour import Shop
-from generators.blocks import chunks
-from generators.catalog import (
+from playground.catalog import (
     GENERATIONS,
     MANIFESTS_DIR,
     PAGEVIEWS_TOPIC,
@@ -25,18 +23,20 @@ from generators.catalog import (
     VIP_FILE,
     product_file,
 )
-from generators.dirty import DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, render_json_lines
-from generators.events import EventBatch, EventStream, StreamConfig
-from generators.orders import OrderBatch, orders_batch
-from generators.parallel import ordered_map, prefetch
-from generators.products import products_frame
-from generators.scales import DEFAULT_CHUNK, DEFAULT_START, DEFAULT_WORKERS, Sizes
-from generators.sinks.lake import Lake
-from generators.users import users_frame, vip_frame, vip_ids
+from playground.generators.behaviour import Shop
+from playground.generators.blocks import chunks
+from playground.generators.dirty import DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, render_json_lines
+from playground.generators.events import EventBatch, EventStream, StreamConfig
+from playground.generators.orders import OrderBatch, orders_batch
+from playground.generators.parallel import ordered_map, prefetch
+from playground.generators.products import products_frame
+from playground.generators.scales import DEFAULT_CHUNK, DEFAULT_START, DEFAULT_WORKERS, Sizes
+from playground.generators.users import users_frame, vip_frame, vip_ids
+from playground.io.lake import Lake
 
 if TYPE_CHECKING:  # SQLAlchemy and the bus clients load only where orders or events are written
-    from generators.sinks.bus import EventBus
-    from generators.sinks.orders_db import OrdersDB
+    from playground.io.bus import EventBus
+    from playground.io.orders_db import OrdersDB
 
 USER_DIRT = (MALFORMED, MISSING_FIELD, DUPLICATE)
 VIP_DIRT = (MALFORMED, ORPHAN, DUPLICATE)
@@ -248,7 +248,7 @@ def _products(run: Generation) -> list[Manifest]:
 
 
 def _orders(run: Generation) -> list[Manifest]:
-    from generators.sinks.orders_db import OrdersDB  # SQLAlchemy: only where orders are written
+    from playground.io.orders_db import OrdersDB  # SQLAlchemy: only where orders are written
 
     shop = population(run.lake, run.sizes, run.seed, run.behaviour)
     with OrdersDB(run.orders_url) as db:
@@ -261,7 +261,7 @@ def _orders(run: Generation) -> list[Manifest]:
 
 
 def _events(run: Generation) -> list[Manifest]:
-    from generators.sinks.bus import open_bus  # a bus client: only where events are sent
+    from playground.io.bus import open_bus  # a bus client: only where events are sent
 
     shop = population(run.lake, run.sizes, run.seed)
     config = StreamConfig(run.seed, shop.users, shop.products, run.start, run.rate, run.dirty_rate, run.behaviour)

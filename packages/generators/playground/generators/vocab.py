@@ -1,6 +1,6 @@
 """Czech vocabularies (Faker's cs_CZ lists), as polars Series that generators index with numpy.
 
-The lists are read from vocab_cs_CZ.json, which `python -m generators.vocab` renders from Faker (a
+The lists are read from vocab_cs_CZ.json, which `python -m playground.generators.vocab` renders from Faker (a
 test checks it is still Faker's): importing Faker and finding its locales took a tenth of a second of
 every command's start. Only pageviews' user agents are made by Faker when asked for.
 """

@@ -8,8 +8,8 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from generators.catalog import SCALE_NAMES, SOURCES
-from generators.errors import PlaygroundError
+from playground.catalog import SCALE_NAMES, SOURCES
+from playground.errors import PlaygroundError
 
 DEFAULT_CHUNK = 65_536  # records per chunk: memory is bounded by it
 DEFAULT_WORKERS = os.cpu_count() or 2

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.schema import CreateTable
 
-from generators.catalog import TABLE_KEYS, TABLE_TYPES
-from generators.errors import PlaygroundError
+from playground.catalog import TABLE_KEYS, TABLE_TYPES
+from playground.errors import PlaygroundError
 
 INSERT_BATCH = 10_000
 _SQL_TYPES = {"int": sa.Integer, "float": sa.Float, "timestamp": sa.DateTime}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from generators.errors import PlaygroundError
+from playground.errors import PlaygroundError
 
 SEGMENT_EVENTS = 10_000
 EMPTY_EVENTS = pa.schema([("topic", pa.string()), ("partition", pa.int32()), ("sequence_number", pa.int64()),

@@ -8,15 +8,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from generators.behaviour import Shop
-from generators.catalog import PAGEVIEWS_TOPIC, PRODUCTS_DIR, STARS_TOPIC
-from generators.events import EventStream, StreamConfig
-from generators.orders import orders_batch
-from generators.parallel import prefetch
-from generators.run import Manifest, load_manifest, publish, write_products
-from generators.sinks.bus import EventBus
-from generators.sinks.lake import Lake
-from generators.sinks.orders_db import OrdersDB
+from playground.catalog import PAGEVIEWS_TOPIC, PRODUCTS_DIR, STARS_TOPIC
+from playground.generators.behaviour import Shop
+from playground.generators.events import EventStream, StreamConfig
+from playground.generators.orders import orders_batch
+from playground.generators.parallel import prefetch
+from playground.generators.run import Manifest, load_manifest, publish, write_products
+from playground.io.bus import EventBus
+from playground.io.lake import Lake
+from playground.io.orders_db import OrdersDB
 
 TICK_S = 0.05
 ORDER_BATCH = 100  # the original inserted orders 100 at a time

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import polars as pl
 
-from generators.blocks import Draws, draw_range
-from generators.errors import PlaygroundError
+from playground.errors import PlaygroundError
+from playground.generators.blocks import Draws, draw_range
 
 MALFORMED, MISSING_FIELD, ORPHAN, DUPLICATE = "malformed", "missing_field", "orphan", "duplicate"
 CLEAN = -1

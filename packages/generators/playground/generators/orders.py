@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from generators.behaviour import Shop, order_seconds
-from generators.blocks import Draws, draw_range
-from generators.catalog import ITEMS_PER_ORDER, ORDER_DATE_MAX, ORDER_DATE_MIN
-from generators.dirty import CLEAN, DUPLICATE, MISSING_FIELD, dirty_plan
-from generators.errors import PlaygroundError
+from playground.catalog import ITEMS_PER_ORDER, ORDER_DATE_MAX, ORDER_DATE_MIN
+from playground.errors import PlaygroundError
+from playground.generators.behaviour import Shop, order_seconds
+from playground.generators.blocks import Draws, draw_range
+from playground.generators.dirty import CLEAN, DUPLICATE, MISSING_FIELD, dirty_plan
 
 ORPHAN_USER, ORPHAN_PRODUCT = "orphan_user", "orphan_product"
 ORDER_DIRT = (ORPHAN_USER, ORPHAN_PRODUCT, MISSING_FIELD, DUPLICATE)

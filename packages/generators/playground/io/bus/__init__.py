@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from generators.errors import PlaygroundError
+from playground.errors import PlaygroundError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -62,19 +62,19 @@ def open_bus(spec: str, partitions: int = 2) -> EventBus:
     `eventhubs` (Event Hubs' Kafka endpoint) or `eventhubs-amqp` (azure-eventhub); the Event Hubs
     connection string comes from EVENTHUBS_CONNECTION_STRING."""
     if spec.startswith("kafka://"):
-        from generators.sinks.bus.kafka import KafkaBus, bootstrap_servers
+        from playground.io.bus.kafka import KafkaBus, bootstrap_servers
 
         return KafkaBus({"bootstrap.servers": bootstrap_servers(spec)})
     if spec in ("eventhubs", "eventhubs-amqp"):
         connection = _eventhubs_connection(spec)
         if spec == "eventhubs":
-            from generators.sinks.bus.kafka import KafkaBus, eventhubs_kafka_config
+            from playground.io.bus.kafka import KafkaBus, eventhubs_kafka_config
 
             return KafkaBus(eventhubs_kafka_config(connection))
-        from generators.sinks.bus.eventhubs import EventHubsBus
+        from playground.io.bus.eventhubs import EventHubsBus
 
         return EventHubsBus(connection)
-    from generators.sinks.bus.embedded import EmbeddedLog
+    from playground.io.bus.embedded import EmbeddedLog
 
     return EmbeddedLog(_embedded_path(spec), partitions=partitions)
 
@@ -83,13 +83,13 @@ def open_reader(spec: str) -> BusReader:
     """A reader of the bus `spec` names (as open_bus): the embedded log, or Kafka / Event Hubs through
     the Kafka protocol. Event Hubs is read through its Kafka endpoint whichever way it was written."""
     if spec.startswith("kafka://"):
-        from generators.sinks.bus.kafka import KafkaReader, bootstrap_servers
+        from playground.io.bus.kafka import KafkaReader, bootstrap_servers
 
         return KafkaReader({"bootstrap.servers": bootstrap_servers(spec)}, spec)
     if spec in ("eventhubs", "eventhubs-amqp"):
-        from generators.sinks.bus.kafka import KafkaReader, eventhubs_kafka_config
+        from playground.io.bus.kafka import KafkaReader, eventhubs_kafka_config
 
         return KafkaReader(eventhubs_kafka_config(_eventhubs_connection(spec)), "Event Hubs' Kafka endpoint")
-    from generators.sinks.bus.embedded import EmbeddedLog
+    from playground.io.bus.embedded import EmbeddedLog
 
     return EmbeddedLog(_embedded_path(spec), readonly=True)

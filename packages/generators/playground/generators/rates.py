@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from generators.errors import PlaygroundError
+from playground.errors import PlaygroundError
 
 # Events a second: 2.5 times the streaming goal (20,000/s, issue 40). Sessions last minutes, so the events
 # waiting for their time grow with the rate: a stream's peak is 0.85 GB at 20,000/s, 1.2 GB at 50,000/s and

@@ -1,1 +1,0 @@
-"""Seeded, vectorised generators for the playground's sources and the sinks they land in."""

@@ -1,0 +1,1 @@
+"""Seeded, vectorised generators for the playground's sources, writing through playground.io."""

@@ -27,18 +27,12 @@ UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 # Where the dashboard is served (Dagster's gold and streaming assets link to it: PLAYGROUND_DASHBOARD_URL).
 DASHBOARD_PORT ?= 8501
-DASHBOARD_URL = http://$(UI_HOST):$(DASHBOARD_PORT)
-STREAMLIT := $(DASHBOARD_DIR)/.venv/bin/streamlit run $(DASHBOARD_DIR)/app.py --server.headless true \
-	--server.address $(UI_HOST) --server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false \
-	--client.toolbarMode viewer
 # The MLflow UI (the order value model's runs and versions), on the local tracking store (PLAYGROUND_MLFLOW).
 MLFLOW_PORT ?= 5000
-MLFLOW_URL = http://$(UI_HOST):$(MLFLOW_PORT)
 MLFLOW_STORE = $(abspath $(or $(PLAYGROUND_MLFLOW),data/mlflow))
-# No telemetry, and no job runner (MLflow's GenAI jobs: seven worker processes that outlive a stopped server).
-MLFLOW_UI := MLFLOW_DISABLE_TELEMETRY=true MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(ML_DIR)/.venv/bin/mlflow server \
-	--backend-store-uri sqlite:///$(MLFLOW_STORE)/mlflow.db --default-artifact-root $(MLFLOW_STORE)/artifacts \
-	--host $(UI_HOST) --port $(MLFLOW_PORT)
+# How make up and make dashboard start their services (dagster_project/up.py).
+UP := $(BIN)/python -m dagster_project.up --host $(UI_HOST) --ui-port $(UI_PORT) --dashboard-port $(DASHBOARD_PORT) \
+	--mlflow-port $(MLFLOW_PORT) --mlflow-store $(MLFLOW_STORE)
 
 .PHONY: help setup setup-cloud cloud-packages setup-dev setup-dashboard system-deps prepare demo up dashboard test test-unit test-integration test-e2e lint bench clean
 
@@ -103,6 +97,7 @@ DBT_PROJECT := $(shell find $(DBT_DIR)/models $(DBT_DIR)/macros) $(DBT_DIR)/dbt_
 
 prepare: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	@$(BIN)/python -m compileall -q packages/generators/playground dagster_project >/dev/null
+	@$(BIN)/python -c 'from dagster_project.environment import install; install()'  # README's commands: the instance
 
 $(MANIFEST): $(DBT_PROJECT)
 	@$(BIN)/python -m dagster_project.transform.dbt_cli parse
@@ -121,19 +116,11 @@ system-deps:
 demo: setup
 	@$(BIN)/python -m dagster_project.demo
 
-# Data keeps arriving and the sensors ingest it: open http://$(UI_HOST):$(UI_PORT). Ctrl-C stops Dagster;
-# the stream and the trickle are stopped (SIGTERM, handled cleanly) when it returns, and so is any code
-# server Dagster started for this instance while stopping (it would wait 45 s for a heartbeat).
+# Data keeps arriving and the sensors ingest it: open http://$(UI_HOST):$(UI_PORT). The terminal says where
+# everything is and a line a minute of what the runs did; every service logs to .dagster/logs/up-<time>/.
+# One Ctrl-C stops them all, Dagster first, a line each (dagster_project/up.py).
 up: setup setup-dashboard
-	@trap 'kill $$(jobs -p) 2>/dev/null; pkill -f -- "--instance-ref.*$(DAGSTER_HOME)/" 2>/dev/null' EXIT; \
-	$(BIN)/playground stream --rate 50 & \
-	$(BIN)/playground trickle --products-per-s 0.2 --orders-per-s 20 & \
-	$(STREAMLIT) >/dev/null 2>&1 & \
-	echo "Dashboard at $(DASHBOARD_URL)"; \
-	mkdir -p $(MLFLOW_STORE); $(MLFLOW_UI) >/dev/null 2>&1 & \
-	echo "MLflow UI at $(MLFLOW_URL)"; \
-	$(BIN)/python -m dagster_project.ui_ready http://$(UI_HOST):$(UI_PORT) & \
-	PLAYGROUND_DASHBOARD_URL=$(DASHBOARD_URL) PLAYGROUND_MLFLOW_URL=$(MLFLOW_URL) $(BIN)/dagster dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
+	@$(UP)
 
 test: setup-dev lint
 	$(BIN)/pytest
@@ -163,8 +150,7 @@ lint: $(UV)
 
 # What the platform made, in the browser: gold and the streaming outputs (run `make demo` first).
 dashboard: setup setup-dashboard
-	@echo "Dashboard at $(DASHBOARD_URL) (Ctrl-C stops it)"
-	@$(STREAMLIT)
+	@$(UP) --dashboard-only
 
 bench: setup-dev
 	$(BIN)/python -m bench

@@ -21,6 +21,7 @@ from dagster import DagsterInstance
 ROOT = Path(__file__).resolve().parents[1]
 # Named apart in the repository: Dagster warns about a dagster.yaml in a working folder that is not its home.
 SETTINGS = ROOT / "dagster_instance.yaml"
+PREPARED = ".prepared"  # written last: a home holding it has its settings and its storage
 
 
 def prepare(home: Path | str) -> Path:
@@ -33,6 +34,7 @@ def prepare(home: Path | str) -> Path:
         with DagsterInstance.from_config(str(home)) as instance, redirect_stdout(io.StringIO()), \
                 redirect_stderr(io.StringIO()):  # its progress bars
             instance.upgrade(print_fn=lambda _message: None)
+        (home / PREPARED).touch()
     return home
 
 

@@ -8,6 +8,9 @@ forever. With this launcher (dagster_instance.yaml), the daemon marks such a run
 and frees its slots (`free_slots_after_run_end_seconds`), and the queue moves on.
 """
 
+from pathlib import Path
+from typing import Any
+
 from dagster import DagsterEventType, DagsterRun, DefaultRunLauncher
 
 # A launcher's health check answers in these types, which Dagster does not export: the one private import,
@@ -16,6 +19,9 @@ from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 
 # A process started later than its run cannot be its worker: the run's pid was reused.
 CLOCK_SLACK_S = 1.0
+# In the instance's folder while `make up` stops (dagster_project/up.py): a run the daemon launches then
+# is canceled instead of started, so nothing begins after the Ctrl-C.
+STOPPING = ".stopping"
 
 
 def process_alive(pid: int, started_by: float) -> bool:
@@ -30,6 +36,14 @@ def process_alive(pid: int, started_by: float) -> bool:
 
 
 class LocalRunLauncher(DefaultRunLauncher):
+    def launch_run(self, context: Any) -> None:
+        home = self._instance.root_directory
+        if home and (Path(home) / STOPPING).exists():
+            self._instance.report_run_canceled(context.dagster_run, message="Not started: `make up` is stopping "
+                                                                            "(Ctrl-C).")
+            return
+        super().launch_run(context)
+
     @property
     def supports_check_run_worker_health(self) -> bool:
         return True

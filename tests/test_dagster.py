@@ -18,7 +18,7 @@ from playground.errors import PlaygroundError
 from dagster_project.assembly import build_definitions
 from dagster_project.instance import prepare
 from dagster_project.solution_resources import resources_for
-from dagster_project.solutions import SOLUTIONS
+from dagster_project.solutions import SOLUTIONS, local_environment
 from dagster_project.transform.dbt_cli import DBT_DIR, KEPT_RUN_TARGETS
 from tests.conftest import ROOT
 from tests.helpers import events, local_assets, local_resources, table_rows
@@ -231,15 +231,17 @@ def test_dagster_cli_materializes_everything(tmp_path: Path) -> None:
 @pytest.mark.e2e
 def test_dg_lists_and_launches_the_same_definitions(tmp_path: Path) -> None:
     """`dg`, Dagster's newer CLI, sees the repository as one project (pyproject's [tool.dg])."""
-    env = {**os.environ, "PLAYGROUND_TARGET": "local", "PLAYGROUND_LAKE": str(tmp_path / "lake"),
-           "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}", "PLAYGROUND_BUS": str(tmp_path / "ev.db"),
-           "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb"), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    env = {**{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}, "PLAYGROUND_TARGET": "local",
+           "PLAYGROUND_LAKE": str(tmp_path / "lake"), "PLAYGROUND_ORDERS_URL": f"sqlite:///{tmp_path / 'orders.db'}",
+           "PLAYGROUND_BUS": str(tmp_path / "ev.db"), "PLAYGROUND_WAREHOUSE": str(tmp_path / "wh.duckdb"),
+           "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     prepare(tmp_path / "dagster_home")
     dg = str(Path(sys.executable).parent / "dg")
     listed = subprocess.run([dg, "list", "defs", "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=300)
     assert listed.returncode == 0, listed.stderr[-3000:]
     assert sorted(a["asset_key"] for a in json.loads(listed.stdout)["assets"]) == local_keys()
+    assert "virtual environment" not in listed.stderr  # .venv/bin/dg without activating .venv: no warning
     launched = subprocess.run([dg, "launch", "--assets", "group:landing,group:bronze",
                                "--config-json", json.dumps(run_config(SMALL))],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -249,3 +251,87 @@ def test_dg_lists_and_launches_the_same_definitions(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM bronze.users").fetchone()[0] == 300
         assert con.execute("SELECT count(*) FROM bronze.orders").fetchone()[0] == 500
+
+
+def plain_shell(tmp_path: Path) -> dict[str, str]:
+    """A shell that exported nothing of Dagster's: no DAGSTER_HOME, a HOME of its own (where Dagster would
+    write its telemetry id), the playground's stores under tmp_path so the test keeps the repository's data."""
+    stores = {k: v for k, v in local_environment(str(tmp_path)).items() if k.startswith("PLAYGROUND_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "PLAYGROUND_"))}
+    (tmp_path / "home").mkdir(exist_ok=True)
+    return {**env, **stores, "HOME": str(tmp_path / "home"), "PLAYGROUND_TARGET": "local"}
+
+
+@pytest.mark.e2e
+def test_the_readmes_cli_commands_use_the_projects_instance_from_a_plain_shell(tmp_path: Path) -> None:
+    """`.venv/bin/dagster asset materialize …` typed in a plain shell at the repository's root runs in the
+    project's instance (.dagster/: the UI's history, its pools), with no welcome banner or telemetry file;
+    `dagster asset list` with no location finds the project (dagster_project/environment.py)."""
+    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+    dagster = str(Path(sys.executable).parent / "dagster")
+    env = plain_shell(tmp_path)
+    listed = subprocess.run([dagster, "asset", "list"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert set(listed.stdout.split()) == set(local_keys())
+
+    instance = DagsterInstance.from_config(str(ROOT / ".dagster"))
+    before = {run.run_id for run in instance.get_runs()}
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"ops": {"landing_products": {"config": SMALL}}}))
+    for command in (["--select", "landing/products", "-m", "dagster_project.definitions"],  # as the README has it
+                    ["--select", "landing/products"]):  # as a Dagster user types it first
+        done = subprocess.run([dagster, "asset", "materialize", *command, "--config", str(config)], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "Welcome to Dagster" not in done.stdout + done.stderr
+    runs = [run for run in instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.SUCCESS]))
+            if run.run_id not in before and run.asset_selection == {AssetKey(["landing", "products"])}]
+    assert len(runs) == 2
+    assert not (tmp_path / "home" / ".dagster").exists()  # no telemetry id, no instance of its own
+    assert len(list((tmp_path / "lake/landing/products").glob("*.json"))) == SMALL["counts"]["products"]
+
+
+@pytest.mark.e2e
+def test_two_runs_at_once_on_a_new_home_find_it_prepared(tmp_path: Path) -> None:
+    """Two `dagster asset materialize` started together on a new, empty DAGSTER_HOME: the first prepares it
+    (settings with the pools, storage) under a lock while the second waits, and both runs succeed on one
+    schema (no second `alembic_version` row)."""
+    import sqlite3
+
+    home = tmp_path / "new_home"
+    env = {**plain_shell(tmp_path), "DAGSTER_HOME": str(home)}
+    home.mkdir()
+    dagster = str(Path(sys.executable).parent / "dagster")
+    runs = [subprocess.Popen([dagster, "asset", "materialize", "--select", selection, "--config-json",
+                              json.dumps({"ops": {op: {"config": SMALL}}})],
+                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for selection, op in (("landing/users,landing/vip_users", "landing_users"),
+                                  ("landing/products", "landing_products"))]
+    for run in runs:
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err[-3000:]
+    assert (home / "dagster.yaml").read_text() == (ROOT / "dagster_instance.yaml").read_text()
+    for database in home.rglob("*.db"):
+        with sqlite3.connect(database) as con:
+            if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone():
+                assert con.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1, database
+
+
+def test_the_environment_points_dagsters_cli_at_the_project_only_where_nothing_else_is_given() -> None:
+    from dagster_project.environment import HOME, apply, default_location_variable
+
+    assert default_location_variable(["/r/.venv/bin/dagster", "asset", "list"]) == "DAGSTER_CLI_ASSET_LIST_MODULE_NAME"
+    assert default_location_variable(["dagster", "job", "execute", "-j", "streaming_consumer"]) == \
+        "DAGSTER_CLI_JOB_EXECUTE_MODULE_NAME"
+    for given in (["-m", "x"], ["--module-name=x"], ["-f", "x.py"], ["--package-name", "x"], ["-w", "w.yaml"]):
+        assert default_location_variable(["dagster", "asset", "materialize", "--select", "*", *given]) is None
+    for other in (["dagster", "dev"], ["dagster", "asset", "--help"], ["dg", "list", "defs"], ["python", "-c"]):
+        assert default_location_variable(other) is None
+    environ = {"DAGSTER_HOME": "/elsewhere"}
+    apply(environ, ["python", "-c"])
+    assert environ == {"DAGSTER_HOME": "/elsewhere"}  # what the user set stays
+    environ = {}
+    apply(environ, ["dagster", "asset", "list", "-m", "x"])
+    assert environ == {"DAGSTER_HOME": str(HOME)}

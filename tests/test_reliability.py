@@ -527,3 +527,20 @@ def test_a_run_waiting_for_a_pool_sleeps_says_who_holds_it_and_stops_on_ctrl_c(t
             if process is not None and process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def test_a_run_launched_while_make_up_stops_is_canceled_not_started(tmp_path: Path) -> None:
+    """Between the Ctrl-C and the daemon's end, the daemon may still launch a queued run: with the instance
+    marked as stopping (dagster_project/up.py), the launcher cancels it instead of starting a process."""
+    from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
+    from dagster._core.launcher import LaunchRunContext
+
+    from dagster_project.instance import prepare
+    from dagster_project.run_launcher import STOPPING
+
+    home = prepare(tmp_path / "home")
+    with DagsterInstance.from_config(str(home)) as instance:
+        run = instance.add_run(DagsterRun(job_name="refresh", run_id="a" * 36, status=DagsterRunStatus.NOT_STARTED))
+        (home / STOPPING).touch()
+        instance.run_launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
+        assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.CANCELED

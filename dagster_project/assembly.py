@@ -52,8 +52,7 @@ def build_definitions(name: str) -> Definitions:
     refresh = sensors.refresh_job(solution)
     jobs: list = [refresh]
     schedules = []
-    sensor_list = [*sensors.bronze_sensors(solution, sensor_status),
-                   sensors.refresh_automation(solution, sensor_status)]
+    sensor_list = [sensors.bronze_sensor(solution, sensor_status), sensors.refresh_automation(solution, sensor_status)]
     cron = sensors.refresh_cron()
 
     if solution.landing == "generates":

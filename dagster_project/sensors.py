@@ -2,18 +2,17 @@
 that keeps the streaming consumer running, the cloud's landing reports, and the jobs and schedules of a
 solution.
 
-Each sensor keeps its cursor in Dagster: a fingerprint of the file names and write logs, the highest
-orderId, the end sequence numbers of the bus partitions. A run is requested only when the cursor
-moves, with the cursor as run key, so the same data never asks twice; and never while a run for the
-same assets is queued or running, so the queue holds at most one run a sensor. The cursor stays
-where it was then, and the first tick after that run ends requests what arrived meanwhile.
+The new-data sensor keeps its cursor in Dagster: per source a fingerprint of the file names and write
+logs, the highest orderId, the end sequence numbers of the bus partitions. A run is requested only for the
+sources whose part moved, with the cursor as run key, so the same data never asks twice; and never while a
+run for the same assets is queued or running, so the queue holds at most one run a sensor. A source's part
+stays where it was then, and the first tick after that run ends requests what arrived meanwhile.
 """
 
 import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -61,17 +60,6 @@ def run_in_progress(context: SensorEvaluationContext, keys: list[AssetKey]) -> s
     return None
 
 
-def _moved(context: SensorEvaluationContext, state: dict, keys: list[AssetKey], what: str
-           ) -> SensorResult | SkipReason:
-    cursor = json.dumps(state, sort_keys=True)
-    if cursor == context.cursor:
-        return SkipReason(f"no new {what}")
-    if busy := run_in_progress(context, keys):
-        return SkipReason(f"new {what}, requested once run {busy[:8]} for these assets ends")
-    run_key = hashlib.sha256(cursor.encode()).hexdigest()[:16]
-    return SensorResult(run_requests=[RunRequest(run_key=run_key, asset_selection=keys)], cursor=cursor)
-
-
 def _digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
@@ -97,43 +85,69 @@ def _bus_ends(bus: BusResource) -> dict | SkipReason:
     return state if any(state.values()) else SkipReason("no events yet")
 
 
-def bronze_sensors(solution: Solution, status: DefaultSensorStatus) -> list[SensorDefinition]:
-    """New data -> its bronze assets. `status`: where they start (a cloud location's start stopped, until
-    its settings are in the environment)."""
-    file_keys = [bronze_key(s, solution) for s in FILE_SOURCES]
+# How often each part of the new-data sensor looks: the bus at every tick (micro-batches), the lake and the
+# orders database less often (listing an ADLS folder of 100k files is not free).
+LOOK_EVERY_S = {"files": 30.0, "orders": 30.0, "events": 10.0}
+clock = time.time  # when a look happens (tests set the hour)
+
+
+def bronze_sensor(solution: Solution, status: DefaultSensorStatus) -> SensorDefinition:
+    """New data of any source -> one bronze run for every source whose data moved (one run worker, not a
+    run a source: on 2 cores the workers' start-up was what runs queued behind). `status`: where it starts
+    (a cloud location's starts stopped, until its settings are in the environment)."""
     order_keys = [bronze_key(name, solution) for name, source in SOURCES.items() if source.lands == "orders_db"]
     event_keys = [bronze_key(t, solution) for t in EVENT_SOURCES]
 
-    def new_lake_files(context: SensorEvaluationContext, lake: LakeResource):
-        files = lake.open()
-        state = {name: digest for name, source in FILE_SOURCES.items()
-                 if (digest := _folder_state(files, source.folder))}
+    def look(part: str, lake: LakeResource, orders_db: OrdersDBResource, bus: BusResource
+             ) -> dict[str, tuple[object, list[AssetKey]]]:
+        """The part's sources: name -> (what bronze would see change, its assets); none where nothing is."""
+        if part == "files":
+            files = lake.open()
+            return {name: (digest, [bronze_key(name, solution)]) for name, source in FILE_SOURCES.items()
+                    if (digest := _folder_state(files, source.folder))}
+        if part == "orders":
+            with orders_db.open() as db:
+                db.ensure()
+                top = db.max_order_id() or 0
+            return {"orders": (top, order_keys)} if top else {}
+        ends = _bus_ends(bus)
+        return {} if isinstance(ends, SkipReason) else {"events": (ends, event_keys)}
+
+    def new_data(context: SensorEvaluationContext, lake: LakeResource, orders_db: OrdersDBResource,
+                 bus: BusResource):
         previous = json.loads(context.cursor) if context.cursor else {}
-        changed = [bronze_key(name, solution) for name in state if state[name] != previous.get(name)]
-        if not changed:
-            return SkipReason("no new lake files")
-        return _moved(context, state, changed, "lake files")
+        seen, looked = dict(previous.get("seen", {})), dict(previous.get("looked", {}))
+        now, state, failed = clock(), {}, []
+        for part, every in LOOK_EVERY_S.items():
+            if now - looked.get(part, 0) < every:
+                continue
+            try:
+                state.update(look(part, lake, orders_db, bus))
+                looked[part] = now
+            except Exception as exc:  # one source unreachable does not stop the others' ingestion
+                context.log.warning(f"{part}: {exc}")
+                failed.append(exc)
+        changed = [name for name, (value, _) in state.items() if seen.get(name) != value]
+        busy = {name: run for name in changed if (run := run_in_progress(context, state[name][1]))}
+        ready = [name for name in changed if name not in busy]
+        if failed and not ready:
+            raise failed[0]
+        cursor = {"seen": {**seen, **{name: state[name][0] for name in ready}}, "looked": looked}
+        if not ready:
+            waiting = "; ".join(f"{name} once run {run[:8]} for its assets ends" for name, run in busy.items())
+            return SensorResult(skip_reason=SkipReason(f"new data: {waiting}" if busy else "no new data"),
+                                cursor=json.dumps(cursor, sort_keys=True))
+        keys = [key for name in ready for key in state[name][1]]
+        run_key = _digest(cursor["seen"])[:16]
+        return SensorResult(run_requests=[RunRequest(run_key=run_key, asset_selection=keys)],
+                            cursor=json.dumps(cursor, sort_keys=True))
 
-    def new_orders(context: SensorEvaluationContext, orders_db: OrdersDBResource):
-        with orders_db.open() as db:
-            db.ensure()
-            top = db.max_order_id() or 0
-        if not top:
-            return SkipReason("no orders yet")
-        return _moved(context, {"orderId": top}, order_keys, "orders")
-
-    def new_events(context: SensorEvaluationContext, bus: BusResource):
-        state = _bus_ends(bus)
-        return state if isinstance(state, SkipReason) else _moved(context, state, event_keys, "events")
-
-    specs: list[tuple[Callable[..., SensorResult | SkipReason], int, list[AssetKey], str]] = [
-        (new_lake_files, 30, file_keys, "New or changed files in the lake's landing folders -> their bronze assets."),
-        (new_orders, 30, order_keys, "Orders above the last orderId seen -> bronze orders and items."),
-        (new_events, 10, event_keys, "New events on the bus -> a micro-batch of bronze pageviews and stars."),
-    ]
-    return [sensor(name=solution.job_name(fn.__name__), minimum_interval_seconds=interval, default_status=status,
-                   asset_selection=keys, description=f"{solution.title}: {description}")(fn)
-            for fn, interval, keys, description in specs]
+    keys = [bronze_key(name, solution) for name in SOURCES]
+    return sensor(name=solution.job_name("new_data"), minimum_interval_seconds=int(min(LOOK_EVERY_S.values())),
+                  default_status=status, asset_selection=keys,
+                  description=f"{solution.title}: new or changed lake files (looked at every 30 s), orders above the "
+                              "last orderId (every 30 s), new events on the bus (every 10 s) -> one bronze run for "
+                              "all of them.")(new_data)
 
 
 def consumer_keeper(solution: Solution) -> SensorDefinition:

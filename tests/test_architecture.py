@@ -238,7 +238,7 @@ def test_a_source_added_to_the_catalog_lands_and_is_ingested_in_every_solution(r
         assert graph.get(bronze).parent_keys == {landing}
         checks = {key.name for key in graph.asset_check_keys if key.asset_key == bronze}
         assert checks == {"key_not_null", "key_unique", "quarantine_share"}
-        files_sensor = defs.resolve_sensor_def("_".join([*prefix, "new_lake_files"]))
+        files_sensor = defs.resolve_sensor_def("_".join([*prefix, "new_data"]))
         assert bronze in files_sensor.asset_selection.resolve(graph)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from dagster import (
     AssetKey,
     DagsterEventType,
@@ -20,13 +21,21 @@ from dagster import (
 from playground.generators.run import write_products
 from playground.io.lake import Lake
 
+from dagster_project import sensors
 from dagster_project.assembly import build_definitions
-from dagster_project.sensors import bronze_sensors, consumer_keeper
+from dagster_project.sensors import bronze_sensor, consumer_keeper
 from dagster_project.solutions import LOCAL, SOLUTIONS
 from tests.helpers import dataset_args, local_resources, playground
 
-SENSORS = {s.name: s for s in [*bronze_sensors(LOCAL, DefaultSensorStatus.RUNNING), consumer_keeper(LOCAL)]}
-new_lake_files, new_orders, new_events = SENSORS["new_lake_files"], SENSORS["new_orders"], SENSORS["new_events"]
+SENSORS = {s.name: s for s in [bronze_sensor(LOCAL, DefaultSensorStatus.RUNNING), consumer_keeper(LOCAL)]}
+new_data = SENSORS["new_data"]
+
+
+@pytest.fixture(autouse=True)
+def look_at_every_tick(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ticks here come seconds apart: every part looks at each (the sensor spaces the lake's and the orders
+    database's looks 30 s apart; test_the_lake_is_looked_at_every_30_s_the_bus_every_tick checks that)."""
+    monkeypatch.setattr(sensors, "LOOK_EVERY_S", dict.fromkeys(sensors.LOOK_EVERY_S, 0.0))
 
 
 def evaluate(sensor, root: Path, cursor: str | None, bus: str | None = None,  # type: ignore[no-untyped-def]
@@ -41,41 +50,75 @@ def requested(result: SensorResult) -> list[str]:
     return sorted(k.to_user_string() for k in request.asset_selection)
 
 
-def test_lake_files_sensor(tmp_path: Path) -> None:
-    assert isinstance(evaluate(new_lake_files, tmp_path, None), SkipReason)
+def skipped(result: SensorResult | SkipReason) -> str | None:
+    """Why the tick requested nothing (None: it requested a run)."""
+    if isinstance(result, SkipReason):
+        return result.skip_message
+    return None if result.run_requests else result.skip_reason.skip_message
+
+
+def test_new_lake_files(tmp_path: Path) -> None:
+    assert skipped(evaluate(new_data, tmp_path, None)) == "no new data"
     playground("generate", "users", "--count", "100", *dataset_args(tmp_path))
     playground("generate", "products", "--count", "10", *dataset_args(tmp_path))
-    first = evaluate(new_lake_files, tmp_path, None)
+    first = evaluate(new_data, tmp_path, None)
     assert requested(first) == ["bronze/products", "bronze/users", "bronze/vip_users"]
-    assert isinstance(evaluate(new_lake_files, tmp_path, first.cursor), SkipReason)
+    assert skipped(evaluate(new_data, tmp_path, first.cursor)) == "no new data"
     write_products(Lake(str(tmp_path / "lake")), 42, 10, 12)
-    second = evaluate(new_lake_files, tmp_path, first.cursor)
+    second = evaluate(new_data, tmp_path, first.cursor)
     assert requested(second) == ["bronze/products"]
     assert second.run_requests[0].run_key != first.run_requests[0].run_key
     # a file replaced through the lake's writer moves its write log; a file copied in by hand adds a name
     Lake(str(tmp_path / "lake")).write_bytes("landing/products/product_3.json", b'{"id": 3}\n')
-    third = evaluate(new_lake_files, tmp_path, second.cursor)
+    third = evaluate(new_data, tmp_path, second.cursor)
     assert requested(third) == ["bronze/products"]
     (tmp_path / "lake/landing/users/more.json").write_bytes(b'{"id": 1000}\n')
-    assert requested(evaluate(new_lake_files, tmp_path, third.cursor)) == ["bronze/users"]
+    assert requested(evaluate(new_data, tmp_path, third.cursor)) == ["bronze/users"]
 
 
-def test_orders_sensor(tmp_path: Path) -> None:
-    assert isinstance(evaluate(new_orders, tmp_path, None), SkipReason)
+def test_new_orders(tmp_path: Path) -> None:
     playground("generate", "orders", "--count", "50", *dataset_args(tmp_path))
-    first = evaluate(new_orders, tmp_path, None)
+    first = evaluate(new_data, tmp_path, None)
     assert requested(first) == ["bronze/items", "bronze/orders"]
-    assert isinstance(evaluate(new_orders, tmp_path, first.cursor), SkipReason)
+    assert skipped(evaluate(new_data, tmp_path, first.cursor)) == "no new data"
     playground("generate", "orders", "--count", "60", *dataset_args(tmp_path))
-    assert requested(evaluate(new_orders, tmp_path, first.cursor)) == ["bronze/items", "bronze/orders"]
+    assert requested(evaluate(new_data, tmp_path, first.cursor)) == ["bronze/items", "bronze/orders"]
 
 
-def test_events_sensor(tmp_path: Path) -> None:
-    assert isinstance(evaluate(new_events, tmp_path, None), SkipReason)
+def test_new_events(tmp_path: Path) -> None:
     playground("generate", "pageviews", "--count", "200", *dataset_args(tmp_path))
-    first = evaluate(new_events, tmp_path, None)
+    first = evaluate(new_data, tmp_path, None)
     assert requested(first) == ["bronze/pageviews", "bronze/stars"]
-    assert isinstance(evaluate(new_events, tmp_path, first.cursor), SkipReason)
+    assert skipped(evaluate(new_data, tmp_path, first.cursor)) == "no new data"
+
+
+def test_every_source_that_moved_is_in_one_run(tmp_path: Path) -> None:
+    playground("generate", "products", "--count", "10", *dataset_args(tmp_path))
+    playground("generate", "orders", "--count", "50", *dataset_args(tmp_path))
+    playground("generate", "pageviews", "--count", "200", *dataset_args(tmp_path))
+    assert requested(evaluate(new_data, tmp_path, None)) == ["bronze/items", "bronze/orders", "bronze/pageviews",
+                                                             "bronze/products", "bronze/stars"]
+
+
+def test_the_lake_is_looked_at_every_30_s_the_bus_every_tick(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sensors, "LOOK_EVERY_S", {"files": 30.0, "orders": 30.0, "events": 10.0})
+    clock = [1_000.0]
+    monkeypatch.setattr(sensors, "clock", lambda: clock[0])
+    first = evaluate(new_data, tmp_path, None)
+    playground("generate", "products", "--count", "10", *dataset_args(tmp_path))
+    playground("generate", "pageviews", "--count", "200", *dataset_args(tmp_path))
+    clock[0] += 10
+    second = evaluate(new_data, tmp_path, first.cursor)
+    assert requested(second) == ["bronze/pageviews", "bronze/stars"]  # the products wait for the lake's look
+    clock[0] += 20
+    assert requested(evaluate(new_data, tmp_path, second.cursor)) == ["bronze/products"]
+
+
+def test_an_unreachable_source_does_not_hold_back_the_others(tmp_path: Path) -> None:
+    playground("generate", "products", "--count", "10", *dataset_args(tmp_path))
+    resources = local_resources(tmp_path, PLAYGROUND_ORDERS_URL="postgresql://nobody@127.0.0.1:1/none")
+    result = new_data(build_sensor_context(resources=resources, instance=DagsterInstance.ephemeral()))
+    assert requested(result) == ["bronze/products"]
 
 
 def test_the_streaming_consumer_is_kept_running_once_events_exist(tmp_path: Path) -> None:
@@ -110,38 +153,38 @@ def test_no_second_run_while_one_for_the_same_assets_is_queued_or_running(tmp_pa
     it, and is requested by the first tick after it ends (the cursor did not move meanwhile)."""
     playground("generate", "pageviews", "--count", "200", *dataset_args(tmp_path))
     instance = DagsterInstance.ephemeral()
-    first = evaluate(new_events, tmp_path, None, instance=instance)
+    first = evaluate(new_data, tmp_path, None, instance=instance)
     keys = first.run_requests[0].asset_selection
     # as when the UI launched "Materialize" on one of them
     run = instance.add_run(DagsterRun(job_name="__ASSET_JOB", asset_selection=frozenset(keys[:1]),
                                       status=DagsterRunStatus.STARTED))
     playground("generate", "pageviews", "--count", "10", "--seed", "2", *dataset_args(tmp_path))
-    waiting = evaluate(new_events, tmp_path, first.cursor, instance=instance)
-    assert isinstance(waiting, SkipReason) and run.run_id[:8] in waiting.skip_message
+    waiting = evaluate(new_data, tmp_path, first.cursor, instance=instance)
+    assert run.run_id[:8] in skipped(waiting)
     # once it ends, new data is requested; a run of other assets (a streaming micro-batch) does not hold it back
     instance.add_run(DagsterRun(job_name="__ASSET_JOB", asset_selection=frozenset([AssetKey(["streaming",
                                                                                               "raw_pageviews"])]),
                                 status=DagsterRunStatus.STARTED))
     instance.report_run_failed(run)
-    assert requested(evaluate(new_events, tmp_path, first.cursor, instance=instance)) == [
+    assert requested(evaluate(new_data, tmp_path, waiting.cursor, instance=instance)) == [
         "bronze/pageviews", "bronze/stars"]
 
 
 def test_events_sensor_on_kafka(tmp_path: Path, kafka_bootstrap: str) -> None:
     bus = f"kafka://{kafka_bootstrap}"
-    assert isinstance(evaluate(new_events, tmp_path, None, bus), SkipReason)  # no topics yet
+    assert skipped(evaluate(new_data, tmp_path, None, bus)) == "no new data"  # no topics yet
     args = dataset_args(tmp_path)
     args[args.index("--bus") + 1] = bus
     playground("generate", "pageviews", "--count", "200", *args)
-    first = evaluate(new_events, tmp_path, None, bus)
+    first = evaluate(new_data, tmp_path, None, bus)
     assert requested(first) == ["bronze/pageviews", "bronze/stars"]
-    assert isinstance(evaluate(new_events, tmp_path, first.cursor, bus), SkipReason)
+    assert skipped(evaluate(new_data, tmp_path, first.cursor, bus)) == "no new data"
     playground("generate", "pageviews", "--count", "10", "--seed", "2", *args)
-    assert requested(evaluate(new_events, tmp_path, first.cursor, bus)) == ["bronze/pageviews", "bronze/stars"]
+    assert requested(evaluate(new_data, tmp_path, first.cursor, bus)) == ["bronze/pageviews", "bronze/stars"]
 
 
 def test_each_solution_has_its_own_sensors_and_cloud_ones_start_stopped() -> None:
-    bronze = ["new_lake_files", "new_orders", "new_events", "refresh_silver_and_gold"]  # and the refresh's automation
+    bronze = ["new_data", "refresh_silver_and_gold"]  # the refresh: declarative automation
     cloud = [*bronze, "landing_manifests", "terraform_changed"]  # the cloud's streaming engines run on their own
     expected = {"local": [*bronze, "streaming_consumer_running"],
                 "databricks": [f"databricks_{name}" for name in cloud],
@@ -153,7 +196,7 @@ def test_each_solution_has_its_own_sensors_and_cloud_ones_start_stopped() -> Non
         assert {s.default_status for s in sensors} == {
             DefaultSensorStatus.RUNNING if name == "local" else DefaultSensorStatus.STOPPED}, name
         prefix = list(solution.key_prefix)
-        for sensor in sensors[:3]:  # each bronze sensor requests its own solution's assets only
+        for sensor in sensors[:1]:  # the bronze sensor requests its own solution's assets only
             keys = sensor.asset_selection.resolve(defs.resolve_asset_graph())
             assert keys and all(key.path[:len(prefix)] == prefix and len(key.path) == len(prefix) + 2 for key in keys)
 

@@ -174,7 +174,8 @@ def foreground() -> Iterator[None]:
 
 
 class Stop(Exception):
-    pass
+    def __init__(self, status: int = 0) -> None:
+        self.status = status  # make up's exit status once everything stopped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     logs = logs_folder(home)
 
     def stop(*_: object) -> None:
-        raise Stop
+        raise Stop(0)
 
     with foreground():
         signal.signal(signal.SIGINT, stop)
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds = wait_for_ui(ui)
             if seconds is None:
                 say(f"the Dagster UI did not answer at {ui}: see {logs / 'dagster.log'}")
-                raise Stop
+                raise Stop(1)
             print(f"Dagster UI ready at {ui} after {seconds:.0f} s (the local playground and both Azure "
                   "solutions; Ctrl-C stops everything)", flush=True)
             progress = Progress(home)
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                 if time.time() >= next_summary:
                     say(progress.summary())
                     next_summary += 60
-        except Stop:
+        except Stop as stopping:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the stopping short
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             print("\nStopping:", flush=True)
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                         os.kill(pid, signal.SIGKILL)
                 print(f"  stopped {service.name} in {seconds:.1f} s", flush=True)
             (home / STOPPING).unlink(missing_ok=True)
-            return 0
+            return stopping.status
     return 0
 
 

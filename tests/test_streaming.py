@@ -561,3 +561,32 @@ def test_the_pageview_outputs_are_views_over_each_pageview_kept_once(tmp_path: P
     assert [result.rows[o] for o in pageview_outputs] == [2, 1, 1, 1, 1, 2]
     assert [result.totals[o] for o in pageview_outputs] == [2, 1, 1, 1, 1, 2]
     stream.close()
+
+
+def test_a_consumers_batches_are_reported_together_every_few_seconds() -> None:
+    """Counts summed, positions the latest batch's; a report when `every_s` has passed and one at the stop."""
+    from dagster_project.streaming.assets import Reports
+    from dagster_project.streaming.engine import BatchResult
+
+    def batch(n: int, rows: int) -> BatchResult:
+        return BatchResult(n, {"pageviews": {0: n - 1}}, {"pageviews": {0: n}}, events=rows, quarantined=1, early=0,
+                           late=n, out_of_order=0, adjusted=0, dropped=0, watermark=None,
+                           rows={"raw_pageviews": rows}, totals={"raw_pageviews": 100 + n})
+
+    clock, emitted = [0.0], []
+    reports = Reports(emitted.append, 10.0, lambda: clock[0])
+    for n, at in ((1, 0.5), (2, 1.0), (3, 10.5), (4, 11.0)):
+        clock[0] = at
+        reports.add(batch(n, rows=n * 10))
+    clock[0] = 15.0
+    reports.due()  # between batches, none due yet
+    assert len(emitted) == 1
+    clock[0] = 21.0
+    reports.due()  # no batch since, but due: the pending batch is reported without waiting for the next
+    first, second = emitted
+    assert (first.batch, first.batches, first.events, first.quarantined, first.late) == (3, 3, 60, 3, 6)
+    assert (first.rows, first.totals, first.offsets_from, first.offsets_to) == (
+        {"raw_pageviews": 60}, {"raw_pageviews": 103}, {"pageviews": {0: 0}}, {"pageviews": {0: 3}})
+    assert (second.batch, second.batches, second.events) == (4, 1, 40)
+    reports.flush()
+    assert len(emitted) == 2  # nothing pending, nothing reported

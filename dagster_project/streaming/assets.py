@@ -14,7 +14,8 @@ import contextlib
 import signal
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from dagster import (
@@ -160,15 +161,16 @@ def local_streaming(solution: Solution, dashboard: bool = False) -> AssetsDefini
 
 
 def describe(result: "BatchResult") -> str:
-    return (f"batch {result.batch}: {result.events:,} events, {result.quarantined:,} quarantined, "
-            f"watermark {result.watermark}")
+    batches = f"batches {result.batch - result.batches + 1}-{result.batch}" if result.batches > 1 \
+        else f"batch {result.batch}"
+    return f"{batches}: {result.events:,} events, {result.quarantined:,} quarantined, watermark {result.watermark}"
 
 
 def batch_metadata(result: "BatchResult", time: "TimePolicy", solution: Solution
                    ) -> list[tuple[AssetKey, dict[str, Any]]]:
     """What a batch's materialization of each output says in the UI: its rows, and the batch's counts."""
     shared = {
-        "batch": result.batch, "events": result.events, "quarantined": result.quarantined,
+        "batch": result.batch, "batches": result.batches, "events": result.events, "quarantined": result.quarantined,
         "early": result.early, "late": result.late, "out_of_order": result.out_of_order,
         "adjusted": result.adjusted,
         "dropped": result.dropped, "time_mode": time.label,
@@ -178,6 +180,32 @@ def batch_metadata(result: "BatchResult", time: "TimePolicy", solution: Solution
     return [(streaming_key(output.name, solution),
              {"rows_new": result.rows[output.name], "rows_total": result.totals[output.name], **shared})
             for output in OUTPUTS]
+
+
+class Reports:
+    """A consumer's batches summed and reported (a log line and a materialization per output) at most every
+    `every_s` — the lake parts' cadence — and once more when it stops. A report a batch (two a second at
+    `make up`'s rate) wrote ~20 events a second into Dagster's event log: the consumer's run was 52 MB
+    after 25 minutes."""
+
+    def __init__(self, emit: "Callable[[BatchResult], None]", every_s: float, clock: Callable[[], float]) -> None:
+        self.emit, self.every_s, self.clock = emit, every_s, clock
+        self.pending: BatchResult | None = None
+        self.last = clock()
+
+    def add(self, result: "BatchResult") -> None:
+        self.pending = result if self.pending is None else self.pending.plus(result)
+        self.due()
+
+    def due(self) -> None:
+        """Reports what is pending once `every_s` has passed (called between batches, events or none)."""
+        if self.clock() - self.last >= self.every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending is not None:
+            self.emit(self.pending)
+            self.pending, self.last = None, self.clock()
 
 
 def streaming_consumer(solution: Solution) -> JobDefinition:
@@ -198,10 +226,16 @@ def streaming_consumer(solution: Solution) -> JobDefinition:
                 context.log_event(AssetMaterialization(asset_key=key, metadata=metadata))
 
         settings = ConsumerSettings(config.poll_s, config.part_every_s, config.max_events)
+        reports = Reports(report, config.part_every_s, monotonic)
         log = bus.open_reader()
         try:
             with streaming.get_connection() as con, stop_requested() as stop:
-                batches = consume(con, log, lake.open(), time, report, stop.wait, settings)
+                def stopped(seconds: float) -> bool:  # between batches: a report may be due
+                    reports.due()
+                    return stop.wait(seconds)
+
+                batches = consume(con, log, lake.open(), time, reports.add, stopped, settings)
+            reports.flush()
         finally:
             log.close()
         context.log.info(f"consumer stopped after {batches:,} batches; the next run goes on from the committed offsets")
@@ -209,7 +243,7 @@ def streaming_consumer(solution: Solution) -> JobDefinition:
 
     @job(name=solution.job_name("streaming_consumer"), tags={"kind": "duckdb"},
          description=f"{solution.title}: the long-running streaming consumer. Every scenario over each "
-                     "micro-batch of the bus as it arrives (a batch every half second), each batch a "
+                     "micro-batch of the bus as it arrives (a batch every half second), their sums every 10 s a "
                      "materialization of the streaming assets; the sensor streaming_consumer_running keeps it "
                      "running. To stop it for good, stop that sensor, then terminate the run.")
     def consumer_job():

@@ -70,6 +70,19 @@ class BatchResult:
     rows: dict[str, int] = field(default_factory=dict)   # output -> rows this batch
     totals: dict[str, int] = field(default_factory=dict)  # output -> rows in all
     seconds: dict[str, float] = field(default_factory=dict)  # stage (or output) -> time taken
+    batches: int = 1  # batches summed in this result (a consumer reports several as one)
+
+    def plus(self, later: BatchResult) -> BatchResult:
+        """This batch and the later one as one: counts summed, positions (offsets, watermark, totals) the later's."""
+        def summed(a: dict, b: dict) -> dict:
+            return {key: a.get(key, 0) + b.get(key, 0) for key in {*a, *b}}
+
+        return BatchResult(
+            later.batch, self.offsets_from, later.offsets_to, self.events + later.events,
+            self.quarantined + later.quarantined, self.early + later.early, self.late + later.late,
+            self.out_of_order + later.out_of_order, self.adjusted + later.adjusted, self.dropped + later.dropped,
+            later.watermark or self.watermark, summed(self.rows, later.rows), later.totals,
+            summed(self.seconds, later.seconds), self.batches + later.batches)
 
 
 class Stopwatch:

@@ -48,6 +48,7 @@ class Soak:
     materialize: tuple[float, float] | None = None  # the UI's Materialize of gold/daily_sales: (queued, end to end) s
     stop_seconds: float = 0.0
     bound: int = 0
+    growth: tuple[float, float, int] = (0.0, 0.0, 0)  # Dagster's home MB, the lake's streaming parts: (MB, files)
 
     @property
     def most_in_queue(self) -> int:
@@ -94,6 +95,7 @@ def soak(minutes: float) -> Soak:
             result.ui_seconds = every_location_loaded(f"http://127.0.0.1:{port}", began)
             instance = DagsterInstance.from_config(str(work / "dagster_home"))
             soak_began = time.time()
+            home_before, parts_before = folder_size(work / "dagster_home"), folder_size(work / "lake", "part-*")
             materialize_at, materialize_run = soak_began + minutes * 30, None
             while time.time() - soak_began < minutes * 60:
                 if materialize_run is None and time.time() >= materialize_at:
@@ -105,6 +107,10 @@ def soak(minutes: float) -> Soak:
                 result.refreshes.append(sum(r.status.value in IN_PROGRESS and r.tags.get("dagster/sensor_name")
                                             == REFRESH for r in runs))
                 time.sleep(10)
+            hours = (time.time() - soak_began) / 3600
+            home_after, parts_after = folder_size(work / "dagster_home"), folder_size(work / "lake", "part-*")
+            result.growth = ((home_after[0] - home_before[0]) / hours / 1e6, (parts_after[0] - parts_before[0])
+                             / hours / 1e6, round((parts_after[1] - parts_before[1]) / hours))
         finally:
             os.killpg(stack.pid, signal.SIGINT)  # Ctrl-C
             stopped = time.time()
@@ -132,6 +138,12 @@ def soak(minutes: float) -> Soak:
             created = record.create_timestamp.timestamp()
             result.materialize = ((record.start_time or created) - created, record.end_time - created)
     return result
+
+
+def folder_size(folder: Path, pattern: str = "*") -> tuple[int, int]:
+    """Bytes and files under folder whose name matches pattern."""
+    files = [p for p in folder.rglob(pattern) if p.is_file()]
+    return sum(p.stat().st_size for p in files), len(files)
 
 
 def launch_materialize(url: str, path: list[str]) -> str | None:
@@ -195,6 +207,9 @@ def report(result: Soak) -> None:
         print(f"{'UI Materialize gold/daily_sales':<34} did not succeed within the soak")
     for failure in result.failures:
         print(f"  failed: {failure}")
+    home, parts_mb, parts = result.growth
+    print(f"{'growth per hour, extrapolated':<34} Dagster's home {home:.0f} MB, streaming parts {parts_mb:.1f} MB "
+          f"in {parts:,} files")
     print(f"{'stopped after one Ctrl-C':<34} {result.stop_seconds:.1f} s")
 
 

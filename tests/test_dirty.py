@@ -116,3 +116,13 @@ def test_clean_by_default(tmp_path: Path) -> None:
     found, records = classify_lines(lines, USER_FIELDS)
     assert not found and records == 3_000
     assert manifest(tmp_path, "users")["dirty"] == {}
+
+
+def test_orphans_name_ids_no_product_or_user_will_take(dirty: Path) -> None:
+    """Far outside the catalogue: the trickle's next products (ids products, products + 1, …) are never
+    ids an orphan already named, so an item's dirt stays dirt and a new product starts unreferenced."""
+    from playground.generators.dirty import ORPHAN_IDS
+
+    db = dirty / "orders.db"
+    named = [p for (p,) in table_rows(db, "SELECT productId FROM items") if p >= 1_000]
+    assert named and all(ORPHAN_IDS <= p < 2**31 for p in named)

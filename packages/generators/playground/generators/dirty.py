@@ -19,6 +19,13 @@ from playground.generators.blocks import Draws, draw_range
 
 MALFORMED, MISSING_FIELD, ORPHAN, DUPLICATE = "malformed", "missing_field", "orphan", "duplicate"
 CLEAN = -1
+# An orphan names one of the last thousand ids a 32-bit column holds: far outside any catalogue, so an id
+# the trickle gives a new product (or user) later is never one the dirt already used.
+ORPHAN_IDS = 2**31 - 1000
+
+
+def orphan_id(position: np.ndarray | int) -> np.ndarray | int:
+    return ORPHAN_IDS + position % 1000
 
 
 def check_rate(rate: float) -> None:

@@ -23,7 +23,7 @@ from playground.catalog import PAGEVIEW_FIELDS, PAGEVIEWS_TOPIC, STAR_FIELDS, ST
 from playground.errors import PlaygroundError
 from playground.generators.behaviour import Shop, page_latency
 from playground.generators.blocks import RNG_BLOCK, Draws, block_rng
-from playground.generators.dirty import CLEAN, DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, spoil
+from playground.generators.dirty import CLEAN, DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, orphan_id, spoil
 from playground.generators.products import SHOP
 from playground.generators.vocab import user_agents, vocab
 
@@ -262,7 +262,7 @@ class EventStream:
         plan = full[positions - lo]
 
         def orphan(record: dict) -> None:
-            record["user_id"] = cfg.users + record["user_id"] % 1000
+            record["user_id"] = orphan_id(record["user_id"])
 
         # Each event is written once, or twice (a duplicate), in place.
         repeat = np.where(plan == EVENT_DIRT.index(DUPLICATE), 2, 1)

@@ -16,7 +16,7 @@ from playground.catalog import ITEMS_PER_ORDER, ORDER_DATE_MAX, ORDER_DATE_MIN
 from playground.errors import PlaygroundError
 from playground.generators.behaviour import Shop, order_seconds
 from playground.generators.blocks import Draws, draw_range
-from playground.generators.dirty import CLEAN, DUPLICATE, MISSING_FIELD, dirty_plan
+from playground.generators.dirty import CLEAN, DUPLICATE, MISSING_FIELD, dirty_plan, orphan_id
 
 ORPHAN_USER, ORPHAN_PRODUCT = "orphan_user", "orphan_product"
 ORDER_DIRT = (ORPHAN_USER, ORPHAN_PRODUCT, MISSING_FIELD, DUPLICATE)
@@ -69,12 +69,12 @@ def orders_batch(shop: Shop, start: int, stop: int, dirty_rate: float = 0.0) -> 
     order_date = (np.datetime64(ORDER_DATE_MIN.replace(tzinfo=None), "s") + date).astype("datetime64[us]")
     month = order_date.astype("datetime64[M]").astype(np.int64) % 12
     product = shop.items(d["product"], d["item_kind"], user[None, :], month[None, :])
-    user = np.where(is_(ORPHAN_USER), users + index % 1000, user)
+    user = np.where(is_(ORPHAN_USER), orphan_id(index), user)
     in_order = np.arange(MAX_ITEMS)[:, None] < d["n_items"][None, :]
     value = np.round((shop.prices[product] * in_order).sum(axis=0), 2)
     orphan_product = is_(ORPHAN_PRODUCT)
     if orphan_product.any():  # the first item points past the catalogue; the value keeps its price
-        product[0] = np.where(orphan_product, products + index % 1000, product[0])
+        product[0] = np.where(orphan_product, orphan_id(index), product[0])
     missing = np.where(is_(MISSING_FIELD), index % 3, -1)  # userId, orderDate or orderValue left empty
     n_items = d["n_items"]
 

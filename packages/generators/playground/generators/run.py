@@ -25,7 +25,15 @@ from playground.catalog import (
 )
 from playground.generators.behaviour import Shop
 from playground.generators.blocks import chunks
-from playground.generators.dirty import DUPLICATE, MALFORMED, MISSING_FIELD, ORPHAN, dirty_plan, render_json_lines
+from playground.generators.dirty import (
+    DUPLICATE,
+    MALFORMED,
+    MISSING_FIELD,
+    ORPHAN,
+    dirty_plan,
+    orphan_id,
+    render_json_lines,
+)
 from playground.generators.events import EventBatch, EventStream, StreamConfig
 from playground.generators.orders import OrderBatch, orders_batch
 from playground.generators.parallel import ordered_map, prefetch
@@ -91,7 +99,7 @@ def generate_users(lake: Lake, seed: int, users: int, vip_users: int, dirty_rate
         return *render_json_lines(users_frame(seed, lo, hi), plan, USER_DIRT, lo), hi - lo
 
     def orphan(record: dict) -> None:
-        record["id"] = users + record["id"] % 1000
+        record["id"] = orphan_id(record["id"])
 
     with lake.exclusive("users"):
         dirt: Counter = Counter()

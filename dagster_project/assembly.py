@@ -53,7 +53,7 @@ def build_definitions(name: str) -> Definitions:
     jobs: list = [refresh]
     schedules = []
     sensor_list = [sensors.bronze_sensor(solution, sensor_status), sensors.refresh_automation(solution, sensor_status)]
-    cron = sensors.refresh_cron()
+    refresh_when = sensors.refresh_condition(sensors.refresh_cron())
 
     if solution.landing == "generates":
         assets += generated_landing(solution)
@@ -72,7 +72,7 @@ def build_definitions(name: str) -> Definitions:
         models = dbt_models_for(solution, gold_from_warehouse, table_names=True, dashboard=solution.dashboard)
     # Trained and scored where its model_tracking resource says, through Pipes.
     # Both refreshed by declarative automation when what they read changed (sensors.refresh_condition).
-    assets += [sensors.refreshed(a, cron) for a in (models, *ml_assets(solution, dashboard=solution.dashboard))]
+    assets += [sensors.refreshed(a, refresh_when) for a in (models, *ml_assets(solution, dashboard=solution.dashboard))]
 
     if solution.streaming == "duckdb":  # computed here: a micro-batch asset, and the consumer kept running
         assets.append(local_streaming(solution, dashboard=solution.dashboard))

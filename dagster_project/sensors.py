@@ -23,6 +23,7 @@ from dagster import (
     AssetSelection,
     AutomationCondition,
     AutomationConditionSensorDefinition,
+    DagsterRun,
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -51,13 +52,15 @@ IN_PROGRESS = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRun
                DagsterRunStatus.STARTED]
 
 
-def run_in_progress(context: SensorEvaluationContext, keys: list[AssetKey]) -> str | None:
-    """The id of a queued or running run that materializes any of these assets, whoever launched it."""
+def runs_in_progress(context: SensorEvaluationContext) -> list[DagsterRun]:
+    """Queued or running runs, whoever launched them (read once a tick)."""
+    return list(context.instance.get_runs(filters=RunsFilter(statuses=IN_PROGRESS), limit=100))
+
+
+def run_in_progress(runs: list[DagsterRun], keys: list[AssetKey]) -> str | None:
+    """The id of one of `runs` that materializes any of these assets."""
     wanted = set(keys)
-    for run in context.instance.get_runs(filters=RunsFilter(statuses=IN_PROGRESS), limit=100):
-        if run.asset_selection and wanted & run.asset_selection:
-            return run.run_id
-    return None
+    return next((run.run_id for run in runs if run.asset_selection and wanted & run.asset_selection), None)
 
 
 def _digest(value: object) -> str:
@@ -128,7 +131,8 @@ def bronze_sensor(solution: Solution, status: DefaultSensorStatus) -> SensorDefi
                 context.log.warning(f"{part}: {exc}")
                 failed.append(exc)
         changed = [name for name, (value, _) in state.items() if seen.get(name) != value]
-        busy = {name: run for name in changed if (run := run_in_progress(context, state[name][1]))}
+        going = runs_in_progress(context) if changed else []
+        busy = {name: run for name in changed if (run := run_in_progress(going, state[name][1]))}
         ready = [name for name in changed if name not in busy]
         if failed and not ready:
             raise failed[0]
@@ -245,8 +249,8 @@ def refresh_condition(cron: str) -> AutomationCondition:
             & ~AutomationCondition.in_progress()).with_label(f"refresh on {cron} when its inputs changed")
 
 
-def refreshed(assets: AssetsDefinition, cron: str) -> AssetsDefinition:
-    return assets.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=refresh_condition(cron)))
+def refreshed(assets: AssetsDefinition, condition: AutomationCondition) -> AssetsDefinition:
+    return assets.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=condition))
 
 
 def refresh_automation(solution: Solution, status: DefaultSensorStatus) -> AutomationConditionSensorDefinition:

@@ -19,13 +19,17 @@ def wait_for_ui(url: str, timeout_s: float = 600) -> float | None:
     return None
 
 
+def ready_line(url: str, seconds: float) -> str:
+    return (f"Dagster UI ready at {url} after {seconds:.0f} s (the local playground and both Azure solutions; "
+            "Ctrl-C stops everything)")
+
+
 def main(url: str, timeout_s: float = 600) -> int:
     seconds = wait_for_ui(url, timeout_s)
     if seconds is None:
         print(f"\n  The Dagster UI did not answer at {url} within {timeout_s:.0f} s: see the log above\n", flush=True)
         return 1
-    print(f"\n  Dagster UI ready at {url} after {seconds:.0f} s "
-          "(the local playground and both Azure solutions; Ctrl-C stops everything)\n", flush=True)
+    print(f"\n  {ready_line(url, seconds)}\n", flush=True)
     return 0
 
 

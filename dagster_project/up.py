@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 from dagster_project.run_launcher import STOPPING
-from dagster_project.ui_ready import wait_for_ui
+from dagster_project.ui_ready import ready_line, wait_for_ui
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -216,8 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             if seconds is None:
                 say(f"the Dagster UI did not answer at {ui}: see {logs / 'dagster.log'}")
                 raise Stop(1)
-            print(f"Dagster UI ready at {ui} after {seconds:.0f} s (the local playground and both Azure "
-                  "solutions; Ctrl-C stops everything)", flush=True)
+            print(ready_line(ui, seconds), flush=True)
             progress = Progress(home)
             next_summary = time.time() + 60
             while True:

@@ -23,6 +23,11 @@ LANDING, BRONZE, SILVER, GOLD, STREAMING = "landing", "bronze", "silver", "gold"
 FEATURES, ML = "features", "ml"  # what models learn from (dbt), and the models and their scores
 # What an asset is made with, by the system it reads or the engine that builds it.
 AZURE_LAKE = frozenset({"azure", "adls", "json"})
+# A run that lands or takes orders and lake files does the orders first (of the steps ready to start, the
+# executor starts those of highest priority). Every product an order names is written before the order, so
+# products listed after the orders were taken are all there: silver's check of items against products
+# (relationships_in_flight) then covers every item of the run.
+ORDERS_FIRST = {"dagster/priority": "1"}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -305,6 +306,46 @@ def test_orders_without_a_user_or_with_a_negative_value_are_flagged_without_bloc
               if "Warning in test " in line}
     assert warned == {"not_null_orders_user_id", "not_negative_orders_order_value"}, result.stdout[-3000:]
     assert query(warehouse, "SELECT revenue FROM gold.daily_sales WHERE order_day = DATE '2020-01-01'") == [(5.0,)]
+
+
+def test_a_run_takes_the_orders_before_the_products_they_name(built: tuple[Path, object]) -> None:
+    """Landing and bronze in one run: orders are landed and taken before the products are listed, so every
+    item arrived before the newest product and silver's product check covers all of them."""
+    warehouse = built[0] / "wh.duckdb"
+    assert query(warehouse, "SELECT (SELECT max(_ingested_at) FROM bronze.items) "
+                            "< (SELECT min(_ingested_at) FROM bronze.products)") == [(True,)]
+    assert query(warehouse, "SELECT count(*) FROM silver.items "
+                            "WHERE _ingested_at > (SELECT max(ingested_at) FROM silver.products)") == [(0,)]
+
+
+@pytest.mark.integration
+def test_an_item_whose_product_is_in_flight_warns_only_once_products_moved_past_it(
+        built: tuple[Path, object], tmp_path: Path) -> None:
+    """While data trickles in, an order can be taken before the file of the product it names is listed. Such an
+    item is not an orphan yet; it is one when products took a row after it and still not its product."""
+    warehouse = tmp_path / "wh.duckdb"
+    shutil.copy(built[0] / "wh.duckdb", warehouse)
+    env = {"PLAYGROUND_WAREHOUSE": str(warehouse), "SCRATCH": str(tmp_path)}
+    check = "relationships_in_flight_items_product_id"
+
+    def warned() -> list[int]:  # the check's failing rows, as dbt's line "N of M WARN k <test> ..." says them
+        result = dbt("build", "--select", "items", "products", env=env)
+        return [int(found) for found in re.findall(rf" WARN (\d+) {check} ", result.stdout)]
+
+    def take(sql: str, *values: object) -> None:
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute(sql, list(values))
+
+    order = query(warehouse, "SELECT min(orderId) FROM bronze.items")[0][0]
+    new_item = ("INSERT INTO bronze.items SELECT * REPLACE (? AS rowId, ? AS productId, now()::TIMESTAMP AS "
+                "_ingested_at) FROM bronze.items WHERE orderId = ? LIMIT 1")
+    take(new_item, 90, 2**31 - 1, order)  # an orphan (the dirt's ids)
+    take(new_item, 91, 5000, order)  # product 5000's file is written, not listed yet
+    assert warned() == []  # both arrived after the newest product: either may be in flight
+    take("INSERT INTO bronze.products SELECT * REPLACE (5000 AS id, now()::TIMESTAMP AS _ingested_at) "
+         "FROM bronze.products LIMIT 1")
+    assert warned() == [1]  # products moved past them: product 5000 is there, the orphan is one
+    assert query(warehouse, "SELECT count(*) FROM silver.items WHERE product_id = 5000") == [(1,)]
 
 
 @pytest.mark.integration

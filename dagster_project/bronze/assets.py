@@ -28,7 +28,7 @@ from pydantic import Field
 
 from dagster_project.bronze.checks import check_description, key_rule, source_matched
 from dagster_project.resources import BronzeCopyResource, BusResource, DuckDBFile, LakeResource, OrdersDBResource
-from dagster_project.solutions import BRONZE, LANDING, LOCAL, Solution
+from dagster_project.solutions import BRONZE, LANDING, LOCAL, ORDERS_FIRST, Solution
 from dagster_project.spark_jobs import SparkJobs
 
 GROUP = BRONZE
@@ -154,7 +154,8 @@ def duckdb_bronze(solution: Solution) -> list[AssetsDefinition]:
     orders_key, items_key = bronze_key("orders", solution), bronze_key("items", solution)
 
     # Orders and items are taken in one transaction: selecting one of them runs both, and reports the selected.
-    @multi_asset(name=solution.job_name("bronze_orders"), pool=solution.pool("warehouse"), can_subset=True, specs=[
+    @multi_asset(name=solution.job_name("bronze_orders"), pool=solution.pool("warehouse"), can_subset=True,
+                 op_tags=ORDERS_FIRST, specs=[
         AssetSpec(orders_key, **spec("orders", "Orders from the SQL database, appended above the last orderId taken.")),
         AssetSpec(items_key, **spec("items", "The items of those orders, taken in the same snapshot and transaction.")),
     ], check_specs=[*check_specs(orders_key, "orders", quarantine=False), reconcile_spec(orders_key),
@@ -246,7 +247,7 @@ def spark_bronze(solution: Solution) -> list[AssetsDefinition]:
 
     orders_key, items_key = bronze_key("orders", solution), bronze_key("items", solution)
 
-    @multi_asset(name=solution.job_name("bronze_orders"), specs=[
+    @multi_asset(name=solution.job_name("bronze_orders"), op_tags=ORDERS_FIRST, specs=[
         AssetSpec(orders_key, **spec("orders", "Orders from the SQL database by JDBC, above the highest orderId "
                                                "taken.")),
         AssetSpec(items_key, **spec("items", "The items of those orders, read up to the same orderId.")),

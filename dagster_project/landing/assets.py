@@ -25,7 +25,7 @@ from playground.catalog import GENERATIONS, SOURCES
 from playground.generators.scales import Sizes, sizes_for
 from pydantic import Field
 
-from dagster_project.solutions import LANDING, LOCAL, Solution
+from dagster_project.solutions import LANDING, LOCAL, ORDERS_FIRST, Solution
 
 if TYPE_CHECKING:
     from playground.generators.run import Manifest
@@ -104,7 +104,8 @@ def _generation_asset(solution: Solution, generation: str, specs: list[AssetSpec
     lands = {SOURCES[spec.key.path[-1]].lands for spec in specs}
     sinks = {"lake", *(["orders_db"] if "orders_db" in lands else []), *(["bus"] if "bus" in lands else [])}
 
-    @multi_asset(name=solution.job_name(f"landing_{generation}"), specs=specs, required_resource_keys=sinks)
+    @multi_asset(name=solution.job_name(f"landing_{generation}"), specs=specs, required_resource_keys=sinks,
+                 op_tags=ORDERS_FIRST if "orders_db" in lands else None)
     def landing(context: AssetExecutionContext, config: LandingConfig) -> Iterator[MaterializeResult]:
         from playground.generators.room import check_room
         from playground.generators.run import GENERATORS, Generation, counts_of

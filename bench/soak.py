@@ -7,8 +7,13 @@ temporary folder, the refresh's cron set to tick every minute so gold refreshes 
 requests a second run while one for its assets is in progress (one a sensor, plus the UI Materialize of
 gold/daily_sales the soak sends halfway, timed end to end; the refresh's runs, which are bounded per
 asset, counted as one and their most in flight at once printed apart). Every run's wait from queued to
-started is printed per sensor. At the end,
-one Ctrl-C (SIGINT to the stack's process group) and the seconds until every process has gone.
+started is printed per sensor, and every check that did not pass. Storage is sampled every minute: Dagster's
+home, and the streaming parts (bytes, files), with the growth per hour of each half of the soak. With
+`--keep-automatic-hours H` the history is pruned every 5 minutes instead of hourly, keeping automatic runs H
+hours (a one-hour soak then shows where it levels off). At the end, one Ctrl-C (SIGINT to the stack's
+process group) and the seconds until every process has gone.
+
+    python -m bench.soak --minutes 70 --keep-automatic-hours 0.25
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ class Soak:
     materialize: tuple[float, float] | None = None  # the UI's Materialize of gold/daily_sales: (queued, end to end) s
     stop_seconds: float = 0.0
     bound: int = 0
+    storage: list[tuple[float, int, int, int]] = field(default_factory=list)  # (min, home B, parts B, part files)
+    failed_checks: Counter = field(default_factory=Counter)  # "asset check" -> evaluations that did not pass
+    keep_automatic_hours: float | None = None
     growth: tuple[float, float, int] = (0.0, 0.0, 0)  # Dagster's home MB, the lake's streaming parts: (MB, files)
 
     @property
@@ -67,7 +75,7 @@ def _what(run) -> str:  # type: ignore[no-untyped-def]
     return run.tags.get("dagster/sensor_name") or run.tags.get("dagster/schedule_name") or run.job_name
 
 
-def soak(minutes: float) -> Soak:
+def soak(minutes: float, keep_automatic_hours: float | None = None) -> Soak:
     from dagster import DagsterInstance
 
     from dagster_project.assembly import build_definitions
@@ -75,11 +83,13 @@ def soak(minutes: float) -> Soak:
     from dagster_project.solutions import local_environment
     from dagster_project.ui_ready import wait_for_ui
 
-    result = Soak(minutes)
+    result = Soak(minutes, keep_automatic_hours=keep_automatic_hours)
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         port = free_port()
-        env = local_environment(str(work), UI_PORT=str(port), PLAYGROUND_REFRESH_CRON="* * * * *")
+        pruning = {} if keep_automatic_hours is None else {
+            "PLAYGROUND_KEEP_AUTOMATIC_HOURS": str(keep_automatic_hours), "PLAYGROUND_PRUNE_CRON": "*/5 * * * *"}
+        env = local_environment(str(work), UI_PORT=str(port), PLAYGROUND_REFRESH_CRON="* * * * *", **pruning)
         prepare(work / "dagster_home")
         subprocess.run([sys.executable, "-m", "dagster_project.demo"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL)
@@ -97,7 +107,14 @@ def soak(minutes: float) -> Soak:
             soak_began = time.time()
             home_before, parts_before = folder_size(work / "dagster_home"), folder_size(work / "lake", "part-*")
             materialize_at, materialize_run = soak_began + minutes * 30, None
+            check_keys, checks_seen, sampled = list(defs.resolve_asset_graph().asset_check_keys), {}, 0.0
+            failed_checks(instance, check_keys, checks_seen, result.failed_checks)
             while time.time() - soak_began < minutes * 60:
+                if time.time() - sampled >= 60:
+                    sampled = time.time()
+                    home, parts = folder_size(work / "dagster_home"), folder_size(work / "lake", "part-*")
+                    result.storage.append(((sampled - soak_began) / 60, home[0], *parts))
+                    failed_checks(instance, check_keys, checks_seen, result.failed_checks)
                 if materialize_run is None and time.time() >= materialize_at:
                     materialize_run = launch_materialize(f"http://127.0.0.1:{port}", ["gold", "daily_sales"])
                 runs = instance.get_runs(limit=500)
@@ -138,6 +155,18 @@ def soak(minutes: float) -> Soak:
             created = record.create_timestamp.timestamp()
             result.materialize = ((record.start_time or created) - created, record.end_time - created)
     return result
+
+
+def failed_checks(instance, keys: list, seen: dict, found: Counter) -> None:  # type: ignore[no-untyped-def]
+    """Counts into `found` the executions of each check newer than those in `seen` that did not pass, then
+    marks them seen (read as they come: pruning deletes old runs). The first call only marks."""
+    first = not seen
+    for key in keys:
+        history = instance.event_log_storage.get_asset_check_execution_history(key, limit=200)
+        for execution in history:
+            if not first and execution.id > seen.get(key, 0) and execution.status.value == "FAILED":
+                found[f"{key.asset_key.to_user_string()} {key.name}"] += 1
+        seen[key] = max([seen.get(key, 0), *(execution.id for execution in history)])
 
 
 def folder_size(folder: Path, pattern: str = "*") -> tuple[int, int]:
@@ -210,10 +239,29 @@ def report(result: Soak) -> None:
     home, parts_mb, parts = result.growth
     print(f"{'growth per hour, extrapolated':<34} Dagster's home {home:.0f} MB, streaming parts {parts_mb:.1f} MB "
           f"in {parts:,} files")
+    keeping = "project defaults" if result.keep_automatic_hours is None else \
+        f"automatic runs kept {result.keep_automatic_hours:g} h, pruned every 5 min"
+    print(f"{'storage over time':<34} ({keeping})")
+    for minute, home_b, parts_b, files in result.storage[::10] + result.storage[-1:]:
+        print(f"  {minute:5.0f} min  Dagster's home {home_b / 1e6:7.1f} MB  streaming parts {parts_b / 1e6:6.1f} MB "
+              f"in {files:,} files")
+    if len(result.storage) >= 4:
+        half = len(result.storage) // 2
+        for name, (a, b) in (("first half", (result.storage[0], result.storage[half])),
+                             ("second half", (result.storage[half], result.storage[-1]))):
+            hours = (b[0] - a[0]) / 60
+            print(f"  growth per hour, {name:<11} Dagster's home {(b[1] - a[1]) / 1e6 / hours:7.1f} MB, "
+                  f"part files {(b[3] - a[3]) / hours:+,.0f}")
+    print(f"{'checks that did not pass':<34} {sum(result.failed_checks.values())}")
+    for check, count in sorted(result.failed_checks.items()):
+        print(f"  {check}: {count}")
     print(f"{'stopped after one Ctrl-C':<34} {result.stop_seconds:.1f} s")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=5.0)
-    report(soak(parser.parse_args().minutes))
+    parser.add_argument("--keep-automatic-hours", type=float, default=None,
+                        help="keep automatic runs this long and prune every 5 minutes (default: the project's)")
+    arguments = parser.parse_args()
+    report(soak(arguments.minutes, arguments.keep_automatic_hours))

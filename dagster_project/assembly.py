@@ -10,7 +10,7 @@ import os
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions, in_process_executor
 from playground.errors import PlaygroundError
 
-from dagster_project import sensors
+from dagster_project import history, sensors
 from dagster_project.bronze.assets import duckdb_bronze, event_bronze, spark_bronze
 from dagster_project.landing.assets import generated_landing, landing_specs
 from dagster_project.ml.assets import ml_assets
@@ -92,6 +92,10 @@ def build_definitions(name: str) -> Definitions:
 
         jobs += sql_pool_jobs_for(solution)
 
+    if not solution.provisioned:  # one location prunes the instance's history, every location's runs
+        prune = history.prune_job()
+        jobs.append(prune)
+        schedules.append(history.prune_schedule(prune, schedule_status))
     if solution.provisioned:
         from dagster_project.provisioning.jobs import provisioning_for
         from dagster_project.provisioning.settings import checked

@@ -15,6 +15,7 @@ else a SAS token (AZURE_STORAGE_SAS_TOKEN), else DefaultAzureCredential; or a co
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,7 +50,9 @@ COLUMNS = {
     "pageviews_stars_correlation": ("user_id", "uri", "stars", "seconds_between"),
 }
 AZURE_PROTOCOLS = ("abfs", "abfss", "az")
+SINGLE_PART, MERGED_PART = re.compile(r"part-(\d{8})\.parquet"), re.compile(r"part-(\d{8})-(\d{8})\.parquet")
 LATEST = "_latest"  # dagster_project/publish.py
+LISTINGS = 5  # a streaming output is listed and read again while its parts change under the reader
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -125,7 +128,23 @@ def gold_files(model: str) -> list[str]:
 def streaming_files(output: str) -> list[str]:
     fs, root = lake()
     folder = _join(root, STREAMING[output], "streaming", output)
-    return [p for p in _data_files(fs.find(folder)) if p.endswith(".parquet")] if fs.exists(folder) else []
+    return _not_merged([p for p in _data_files(fs.find(folder)) if p.endswith(".parquet")]) \
+        if fs.exists(folder) else []
+
+
+def _not_merged(paths: list[str]) -> list[str]:
+    """The local engine merges an output's parts hourly: part-<first>-<last>.parquet holds the rows of every
+    part-<n>.parquet of its folder with first <= n <= last, which are then removed (or, if the merge was
+    stopped, left to the next). Those are not read (the rule of dagster_project/streaming/parts.py)."""
+    merged = [(path.rsplit("/", 1)[0], int(found[1]), int(found[2])) for path in paths
+              if (found := MERGED_PART.fullmatch(path.rsplit("/", 1)[-1]))]
+
+    def covered(path: str) -> bool:
+        folder, name = path.rsplit("/", 1)
+        single = SINGLE_PART.fullmatch(name)
+        return bool(single) and any(f == folder and low <= int(single[1]) <= high for f, low, high in merged)
+
+    return [path for path in paths if not covered(path)]
 
 
 def _data_files(paths: list[str]) -> list[str]:
@@ -231,7 +250,11 @@ def streaming(output: str) -> pd.DataFrame:
     """Every part of a streaming output written so far that can be read (empty before the first). A part
     that cannot be read is left out, and one output without a column the page reads is shown empty: the
     page says which, and shows the rest."""
-    frame, unreadable = _cached_parts(_stamp(streaming_files(output)))
+    for _ in range(LISTINGS):  # until the parts read are the parts listed after: none merged away meanwhile
+        stamp = _stamp(streaming_files(output))
+        frame, unreadable = _cached_parts(stamp)
+        if _stamp(streaming_files(output)) == stamp:
+            break
     for reason in unreadable:
         st.warning(f"{reason}: left out of {output} (remove the part, or run `make demo` to write the outputs "
                    "again).")

@@ -19,6 +19,7 @@ from playground.generators.run import write_products
 from playground.io.lake import Lake
 
 from dagster_project.bronze.files import ingest_files
+from dagster_project.streaming.parts import parts_to_read
 from dagster_project.streaming.scenarios import OUTPUT_NAMES, OUTPUTS
 from tests.conftest import ROOT
 from tests.helpers import dataset_args, local_assets, local_resources, manifest, playground
@@ -325,7 +326,9 @@ def ingest(source, data, con):
     elif source == "streaming":  # the consumer: batches of every scenario, each committed with its offsets
         log = EmbeddedLog(data + "/events.db", readonly=True)
         ends = {t: log.end_sequences(t) for t in TOPICS}
-        settings = ConsumerSettings(poll_s=0, part_every_s=0.05, max_events=5_000)  # ten batches; parts now and then
+        # Ten batches; parts now and then, merged as soon as they are written: kills land in compactions too.
+        settings = ConsumerSettings(poll_s=0, part_every_s=0.05, max_events=5_000, compact_every_s=0,
+                                    compact_after_s=0)
         consume(con, log, Lake(parts_lake(con)), TimePolicy(), lambda batch: None,
                 lambda _: committed_offsets(con) == ends, settings)
         log.close()
@@ -387,6 +390,9 @@ def test_a_killed_ingest_rerun_equals_an_uninterrupted_one(tmp_path: Path, sourc
     took = time.perf_counter() - began
     expected = snapshot(reference)
     assert expected[0]
+    if source == "streaming":  # the consumer merged its parts as it went
+        raw = Path(f"{reference}.lake") / "bronze/streaming/raw_pageviews"
+        assert [name for name in os.listdir(raw) if name.count("-") == 2], os.listdir(raw)
 
     for fraction in (0.0, 0.2, 0.5, 0.8, 1.2):  # of an uninterrupted run's time; the last may land after commit
         warehouse = tmp_path / f"killed-{fraction}.duckdb"
@@ -404,13 +410,14 @@ def test_a_killed_ingest_rerun_equals_an_uninterrupted_one(tmp_path: Path, sourc
 
 
 def assert_parts_hold_each_row_once(database: Path) -> None:
-    """The lake's parts of each output are its table, no row lost or twice (parts of batches a kill cut
-    short are written again or removed)."""
+    """The lake's parts of each output, read by the readers' rule, are its table, no row lost or twice (parts
+    of batches a kill cut short are written again or removed; a merge a kill cut short is finished later)."""
     with duckdb.connect(str(database), read_only=True) as con:
         for output in OUTPUTS:
             folder = Path(f"{database}.lake") / output.lake_folder
             table = f"(SELECT * EXCLUDE (_batch) FROM streaming.{output.name})"
-            parts = f"read_parquet('{folder}/*.parquet')" if list(folder.glob("*.parquet")) else f"{table} WHERE false"
+            files = [str(folder / name) for name in parts_to_read(os.listdir(folder))] if folder.exists() else []
+            parts = f"read_parquet({files})" if files else f"{table} WHERE false"
             differ = con.execute(f"SELECT count(*) FROM ({table} EXCEPT ALL SELECT * FROM {parts}) UNION ALL "
                                  f"SELECT count(*) FROM (SELECT * FROM {parts} EXCEPT ALL {table})").fetchall()
             assert differ == [(0,), (0,)], output.name

@@ -16,6 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 PRIVATE = {
     "dagster._core.launcher.base": ("dagster_project/run_launcher.py", "dagster", "1.13"),
     "dagster._core.execution.plan.instance_concurrency_context": ("dagster_project/pool_wait.py", "dagster", "1.13"),
+    # Run deletion leaves a run's check executions (DagsterInstance.delete_run as of 1.13): history.py removes them.
+    "dagster._core.storage.event_log.schema": ("dagster_project/history.py", "dagster", "1.13"),
 }
 # dagster-dbt's DbtCliResource methods DbtResource (transform/dbt_cli.py) overrides, with the version read.
 DBT_OVERRIDES = ("_initialize_dbt_core_adapter", "_get_unique_target_path", "_cli_version")

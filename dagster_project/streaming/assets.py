@@ -145,19 +145,28 @@ def local_streaming(solution: Solution, dashboard: bool = False) -> AssetsDefini
     def streaming_micro_batch(context: AssetExecutionContext, config: StreamingConfig,
                               bus: BusResource, lake: LakeResource, streaming: DuckDBFile):
         from dagster_project.streaming.engine import process_batch
+        from dagster_project.streaming.parts import compact_parts
 
         time = config.policy_of()
         log = bus.open_reader()
         try:
             with streaming.get_connection() as con:
                 result = process_batch(con, log, lake.open(), time)
+                merged = compact_parts(con, lake.open())
         finally:
             log.close()
         context.log.info(describe(result))
+        log_compaction(context, merged)
         for key, metadata in batch_metadata(result, time, solution):
             yield MaterializeResult(asset_key=key, metadata=metadata)
 
     return streaming_micro_batch
+
+
+def log_compaction(context: AssetExecutionContext | OpExecutionContext, merged: dict[str, int]) -> None:
+    if merged:
+        context.log.info("parts merged (streaming/parts.py): " + ", ".join(
+            f"{output} {parts:,} into one" for output, parts in merged.items()))
 
 
 def describe(result: "BatchResult") -> str:
@@ -234,7 +243,8 @@ def streaming_consumer(solution: Solution) -> JobDefinition:
                     reports.due()
                     return stop.wait(seconds)
 
-                batches = consume(con, log, lake.open(), time, reports.add, stopped, settings)
+                batches = consume(con, log, lake.open(), time, reports.add, stopped, settings,
+                                  lambda merged: log_compaction(context, merged))
             reports.flush()
         finally:
             log.close()

@@ -5,8 +5,8 @@ keeps that job running.
 
 Each batch is the engine's (engine.py): committed whole with its offsets, so a consumer killed at any
 point and started again gives what an uninterrupted one would. The lake's parts are written every
-`part_every_s` (each batch would make a file per output per second), and DuckDB checkpoints its
-file while the consumer has nothing to do, not inside a batch's commit.
+`part_every_s` (each batch would make a file per output per second) and merged hourly (parts.py), and
+DuckDB checkpoints its file while the consumer has nothing to do, not inside a batch's commit.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import os
 import time as time_module
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import duckdb
 from playground.io.bus import BusReader
@@ -22,6 +23,7 @@ from playground.io.lake import Lake
 
 from dagster_project.streaming.clock import TimePolicy
 from dagster_project.streaming.engine import PART_EVERY_S, BatchResult, flush_parts, process_batch
+from dagster_project.streaming.parts import COMPACT_AFTER, compact_parts
 
 IDLE_CHECKPOINT_BYTES = 16 << 20  # DuckDB's own threshold: at that size of log, checkpoint while idle
 
@@ -31,15 +33,20 @@ class ConsumerSettings:
     poll_s: float = 0.5                  # the longest an event waits before its batch starts
     part_every_s: float = PART_EVERY_S   # how often the outputs' new rows go to the lake's parts
     max_events: int = 200_000            # a batch's most events: a backlog is taken in steps of this
+    compact_every_s: float = 60.0        # how often it looks whether an output's parts are due to be merged
+    compact_after_s: float = COMPACT_AFTER.total_seconds()  # parts are merged once their oldest rows are this old
 
 
 def consume(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, time: TimePolicy,
             report: Callable[[BatchResult], None], stopped: Callable[[float], bool],
-            settings: ConsumerSettings = ConsumerSettings()) -> int:
+            settings: ConsumerSettings = ConsumerSettings(),
+            compacted: Callable[[dict[str, int]], None] = lambda merged: None) -> int:
     """Batches until `stopped(seconds)` (it waits up to that long) says so; each batch that took events is
-    reported after its commit. Returns the number of batches."""
+    reported after its commit, each compaction that merged parts (parts merged per output) after it ran.
+    Returns the number of batches."""
     wal = _wal_path(con)
     batches = 0
+    next_compaction = time_module.monotonic()
     try:
         while True:
             began = time_module.monotonic()
@@ -48,6 +55,10 @@ def consume(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, time: Ti
             if result.events:
                 batches += 1
                 report(result)
+            if time_module.monotonic() >= next_compaction:
+                if merged := compact_parts(con, lake, after=timedelta(seconds=settings.compact_after_s)):
+                    compacted(merged)
+                next_compaction = time_module.monotonic() + settings.compact_every_s
             spare = settings.poll_s - (time_module.monotonic() - began)
             if spare > 0 and wal and os.path.exists(wal) and os.path.getsize(wal) > IDLE_CHECKPOINT_BYTES:
                 con.execute("CHECKPOINT")

@@ -44,6 +44,7 @@ from dagster_project.streaming.clock import (
     with_arrivals,
 )
 from dagster_project.streaming.outputs import FIRST_PENDING, PAGEVIEWS, TABLE_QUERIES, VIEWS, stateful_outputs
+from dagster_project.streaming.parts import part_name, parts_written
 from dagster_project.streaming.scenarios import ENRICHING_USER_FIELDS, OUTPUT_NAMES, OUTPUTS
 
 CHECKPOINT_THRESHOLD = "256MB"
@@ -326,29 +327,17 @@ def output_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return dict(con.execute("SELECT output, total FROM streaming._totals").fetchall())
 
 
-def _parts_written(con: duckdb.DuckDBPyConnection) -> tuple[int, float | None]:
-    """The batch through which every output's rows are in the lake's parts, and when they were written."""
-    row = con.execute("SELECT through_batch, written_at FROM streaming._parts").fetchone()
-    return row if row else (0, None)
-
-
 def _parts_due(con: duckdb.DuckDBPyConnection, batch: int, every_s: float) -> bool:
-    through, written_at = _parts_written(con)
+    through, written_at = parts_written(con)
     if through >= batch:
         return False
     return every_s <= 0 or written_at is None or time_module.time() - written_at >= every_s
 
 
-def _part(output_folder: str, first_batch: int) -> str:
-    # Named by the part's first batch: parts a killed run wrote are written again (or removed) by the
-    # next parts of the same batches, whatever batches they end with.
-    return f"{output_folder}/part-{first_batch:08d}.parquet"
-
-
 def flush_parts(con: duckdb.DuckDBPyConnection, lake: Lake, processed_at: datetime | None = None) -> None:
     """The committed rows not in the lake's parts yet, written now."""
     batch = one_row(con.execute("SELECT coalesce(max(batch), 0) FROM streaming._time"))[0]
-    if _parts_written(con)[0] < batch:
+    if parts_written(con)[0] < batch:
         with transaction(con):
             write_parts(con, lake, batch, processed_at or datetime.now(UTC).replace(tzinfo=None))
 
@@ -357,9 +346,11 @@ def write_parts(con: duckdb.DuckDBPyConnection, lake: Lake, batch: int, processe
                 watch: Stopwatch | None = None) -> None:
     """Each output's rows of the batches since the last parts, through `batch`, as
     <lake>/<tier>/streaming/<output>/part-<first batch>.parquet, before the commit."""
-    first = _parts_written(con)[0] + 1
+    first = parts_written(con)[0] + 1
     for output in OUTPUTS:
-        relative = _part(output.lake_folder, first)
+        # Named by the part's first batch: parts a killed run wrote are written again (or removed) by the
+        # next parts of the same batches, whatever batches they end with.
+        relative = f"{output.lake_folder}/{part_name(first)}"
         where = f"_batch BETWEEN {first} AND {batch}"
         if not one_row(con.execute(f"SELECT count(*) FROM streaming.{output.name} WHERE {where}"))[0]:
             lake.remove(relative)

@@ -1,5 +1,6 @@
 """What Dagster keeps of its history: automatic runs a few hours, the others a week, never the run holding an
-asset's newest materialization; a deleted run leaves no event, check execution, file or captured log."""
+asset's newest materialization; a deleted run leaves no event, check execution, file or captured log; the
+automation's evaluations go with the automatic runs."""
 
 from __future__ import annotations
 
@@ -9,12 +10,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from dagster import AssetCheckResult, DagsterInstance, asset, asset_check, materialize
+from dagster import (
+    AssetCheckResult,
+    AutomationCondition,
+    DagsterInstance,
+    asset,
+    asset_check,
+    evaluate_automation_conditions,
+    materialize,
+)
 from dagster._core.storage.tags import SENSOR_NAME_TAG
 from dagster._core.test_utils import instance_for_test
 from playground.errors import PlaygroundError
 
-from dagster_project.history import Keep, delete_runs, runs_to_delete
+from dagster_project.history import Keep, delete_runs, prune, runs_to_delete
 
 pytestmark = pytest.mark.unit
 SENSOR = {SENSOR_NAME_TAG: "new_data"}
@@ -88,3 +97,26 @@ def test_a_bad_keeping_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("PLAYGROUND_KEEP_DAYS", "1")
     assert Keep.from_environment() == Keep(timedelta(minutes=30), timedelta(days=1))
     assert os.environ["PLAYGROUND_KEEP_DAYS"] == "1"
+
+
+@asset(automation_condition=AutomationCondition.missing())
+def refreshed() -> None:
+    return None
+
+
+def test_the_automations_evaluations_are_kept_as_long_as_automatic_runs(instance: DagsterInstance) -> None:
+    """Dagster keeps them 30 days, ~50 MB an hour under make up."""
+    from dagster._core.definitions.declarative_automation.serialized_objects import (
+        AutomationConditionEvaluationWithRunIds,
+    )
+
+    [result] = evaluate_automation_conditions(defs=[refreshed], instance=instance).results
+    storage = instance.schedule_storage
+    assert storage is not None
+    storage.add_auto_materialize_asset_evaluations(
+        1, [AutomationConditionEvaluationWithRunIds(result.serializable_evaluation, frozenset())])
+    keep, now = Keep(automatic=timedelta(hours=3)), datetime.now(UTC)
+    prune(instance, keep, now)
+    assert len(storage.get_auto_materialize_asset_evaluations(refreshed.key, limit=10)) == 1
+    prune(instance, keep, now + timedelta(hours=4))
+    assert storage.get_auto_materialize_asset_evaluations(refreshed.key, limit=10) == []

@@ -22,7 +22,7 @@ from dagster import (
     DagsterRunStatus,
     materialize,
 )
-from playground.catalog import FILE_SOURCES, USERS_FILE, VIP_FILE
+from playground.catalog import FILE_SOURCES, LANDING_OPS, USERS_FILE, VIP_FILE
 from playground.generators.run import generate_users, write_products
 from playground.io.bus import embedded
 from playground.io.bus.embedded import EmbeddedLog
@@ -511,6 +511,11 @@ def test_a_run_waiting_for_a_pool_sleeps_says_who_holds_it_and_stops_on_ctrl_c(t
         [said] = [line for line in lines if "waiting" in line]
         assert "for pool duckdb_warehouse" in said and f"held by run {holding.run_id}" in said
         assert "dagster run delete" in said
+        # Steps outside the pool go on meanwhile (the landing, the streaming micro-batch): measured once done.
+        [waiting_run] = [run for run in instance.get_runs() if run.run_id != holding.run_id]
+        elsewhere = {*LANDING_OPS, "streaming_micro_batch"}
+        wait_until(lambda: elsewhere <= {event.step_key for event in instance.all_logs(
+            waiting_run.run_id, of_type=DagsterEventType.STEP_SUCCESS)}, 300, "the steps outside the pool")
         before, began = cpu_seconds(demo.pid), time.monotonic()
         time.sleep(5)
         assert (cpu_seconds(demo.pid) - before) / (time.monotonic() - began) < 0.2  # spinning was ~0.95

@@ -1,6 +1,6 @@
 """What Dagster keeps of its history. Under `make up` the sensors and the automation launch a run every few
 seconds, and each run is a SQLite file of its own (~250 KB before its first event) with its events in the
-index beside it: about 200 MB an hour (docs/BENCHMARKS.md). The job `prune_history`, every hour, deletes
+index beside it: about 130 MB an hour (docs/BENCHMARKS.md). The job `prune_history`, every hour, deletes
 the finished runs that are old enough, with their events, their file and their captured logs:
 
 - a run that succeeded and that a sensor, a schedule or the automation launched: after

@@ -147,12 +147,12 @@ def local_streaming(solution: Solution, dashboard: bool = False) -> AssetsDefini
         from dagster_project.streaming.engine import process_batch
         from dagster_project.streaming.parts import compact_parts
 
-        time = config.policy_of()
+        time, parts = config.policy_of(), lake.open()
         log = bus.open_reader()
         try:
             with streaming.get_connection() as con:
-                result = process_batch(con, log, lake.open(), time)
-                merged = compact_parts(con, lake.open())
+                result = process_batch(con, log, parts, time)
+                merged = compact_parts(con, parts)
         finally:
             log.close()
         context.log.info(describe(result))

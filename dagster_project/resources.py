@@ -12,6 +12,8 @@ from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from dagster_project.duckdb_memory import duckdb_memory_limit
+
 if TYPE_CHECKING:  # imported when used: definitions load without polars, SQLAlchemy or Faker
     from collections.abc import Iterator
 
@@ -89,10 +91,10 @@ class DuckDBFile(DuckDBResource):
             con.close()
 
 
-def duckdb_file(database: str, memory_limit: str | None) -> DuckDBFile:
-    """memory_limit (such as 2GB) caps the cache of written blocks a big ingest leaves behind (DuckDB's own
-    default: 80% of RAM)."""
-    return DuckDBFile(database=database, connection_config={"memory_limit": memory_limit} if memory_limit else {})
+def duckdb_file(database: str) -> DuckDBFile:
+    """memory_limit caps what DuckDB keeps (the cache of written blocks a big ingest leaves behind, a join's
+    tables): past it DuckDB spills to disk."""
+    return DuckDBFile(database=database, connection_config={"memory_limit": duckdb_memory_limit()})
 
 
 class BronzeCopyResource(ConfigurableResource):

@@ -83,3 +83,28 @@ def test_the_ml_benchmark_runs_and_its_ratio_is_its_two_rmses() -> None:
     champion, mean, ratio = (float(figure.replace(",", "")) for figure in re.search(
         r"\) ([\d,.]+)   the mean ([\d,.]+)   ratio ([\d.]+)", rmse).groups())
     assert 0 < champion < mean and ratio == pytest.approx(champion / mean, abs=0.0006)
+
+
+def test_cost_per_row_divides_each_steps_seconds_by_its_rows_and_compares_scales() -> None:
+    """Hand-made runs: bronze orders takes 10x the time for 100x the orders (ratio 0.1); dbt takes 1.5x the
+    time a record (it grows faster than its data)."""
+    from bench.cost_per_row import ratios, rows_of
+
+    assert (rows_of("bronze_orders", "small"), rows_of("bronze_orders", "medium")) == (100_000, 10_000_000)
+    assert rows_of("dbt_models", "medium") == 1_000_000 + 10_000 + 10_000 + 10_000_000 + 1_000_000
+    small = {"seconds": 3.0, "steps": [{"step": "bronze_orders", "seconds": 1.0},
+                                       {"step": "dbt_models", "seconds": 2.0}]}
+    medium = {"seconds": 330.0, "steps": [{"step": "bronze_orders", "seconds": 10.0},
+                                          {"step": "dbt_models", "seconds": 300.0 * rows_of("dbt_models", "medium")
+                                           / rows_of("dbt_models", "small") / 100}]}
+    got = ratios({"small": small, "medium": medium})
+    assert got["bronze_orders"]["medium/small"] == pytest.approx(0.1)
+    assert got["dbt_models"]["medium/small"] == pytest.approx(1.5)
+
+
+def test_the_cost_per_row_benchmark_prints_each_step_of_the_main_job() -> None:
+    result = subprocess.run([sys.executable, "-m", "bench.cost_per_row", "--scales", "small"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    for step in ("landing_orders", "bronze_orders", "dbt_models", "streaming_micro_batch", "ml__order_value_model"):
+        assert any(line.strip().startswith(step) for line in result.stdout.splitlines()), result.stdout

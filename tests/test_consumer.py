@@ -97,3 +97,20 @@ def test_the_consumer_takes_events_as_they_arrive_and_stops_cleanly_on_ctrl_c(tm
     assert rows == sum(b["rows_new"] for b in seen) == seen[0]["rows_total"] and parts == rows
     assert offsets == on_the_bus(tmp_path) > first
     assert json.loads(json.dumps(seen[0]["offsets"]))  # the offsets a batch reached, shown in the UI
+
+
+def test_the_consumer_ends_itself_after_its_run_hours_so_its_history_can_be_pruned(tmp_path: Path) -> None:
+    """Issue 39 (storage): a run's events are kept while it runs; the keeper sensor starts the next run."""
+    from dagster_project.solutions import LOCAL
+    from dagster_project.streaming.assets import streaming_consumer
+    from tests.helpers import local_resources
+
+    playground("generate", "pageviews", "--count", "300", "--seed", "1", *dataset_args(tmp_path))
+    began, instance = time.monotonic(), DagsterInstance.ephemeral()
+    result = streaming_consumer(LOCAL).execute_in_process(
+        resources=local_resources(tmp_path), instance=instance,
+        run_config={"ops": {"consume_events": {"config": {"run_hours": 3 / 3600}}}})
+    assert result.success and result.output_for_node("consume_events", "batches") >= 1
+    assert 3 <= time.monotonic() - began < 60
+    messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any(m.startswith("consumer stopped (its run_hours passed)") for m in messages), messages[-5:]

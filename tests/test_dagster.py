@@ -132,6 +132,30 @@ def test_materialize_landing_into_a_temp_dir(tmp_path: Path) -> None:
     assert manifest["records"] == 500
 
 
+def test_a_scale_the_warehouses_disk_or_the_machines_memory_cannot_hold_is_refused_before_landing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 40: the orders of the medium scale land in ~1.25 GB and bronze to gold keeps about as much again
+    (room.py): on one disk the two are summed; the memory the job needs is named with the machine's."""
+    from playground.generators import room
+
+    medium = {"config": {"scale": "medium"}}
+    landing = [a for a in local_assets("landing") if "orders" in a.op.name]
+    free = 2_000_000_000  # the landed orders fit, with what is kept of them they do not
+    monkeypatch.setattr(room, "_free_bytes", lambda path: free)
+    with pytest.raises(PlaygroundError) as refused:
+        materialize(landing, resources=local_resources(tmp_path), run_config={"ops": {landing[0].op.name: medium}})
+    assert str(refused.value) == (
+        f"10,000,000 orders need about 2.8 GB on one disk (1.2 GB at {tmp_path}/orders.db, 1.6 GB at "
+        f"{tmp_path}/warehouse.duckdb), whose disk has 2.0 GB free: lower --count (or --scale), or choose a "
+        "sink with room")
+    monkeypatch.setattr(room, "_free_bytes", lambda path: 10 * free)
+    monkeypatch.setattr(room, "machine_memory", lambda: 1 << 30)
+    with pytest.raises(PlaygroundError, match=r"^10,000,000 orders need about 2.\d GB of memory to go from "
+                                              r"landing to gold \(.*\), and this machine has 1.1 GB: lower"):
+        materialize(landing, resources=local_resources(tmp_path), run_config={"ops": {landing[0].op.name: medium}})
+    assert not (tmp_path / "orders.db").exists()
+
+
 @pytest.mark.usefixtures("no_cloud_settings")
 def test_cloud_target_fails_naming_the_missing_setting() -> None:
     with pytest.raises(DagsterInvalidConfigError) as error:
@@ -183,6 +207,16 @@ def test_duckdb_memory_limit_comes_from_the_environment(tmp_path: Path, monkeypa
     for file in ("warehouse", "streaming"):
         with resources_for("local")[file].get_connection() as con:
             assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "286.1 MiB"  # DuckDB's MiB
+    monkeypatch.delenv("PLAYGROUND_DUCKDB_MEMORY_LIMIT")  # the machine's: an eighth of its memory, at most 1 GiB
+    from dagster_project.duckdb_memory import duckdb_memory_limit
+    from dagster_project.transform.dbt_cli import dbt_settings
+
+    machine_mib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20
+    assert duckdb_memory_limit() == f"{min(1024, machine_mib // 8)}MiB"
+    assert dbt_settings("wh.duckdb", "lake")["PLAYGROUND_DUCKDB_MEMORY_LIMIT"] == duckdb_memory_limit()  # dbt's too
+    with resources_for("local")["warehouse"].get_connection() as con:
+        value, unit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0].split()
+        assert round(float(value) * {"MiB": 1, "GiB": 1024}[unit]) == min(1024, machine_mib // 8)
     monkeypatch.setenv("PLAYGROUND_DUCKDB_MEMORY_LIMIT", "lots")
     warehouse = resources_for("local")["warehouse"]
     with pytest.raises(PlaygroundError, match=r"wh.duckdb: DuckDB does not take the settings \{'memory_limit': "

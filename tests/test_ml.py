@@ -435,3 +435,30 @@ def test_without_azure_credentials_training_says_how_to_sign_in(
     assert f"Failure: could not sign in to {uri} (" in message
     assert "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET" in message
     assert not (lake / "gold" / "order_value_scores").exists()  # nothing written
+
+
+def test_the_split_reads_only_its_samples_in_order_id_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 40: the split holds the keys and its two samples, read in pieces, never every order's features."""
+    import numpy as np
+    import pyarrow as pa
+
+    from dagster_project.on_ml import order_value
+
+    monkeypatch.setattr(order_value, "MIN_ORDERS", 1)
+    monkeypatch.setattr(order_value, "MAX_TRAINING_ORDERS", 3)
+    monkeypatch.setattr(order_value, "MAX_HELD_OUT_ORDERS", 2)
+    ids = [7, 3, 9, 1, 5, 8, 2, 6, 4, 10]  # the file's order is not the ids'
+    days = [f"2024-01-{1 + (i > 5) * 10:02d}" for i in ids]  # ids 1-5 before the 11th, 6-10 from it on
+    table = pa.table({"order_id": ids, "order_date": pa.array(days).cast(pa.timestamp("us")),
+                      "order_value": [float(i) if i != 3 else None for i in ids], "is_vip": [i % 2 for i in ids]})
+    pieces = [table.slice(0, 4), *table.slice(4).to_batches(max_chunksize=3)]
+
+    def rows(*id_sets: np.ndarray) -> list:
+        return order_value.rows_of(pieces, id_sets)
+
+    first, again = (order_value.split(table, "2024-01-11", rows) for _ in range(2))
+    train, test = list(first.train["order_id"]), list(first.test["order_id"])
+    assert len(train) == 3 and set(train) <= {1, 2, 4, 5} and train == sorted(train)  # 3 has no value
+    assert len(test) == 2 and set(test) <= {6, 7, 8, 9, 10} and test == sorted(test)
+    assert (list(again.train["order_id"]), list(again.test["order_id"])) == (train, test)  # seeded
+    assert list(first.train["is_vip"]) == [i % 2 for i in train]  # each id's own row

@@ -18,7 +18,7 @@ from playground.io.bus.embedded import EmbeddedLog
 from playground.io.lake import Lake
 
 from dagster_project.streaming.clock import TimePolicy
-from dagster_project.streaming.engine import BatchResult, flush_parts, process_batch
+from dagster_project.streaming.engine import BatchResult, flush_parts, process_backlog, process_batch
 from dagster_project.streaming.scenarios import OUTPUT_NAMES
 from tests.helpers import examples
 from tests.streaming_reference import reference_outputs
@@ -353,6 +353,24 @@ def test_parts_in_the_lake_hold_each_batch_of_each_output(stream: Stream, tmp_pa
     assert read == [("a",), ("b",)]
 
 
+def test_a_backlog_is_taken_in_batches_of_at_most_max_events_and_reported_as_one(tmp_path: Path) -> None:
+    """The micro-batch asset's memory is that of one batch whatever the backlog (issue 40: 1M events, 2.5 GiB)."""
+    stream = Stream(tmp_path, partitions=3)
+    for i in range(50):
+        stream.send("pageviews" if i % 3 else "stars", i % 4, pageview(f"e{i}", i % 4, BASE + i * 20_000)
+                    if i % 3 else star(f"e{i}", i % 4, BASE + i * 20_000), BASE + i * 20_000)
+    result = process_backlog(stream.con, stream.log, stream.lake, stream.time, max_events=30)
+    # 30 events over 6 topic partitions: 5 a partition, cut at the earliest arrival of those that hold more
+    assert result.events == 50 and result.batches > 2
+    assert stream.con.execute("SELECT max(batch) FROM streaming._time").fetchall()[0][0] == result.batches
+    expected = reference_outputs(stream.log, stream.time, VIP, USERS)
+    got = stream.outputs()
+    for output in OUTPUT_NAMES:
+        assert got[output] == sorted(expected[output], key=repr), output
+    assert process_backlog(stream.con, stream.log, stream.lake, stream.time).events == 0
+    stream.close()
+
+
 def test_a_consumer_writes_the_batches_since_its_last_parts_as_one_part(stream: Stream, tmp_path: Path) -> None:
     """Every 10 s, not every batch: one part per output holds the batches since the last, named by the
     first."""
@@ -394,10 +412,12 @@ POLICIES = [TimePolicy(), TimePolicy(mode="event", policy="adjust"), TimePolicy(
 
 @settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events=st.lists(EVENT, min_size=1, max_size=40), cuts=st.lists(st.integers(1, 40), max_size=20),
-       start=st.integers(0, 10 * MINUTE), policy=st.sampled_from(POLICIES))
+       start=st.integers(0, 10 * MINUTE), policy=st.sampled_from(POLICIES), backlog_step=st.integers(1, 40))
 def test_any_split_into_micro_batches_equals_the_all_at_once_reference(
         tmp_path_factory: pytest.TempPathFactory, events: list[dict], cuts: list[int], start: int,
-        policy: TimePolicy) -> None:
+        policy: TimePolicy, backlog_step: int) -> None:
+    """Batches cut where the events were sent, then what is left taken as a backlog of batches of at most
+    `backlog_step` events (as the consumer and the micro-batch asset take one)."""
     stream = Stream(tmp_path_factory.mktemp("stream"), policy, partitions=3)
     clock, malformed, boundaries = BASE + start, 0, set(cuts)
     for i, e in enumerate(events):
@@ -413,7 +433,7 @@ def test_any_split_into_micro_batches_equals_the_all_at_once_reference(
         stream.send(e["topic"], e["user"], body, enqueued)
         if i + 1 in boundaries:
             stream.run()
-    stream.run()
+    process_backlog(stream.con, stream.log, stream.lake, policy, max_events=backlog_step)
     expected = reference_outputs(stream.log, policy, VIP, USERS)
     got = stream.outputs()
     for output in OUTPUT_NAMES:

@@ -103,8 +103,9 @@ def generated_landing(solution: Solution) -> list[AssetsDefinition]:
 def _generation_asset(solution: Solution, generation: str, specs: list[AssetSpec]) -> AssetsDefinition:
     lands = {SOURCES[spec.key.path[-1]].lands for spec in specs}
     sinks = {"lake", *(["orders_db"] if "orders_db" in lands else []), *(["bus"] if "bus" in lands else [])}
+    kept = {"warehouse"}  # where bronze to gold will keep them: its disk and memory are checked first
 
-    @multi_asset(name=solution.job_name(f"landing_{generation}"), specs=specs, required_resource_keys=sinks,
+    @multi_asset(name=solution.job_name(f"landing_{generation}"), specs=specs, required_resource_keys=sinks | kept,
                  op_tags=ORDERS_FIRST if "orders_db" in lands else None)
     def landing(context: AssetExecutionContext, config: LandingConfig) -> Iterator[MaterializeResult]:
         from playground.generators.room import check_room
@@ -115,7 +116,8 @@ def _generation_asset(solution: Solution, generation: str, specs: list[AssetSpec
         orders_url = resources.orders_db.url if "orders_db" in sinks else ""
         bus = resources.bus.spec if "bus" in sinks else ""
         counts = counts_of(generation, sizes)
-        check_room(counts, lake, orders_url, bus)  # counts the sinks cannot hold fail before anything is written
+        # Counts the sinks, the warehouse or the machine cannot hold fail before anything is written.
+        check_room(counts, lake, orders_url, bus, kept_at=resources.warehouse.database)
         # Counts only: the orders database's URL may hold its password.
         context.log.info(f"generating {', '.join(f'{n:,} {name}' for name, n in counts.items())}")
         yield from results(GENERATORS[generation](Generation(

@@ -21,6 +21,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,10 +36,11 @@ CHAMPION = "champion"
 HELD_OUT_SHARE = 0.2  # without a cut-off date: the newest fifth of the orders is held out
 MIN_ORDERS = 100  # on each side of the cut-off
 SCORE_BATCH = 1_000_000  # orders scored at a time
-# The candidates learn from at most this many orders before the cut-off, a seeded sample (the held-out orders
-# are all scored): at the medium scale (8M before the cut-off) the trees would take minutes and gigabytes for
-# little gain.
+# The candidates learn from at most this many orders before the cut-off, and are compared on at most that many
+# after it, seeded samples: at the medium scale (8M before the cut-off) the trees would take minutes and
+# gigabytes for little gain, and at the large scale the 20M held out would take 2 GiB to hold.
 MAX_TRAINING_ORDERS = 1_000_000
+MAX_HELD_OUT_ORDERS = 2_000_000
 SEED = 0
 # What the candidates' saved form (skops, MLflow's safe format for scikit-learn) holds beyond scikit-learn.
 TRUSTED_TYPES = ["numpy.dtype", "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
@@ -56,6 +58,8 @@ class Split:
 
 
 READ_COLUMNS = ["order_id", "order_date", *FEATURES, LABEL]
+KEY_COLUMNS = ["order_id", "order_date", LABEL]
+READ_BATCH = 500_000  # feature rows read at a time
 SCORE_COLUMNS = ["order_id", "user_id", "order_date", "predicted_value", "order_value", "model_version"]
 
 
@@ -82,13 +86,21 @@ class Files:
     def __init__(self, extras: dict[str, Any]):
         self.features, self.outputs = extras["features"], {"scores": extras["scores"], "history": extras["history"]}
 
-    def read(self) -> pa.Table:
-        """The features' columns the model uses, as Arrow (only the split's rows become pandas frames)."""
+    def keys(self) -> pa.Table:
+        """What the split is made from (KEY_COLUMNS), as Arrow."""
         import pyarrow.parquet as pq
 
         if not os.path.exists(self.features):
             raise missing_features(self.features)
-        return pq.read_table(self.features, columns=READ_COLUMNS)
+        return pq.read_table(self.features, columns=KEY_COLUMNS)
+
+    def rows(self, *id_sets: np.ndarray) -> list[pd.DataFrame]:
+        """The features' rows of each set of order ids, read in pieces: at the medium scale the whole file
+        (10M orders) took 1.6 GiB to hold, the two sets of the split 0.3 GiB."""
+        import pyarrow.dataset as ds
+
+        return rows_of(ds.dataset(self.features, format="parquet").to_batches(
+            columns=READ_COLUMNS, batch_size=READ_BATCH, batch_readahead=1, fragment_readahead=1), id_sets)
 
     def fingerprint(self) -> str:
         """The features' bytes: the file's, or the folder's parts' in name order (hidden and `_` names are not
@@ -125,7 +137,7 @@ class Files:
         # A million orders at a time: memory stays bounded however many days are scored.
         for batch in ds.dataset(self.features, format="parquet").to_batches(
                 columns=["order_id", "user_id", "order_date", *columns, LABEL], batch_size=SCORE_BATCH,
-                filter=self._after(since)):
+                batch_readahead=1, fragment_readahead=1, filter=self._after(since)):  # (pyarrow reads 16 ahead)
             newest = batch.to_pandas()
             began = time.perf_counter()
             predicted = model.predict(features_of(newest, columns)) if len(newest) else np.array([], "float64")
@@ -173,6 +185,7 @@ class Tables:
         self.format = extras.get("table_format") or "delta"
         self.features, self.outputs = extras["features"], {"scores": extras["scores"], "history": extras["history"]}
         self._fingerprint = ""
+        self._read = pa.table({})  # the features, once keys() read them
         if self.folders:  # the features' files are there already: a table over them
             self._schema(self.features)
             self.spark.sql(f"CREATE TABLE IF NOT EXISTS {self.features} USING parquet "
@@ -195,7 +208,7 @@ class Tables:
         except AnalysisException as error:
             raise missing_features(f"table {self.features}") from error
 
-    def read(self) -> pa.Table:
+    def keys(self) -> pa.Table:
         """The features on the driver, as Arrow, numbers as doubles; their fingerprint a hash of the rows
         whatever their order (Spark's files and partitions give no order)."""
         from pyspark.sql import functions as F
@@ -205,7 +218,11 @@ class Tables:
             *[F.col(name).cast("double") for name in [*FEATURES, LABEL]]).toPandas()
         rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
         self._fingerprint = hashlib.sha256(f"{len(rows)}:{int(rows.sum(dtype='uint64'))}".encode()).hexdigest()[:16]
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        self._read = pa.Table.from_pandas(frame, preserve_index=False)
+        return self._read
+
+    def rows(self, *id_sets: np.ndarray) -> list[pd.DataFrame]:
+        return rows_of([self._read], id_sets)
 
     def fingerprint(self) -> str:
         return self._fingerprint
@@ -274,29 +291,58 @@ def store_for(extras: dict[str, Any]) -> Files | Tables:
     return Tables(extras) if extras.get("store") == "tables" else Files(extras)
 
 
-def split(table: pa.Table, cutoff: str | None) -> Split:
-    """The orders with a value before the cut-off to train on (at most MAX_TRAINING_ORDERS of them, a seeded
-    sample), every one from it on held out, each by order_id whatever the file's order; the cut-off defaults
-    to the day that leaves HELD_OUT_SHARE of the orders after it."""
-    valid = table[LABEL].is_valid().to_numpy(zero_copy_only=False)
-    dates = table["order_date"].to_numpy().astype("datetime64[ns]")
+def rows_of(pieces: Iterable[pa.Table | pa.RecordBatch], id_sets: tuple[np.ndarray, ...]) -> list[pd.DataFrame]:
+    """The rows of each set of order ids among `pieces`, each set's in order_id order. Ids are looked up in an
+    array indexed by id, the sets' numbers (one byte an id up to the highest: 10 MB for 10M orders)."""
+    highest = max((int(ids.max()) for ids in id_sets if len(ids)), default=-1)
+    set_of = np.zeros(highest + 2, np.int8)  # 0: in no set (and every id above the highest)
+    for number, ids in enumerate(id_sets, 1):
+        set_of[ids] = number
+    found: list[list[pa.Table]] = [[] for _ in id_sets]
+    for piece in pieces:
+        ids = piece["order_id"].to_numpy()
+        numbers = set_of[np.minimum(ids, highest + 1)]
+        for number, rows in enumerate(found, 1):
+            taken = piece.filter(pa.array(numbers == number))
+            rows.append(pa.Table.from_batches([taken]) if isinstance(taken, pa.RecordBatch) else taken)
+    frames = []
+    for rows in found:  # each set's Arrow memory given back as its frame is made
+        table = pa.concat_tables(rows).sort_by("order_id")
+        rows.clear()
+        frames.append(table.to_pandas(split_blocks=True, self_destruct=True))
+        del table
+    return frames
+
+
+def sample_of(rows: np.ndarray, most: int) -> np.ndarray:
+    """At most `most` of `rows`, a seeded sample in their order."""
+    if len(rows) <= most:
+        return rows
+    return rows[np.sort(np.random.default_rng(SEED).choice(len(rows), most, replace=False))]
+
+
+def split(keys: pa.Table, cutoff: str | None, rows: Callable[..., list[pd.DataFrame]]) -> Split:
+    """The orders with a value before the cut-off to train on, those from it on held out (at most
+    MAX_TRAINING_ORDERS and MAX_HELD_OUT_ORDERS of them, seeded samples), each by order_id whatever the file's
+    order; the cut-off defaults to the day that leaves HELD_OUT_SHARE of the orders after it. `keys` holds
+    KEY_COLUMNS of every order, `rows` reads the features of sets of order ids."""
+    valid = keys[LABEL].is_valid().to_numpy(zero_copy_only=False)
+    dates = keys["order_date"].to_numpy().astype("datetime64[ns]")
     nanoseconds = int(np.quantile(dates[valid].astype("int64"), 1 - HELD_OUT_SHARE)) if valid.any() else 0
     when = pd.Timestamp(cutoff) if cutoff else pd.Timestamp(nanoseconds).normalize()
     before = dates < when.to_datetime64()
-    ids = table["order_id"].to_numpy()
+    ids = keys["order_id"].to_numpy()
 
     def by_id(rows: np.ndarray) -> np.ndarray:
         return rows[np.argsort(ids[rows], kind="stable")]
 
     train_rows, test_rows = by_id(np.flatnonzero(valid & before)), by_id(np.flatnonzero(valid & ~before))
-    if len(train_rows) > MAX_TRAINING_ORDERS:
-        sample = np.random.default_rng(SEED).choice(len(train_rows), MAX_TRAINING_ORDERS, replace=False)
-        train_rows = train_rows[np.sort(sample)]
+    train_rows, test_rows = sample_of(train_rows, MAX_TRAINING_ORDERS), sample_of(test_rows, MAX_HELD_OUT_ORDERS)
     if len(train_rows) < MIN_ORDERS or len(test_rows) < MIN_ORDERS:
         raise ModelError(f"too few orders to split at {when:%Y-%m-%d}: {len(train_rows):,} before it and "
                          f"{len(test_rows):,} from it on (at least {MIN_ORDERS} each); generate more orders or move "
                          "the cut-off")
-    return Split(when, table.take(train_rows).to_pandas(), table.take(test_rows).to_pandas())
+    return Split(when, *rows(ids[train_rows], ids[test_rows]))
 
 
 def candidates() -> dict[str, Any]:
@@ -398,7 +444,9 @@ def train(extras: dict[str, Any], report: Any) -> dict[str, Any]:
     use_tracking(extras)
     model_name, margin = extras["model_name"], float(extras["margin"])
     store = store_for(extras)
-    parts = split(store.read(), extras.get("cutoff"))
+    parts = split(store.keys(), extras.get("cutoff"), store.rows)
+    # Arrow's allocator keeps what reading the features freed (~0.9 GiB at the medium scale) unless asked.
+    pa.default_memory_pool().release_unused()
     # A feature nobody has a value of before the cut-off (no ratings yet) says nothing: left out.
     columns = [name for name in FEATURES if parts.train[name].notna().any()]
     x_train, x_test = features_of(parts.train, columns), features_of(parts.test, columns)
@@ -526,8 +574,6 @@ def peak_rss_mib() -> int:
 
 
 def main(command: str) -> None:
-    from collections.abc import Callable
-
     from dagster_pipes import open_dagster_pipes
 
     with open_dagster_pipes() as pipes:

@@ -73,6 +73,9 @@ class ConsumerConfig(StreamingConfig):
     poll_s: float = Field(default=0.5, description="the longest an event waits before its batch starts")
     part_every_s: float = Field(default=10.0, description="how often new output rows go to the lake's parts")
     max_events: int = Field(default=200_000, description="a batch's most events (a backlog is taken in steps)")
+    run_hours: float = Field(default=3.0, description="the run ends itself after this long and the sensor "
+                             "streaming_consumer_running starts the next (events wait on the bus meanwhile), so "
+                             "its history is pruned like other runs' (dagster_project/history.py)")
 
 
 def streaming_key(output: str, solution: Solution = LOCAL) -> AssetKey:
@@ -144,14 +147,14 @@ def local_streaming(solution: Solution, dashboard: bool = False) -> AssetsDefini
                  pool=solution.pool("streams"))
     def streaming_micro_batch(context: AssetExecutionContext, config: StreamingConfig,
                               bus: BusResource, lake: LakeResource, streaming: DuckDBFile):
-        from dagster_project.streaming.engine import process_batch
+        from dagster_project.streaming.engine import process_backlog
         from dagster_project.streaming.parts import compact_parts
 
         time, parts = config.policy_of(), lake.open()
         log = bus.open_reader()
         try:
             with streaming.get_connection() as con:
-                result = process_batch(con, log, parts, time)
+                result = process_backlog(con, log, parts, time)
                 merged = compact_parts(con, parts)
         finally:
             log.close()
@@ -237,18 +240,21 @@ def streaming_consumer(solution: Solution) -> JobDefinition:
         settings = ConsumerSettings(config.poll_s, config.part_every_s, config.max_events)
         reports = Reports(report, config.part_every_s, monotonic)
         log = bus.open_reader()
+        ends_at = monotonic() + config.run_hours * 3600
         try:
             with streaming.get_connection() as con, stop_requested() as stop:
                 def stopped(seconds: float) -> bool:  # between batches: a report may be due
                     reports.due()
-                    return stop.wait(seconds)
+                    return stop.wait(seconds) or monotonic() >= ends_at
 
                 batches = consume(con, log, lake.open(), time, reports.add, stopped, settings,
                                   lambda merged: log_compaction(context, merged))
             reports.flush()
         finally:
             log.close()
-        context.log.info(f"consumer stopped after {batches:,} batches; the next run goes on from the committed offsets")
+        why = "its run_hours passed" if monotonic() >= ends_at and not stop.is_set() else "stopped"
+        context.log.info(f"consumer stopped ({why}) after {batches:,} batches; the next run goes on from the "
+                         "committed offsets")
         return Output(batches, "batches")
 
     @job(name=solution.job_name("streaming_consumer"), tags={"kind": "duckdb"},

@@ -22,7 +22,7 @@ from playground.io.bus import BusReader
 from playground.io.lake import Lake
 
 from dagster_project.streaming.clock import TimePolicy
-from dagster_project.streaming.engine import PART_EVERY_S, BatchResult, flush_parts, process_batch
+from dagster_project.streaming.engine import BATCH_EVENTS, PART_EVERY_S, BatchResult, flush_parts, process_batch
 from dagster_project.streaming.parts import COMPACT_AFTER, compact_parts
 
 IDLE_CHECKPOINT_BYTES = 16 << 20  # DuckDB's own threshold: at that size of log, checkpoint while idle
@@ -32,7 +32,7 @@ IDLE_CHECKPOINT_BYTES = 16 << 20  # DuckDB's own threshold: at that size of log,
 class ConsumerSettings:
     poll_s: float = 0.5                  # the longest an event waits before its batch starts
     part_every_s: float = PART_EVERY_S   # how often the outputs' new rows go to the lake's parts
-    max_events: int = 200_000            # a batch's most events: a backlog is taken in steps of this
+    max_events: int = BATCH_EVENTS
     compact_every_s: float = 60.0        # how often it looks whether an output's parts are due to be merged
     compact_after_s: float = COMPACT_AFTER.total_seconds()  # parts are merged once their oldest rows are this old
 

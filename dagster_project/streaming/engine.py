@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 from playground.catalog import EVENT_SOURCES, FILE_SOURCES, TOPIC_TYPES, USERS_FILE, VIP_FILE
 from playground.errors import PlaygroundError
@@ -48,6 +49,7 @@ from dagster_project.streaming.parts import part_name, parts_written
 from dagster_project.streaming.scenarios import ENRICHING_USER_FIELDS, OUTPUT_NAMES, OUTPUTS
 
 CHECKPOINT_THRESHOLD = "256MB"
+BATCH_EVENTS = 200_000  # a batch's most events: a backlog is taken in steps of this
 PART_EVERY_S = 10.0  # a long-running consumer writes the lake's parts this often
 USER_COLUMNS = {"id": "BIGINT", **{name: "VARCHAR" for name in ENRICHING_USER_FIELDS}}
 REFERENCE_CHUNK_BYTES = 32 << 20  # a reference file is read this much at a time, as bronze reads a file
@@ -179,16 +181,41 @@ def committed_offsets(con: duckdb.DuckDBPyConnection) -> dict[str, dict[int, int
 
 def read_new_events(log: BusReader, start: dict[str, dict[int, int]], max_events: int | None = None
                     ) -> tuple[pa.Table, dict[str, dict[int, int]]]:
-    """Every event from the committed offsets to the end the log has now (at most `max_events`, an equal
-    share a partition), and where it stopped."""
-    end = {topic: log.end_sequences(topic) for topic in TOPICS}
+    """Every event from the committed offsets to the end the log has now, and where it stopped. With
+    `max_events`, at most an equal share a partition, cut at one time: the events of every partition up to
+    the earliest time a partition was cut at (the running maximum of its enqueued times, its arrival). A
+    partition read further in time than another would raise the floor under the other's next events
+    (clock.py), so the batches of a backlog give the arrivals one batch would."""
+    log_end = end = {topic: log.end_sequences(topic) for topic in TOPICS}
     if max_events:
         share = max(1, max_events // max(1, sum(len(e) for e in end.values())))
         end = {t: {p: min(stop, start[t].get(p, 0) + share) for p, stop in e.items()} for t, e in end.items()}
-    pieces = [log.read_table(topic, p, start[topic].get(p, 0), stop)
-              for topic in TOPICS for p, stop in sorted(end[topic].items()) if stop > start[topic].get(p, 0)]
-    table = pa.concat_tables(pieces).combine_chunks() if pieces else EMPTY_EVENTS  # DuckDB scans one chunk fastest
+    pieces = {(topic, p): log.read_table(topic, p, start[topic].get(p, 0), stop)
+              for topic in TOPICS for p, stop in sorted(end[topic].items()) if stop > start[topic].get(p, 0)}
+    if max_events:
+        pieces = _cut_at_one_time(pieces, log_end, end)
+    table = (pa.concat_tables(pieces.values()).combine_chunks() if pieces  # DuckDB scans one chunk fastest
+             else EMPTY_EVENTS)
     return table.rename_columns([("byte_offset" if c == "offset" else c) for c in table.column_names]), end
+
+
+def _cut_at_one_time(pieces: dict[tuple[str, int], pa.Table], log_end: dict[str, dict[int, int]],
+                     end: dict[str, dict[int, int]]) -> dict[tuple[str, int], pa.Table]:
+    """`pieces` (a partition's events each, in sequence order, read up to `end`) up to the earliest arrival
+    at which a partition was cut short of the log's end; `end` moved back to the first event left out."""
+    arrivals = {key: np.maximum.accumulate(piece["enqueued_ms"].to_numpy()) for key, piece in pieces.items()}
+    cut_short = [arrivals[(t, p)][-1] for (t, p) in pieces if end[t][p] < log_end[t][p]]
+    if not cut_short:
+        return pieces
+    cut = min(cut_short)
+    kept = {}
+    for (topic, partition), piece in pieces.items():
+        taken = int(np.searchsorted(arrivals[(topic, partition)], cut, side="right"))
+        if taken < piece.num_rows:
+            end[topic][partition] = piece["sequence_number"][taken].as_py()
+        if taken:
+            kept[(topic, partition)] = piece.slice(0, taken)
+    return kept
 
 
 def refresh_reference(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
@@ -287,6 +314,18 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
     return BatchResult(batch, start, {t: {**start[t], **end[t]} for t in TOPICS}, incoming.num_rows, quarantined,
                        early, late, out_of_order, adjusted, dropped, as_datetime(watermark), rows, totals,
                        watch.seconds)
+
+
+def process_backlog(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, time: TimePolicy,
+                    max_events: int = BATCH_EVENTS) -> BatchResult:
+    """What the bus holds now, in batches of at most `max_events` each committed, reported as one: memory
+    stays that of one batch however long the backlog (1M events in one batch took 2.5 GiB)."""
+    end = {topic: log.end_sequences(topic) for topic in TOPICS}
+    result = process_batch(con, log, lake, time, max_events=max_events)
+    while result.events and any(result.offsets_to[t].get(p, 0) < stop for t, ends in end.items()
+                                for p, stop in ends.items()):
+        result = result.plus(process_batch(con, log, lake, time, max_events=max_events))
+    return result
 
 
 def create_outputs(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> None:

@@ -16,12 +16,20 @@ if TYPE_CHECKING:
 
 MAX_ID = 2**63 - 1  # ids are 64-bit integers everywhere
 MAX_ORDER_ID_IN_SQL = 2**31 - 1  # orderId is an INTEGER: 32 bits in PostgreSQL and SQL Server
+# What the pipeline keeps of landed data (bronze, silver, gold and the features in DuckDB and the lake, the
+# streaming outputs): about the landed bytes again (medium, 2026-12-07: 2.30 GB landed, 2.30 GB kept), and a
+# quarter more for DuckDB's spill files and write-ahead log while dbt builds.
+KEPT_PER_LANDED = 1.25
+# The main job's peak memory, its process and its largest child at once (bench.medium, 2026-12-07): small
+# 743 + 302 MiB, medium 1,743 (bronze orders) or 465 + 1,939 MiB (training) with DuckDB's default limit here.
+MEDIUM_LANDED = sum(source.counts.get("medium", 0) * source.landed_bytes for source in SOURCES.values())
+SMALL_MEMORY, MEDIUM_MEMORY = 1_100 << 20, 2_500 << 20
 
 
 def _human(size: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
         if size < 1000:
-            return f"{size:,.0f} {unit}"
+            return f"{size:,.{1 if size < 10 else 0}f} {unit}"
         size /= 1000
     return f"{size:,.0f} EB"
 
@@ -43,9 +51,10 @@ def _orders_url(url: str) -> URL | None:
         return None
 
 
-def check_room(counts: dict[str, int], lake: Lake, orders_url: str, bus: str) -> None:
+def check_room(counts: dict[str, int], lake: Lake, orders_url: str, bus: str, kept_at: str | None = None) -> None:
     """Refuse counts past what a sink can hold: ids past 64 bits (32 for orders in a server database), or
-    more bytes than the disk of a local sink (lake folder, SQLite file, embedded log) has free."""
+    more bytes than the disk of a local sink (lake folder, SQLite file, embedded log) has free. With
+    `kept_at` (the warehouse's file), also what the pipeline keeps of them there and the memory it needs."""
     lands = {source: SOURCES[source].lands for source in counts}
     orders_db = _orders_url(orders_url) if "orders_db" in lands.values() else None
     sqlite_orders = orders_db is not None and orders_db.get_backend_name() == "sqlite"
@@ -59,9 +68,41 @@ def check_room(counts: dict[str, int], lake: Lake, orders_url: str, bus: str) ->
                                   "lower --count")
         if local := where[lands[source]]:  # bytes a record takes where it lands, by the catalog
             needs[local] = needs.get(local, 0) + count * SOURCES[source].landed_bytes
-    for path, need in needs.items():
-        free = _free_bytes(path)
+    landed = sum(count * SOURCES[source].landed_bytes for source, count in counts.items())
+    if kept_at:
+        needs[kept_at] = needs.get(kept_at, 0) + int(landed * KEPT_PER_LANDED)
+    wanted = ", ".join(f"{count:,} {source}" for source, count in counts.items())
+    for paths in _by_disk(needs).values():
+        need, free = sum(needs[path] for path in paths), _free_bytes(paths[0])
         if need > free:
-            wanted = ", ".join(f"{count:,} {source}" for source, count in counts.items())
-            raise PlaygroundError(f"{wanted} need about {_human(need)} at {path}, whose disk has {_human(free)} "
+            at = f"at {paths[0]}" if len(paths) == 1 else "on one disk (" + ", ".join(
+                f"{_human(needs[path])} at {path}" for path in paths) + ")"
+            raise PlaygroundError(f"{wanted} need about {_human(need)} {at}, whose disk has {_human(free)} "
                                   "free: lower --count (or --scale), or choose a sink with room")
+    if kept_at and (memory := memory_needed(landed)) > (machine := machine_memory()):
+        raise PlaygroundError(f"{wanted} need about {_human(memory)} of memory to go from landing to gold (the "
+                              f"job's process and dbt's or the model's beside it), and this machine has "
+                              f"{_human(machine)}: lower --count (or --scale), or run on a larger machine")
+
+
+def _by_disk(needs: dict[str, int]) -> dict[int, list[str]]:
+    """The paths of `needs` by the disk they are on."""
+    disks: dict[int, list[str]] = {}
+    for path in needs:
+        folder = os.path.abspath(path)
+        while not os.path.exists(folder):
+            folder = os.path.dirname(folder)
+        disks.setdefault(os.stat(folder).st_dev, []).append(path)
+    return disks
+
+
+def memory_needed(landed: int) -> int:
+    """The memory the main job needs at once for data that lands in `landed` bytes: measured at the small and
+    medium scales and drawn between them; flat past medium, where every step reads in pieces of a bounded
+    size and DuckDB spills past its memory_limit (docs/BENCHMARKS.md: Scale)."""
+    share = min(1.0, landed / MEDIUM_LANDED)
+    return int(SMALL_MEMORY + (MEDIUM_MEMORY - SMALL_MEMORY) * share)
+
+
+def machine_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -89,11 +89,13 @@ def unique_check(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, int
     return next(o.metadata for o in key_checks(con, "users", batch_id) if o.name == "key_unique")
 
 
+@pytest.mark.parametrize("rows_at_a_time", [10_000_000, 300])  # the key checks at once, or by ranges of ids
 def test_a_file_is_taken_a_piece_at_a_time_and_a_stopped_run_goes_on_where_it_stopped(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dagster_project.bronze import files
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_at_a_time: int) -> None:
+    from dagster_project.bronze import checks, files
 
     monkeypatch.setattr(files, "PIECE_LINES", 40)
+    monkeypatch.setattr(checks, "CHECK_ROWS", rows_at_a_time)
     lake, users = Lake(str(tmp_path / "lake")), FILE_SOURCES["users"]
     body = b"".join(b'{"id": %d, "name": "user %d"}\n' % (i if i != 3 else 2, i) if i % 97 else b"{broken\n"
                     for i in range(1, 2001))  # id 2 twice, in the first piece
@@ -459,10 +461,14 @@ def test_materialize_landing_and_bronze_with_its_checks(tmp_path: Path, dirty_ra
         manifest(tmp_path, "users")["written"]
 
 
-def test_key_checks_catch_a_batch_taken_twice_and_a_torn_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rows_at_a_time", [10_000_000, 1])  # a large batch is checked a key range at a time
+def test_key_checks_catch_a_batch_taken_twice_and_a_torn_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             rows_at_a_time: int) -> None:
+    from dagster_project.bronze import checks
     from dagster_project.bronze.checks import key_checks
     from dagster_project.bronze.tables import ensure_tables
 
+    monkeypatch.setattr(checks, "CHECK_ROWS", rows_at_a_time)
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
     ensure_tables(con)
     con.execute("INSERT INTO bronze.orders VALUES (1, 7, NULL, 10.0, NULL, 'a'), (2, 7, NULL, 5.0, NULL, 'a')")
@@ -477,6 +483,16 @@ def test_key_checks_catch_a_batch_taken_twice_and_a_torn_one(tmp_path: Path) -> 
     assert orders["key_unique"].metadata == {"repeated_keys": 1, "extra_rows": 1}
     assert items["key_not_null"].metadata == {"null_keys": 1}
     assert items["references_orders"].metadata == {"orphan_rows": 2}  # order 3, and the NULL key
+
+
+def test_a_batch_is_checked_in_ranges_of_its_first_key_of_about_the_rows_asked() -> None:
+    from dagster_project.bronze.checks import key_ranges
+
+    assert key_ranges(1, 100, 100, 100) == [None]  # small enough: at once
+    assert key_ranges("a", "z", 500, 100) == [None]  # not a whole number
+    assert key_ranges(None, None, 0, 100) == [None]
+    assert key_ranges(1, 100, 250, 100) == [(1, 34), (35, 68), (69, 100)]
+    assert key_ranges(5, 5, 3, 1) == [(5, 5)]
 
 
 def test_orders_and_items_by_watermark(tmp_path: Path) -> None:

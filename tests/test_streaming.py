@@ -161,6 +161,38 @@ def test_reference_data_enriches_alerts_and_selects_vip_pageviews(stream: Stream
     assert stream.rows("high_latency", "event_id") == [("unknown",)]
 
 
+def test_a_changed_users_file_is_staged_apart_and_swapped_in_with_the_batch_that_commits(
+        stream: Stream, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster_project.streaming import engine
+
+    stream.send("pageviews", 0, pageview("before", 0, 0, latency=2000.5), BASE)
+    stream.run()
+    # The file changes, read in pieces of a few lines (a commit each, outside the batch): the first line of an
+    # id wins across pieces, and a batch that fails after staging leaves the reference its outputs used.
+    monkeypatch.setattr(engine, "REFERENCE_CHUNK_BYTES", 64)
+    stream.lake.write_bytes("landing/users/users.json", b"".join(json.dumps(u).encode() + b"\n" for u in (
+        {"id": 0, "name": "Bea", "user_name": "bea", "city": "Olomouc"}, {"id": 2, "name": "Cid", "city": "Zlin"},
+        {"id": 0, "name": "Later", "user_name": "later", "city": "Brno"})))
+    stream.send("pageviews", 0, pageview("after", 0, 0, latency=2000.5), BASE + 1)
+    real_place_in_time = engine.place_in_time
+
+    def fails(*args: object) -> None:
+        raise RuntimeError("the batch fails after staging")
+
+    monkeypatch.setattr(engine, "place_in_time", fails)
+    with pytest.raises(RuntimeError):
+        stream.run()
+    assert stream.con.execute("SELECT count(*) FROM streaming._staged_users").fetchone() == (3,)
+    assert stream.rows("_ref_users", "id, name") == [(0, "Ann"), (1, "Bob")]
+    monkeypatch.setattr(engine, "place_in_time", real_place_in_time)
+    stream.run()
+    assert stream.rows("_ref_users", "id, name") == [(0, "Bea"), (2, "Cid")]
+    assert stream.rows("alert_high_latency_enriched", "event_id, name, city") == [
+        ("after", "Bea", "Olomouc"), ("before", "Ann", "Brno")]
+    assert stream.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '_staged%'").fetchone() \
+        == (0,)
+
+
 def test_malformed_events_are_quarantined_and_counted_and_base64_bodies_decoded(stream: Stream) -> None:
     stream.send("pageviews", 0, base64.b64encode(pageview("b64", 0, 0)), BASE)
     stream.send("pageviews", 0, b'{"event_id": "half', BASE)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the checks' names are read when definitions load; duckdb on
 LATEST_FILE_VERSIONS = ("(SELECT {columns} FROM bronze.{table} SEMI JOIN (SELECT _source_file, "
                         "max(_file_version) AS _file_version FROM bronze.{table} GROUP BY _source_file) "
                         "USING (_source_file, _file_version))")
+CHECK_ROWS = 10_000_000  # a batch's rows checked at a time (`key_ranges`)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class CheckOutcome:
 def key_checks(con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> list[CheckOutcome]:
     """The checks on the rows not checked yet (the batch's, and those a run killed before its checks
     committed), against everything already there: the cost follows new rows (DuckDB pushes their key
-    range into the scans of the history, and skips row groups ingested before the last check)."""
+    range into the scans of the history, and skips row groups ingested before the last check). A large
+    batch is checked a range of its first key column at a time (`key_ranges`)."""
     rule = key_rule(table)
     con.execute("CREATE TABLE IF NOT EXISTS bronze._checked (table_name VARCHAR PRIMARY KEY, through TIMESTAMP)")
     checked = con.execute("SELECT through FROM bronze._checked WHERE table_name = ?", [table]).fetchone()
@@ -71,24 +73,48 @@ def key_checks(con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> lis
     params = {"batch": batch_id, "through": through}
     batch = (f"(SELECT {rule.columns}, _ingested_at FROM bronze.{table} "
              "WHERE _batch_id = $batch OR _ingested_at > $through)")
+    first = f'"{rule.key[0]}"'
     null_key = " OR ".join(f'"{c}" IS NULL' for c in rule.key)
-    nulls, newest = one_row(con.execute(f"SELECT count(*) FILTER ({null_key}), max(_ingested_at) FROM {batch}",
-                                        params))
+    nulls, null_first, newest, low, high, rows = one_row(con.execute(
+        f"SELECT count(*) FILTER ({null_key}), count(*) FILTER ({first} IS NULL), max(_ingested_at), "
+        f"min({first}), max({first}), count(*) FROM {batch}", params))
     scope = rule.scope.format(table=table, columns=rule.columns)
-    keys, extra = one_row(con.execute(
-        f"SELECT count(*), coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {scope} "
-        f"SEMI JOIN (SELECT DISTINCT {rule.columns} FROM {batch}) USING ({rule.columns}) GROUP BY {rule.columns} "
-        "HAVING n > 1)", params))
+    ranges = key_ranges(low, high, rows, CHECK_ROWS)
+    keys = extra = orphans = 0
+    for bounds in ranges:
+        def within(relation: str, bounds: tuple[int, int] | None = bounds) -> str:
+            return (f"(SELECT * FROM {relation} WHERE {first} BETWEEN {bounds[0]} AND {bounds[1]})" if bounds
+                    else relation)
+
+        repeated, repeats = one_row(con.execute(
+            f"SELECT count(*), coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {within(scope)} "
+            f"SEMI JOIN (SELECT DISTINCT {rule.columns} FROM {within(batch)}) USING ({rule.columns}) "
+            f"GROUP BY {rule.columns} HAVING n > 1)", params))
+        keys, extra = keys + repeated, extra + int(repeats)
+        if rule.parent:
+            orphans += one_row(con.execute(
+                f"SELECT count(*) FROM {within(batch)} b ANTI JOIN {within('bronze.' + rule.parent)} "
+                f"USING ({key_rule(rule.parent).columns})", params))[0]
     outcomes = [CheckOutcome("key_not_null", nulls == 0, True, {"null_keys": nulls}),
                 CheckOutcome("key_unique", keys == 0, not rule.repeats_expected,
-                             {"repeated_keys": keys, "extra_rows": int(extra)})]
-    if rule.parent:
-        orphans = one_row(con.execute(f"SELECT count(*) FROM {batch} b ANTI JOIN bronze.{rule.parent} "
-                                      f"USING ({key_rule(rule.parent).columns})", params))[0]
+                             {"repeated_keys": keys, "extra_rows": extra})]
+    if rule.parent:  # in ranges, a row without its first key column is in none: it belongs to no parent
+        orphans += null_first if ranges != [None] else 0
         outcomes.append(CheckOutcome(f"references_{rule.parent}", orphans == 0, True, {"orphan_rows": orphans}))
     if newest is not None and newest > through:
         con.execute("INSERT OR REPLACE INTO bronze._checked VALUES (?, ?)", [table, newest])
     return outcomes
+
+
+def key_ranges(low: object, high: object, rows: int, per_range: int) -> list[tuple[int, int] | None]:
+    """Ranges of a batch's first key column (its `low`..`high`, `rows` rows) of about `per_range` rows each;
+    [None] (the batch at once) when it is small or its first key is not a whole number. A check's hash tables
+    then hold a range's keys: 550M items at once spilled 16 GB past DuckDB's memory limit, and kept on."""
+    if rows <= per_range or not isinstance(low, int) or not isinstance(high, int):
+        return [None]
+    count = -(-rows // per_range)
+    width = -(-(high - low + 1) // count)
+    return [(start, min(high, start + width - 1)) for start in range(low, high + 1, width)]
 
 
 def source_matched(counts: dict[str, int]) -> bool:

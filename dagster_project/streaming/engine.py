@@ -218,31 +218,46 @@ def _cut_at_one_time(pieces: dict[tuple[str, int], pa.Table], log_end: dict[str,
     return kept
 
 
-def refresh_reference(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
-    """The VIP list and users as of now, reloaded only when their landing file changed (ASA's
-    reference data is a blob it re-reads when it changes). Each line is read as bronze reads it (bronze/lines.py:
-    the same maximum length, the same decoding): a line bronze quarantines is not part of the reference, and
-    the first line of an id wins, as in silver."""
-    for name, relative, table, columns in (("vip_users", VIP_FILE, "_ref_vip", {"id": "BIGINT"}),
-                                          ("users", USERS_FILE, "_ref_users", USER_COLUMNS)):
+REFERENCES = (("vip_users", VIP_FILE, "_ref_vip", {"id": "BIGINT"}), ("users", USERS_FILE, "_ref_users", USER_COLUMNS))
+
+
+def stage_reference(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, str]:
+    """The VIP list and users as of now, reloaded only when their landing file changed (ASA's reference data is
+    a blob it re-reads when it changes), into a staging table each: {name: the file's stamp} of those staged.
+    Each line is read as bronze reads it (bronze/lines.py: the same maximum length, the same decoding): a line
+    bronze quarantines is not part of the reference.
+    Outside the batch's transaction, a piece of the file a commit: DuckDB holds what a transaction appends
+    in memory past its memory limit (10M users in one: 7.8 GB; a commit each: 0.8 GB)."""
+    staged = {}
+    for name, relative, table, columns in REFERENCES:
         folder, file = relative.rsplit("/", 1)
         stamp = lake.stamps(folder).get(file)
         known = con.execute("SELECT stamp FROM streaming._reference WHERE name = ?", [name]).fetchone()
         if stamp is None or (known and known[0] == stamp):
             continue
-        con.execute(f"CREATE OR REPLACE TEMP TABLE reference AS SELECT {', '.join(columns)}, 0::BIGINT AS line "
-                    f"FROM streaming.{table} LIMIT 0")
+        con.execute(f"CREATE OR REPLACE TABLE streaming._staged_{name} AS SELECT {', '.join(columns)}, "
+                    f"0::BIGINT AS line FROM streaming.{table} LIMIT 0")
         for piece in file_pieces(relative, 0, lake.read_chunks(relative, REFERENCE_CHUNK_BYTES)):
             con.register("reference_lines", Lines([piece]).numbered())
-            con.execute(f"""INSERT INTO reference SELECT {", ".join(columns)}, line
+            con.execute(f"""INSERT INTO streaming._staged_{name} SELECT {", ".join(columns)}, line
                 FROM ({decoded_lines_sql("reference_lines", FILE_SOURCES[name])}) WHERE reason IS NULL""")
             con.unregister("reference_lines")
+        staged[name] = stamp
+    return staged
+
+
+def swap_reference(con: duckdb.DuckDBPyConnection, staged: dict[str, str]) -> None:
+    """The staged reference tables in place of the old, in the batch's transaction; the first line of an id
+    wins, as in silver: by a join, not a window (a window holds every row in memory at once)."""
+    for name, _, table, columns in REFERENCES:
+        if name not in staged:
+            continue
         con.execute(f"DELETE FROM streaming.{table}")
-        con.execute(f"""INSERT INTO streaming.{table} SELECT {", ".join(columns)} FROM reference
-            QUALIFY row_number() OVER (PARTITION BY id ORDER BY line) = 1""")
-        con.execute("DROP TABLE reference")
+        con.execute(f"""INSERT INTO streaming.{table} SELECT {", ".join(columns)} FROM streaming._staged_{name}
+            SEMI JOIN (SELECT min(line) AS line FROM streaming._staged_{name} GROUP BY id) USING (line)""")
+        con.execute(f"DROP TABLE streaming._staged_{name}")
         con.execute("DELETE FROM streaming._reference WHERE name = ?", [name])
-        con.execute("INSERT INTO streaming._reference VALUES (?, ?)", [name, stamp])
+        con.execute("INSERT INTO streaming._reference VALUES (?, ?)", [name, staged[name]])
 
 
 def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, time: TimePolicy,
@@ -269,13 +284,15 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
     batch = clock.batch + 1
     required = ("event_id", "user_id", "event_time") if time.mode == "event" else ("event_id", "user_id")
 
+    staged = stage_reference(con, lake)
+    watch.lap("reference")
     incoming = with_arrivals(con, incoming, clock, time)
     con.register("incoming", incoming)  # before other statements: DuckDB refuses it beside an unread result
     with transaction(con):  # outputs, state and offsets
         create_decoded(con, "incoming", TOPIC_TYPES, required, kind_column="topic", base64=True, times=EVENT_TIMES)
         con.unregister("incoming")
         watch.lap("decode")
-        refresh_reference(con, lake)
+        swap_reference(con, staged)
         watch.lap("reference")
         place_in_time(con, time)
         clock, watermark = advance(con, time, clock, {t: sorted(end[t]) for t in TOPICS})

@@ -75,8 +75,21 @@ def measure(minutes: float) -> None:
         if not (work / "streams.duckdb").exists():
             tail = daemon_log.read_text(errors="replace").splitlines()[-30:]
             raise SystemExit("no micro-batch ran; the daemon's last lines:\n" + "\n".join(tail))
-        with duckdb.connect(str(work / "streams.duckdb"), read_only=True) as con:
+        with read_when_released(work / "streams.duckdb") as con:
             report(con, phases)
+
+
+def read_when_released(path: Path, wait_s: float = 30.0) -> duckdb.DuckDBPyConnection:
+    """The file opened read-only once its writer is gone: a run worker killed a moment ago may still hold its
+    lock while the system tears the process down."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException as error:
+            if "lock" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def report(con: duckdb.DuckDBPyConnection, phases: list[tuple[datetime, datetime]]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from playground.generators.room import machine_memory
+
 
 def duckdb_memory_limit() -> str:
     """PLAYGROUND_DUCKDB_MEMORY_LIMIT (such as 2GB), or an eighth of this machine's memory, at most 1 GiB.
@@ -11,5 +13,4 @@ def duckdb_memory_limit() -> str:
     DuckDB spills to `<file>.tmp` beside its file (docs/BENCHMARKS.md: Scale)."""
     if setting := os.environ.get("PLAYGROUND_DUCKDB_MEMORY_LIMIT"):
         return setting
-    machine_mib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20
-    return f"{min(1024, machine_mib // 8)}MiB"
+    return f"{min(1024, (machine_memory() >> 20) // 8)}MiB"

@@ -80,20 +80,20 @@ def key_checks(con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> lis
         f"min({first}), max({first}), count(*) FROM {batch}", params))
     scope = rule.scope.format(table=table, columns=rule.columns)
     ranges = key_ranges(low, high, rows, CHECK_ROWS)
+
+    def within(relation: str, bounds: tuple[int, int] | None) -> str:
+        return f"(SELECT * FROM {relation} WHERE {first} BETWEEN {bounds[0]} AND {bounds[1]})" if bounds else relation
+
     keys = extra = orphans = 0
     for bounds in ranges:
-        def within(relation: str, bounds: tuple[int, int] | None = bounds) -> str:
-            return (f"(SELECT * FROM {relation} WHERE {first} BETWEEN {bounds[0]} AND {bounds[1]})" if bounds
-                    else relation)
-
         repeated, repeats = one_row(con.execute(
-            f"SELECT count(*), coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {within(scope)} "
-            f"SEMI JOIN (SELECT DISTINCT {rule.columns} FROM {within(batch)}) USING ({rule.columns}) "
+            f"SELECT count(*), coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {within(scope, bounds)} "
+            f"SEMI JOIN (SELECT DISTINCT {rule.columns} FROM {within(batch, bounds)}) USING ({rule.columns}) "
             f"GROUP BY {rule.columns} HAVING n > 1)", params))
         keys, extra = keys + repeated, extra + int(repeats)
         if rule.parent:
             orphans += one_row(con.execute(
-                f"SELECT count(*) FROM {within(batch)} b ANTI JOIN {within('bronze.' + rule.parent)} "
+                f"SELECT count(*) FROM {within(batch, bounds)} b ANTI JOIN {within('bronze.' + rule.parent, bounds)} "
                 f"USING ({key_rule(rule.parent).columns})", params))[0]
     outcomes = [CheckOutcome("key_not_null", nulls == 0, True, {"null_keys": nulls}),
                 CheckOutcome("key_unique", keys == 0, not rule.repeats_expected,

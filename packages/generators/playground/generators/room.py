@@ -105,4 +105,5 @@ def memory_needed(landed: int) -> int:
 
 
 def machine_memory() -> int:
+    """This machine's memory in bytes (the room check's, and DuckDB's memory_limit's, measure)."""
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

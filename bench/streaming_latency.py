@@ -7,7 +7,8 @@ streaming consumer going (sensor streaming_consumer_running) while `playground s
 streaming.alert_high_latency and streaming.raw_pageviews, latency = processed_time (stamped as its
 batch writes its outputs) - enqueued_time (when the bus accepted the event). The baseline, measured in
 the same run, is the time between micro-batches as they ran; at 20,000/s the p95 of the last part of
-the phase over its first part says whether a backlog grows.
+the phase over its first part says whether a backlog grows. The sensor new_data ingests the same events
+into bronze meanwhile: per phase, how many bronze runs took how many of its pageviews, and how late.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import duckdb
 from dagster_project.instance import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
-PHASES = ((50, 3.0), (20_000, 10.0))  # (events/s, goal for the p95 in seconds); 50/s is make up's rate
+PHASES = ((50, 3.0), (20_000, 1.0))  # (events/s, goal for the p95 in seconds); 50/s is make up's rate
 WARM_UP_S = 30  # events before the consumer runs (it starts once the bus has some) are not measured
 
 
@@ -77,6 +78,8 @@ def measure(minutes: float) -> None:
             raise SystemExit("no micro-batch ran; the daemon's last lines:\n" + "\n".join(tail))
         with read_when_released(work / "streams.duckdb") as con:
             report(con, phases)
+        with read_when_released(work / "warehouse.duckdb") as con:
+            report_bronze(con, phases)
 
 
 def read_when_released(path: Path, wait_s: float = 30.0) -> duckdb.DuckDBPyConnection:
@@ -121,6 +124,18 @@ def report(con: duckdb.DuckDBPyConnection, phases: list[tuple[datetime, datetime
                   f"ratio {last / first:.2f} (a backlog growing: well above 1)", flush=True)
         print(f"{'micro-batches ' + label:<46} {batches:,}, median {gap:.2f} s apart "
               f"(the baseline: the consumer's interval as it ran)", flush=True)
+
+
+def report_bronze(con: duckdb.DuckDBPyConnection, phases: list[tuple[datetime, datetime]]) -> None:
+    """What bronze took of each phase's pageviews beside the consumer: its runs (one batch id each), the rows and
+    the p95 of ingested - enqueued time."""
+    for (rate, _), (began, ended) in zip(PHASES, phases, strict=True):
+        runs, rows, p95 = con.execute("""
+            SELECT count(DISTINCT _batch_id), count(*),
+                   quantile_cont((epoch_us(_ingested_at) - epoch_us(_enqueued_time)) / 1e6, 0.95)
+            FROM bronze.pageviews WHERE _enqueued_time BETWEEN ? AND ?""", [began, ended]).fetchone()
+        print(f"{f'bronze beside it ({rate:,} events/s)':<46} {runs} bronze runs took {rows:,} of the phase's "
+              f"pageviews" + (f", p95 {p95:.1f} s after the bus" if rows else ""), flush=True)
 
 
 if __name__ == "__main__":

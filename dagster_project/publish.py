@@ -34,7 +34,7 @@ def write_parquet(con: duckdb.DuckDBPyConnection, query: str, lake: Lake, relati
 def publish_tables(warehouse: str, schema: str, tables: list[str], lake: Lake) -> dict[str, tuple[str, int]]:
     """Each table's lake path and row count."""
     published = {}
-    with duckdb.connect(warehouse, read_only=True, config={"memory_limit": duckdb_memory_limit()}) as con:
+    with duckdb.connect(warehouse, read_only=True, config={"memory_limit": duckdb_memory_limit(warehouse)}) as con:
         for table in tables:
             relative = f"{schema}/{table}/data.parquet"
             write_parquet(con, f"SELECT * FROM {schema}.{table}", lake, relative)

@@ -94,7 +94,7 @@ class DuckDBFile(DuckDBResource):
 def duckdb_file(database: str) -> DuckDBFile:
     """memory_limit caps what DuckDB keeps (the cache of written blocks a big ingest leaves behind, a join's
     tables): past it DuckDB spills to disk."""
-    return DuckDBFile(database=database, connection_config={"memory_limit": duckdb_memory_limit()})
+    return DuckDBFile(database=database, connection_config={"memory_limit": duckdb_memory_limit(database)})
 
 
 class BronzeCopyResource(ConfigurableResource):

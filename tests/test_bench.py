@@ -66,6 +66,9 @@ def test_quick_benchmark_prints_every_ratio() -> None:
                  "fixed cost of 100 micro-batches", "alert_high_latency latency",
                  "raw_pageviews latency", "playground --help", "generate users --count 10"):
         assert any(line.startswith(name) and "ratio" in line for line in lines), result.stdout
+    beside = [int(re.search(r"(\d+) bronze runs took", line).group(1)) for line in lines  # type: ignore[union-attr]
+              if line.startswith("bronze beside it")]
+    assert len(beside) == 2 and sum(beside) > 0, result.stdout  # bronze ingested the streamed events meanwhile
     for line in (line for line in lines if " ratio " in f" {line} "):
         figures, ratio = figures_and_ratio(line)
         assert ratio[0] > 0 and figures and all(f > 0 for f, _ in figures), line

@@ -134,8 +134,9 @@ def test_materialize_landing_into_a_temp_dir(tmp_path: Path) -> None:
 
 def test_a_scale_the_warehouses_disk_or_the_machines_memory_cannot_hold_is_refused_before_landing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 40: the orders of the medium scale land in ~1.25 GB and bronze to gold keeps about as much again
-    (room.py): on one disk the two are summed; the memory the job needs is named with the machine's."""
+    """Issue 40: the orders of the medium scale land in ~1.25 GB and bronze to gold keeps up to twice as much
+    with dbt's spill (room.py): on one disk the two are summed; the memory the job needs is named with the
+    machine's."""
     from playground.generators import room
 
     medium = {"config": {"scale": "medium"}}
@@ -145,7 +146,7 @@ def test_a_scale_the_warehouses_disk_or_the_machines_memory_cannot_hold_is_refus
     with pytest.raises(PlaygroundError) as refused:
         materialize(landing, resources=local_resources(tmp_path), run_config={"ops": {landing[0].op.name: medium}})
     assert str(refused.value) == (
-        f"10,000,000 orders need about 2.8 GB on one disk (1.2 GB at {tmp_path}/orders.db, 1.6 GB at "
+        f"10,000,000 orders need about 3.8 GB on one disk (1.2 GB at {tmp_path}/orders.db, 2.5 GB at "
         f"{tmp_path}/warehouse.duckdb), whose disk has 2.0 GB free: lower --count (or --scale), or choose a "
         "sink with room")
     monkeypatch.setattr(room, "_free_bytes", lambda path: 10 * free)
@@ -153,6 +154,14 @@ def test_a_scale_the_warehouses_disk_or_the_machines_memory_cannot_hold_is_refus
     with pytest.raises(PlaygroundError, match=r"^10,000,000 orders need about 2.\d GB of memory to go from "
                                               r"landing to gold \(.*\), and this machine has 1.1 GB: lower"):
         materialize(landing, resources=local_resources(tmp_path), run_config={"ops": {landing[0].op.name: medium}})
+    # Past medium DuckDB's memory limit grows with the warehouse (a quarter of it, at most a quarter of the
+    # machine): the large scale's orders (~12.5 GB landed, a ~11 GB warehouse) want more than 8 GiB.
+    monkeypatch.setattr(room, "_free_bytes", lambda path: 100 * free)
+    monkeypatch.setattr(room, "machine_memory", lambda: 8 << 30)
+    with pytest.raises(PlaygroundError, match=r"^100,000,000 orders need about 11 GB of memory to go from "
+                                              r"landing to gold \(.*\), and this machine has 8.6 GB: lower"):
+        materialize(landing, resources=local_resources(tmp_path),
+                    run_config={"ops": {landing[0].op.name: {"config": {"scale": "large"}}}})
     assert not (tmp_path / "orders.db").exists()
 
 
@@ -214,6 +223,14 @@ def test_duckdb_memory_limit_comes_from_the_environment(tmp_path: Path, monkeypa
     machine_mib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20
     assert duckdb_memory_limit() == f"{min(1024, machine_mib // 8)}MiB"
     assert dbt_settings("wh.duckdb", "lake")["PLAYGROUND_DUCKDB_MEMORY_LIMIT"] == duckdb_memory_limit()  # dbt's too
+    # A file past 4 GiB: a quarter of it in whole GiB, at most a quarter of the machine (sparse files: their size).
+    for name, size in (("medium.duckdb", 3 << 30), ("large.duckdb", 20 << 30)):
+        with (tmp_path / name).open("wb") as file:
+            file.truncate(size)
+    assert duckdb_memory_limit(str(tmp_path / "medium.duckdb")) == duckdb_memory_limit()
+    grown = f"{min(5 << 10, machine_mib // 4 >> 10 << 10)}MiB"
+    assert duckdb_memory_limit(str(tmp_path / "large.duckdb")) == grown
+    assert dbt_settings(str(tmp_path / "large.duckdb"), "lake")["PLAYGROUND_DUCKDB_MEMORY_LIMIT"] == grown
     with resources_for("local")["warehouse"].get_connection() as con:
         value, unit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0].split()
         assert round(float(value) * {"MiB": 1, "GiB": 1024}[unit]) == min(1024, machine_mib // 8)

@@ -205,18 +205,37 @@ def test_incremental_models_read_only_bronze_rows_newer_than_their_own(built: tu
         con.execute("""INSERT INTO bronze.orders VALUES
             (900001, 1, TIMESTAMP '2020-01-01', 10.0, TIMESTAMP '2000-01-01', 'old'),   -- older than silver's newest
             (900002, 1, TIMESTAMP '2020-01-01', 20.0, now()::TIMESTAMP, 'new'),
-            (900002, 1, TIMESTAMP '2020-01-01', 20.0, now()::TIMESTAMP, 'new'),          -- repeated in the batch
             (?, 1, TIMESTAMP '2020-01-01', 30.0, now()::TIMESTAMP, 'new')""", [known])  # already in silver
         before = con.execute("SELECT count(*) FROM silver.orders").fetchone()[0]
     env = {"PLAYGROUND_WAREHOUSE": str(warehouse), "SCRATCH": str(tmp_path)}
     dbt("build", "--select", "orders", env=env)
     ids = {row[0] for row in query(warehouse, "SELECT order_id FROM silver.orders WHERE order_id > 900000")}
-    assert ids == {900002}  # the old row is not read; the repeat and the known key are not added
+    assert ids == {900002}  # the old row is not read; the known key is not added
     assert query(warehouse, "SELECT count(*) FROM silver.orders")[0][0] == before + 1
     assert query(warehouse, f"SELECT max(_ingested_at) > TIMESTAMP '{newest}' FROM silver.orders")[0][0]
+    with duckdb.connect(str(warehouse)) as con:  # the known key's repeat stood for a batch silver had taken: gone
+        con.execute("DELETE FROM bronze.orders WHERE orderId = ? AND _batch_id = 'new'", [known])
     dbt("build", "--select", "orders", "--full-refresh", env=env)
     ids = {row[0] for row in query(warehouse, "SELECT order_id FROM silver.orders WHERE order_id > 900000")}
     assert ids == {900001, 900002}  # a full refresh reads all of bronze
+
+
+@pytest.mark.integration
+def test_a_key_bronze_took_twice_fails_silvers_build_by_name(built: tuple[Path, object], tmp_path: Path) -> None:
+    """Silver does not deduplicate the database's orders again (bronze takes each key once and its blocking check
+    says when it did not): a repeat that reached bronze anyway fails silver's unique test, which names it, and
+    stops gold."""
+    warehouse = tmp_path / "wh.duckdb"
+    shutil.copy(built[0] / "wh.duckdb", warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("""INSERT INTO bronze.orders VALUES
+            (900002, 1, TIMESTAMP '2020-01-01', 20.0, now()::TIMESTAMP, 'new'),
+            (900002, 1, TIMESTAMP '2020-01-01', 20.0, now()::TIMESTAMP, 'new')""")
+    result = dbt("build", "--select", "orders+", env={"PLAYGROUND_WAREHOUSE": str(warehouse), "SCRATCH": str(tmp_path)},
+                 check=False)
+    assert result.returncode == 1
+    assert "Failure in test unique_orders_order_id" in result.stdout and "Got 1 result" in result.stdout
+    assert re.search(r"SKIP relation gold\.daily_sales", result.stdout), result.stdout[-3000:]
 
 
 @pytest.mark.e2e

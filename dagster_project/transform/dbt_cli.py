@@ -106,7 +106,7 @@ def dbt_settings(warehouse: str, lake: str) -> dict[str, str]:
     the set-up parse: dbt parses whole again whenever the profile it renders changes."""
     return {"PLAYGROUND_WAREHOUSE": os.path.abspath(warehouse),
             "PLAYGROUND_LAKE": lake if "://" in lake else os.path.abspath(lake),
-            "PLAYGROUND_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit(),
+            "PLAYGROUND_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit(warehouse),
             # A deprecation note from a library inside dbt's environment, printed on every start.
             "PYTHONWARNINGS": "ignore::UserWarning"}
 

@@ -25,53 +25,44 @@ instants as (
     group by user_id, order_date
 ),
 
-earlier_orders as (
-    select
-        user_id,
-        order_date,
-        {% for measure, column in [('prior_orders', 'sum(orders)'), ('prior_valued_orders', 'sum(valued_orders)'),
-                                   ('prior_orders_value', 'sum(orders_value)'), ('prior_max_value', 'max(max_value)')] %}
-        {{ column }} over (
-            partition by user_id order by order_date
-            rows between unbounded preceding and 1 preceding
-        ) as {{ measure }},
-        {% endfor %}
-        lag(order_date) over (partition by user_id order by order_date) as previous_order_date
-    from instants
-),
-
--- Orders and events on one timeline per user; at one instant an order comes first, so the running sums
--- an order sees hold the events strictly before it.
+-- Instants and events on one timeline per user; at one instant the orders come first, so the rows before an
+-- instant are the orders and events strictly before it. One window over it (not one per kind joined back):
+-- at the large scale each window and join spilled gigabytes.
 timeline as (
     select
         user_id,
         order_date as happened_at,
         0 as is_event,
+        orders,
+        valued_orders,
+        orders_value,
+        max_value,
         0 as pageviews,
         0 as ratings,
         0 as stars
     from instants
     union all
-    select user_id, event_time, 1, 1, 0, 0  -- noqa: LT09
+    select user_id, event_time, 1, 0, 0, null, null, 1, 0, 0  -- noqa: LT09
     from {{ ref('pageviews') }}
     where user_id is not null
     union all
-    select user_id, event_time, 1, 0, 1, stars  -- noqa: LT09
+    select user_id, event_time, 1, 0, 0, null, null, 0, 1, stars  -- noqa: LT09
     from {{ ref('stars') }}
     where user_id is not null and stars is not null
 ),
 
-earlier_events as (
+{% set before = 'over (partition by user_id order by happened_at, is_event '
+                ~ 'rows between unbounded preceding and 1 preceding)' %}
+earlier as (
     select
         user_id,
         happened_at,
-        {% for measure in ['pageviews', 'ratings', 'stars'] %}
-        sum({{ measure }}) over (
-            partition by user_id order by happened_at, is_event
-            rows between unbounded preceding and current row
-        ) as prior_{{ measure }},
+        is_event,
+        {% for measure in ['orders', 'valued_orders', 'orders_value', 'pageviews', 'ratings', 'stars'] %}
+        sum({{ measure }}) {{ before }} as prior_{{ measure }},
         {% endfor %}
-        is_event
+        max(max_value) {{ before }} as prior_max_value,
+        max(case when is_event = 0 then happened_at end) {{ before }} as previous_order_date
     from timeline
 )
 
@@ -86,11 +77,10 @@ select
     cast(b.prior_orders_value as {{ double_type() }}) / nullif(b.prior_valued_orders, 0) as prior_mean_value,
     b.prior_max_value,
     {{ seconds_between('b.previous_order_date', 'o.order_date') }} / 86400.0 as days_since_previous_order,
-    cast(e.prior_pageviews as {{ dbt.type_bigint() }}) as prior_pageviews,
-    cast(e.prior_ratings as {{ dbt.type_bigint() }}) as prior_ratings,
-    cast(e.prior_stars as {{ double_type() }}) / nullif(e.prior_ratings, 0) as prior_mean_stars,
+    cast(coalesce(b.prior_pageviews, 0) as {{ dbt.type_bigint() }}) as prior_pageviews,
+    cast(coalesce(b.prior_ratings, 0) as {{ dbt.type_bigint() }}) as prior_ratings,
+    cast(b.prior_stars as {{ double_type() }}) / nullif(b.prior_ratings, 0) as prior_mean_stars,
     o.order_value
 from orders as o
-inner join earlier_orders as b on o.user_id = b.user_id and o.order_date = b.order_date
-inner join earlier_events as e on o.user_id = e.user_id and o.order_date = e.happened_at and e.is_event = 0
+inner join earlier as b on o.user_id = b.user_id and o.order_date = b.happened_at and b.is_event = 0
 left join {{ ref('vip_users') }} as v on o.user_id = v.user_id

@@ -1,5 +1,6 @@
 """Cost per row across scales: `python -m bench.cost_per_row` (small and medium, about six minutes;
-`--scales small medium large` adds the large scale: an hour or more and ~50 GB of disk).
+`--scales small medium large` adds the large scale: about 35 minutes more, and ~70 GB of free disk, which
+the room check asks for).
 
 The local playground's main job at each scale, each in a fresh temporary playground (bench.medium's run):
 each step's seconds per thousand of the rows it handles and its peak memory (the job's process and its largest

@@ -7,9 +7,9 @@ newest ten folders are kept).
 
 Ctrl-C reaches this process only: it takes the terminal's foreground for its own process group and starts
 each service in a session of its own, then stops them in order — Dagster first, after marking the instance
-as stopping so that a run its daemon launches meanwhile is canceled rather than started (run_launcher.py)
-— and gives the terminal back. (Were the services in the foreground, each would print its own traceback,
-and make its `*** Interrupt`.)
+as stopping so that a run its daemon launches meanwhile is canceled rather than started (run_launcher.py),
+and canceling a run launched just before whose process has not begun it — and gives the terminal back.
+(Were the services in the foreground, each would print its own traceback, and make its `*** Interrupt`.)
 """
 
 from __future__ import annotations
@@ -137,6 +137,16 @@ class Progress:
                 what = run.tags.get("dagster/sensor_name") or run.job_name
                 say(f"run failed: {what} {run.run_id[:8]} (the UI's Runs page says why)")
 
+    def cancel_launched(self) -> list[str]:
+        """Runs launched whose process has not begun (STARTING): canceled, so none begins after the Ctrl-C (a
+        run's process checks its status before it starts: "Not starting execution since the run was canceled")."""
+        from dagster import DagsterRunStatus, RunsFilter
+
+        launched = self.instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTING]), limit=100)
+        for run in launched:
+            self.instance.report_run_canceled(run, message="Not started: `make up` is stopping (Ctrl-C).")
+        return [run.run_id for run in launched]
+
     def summary(self) -> str:
         from dagster import DagsterRunStatus, RunsFilter
 
@@ -199,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     (home / STOPPING).unlink(missing_ok=True)
     Path(args.mlflow_store).mkdir(parents=True, exist_ok=True)
     logs = logs_folder(home)
+    progress: Progress | None = None
 
     def stop(*_: object) -> None:
         raise Stop(0)
@@ -234,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             print("\nStopping:", flush=True)
             (home / STOPPING).touch()  # a run the daemon launches from now on is canceled, not started
+            (progress or Progress(home)).cancel_launched()  # and so is one launched just before
             for service in reversed(running):
                 seconds = service.stop()
                 for pid in code_servers(home) if service.name.startswith("Dagster") else []:

@@ -549,3 +549,21 @@ def test_a_run_launched_while_make_up_stops_is_canceled_not_started(tmp_path: Pa
         (home / STOPPING).touch()
         instance.run_launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
         assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.CANCELED
+
+
+def test_a_run_launched_just_before_the_ctrl_c_is_canceled_before_its_process_begins(tmp_path: Path) -> None:
+    """A run the daemon launched a moment before the Ctrl-C (STARTING: its process still loading the code) is
+    canceled as `make up` stops, so its process does not begin it; a run already started is left to Dagster's
+    stopping."""
+    from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
+
+    from dagster_project.instance import prepare
+    from dagster_project.up import Progress
+
+    home = prepare(tmp_path / "home")
+    with DagsterInstance.from_config(str(home)) as instance:
+        for run_id, status in (("a", DagsterRunStatus.STARTING), ("b", DagsterRunStatus.STARTED)):
+            instance.add_run(DagsterRun(job_name="refresh", run_id=run_id * 36, status=status))
+        assert Progress(home).cancel_launched() == ["a" * 36]
+        assert {run.run_id[0]: run.status for run in instance.get_runs()} == {
+            "a": DagsterRunStatus.CANCELED, "b": DagsterRunStatus.STARTED}

@@ -17,4 +17,5 @@ def dashboard_link(page_of: str) -> dict[str, MetadataValue]:
     if page_of not in PAGES:
         return {}
     base = os.environ.get("PLAYGROUND_DASHBOARD_URL", "http://127.0.0.1:8501").rstrip("/")
-    return {"dashboard": MetadataValue.url(f"{base}/{PAGES[page_of]}")}
+    # Through the main page: Streamlit opened at a page's own path probes it as a base path first (two 404s).
+    return {"dashboard": MetadataValue.url(f"{base}/?page={PAGES[page_of]}" if PAGES[page_of] else f"{base}/")}

@@ -5,7 +5,6 @@ import streamlit as st
 from views import customers, freshness, live, model, products, ratings, sales
 
 st.set_page_config(page_title="Data Playground", layout="wide")
-# Dagster's asset metadata links to these paths (dagster_project/dashboard_links.py).
 pages = [
     st.Page(customers.render, title="Customers", default=True),  # at /
     st.Page(sales.render, title="Sales", url_path="sales"),
@@ -15,4 +14,12 @@ pages = [
     st.Page(model.render, title="Model", url_path="model"),
     st.Page(freshness.render, title="Freshness", url_path="freshness"),
 ]
-st.navigation(pages).run()
+shown = st.navigation(pages)
+# Dagster's asset pages link to /?page=<url_path> (dagster_project/dashboard_links.py), not to /<url_path>: a
+# page's own address opened directly makes Streamlit probe a base path there first (two 404s,
+# streamlit/streamlit#7074); switching from / does not.
+if wanted := st.query_params.pop("page", None):
+    shown = next((page for page in pages if page.url_path == wanted), shown)
+    if shown.url_path:
+        st.switch_page(shown)
+shown.run()

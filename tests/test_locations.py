@@ -97,7 +97,7 @@ def test_gold_and_streaming_assets_link_to_their_dashboard_page(monkeypatch: pyt
         "gold/engagements", "gold/daily_sales", "gold/product_popularity", "gold/stars_distribution",
         "streaming/alert_high_latency", "silver/users")}
     assert {key: link.url if link else None for key, link in links.items()} == {
-        "gold/engagements": "http://127.0.0.1:8502/", "gold/daily_sales": "http://127.0.0.1:8502/sales",
-        "gold/product_popularity": "http://127.0.0.1:8502/products",
-        "gold/stars_distribution": "http://127.0.0.1:8502/ratings",
-        "streaming/alert_high_latency": "http://127.0.0.1:8502/live", "silver/users": None}
+        "gold/engagements": "http://127.0.0.1:8502/", "gold/daily_sales": "http://127.0.0.1:8502/?page=sales",
+        "gold/product_popularity": "http://127.0.0.1:8502/?page=products",
+        "gold/stars_distribution": "http://127.0.0.1:8502/?page=ratings",
+        "streaming/alert_high_latency": "http://127.0.0.1:8502/?page=live", "silver/users": None}

@@ -11,7 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, DagsterInvalidConfigError, Definitions, SkipReason, build_sensor_context, materialize
+from dagster import (
+    AssetKey,
+    DagsterInvalidConfigError,
+    Definitions,
+    ExecuteInProcessResult,
+    SkipReason,
+    build_sensor_context,
+    materialize,
+)
 from playground.catalog import LANDING_OPS, SOURCES
 from playground.errors import PlaygroundError
 
@@ -130,6 +138,53 @@ def test_materialize_landing_into_a_temp_dir(tmp_path: Path) -> None:
     assert top_user < 300 and top_product < 40
     manifest = json.loads((tmp_path / "lake/landing/_manifests/orders.json").read_text())
     assert manifest["records"] == 500
+
+
+def generated_at(result: ExecuteInProcessResult) -> dict[str, float]:
+    """When each landed source was generated, as its materialization says."""
+    landed = [e.materialization for e in result.get_asset_materialization_events()]
+    return {m.asset_key.to_user_string(): m.metadata["generated_at"].value
+            for m in landed if "generated_at" in m.metadata}
+
+
+def test_landing_again_with_the_same_settings_keeps_what_is_there_so_bronze_still_matches(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make demo` after `make up` (or twice): landing with the settings that generated the sources keeps them
+    with what the trickle added, so bronze's orders still match their source and no event reaches the bus
+    twice (before, landing emptied the orders bronze took and sent every event again: three failed checks).
+    Other settings write the sources afresh."""
+    from playground.generators import room
+    from playground.generators.behaviour import Shop
+    from playground.generators.live import run_trickle
+    from playground.io.lake import Lake
+    from playground.io.orders_db import OrdersDB
+
+    resources, config = local_resources(tmp_path), run_config(SMALL)
+    landing_and_bronze = local_assets("landing", "bronze")
+    first = materialize(landing_and_bronze, resources=resources, run_config=config)
+    assert first.success and len(generated_at(first)) == 7
+    with OrdersDB(f"sqlite:///{tmp_path / 'orders.db'}") as db:
+        trickled = run_trickle(Lake(str(tmp_path / "lake")), db, Shop(42, 300, 40), products_per_s=0,
+                               orders_per_s=400, duration_s=0.6).orders
+    assert trickled > 0
+    assert materialize(local_assets("bronze"), resources=resources).success
+    pageviews = len(events(tmp_path / "events.db", "pageviews"))
+
+    again = materialize(landing_and_bronze, resources=resources, run_config=config)
+    failed = [(c.asset_key.to_user_string(), c.check_name) for c in again.get_asset_check_evaluations()
+              if not c.passed]
+    assert again.success and failed == []
+    assert generated_at(again) == generated_at(first)  # every source kept, items and stars included
+    assert table_rows(tmp_path / "orders.db", "SELECT count(*) FROM orders")[0][0] == 500 + trickled
+    assert len(events(tmp_path / "events.db", "pageviews")) == pageviews
+    with monkeypatch.context() as full:  # nothing to write: no room asked (a large scale's disk is full of it)
+        full.setattr(room, "_free_bytes", lambda path: 0)
+        assert materialize(local_assets("landing"), resources=resources, run_config=config).success
+
+    dirtier = run_config({"counts": SMALL["counts"], "dirty_rate": 0.05})
+    assert materialize(local_assets("landing"), resources=resources, run_config=dirtier).success
+    assert table_rows(tmp_path / "orders.db", "SELECT count(*) FROM orders")[0][0] == 500  # written afresh
+    assert json.loads((tmp_path / "lake/landing/_manifests/orders.json").read_text())["dirty_rate"] == 0.05
 
 
 def test_a_scale_the_warehouses_disk_or_the_machines_memory_cannot_hold_is_refused_before_landing(

@@ -27,7 +27,7 @@ from playground.generators.products import product_prices, products_frame
 from playground.generators.users import birth_numbers, users_frame, vip_ids
 from playground.generators.vocab import TITLES, VOCAB_FILE, render, vocab
 
-from tests.helpers import dataset_args, playground
+from tests.helpers import dataset_args, events, manifest, playground
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +199,36 @@ def test_keep_existing_goes_on_from_what_was_generated_and_never_resets(tmp_path
     with sqlite3.connect(orders_db) as con:
         assert con.execute('SELECT count(*), max("orderId") FROM orders').fetchone() == (31, 31)
 
-    # Without it, generation starts afresh (the local playground's behaviour).
+    # Without it, generation starts afresh.
     playground("generate", "orders", "--count", "30", *args)
     with sqlite3.connect(orders_db) as con:
         assert con.execute("SELECT count(*) FROM orders").fetchone() == (30,)
+
+
+def test_keep_existing_keeps_only_what_the_same_settings_generated(tmp_path: Path) -> None:
+    """What is kept is what these settings would write: another count or dirty rate writes a source afresh,
+    and so do orders and events once the users or products they refer to were generated again; events are
+    kept only while the bus still holds them."""
+    args = [*dataset_args(tmp_path), "--keep-existing"]
+    for source, count in (("users", "50"), ("products", "20"), ("orders", "30"), ("pageviews", "200")):
+        playground("generate", source, "--count", count, *args)
+
+    def generated() -> dict[str, str]:
+        return {source: manifest(tmp_path, source)["generated_at"]
+                for source in ("users", "products", "orders", "pageviews", "stars")}
+
+    first = generated()
+    for source, count in (("users", "50"), ("products", "20"), ("orders", "30"), ("pageviews", "200")):
+        playground("generate", source, "--count", count, *args)
+    assert generated() == first and len(events(tmp_path / "events.db", "pageviews")) == 200
+
+    playground("generate", "products", "--count", "25", *args)  # another count
+    playground("generate", "orders", "--count", "30", *args)  # the same settings, but they refer to products
+    (tmp_path / "events.db").unlink()  # the bus lost its events
+    playground("generate", "pageviews", "--count", "200", *args)
+    again = generated()
+    assert again["users"] == first["users"]
+    assert all(again[source] > first[source] for source in ("products", "orders", "pageviews", "stars"))
+    assert len(events(tmp_path / "events.db", "pageviews")) == 200
+    playground("generate", "orders", "--count", "30", "--dirty-rate", "0.1", *args)  # another dirty rate
+    assert manifest(tmp_path, "orders")["dirty_rate"] == 0.1 and generated()["orders"] > again["orders"]

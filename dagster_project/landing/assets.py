@@ -8,7 +8,8 @@ that definitions load fast; and there is no `from __future__ import annotations`
 """
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetExecutionContext,
@@ -59,8 +60,8 @@ def with_counted(manifest: "Manifest") -> "list[Manifest]":
 
     counts = {name: manifest.dirty.get(name, 0) for name, source in SOURCES.items()
               if source.manifest == manifest.source}
-    return [manifest, *(Manifest(name, manifest.seed, n, n, manifest.location, manifest.dirty_rate, {name: n})
-                        for name, n in counts.items())]
+    return [manifest, *(Manifest(name, manifest.seed, n, n, manifest.location, manifest.dirty_rate, {name: n},
+                                 n, manifest.generated_at) for name, n in counts.items())]
 
 
 def materializations(manifest: "Manifest", solution: Solution) -> list[AssetMaterialization]:
@@ -69,9 +70,11 @@ def materializations(manifest: "Manifest", solution: Solution) -> list[AssetMate
     counted = {name for name, source in SOURCES.items() if source.manifest}
     for m in with_counted(manifest):
         rows = m.dirty.get(m.source) if m.source in counted else m.records
-        metadata = {"records": rows, "written": m.written, "location": MetadataValue.text(m.location),
-                    "seed": m.seed, "dirty_rate": m.dirty_rate,
-                    "dirty": MetadataValue.json({k: v for k, v in m.dirty.items() if k not in counted})}
+        metadata: dict[str, Any] = {"records": rows, "written": m.written, "location": MetadataValue.text(m.location),
+                                    "seed": m.seed, "dirty_rate": m.dirty_rate,
+                                    "dirty": MetadataValue.json({k: v for k, v in m.dirty.items() if k not in counted})}
+        if m.generated_at:
+            metadata["generated_at"] = MetadataValue.timestamp(datetime.fromisoformat(m.generated_at))
         events.append(AssetMaterialization(asset_key=landing_key(m.source, solution), metadata=metadata))
     return events
 
@@ -115,12 +118,19 @@ def _generation_asset(solution: Solution, generation: str, specs: list[AssetSpec
         lake, sizes = resources.lake.open(), config.sizes()
         orders_url = resources.orders_db.url if "orders_db" in sinks else ""
         bus = resources.bus.spec if "bus" in sinks else ""
-        counts = counts_of(generation, sizes)
-        # Counts the sinks, the warehouse or the machine cannot hold fail before anything is written.
-        check_room(counts, lake, orders_url, bus, kept_at=resources.warehouse.database)
-        # Counts only: the orders database's URL may hold its password.
-        context.log.info(f"generating {', '.join(f'{n:,} {name}' for name, n in counts.items())}")
-        yield from results(GENERATORS[generation](Generation(
-            lake, orders_url, bus, config.seed, sizes, config.dirty_rate, behaviour=not config.plain)), solution)
+        run = Generation(lake, orders_url, bus, config.seed, sizes, config.dirty_rate, keep_existing=True,
+                         behaviour=not config.plain)
+        manifests = run.kept(generation)
+        for kept in manifests:
+            context.log.info(f"kept {kept.source}: what these settings generated at {kept.generated_at[:19]} UTC "
+                             f"is still there ({kept.records:,} records); other settings write it afresh")
+        if not manifests:
+            counts = counts_of(generation, sizes)
+            # Counts the sinks, the warehouse or the machine cannot hold fail before anything is written.
+            check_room(counts, lake, orders_url, bus, kept_at=resources.warehouse.database)
+            # Counts only: the orders database's URL may hold its password.
+            context.log.info(f"generating {', '.join(f'{n:,} {name}' for name, n in counts.items())}")
+            manifests = GENERATORS[generation](run)
+        yield from results(manifests, solution)
 
     return landing

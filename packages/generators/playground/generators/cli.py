@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -113,16 +114,16 @@ def generate(
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     plain: PlainOpt = False,
     keep_existing: Annotated[bool, typer.Option(
-        help="Keep users, products and orders generated earlier with the same seed (their manifest in the lake, "
-             "the orders in the DB) instead of writing them afresh: a restarted container goes on, never "
-             "resets.")] = False,
+        help="Keep what the same settings generated earlier (seed, count, dirty rate: the manifests in the lake, "
+             "the orders in the DB, the events on the bus) instead of writing it afresh: a restarted container "
+             "goes on, never resets.")] = False,
 ) -> None:
     """Write a fresh data set for SOURCE (or all) into the lake, the orders DB and the event bus."""
     began = time.perf_counter()
     from playground.generators.dirty import check_rate
     from playground.generators.rates import MAX_EVENTS_PER_S, check_bounded
     from playground.generators.room import check_room
-    from playground.generators.run import GENERATORS, Generation, counts_of
+    from playground.generators.run import Generation, counts_of, land, no_progress
     from playground.io.lake import Lake
 
     manifests: list[Manifest] = []
@@ -140,14 +141,15 @@ def generate(
         the_lake = Lake(lake)
         chosen = [generation for generation, sources in GENERATIONS.items()
                   if source in ("all", sources[0])]
-        check_room({name: n for generation in chosen for name, n in counts_of(generation, sizes).items()},
-                   the_lake, orders_url, bus)
+        run = Generation(the_lake, orders_url, bus, seed, sizes, dirty_rate, chunk_size, workers, no_progress,
+                         _parse_time(start), rate, keep_existing, behaviour=not plain)
+        if not all(run.kept(generation) for generation in chosen):  # nothing to write, no room needed
+            check_room({name: n for generation in chosen for name, n in counts_of(generation, sizes).items()},
+                       the_lake, orders_url, bus)
         the_lake.check_writable()
         with progress_bars(quiet) as progress:
-            run = Generation(the_lake, orders_url, bus, seed, sizes, dirty_rate, chunk_size, workers, progress,
-                             _parse_time(start), rate, keep_existing, behaviour=not plain)
             for generation in chosen:
-                manifests += GENERATORS[generation](run)
+                manifests += land(replace(run, progress=progress), generation)
     except PlaygroundError as error:
         _fail(error)
     _summary(manifests, time.perf_counter() - began)

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -23,6 +23,7 @@ from playground.catalog import (
     VIP_FILE,
     product_file,
 )
+from playground.errors import PlaygroundError
 from playground.generators.behaviour import Shop
 from playground.generators.blocks import chunks
 from playground.generators.dirty import (
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # SQLAlchemy and the bus clients load only where orders or ev
 USER_DIRT = (MALFORMED, MISSING_FIELD, DUPLICATE)
 VIP_DIRT = (MALFORMED, ORPHAN, DUPLICATE)
 PRODUCT_DIRT = (MALFORMED, MISSING_FIELD)
+POPULATION = ("users", "vip_users", "products")  # what orders and events refer to
 
 
 # A progress display: given a description and a total, what to call with each advance.
@@ -69,10 +71,17 @@ class Manifest:
     location: str
     dirty_rate: float = 0.0
     dirty: dict[str, int] = field(default_factory=dict)
+    generated: int = 0  # records its generation wrote (`records` counts the trickle's later ones too)
+    generated_at: str = ""  # when that was (UTC, ISO); the trickle keeps it
+    behaviour: bool | None = None  # whether the shop's rules shaped it (orders, events; None: they do not apply)
 
     def save(self, lake: Lake) -> None:
         lake.write_bytes(f"{MANIFESTS_DIR}/{self.source}.json",
                          json.dumps(asdict(self), indent=2, sort_keys=True).encode() + b"\n")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def load_manifest(lake: Lake, source: str) -> Manifest | None:
@@ -110,7 +119,7 @@ def generate_users(lake: Lake, seed: int, users: int, vip_users: int, dirty_rate
                 dirt += counts
                 advance(records)
         user_manifest = Manifest("users", seed, users, users + dirt[DUPLICATE], lake.display(USERS_FILE),
-                                 dirty_rate, dict(dirt))
+                                 dirty_rate, dict(dirt), users, now())
 
         ids = vip_ids(seed, users, vip_users)
         plan = dirty_plan(seed, "vip_users", 0, vip_users, dirty_rate, VIP_DIRT)
@@ -118,7 +127,7 @@ def generate_users(lake: Lake, seed: int, users: int, vip_users: int, dirty_rate
         text, vip_dirt = render_json_lines(vip_frame(ids, 0, vip_users), plan, VIP_DIRT, 0, orphan)
         lake.write_bytes(VIP_FILE, text)
         vip_manifest = Manifest("vip_users", seed, vip_users, vip_users + vip_dirt[DUPLICATE],
-                                lake.display(VIP_FILE), dirty_rate, dict(vip_dirt))
+                                lake.display(VIP_FILE), dirty_rate, dict(vip_dirt), vip_users, now())
         for manifest in (user_manifest, vip_manifest):
             manifest.save(lake)
         return [user_manifest, vip_manifest]
@@ -143,7 +152,7 @@ def generate_products(lake: Lake, seed: int, products: int, dirty_rate: float = 
             dirt += write_products(lake, seed, lo, hi, dirty_rate)
             advance(hi - lo)
         manifest = Manifest("products", seed, products, products, lake.display(f"{PRODUCTS_DIR}/"),
-                            dirty_rate, dict(dirt))
+                            dirty_rate, dict(dirt), products, now())
         manifest.save(lake)
         return manifest
 
@@ -167,7 +176,8 @@ def generate_orders(db: OrdersDB, lake: Lake, shop: Shop, orders: int, dirty_rat
                 dirt += batch.dirt
                 items += batch.items.height
                 advance(batch.orders.height)
-        manifest = Manifest("orders", shop.seed, orders, orders, db.shown, dirty_rate, {**dirt, "items": items})
+        manifest = Manifest("orders", shop.seed, orders, orders, db.shown, dirty_rate, {**dirt, "items": items},
+                            orders, now(), shop.behaviour)
         manifest.save(lake)
         return manifest
 
@@ -194,11 +204,26 @@ def generate_events(bus: EventBus, lake: Lake, config: StreamConfig, pageviews: 
                 advance(batch.pageviews)
         bus.close()
         manifests = [Manifest(topic, config.seed, sent[topic] - dirt[topic][DUPLICATE], sent[topic],
-                              f"{bus_name}#{topic}", config.dirty_rate, dict(dirt[topic]))
+                              f"{bus_name}#{topic}", config.dirty_rate, dict(dirt[topic]),
+                              sent[topic] - dirt[topic][DUPLICATE], now(), config.behaviour)
                      for topic in (PAGEVIEWS_TOPIC, STARS_TOPIC)]
         for manifest in manifests:
             manifest.save(lake)
         return manifests
+
+
+def bus_holds(bus: str, manifests: list[Manifest]) -> bool:
+    """Whether the bus still holds at least the events each topic's manifest says were sent to it."""
+    from playground.io.bus import open_reader
+
+    try:
+        reader = open_reader(bus)
+    except PlaygroundError:  # the log is gone
+        return False
+    try:
+        return all(sum(reader.end_sequences(m.source).values()) >= m.written for m in manifests)
+    finally:
+        reader.close()
 
 
 def publish(bus: EventBus, batch: EventBatch) -> None:
@@ -223,15 +248,29 @@ class Generation:
     progress: Progress = no_progress
     start: datetime = DEFAULT_START  # event time of the first pageview
     rate: float | None = None  # events per second of event time (None: the original's pace)
-    keep_existing: bool = False  # keep what this seed generated before (its manifests, the orders in the DB)
+    keep_existing: bool = False  # keep what the same settings generated before (run.earlier)
     behaviour: bool = True  # the shop's rules (behaviour.py); off: uniform, as the original
 
     def earlier(self, *names: str) -> list[Manifest]:
-        """With keep_existing, the manifests of what was generated before with this seed (all, or none)."""
+        """With keep_existing, the manifests of what these settings generated before (all, or none): the same
+        seed, dirty rate, behaviour and count, and for orders and events none of the users or products they
+        refer to generated since. What the trickle added to them stays."""
         if not self.keep_existing:
             return []
-        found = [m for name in names if (m := load_manifest(self.lake, name)) is not None and m.seed == self.seed]
+        asked = {name: n for generation in GENERATIONS for name, n in counts_of(generation, self.sizes).items()}
+        referred = [m for name in POPULATION if (m := load_manifest(self.lake, name)) is not None]
+        found = [m for name in names if (m := load_manifest(self.lake, name)) is not None and m.generated_at
+                 and (m.seed, m.dirty_rate, m.generated) == (self.seed, self.dirty_rate, asked.get(name, m.generated))
+                 and m.behaviour in (None, self.behaviour)
+                 and (name in POPULATION or all(p.generated_at <= m.generated_at for p in referred))]
         return found if len(found) == len(names) else []
+
+    def kept(self, generation: str) -> list[Manifest]:
+        """With keep_existing, the manifests of what these settings generated before for `generation`, when its
+        sink still holds it: then it need not run again."""
+        kept = self.earlier(*dict.fromkeys(SOURCES[source].manifest_name for source in GENERATIONS[generation]))
+        held = STILL_HELD.get(generation)
+        return kept if kept and (held is None or held(self, kept)) else []
 
 
 def counts_of(generation: str, sizes: Sizes) -> dict[str, int]:
@@ -245,14 +284,12 @@ def counts_of(generation: str, sizes: Sizes) -> dict[str, int]:
 
 def _users(run: Generation) -> list[Manifest]:
     counts = counts_of("users", run.sizes)
-    return run.earlier("users", "vip_users") or generate_users(
-        run.lake, run.seed, counts["users"], counts["vip_users"], run.dirty_rate, run.chunk_size, run.workers,
-        run.progress)
+    return generate_users(run.lake, run.seed, counts["users"], counts["vip_users"], run.dirty_rate, run.chunk_size,
+                          run.workers, run.progress)
 
 
 def _products(run: Generation) -> list[Manifest]:
-    return run.earlier("products") or [generate_products(run.lake, run.seed, run.sizes.products, run.dirty_rate,
-                                                         run.chunk_size, run.progress)]
+    return [generate_products(run.lake, run.seed, run.sizes.products, run.dirty_rate, run.chunk_size, run.progress)]
 
 
 def _orders(run: Generation) -> list[Manifest]:
@@ -260,12 +297,8 @@ def _orders(run: Generation) -> list[Manifest]:
 
     shop = population(run.lake, run.sizes, run.seed, run.behaviour)
     with OrdersDB(run.orders_url) as db:
-        kept = run.earlier("orders")
-        if kept:  # the load finished (its manifest is written last) and the DB still holds it
-            db.ensure()
-            kept = kept if (db.max_order_id() or 0) >= kept[0].records else []
-        return kept or [generate_orders(db, run.lake, shop, run.sizes.orders, run.dirty_rate, run.chunk_size,
-                                        run.workers, run.progress)]
+        return [generate_orders(db, run.lake, shop, run.sizes.orders, run.dirty_rate, run.chunk_size, run.workers,
+                                run.progress)]
 
 
 def _events(run: Generation) -> list[Manifest]:
@@ -276,5 +309,25 @@ def _events(run: Generation) -> list[Manifest]:
     return generate_events(open_bus(run.bus), run.lake, config, run.sizes.pageviews, run.bus, run.progress)
 
 
+def _orders_held(run: Generation, kept: list[Manifest]) -> bool:
+    """The load finished (its manifest is written last) and the database still holds it."""
+    from playground.io.orders_db import OrdersDB
+
+    with OrdersDB(run.orders_url) as db:
+        db.ensure()
+        return (db.max_order_id() or 0) >= kept[0].records
+
+
+def _events_held(run: Generation, kept: list[Manifest]) -> bool:
+    return bus_holds(run.bus, kept)
+
+
 # A generator per generation of the catalog (GENERATIONS): a new one is a function here and its entries there.
 GENERATORS = {"users": _users, "products": _products, "orders": _orders, "events": _events}
+# Where a generation writes beside the lake, whether what it wrote is still there (Generation.kept).
+STILL_HELD = {"orders": _orders_held, "events": _events_held}
+
+
+def land(run: Generation, generation: str) -> list[Manifest]:
+    """What `generation` holds: kept (Generation.kept), or generated afresh."""
+    return run.kept(generation) or GENERATORS[generation](run)

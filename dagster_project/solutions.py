@@ -73,7 +73,7 @@ class Solution:
 _CLOUD_DBT = ("PLAYGROUND_BRONZE_LOCATION", "PLAYGROUND_GOLD_LOCATION")
 SOLUTIONS = {solution.name: solution for solution in (
     Solution(
-        "local", "Local playground", "playground", landing="generates", bronze="duckdb", streaming="duckdb",
+        "local", "Local playground", "data_playground", landing="generates", bronze="duckdb", streaming="duckdb",
         warehouse="duckdb", prefixed=False, provisioned=False, dashboard=True,
         kinds={"lake": frozenset({"python", "json"}), "orders_db": frozenset({"python", "sqlite"}),
                "bus": frozenset({"python", "sqlite"}), "bronze": frozenset({"duckdb"}),

@@ -62,7 +62,7 @@ def locations() -> dict[str, Definitions]:
 
 
 def test_workspace_shows_the_playground_and_both_solutions(locations: dict[str, Definitions]) -> None:
-    assert list(locations) == ["playground", "databricks_solution", "microsoft_solution"]
+    assert list(locations) == ["data_playground", "databricks_solution", "microsoft_solution"]
     for defs in locations.values():
         Definitions.validate_loadable(defs)  # without credentials
 
@@ -75,7 +75,7 @@ def test_no_asset_key_is_defined_in_two_locations(locations: dict[str, Definitio
             seen[key.to_user_string()] = name
 
 
-@pytest.mark.parametrize("location", ["playground", "databricks_solution", "microsoft_solution"])
+@pytest.mark.parametrize("location", ["data_playground", "databricks_solution", "microsoft_solution"])
 def test_asset_graph_snapshot(locations: dict[str, Definitions], location: str) -> None:
     path = SNAPSHOTS / f"{location}.json"
     current = snapshot(locations[location])

@@ -27,7 +27,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
 COLLISIONS = ("multiple code locations", "Multiple asset definitions", "defined in multiple")
 TERRAFORM_FIXTURE = ROOT / "tests" / "fixtures" / "terraform"
-LOCATIONS = {"playground": "gold", "databricks_solution": "databricks_gold", "microsoft_solution": "microsoft_gold"}
+LOCATIONS = {"data_playground": "gold", "databricks_solution": "databricks_gold",
+             "microsoft_solution": "microsoft_gold"}
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +106,10 @@ def test_every_location_loads_and_shows_its_own_graph(dagster_dev, page) -> None
     base, _ = dagster_dev
     text = visit(page, f"{base}/locations", "locations", "microsoft_solution")
     assert text.count("Loaded") >= 3 and "Failed" not in text
+    # The UI lists locations by name: the local playground's sensors (running under `make up`) come before the
+    # solutions' (stopped until their settings are there).
+    text = visit(page, f"{base}/automation", "automation", "streaming_consumer_running")
+    assert text.index("new_data") < text.index("databricks_new_data") < text.index("microsoft_new_data")
     text = visit(page, f"{base}/asset-groups", "global_lineage", "Global asset lineage")
     for group in ("gold", "databricks_gold", "microsoft_gold", "microsoft_streaming", "databricks_streaming"):
         assert group in text

@@ -212,20 +212,6 @@ def generate_events(bus: EventBus, lake: Lake, config: StreamConfig, pageviews: 
         return manifests
 
 
-def bus_holds(bus: str, manifests: list[Manifest]) -> bool:
-    """Whether the bus still holds at least the events each topic's manifest says were sent to it."""
-    from playground.io.bus import open_reader
-
-    try:
-        reader = open_reader(bus)
-    except PlaygroundError:  # the log is gone
-        return False
-    try:
-        return all(sum(reader.end_sequences(m.source).values()) >= m.written for m in manifests)
-    finally:
-        reader.close()
-
-
 def publish(bus: EventBus, batch: EventBatch) -> None:
     for topic, keys, bodies in batch.by_topic():  # NumPy arrays, which every bus indexes as sequences
         bus.send(topic, cast(Sequence[int], keys), cast(Sequence[bytes], bodies))
@@ -319,7 +305,17 @@ def _orders_held(run: Generation, kept: list[Manifest]) -> bool:
 
 
 def _events_held(run: Generation, kept: list[Manifest]) -> bool:
-    return bus_holds(run.bus, kept)
+    """Whether the bus still holds at least the events each topic's manifest says were sent to it."""
+    from playground.io.bus import open_reader
+
+    try:
+        reader = open_reader(run.bus)
+    except PlaygroundError:  # the log is gone
+        return False
+    try:
+        return all(sum(reader.end_sequences(m.source).values()) >= m.written for m in kept)
+    finally:
+        reader.close()
 
 
 # A generator per generation of the catalog (GENERATIONS): a new one is a function here and its entries there.

@@ -118,7 +118,7 @@ def main() -> None:
     streaming.report(quick)
     print("# end-to-end streaming latency, produce to output row, under the daemon with make up's settings",
           flush=True)
-    streaming_latency.measure(1.0 if quick else 3.0)
+    streaming_latency.measure(0.5 if quick else 3.0)
     dbt_build.report(quick)
 
 

@@ -122,8 +122,9 @@ demo: setup
 up: setup setup-dashboard
 	@$(UP)
 
+# Two workers (tests/conftest.py groups the tests): much of the suite waits on processes it started.
 test: setup-dev lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 # The lanes `make test` runs together. The fast one: unit tests (no process, no server: tests/conftest.py
 # refuses either), a fifth of each property test's examples.

@@ -42,9 +42,18 @@ AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1
 INTEGRATION_FIXTURES = {"azurite", "postgres_url", "kafka_bootstrap", "built", "ml_features", "ml_playground"}
 
 
+# `make test` runs the tests on two workers (pytest-xdist, --dist loadgroup) by groups: a module's tests stay
+# together (its module fixtures are made once), and the modules that run `make` share one worker (its set-up
+# syncs .venv).
+RUN_MAKE = {"tests.test_up", "tests.test_dashboard"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Lanes, one per test: e2e as marked; integration as marked or using such a fixture; else unit."""
+    """Lanes, one per test: e2e as marked; integration as marked or using such a fixture; else unit. And each
+    test's group of workers."""
     for item in items:
+        module = item.module.__name__ if isinstance(item, pytest.Function) else item.nodeid.partition("::")[0]
+        item.add_marker(pytest.mark.xdist_group("make" if module in RUN_MAKE else module))
         if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.integration)
         if not any(item.get_closest_marker(lane) for lane in ("integration", "e2e")):

@@ -16,6 +16,8 @@ counts differ, so nothing is lost unseen. Seeing such rows as they happen needs 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,6 +25,7 @@ import duckdb
 import polars as pl
 import sqlalchemy as sa
 from playground.catalog import TABLE_KEYS, TABLE_TYPES
+from playground.generators.parallel import prefetch
 from playground.io.orders_db import OrdersDB, items_table, orders_table
 
 from dagster_project.bronze.store import DUCKDB_TYPES, create_table, one_row, transaction
@@ -136,6 +139,16 @@ def _read_chunk(db: OrdersDB, table: sa.Table, low: int, high: int) -> pl.DataFr
     return db.read(sa.select(*[_as_text(c) for c in table.c]).where(in_range).order_by(*keys))
 
 
+def _chunks(db: OrdersDB, start: int, end: int, chunk: int) -> Iterator[tuple[int, pl.DataFrame, pl.DataFrame]]:
+    """(high, its orders, its items) for each chunk of orderIds (low, high] from `start` to `end`."""
+    low = start
+    while low < end:
+        # Orders are committed with their items, and ids only grow: everything up to `high` is complete.
+        high = min(end, (low // chunk + 1) * chunk)
+        yield high, _read_chunk(db, orders_table, low, high), _read_chunk(db, items_table, low, high)
+        low = high
+
+
 def ingest_orders(con: duckdb.DuckDBPyConnection, db: OrdersDB, chunk: int = CHUNK_ORDERS) -> WatermarkResult:
     """Orders above the watermark, up to the highest orderId seen at the start, with their items, in
     chunks of orderIds aligned to multiples of `chunk`: each chunk's rows commit with its watermark,
@@ -147,13 +160,11 @@ def ingest_orders(con: duckdb.DuckDBPyConnection, db: OrdersDB, chunk: int = CHU
         end = conn.execute(sa.select(sa.func.coalesce(sa.func.max(order_id), start))).scalar_one()
     batch_id, now = uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None)
     new_orders = new_items = quarantined = 0
-    low = start
-    while low < end:
-        # Orders are committed with their items, and ids only grow: everything up to `high` is complete.
-        high = min(end, (low // chunk + 1) * chunk)
-        orders, items = (_read_chunk(db, table, low, high) for table in (orders_table, items_table))
-        orders_in, items_in, bad = commit_chunk(con, orders, items, db.shown, high, batch_id, now)
-        new_orders, new_items, quarantined, low = new_orders + orders_in, new_items + items_in, quarantined + bad, high
+    # The next chunk is read while this one commits (the database driver and DuckDB both let go of the GIL).
+    with closing(prefetch(_chunks(db, start, end, chunk))) as chunks:
+        for high, orders, items in chunks:
+            orders_in, items_in, bad = commit_chunk(con, orders, items, db.shown, high, batch_id, now)
+            new_orders, new_items, quarantined = new_orders + orders_in, new_items + items_in, quarantined + bad
     total_orders, total_items = (one_row(con.execute(f"SELECT count(*) FROM bronze.{t}"))[0]
                                  for t in ("orders", "items"))
     return WatermarkResult(batch_id, start, end, new_orders, new_items, total_orders, total_items, quarantined)

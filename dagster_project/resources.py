@@ -69,7 +69,8 @@ class BusResource(ConfigurableResource):
 
 class DuckDBFile(DuckDBResource):
     """dagster-duckdb's resource for a DuckDB file (the warehouse; the streaming outputs), which also makes
-    the file's folder, closes the connection when the step fails, and names a bad setting."""
+    the file's folder, closes the connection when the step fails, names a bad setting, and sets DuckDB's
+    memory_limit (what it keeps of the blocks a big ingest wrote, a join's tables: past it, it spills to disk)."""
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -78,10 +79,12 @@ class DuckDBFile(DuckDBResource):
 
         if self.database != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(self.database)), exist_ok=True)
+        # The memory limit follows the file's size when the connection opens (a run grows it: bronze, then dbt).
+        config = {"memory_limit": duckdb_memory_limit(self.database), **self.connection_config}
         try:
-            con = duckdb.connect(self.database, config={"custom_user_agent": "dagster", **self.connection_config})
+            con = duckdb.connect(self.database, config={"custom_user_agent": "dagster", **config})
         except (duckdb.ParserException, duckdb.InvalidInputException) as error:
-            raise PlaygroundError(f"{self.database}: DuckDB does not take the settings {self.connection_config} "
+            raise PlaygroundError(f"{self.database}: DuckDB does not take the settings {config} "
                                   "(memory_limit, from PLAYGROUND_DUCKDB_MEMORY_LIMIT, is a size such as 2GB): "
                                   f"{error}") from None
         try:
@@ -89,12 +92,6 @@ class DuckDBFile(DuckDBResource):
             yield con
         finally:
             con.close()
-
-
-def duckdb_file(database: str) -> DuckDBFile:
-    """memory_limit caps what DuckDB keeps (the cache of written blocks a big ingest leaves behind, a join's
-    tables): past it DuckDB spills to disk."""
-    return DuckDBFile(database=database, connection_config={"memory_limit": duckdb_memory_limit(database)})
 
 
 class BronzeCopyResource(ConfigurableResource):

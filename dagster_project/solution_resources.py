@@ -13,7 +13,7 @@ from dagster import EnvVar
 from dagster_project.ml.tracking import local_tracking
 from dagster_project.provisioning.settings import TERRAFORM_DIR, settings_file
 from dagster_project.provisioning.terraform import TerraformResource
-from dagster_project.resources import BronzeCopyResource, BusResource, LakeResource, OrdersDBResource, duckdb_file
+from dagster_project.resources import BronzeCopyResource, BusResource, DuckDBFile, LakeResource, OrdersDBResource
 from dagster_project.solutions import SOLUTIONS, Solution, local_setting
 from dagster_project.transform.dbt_cli import dbt_resource
 
@@ -23,9 +23,9 @@ def local_resources() -> dict[str, object]:
         "lake": LakeResource(root=local_setting("PLAYGROUND_LAKE")),
         "orders_db": OrdersDBResource(url=local_setting("PLAYGROUND_ORDERS_URL")),
         "bus": BusResource(spec=local_setting("PLAYGROUND_BUS")),
-        "warehouse": duckdb_file(local_setting("PLAYGROUND_WAREHOUSE")),
+        "warehouse": DuckDBFile(database=local_setting("PLAYGROUND_WAREHOUSE")),
         # The streaming engine keeps its outputs and state in a DuckDB file of its own.
-        "streaming": duckdb_file(local_setting("PLAYGROUND_STREAMING")),
+        "streaming": DuckDBFile(database=local_setting("PLAYGROUND_STREAMING")),
         "bronze_copy": BronzeCopyResource(enabled=os.environ.get("PLAYGROUND_BRONZE_TO_LAKE") == "1"),
         "dbt": dbt_resource(SOLUTIONS["local"].name),
         # MLflow's tracking store: a SQLite database, artifacts beside it (the MLflow UI in `make up` reads both).
@@ -44,7 +44,7 @@ def _azure_resources(solution: Solution, arrays_as_json: bool = False) -> dict[s
         "bus": BusResource(spec="eventhubs"),
         # What bronze Dagster ingests itself keeps its bookkeeping in a DuckDB file here, and each batch is
         # written to the lake as Parquet, where the cloud warehouse reads it (dbt's register_bronze).
-        "warehouse": duckdb_file(os.environ.get("PLAYGROUND_WAREHOUSE") or f"data/{solution.location}.duckdb"),
+        "warehouse": DuckDBFile(database=os.environ.get("PLAYGROUND_WAREHOUSE") or f"data/{solution.location}.duckdb"),
         "bronze_copy": BronzeCopyResource(enabled=True, arrays_as_json=arrays_as_json),
         "dbt": dbt_resource(solution.name),
         "terraform": TerraformResource(root=str(TERRAFORM_DIR / solution.location),

@@ -209,8 +209,8 @@ def test_a_scale_the_warehouses_disk_or_the_machines_memory_cannot_hold_is_refus
     with pytest.raises(PlaygroundError, match=r"^10,000,000 orders need about 2.\d GB of memory to go from "
                                               r"landing to gold \(.*\), and this machine has 1.1 GB: lower"):
         materialize(landing, resources=local_resources(tmp_path), run_config={"ops": {landing[0].op.name: medium}})
-    # Past medium DuckDB's memory limit grows with the warehouse (a quarter of it, at most a quarter of the
-    # machine): the large scale's orders (~12.5 GB landed, a ~11 GB warehouse) want more than 8 GiB.
+    # Past medium DuckDB's memory limit grows with the warehouse (up to a quarter of the machine): the large
+    # scale's orders (~12.5 GB landed, a ~11 GB warehouse) want more than 8 GiB.
     monkeypatch.setattr(room, "_free_bytes", lambda path: 100 * free)
     monkeypatch.setattr(room, "machine_memory", lambda: 8 << 30)
     with pytest.raises(PlaygroundError, match=r"^100,000,000 orders need about 11 GB of memory to go from "
@@ -273,22 +273,38 @@ def test_duckdb_memory_limit_comes_from_the_environment(tmp_path: Path, monkeypa
             assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "286.1 MiB"  # DuckDB's MiB
     monkeypatch.delenv("PLAYGROUND_DUCKDB_MEMORY_LIMIT")  # the machine's: an eighth of its memory, at most 1 GiB
     from dagster_project.duckdb_memory import duckdb_memory_limit
+    from dagster_project.resources import DuckDBFile
     from dagster_project.transform.dbt_cli import dbt_settings
 
     machine_mib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20
     assert duckdb_memory_limit() == f"{min(1024, machine_mib // 8)}MiB"
     assert dbt_settings("wh.duckdb", "lake")["PLAYGROUND_DUCKDB_MEMORY_LIMIT"] == duckdb_memory_limit()  # dbt's too
-    # A file past 4 GiB: a quarter of it in whole GiB, at most a quarter of the machine (sparse files: their size).
-    for name, size in (("medium.duckdb", 3 << 30), ("large.duckdb", 20 << 30)):
+    # A file past 3 GiB: 0.9x its size rounded up to a whole GiB, at most a quarter of the machine (sparse files:
+    # their size). A medium warehouse (2.3 GB at most) keeps the base; the large scale's bronze alone (3.4 GB,
+    # dbt's first build) gets the 3 GiB its user totals need; a large warehouse built (20 GB), the machine's cap.
+    for name, size in (("medium.duckdb", 2_300_000_000), ("large_bronze.duckdb", 3_400_000_000),
+                       ("large.duckdb", 20_000_000_000)):
         with (tmp_path / name).open("wb") as file:
             file.truncate(size)
     assert duckdb_memory_limit(str(tmp_path / "medium.duckdb")) == duckdb_memory_limit()
-    grown = f"{min(5 << 10, machine_mib // 4 >> 10 << 10)}MiB"
+    capped = machine_mib // 4 >> 10 << 10
+    assert duckdb_memory_limit(str(tmp_path / "large_bronze.duckdb")) == f"{min(3 << 10, capped)}MiB"
+    grown = f"{min(17 << 10, capped)}MiB"
     assert duckdb_memory_limit(str(tmp_path / "large.duckdb")) == grown
     assert dbt_settings(str(tmp_path / "large.duckdb"), "lake")["PLAYGROUND_DUCKDB_MEMORY_LIMIT"] == grown
-    with resources_for("local")["warehouse"].get_connection() as con:
-        value, unit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0].split()
-        assert round(float(value) * {"MiB": 1, "GiB": 1024}[unit]) == min(1024, machine_mib // 8)
+
+    def memory_limit_mib(resource: object) -> int:
+        with resource.get_connection() as con:  # type: ignore[attr-defined]
+            value, unit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0].split()
+            return round(float(value) * {"MiB": 1, "GiB": 1024}[unit])
+
+    assert memory_limit_mib(resources_for("local")["warehouse"]) == min(1024, machine_mib // 8)
+    # One resource, as a run holds it from its start: the limit when it connects, once bronze grew the file.
+    growing = DuckDBFile(database=str(tmp_path / "growing.duckdb"))
+    assert memory_limit_mib(growing) == min(1024, machine_mib // 8)
+    with (tmp_path / "growing.duckdb").open("r+b") as file:
+        file.truncate(3_400_000_000)
+    assert memory_limit_mib(growing) == min(3 << 10, capped)
     monkeypatch.setenv("PLAYGROUND_DUCKDB_MEMORY_LIMIT", "lots")
     warehouse = resources_for("local")["warehouse"]
     with pytest.raises(PlaygroundError, match=r"wh.duckdb: DuckDB does not take the settings \{'memory_limit': "

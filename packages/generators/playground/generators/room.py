@@ -25,7 +25,7 @@ KEPT_PER_LANDED = 2.0
 MEDIUM_LANDED = sum(source.counts.get("medium", 0) * source.landed_bytes for source in SOURCES.values())
 SMALL_MEMORY, MEDIUM_MEMORY = 1_100 << 20, 2_500 << 20
 # The warehouse file's size per landed byte (large, 2026-12-07: 22.8 GB landed, 20.2 GB after dbt). DuckDB's
-# memory limit grows past medium to a quarter of that file, at most a quarter of the machine's memory
+# memory limit grows past medium with that file, at most a quarter of the machine's memory
 # (dagster_project/duckdb_memory.py): the machine needs the file's size in memory for the limit to keep up.
 WAREHOUSE_PER_LANDED = 0.9
 

@@ -8,7 +8,7 @@ from playground.generators.room import machine_memory
 
 GIB = 1 << 30
 BASE_LIMIT = GIB
-# A medium warehouse stays under 2.3 GB; the large scale's is 3.4 GB when dbt first builds it (bronze alone).
+# A medium warehouse stays under 2.3 GB; the large scale's is 5.9 GB when dbt first builds it (bronze alone).
 GROWS_PAST = 3 * GIB
 
 
@@ -18,7 +18,7 @@ def duckdb_memory_limit(database: str | None = None) -> str:
     memory. DuckDB's own default, 80% of RAM in each process, let a medium dbt build reach 7.7 GiB; past the
     limit DuckDB spills to `<file>.tmp` beside its file. But some of a query's tables cannot spill: at the large
     scale (100M orders) the user totals' join needs 3 GiB on dbt's first build, when the warehouse holds bronze
-    alone in 3.4 GB (docs/BENCHMARKS.md: Scale). Read when a connection opens: the file grows during a run."""
+    alone in 5.9 GB (docs/BENCHMARKS.md: Scale). Read when a connection opens: the file grows during a run."""
     if setting := os.environ.get("PLAYGROUND_DUCKDB_MEMORY_LIMIT"):
         return setting
     machine = machine_memory()

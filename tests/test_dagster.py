@@ -280,15 +280,15 @@ def test_duckdb_memory_limit_comes_from_the_environment(tmp_path: Path, monkeypa
     assert duckdb_memory_limit() == f"{min(1024, machine_mib // 8)}MiB"
     assert dbt_settings("wh.duckdb", "lake")["PLAYGROUND_DUCKDB_MEMORY_LIMIT"] == duckdb_memory_limit()  # dbt's too
     # A file past 3 GiB: 0.9x its size rounded up to a whole GiB, at most a quarter of the machine (sparse files:
-    # their size). A medium warehouse (2.3 GB at most) keeps the base; the large scale's bronze alone (3.4 GB,
-    # dbt's first build) gets the 3 GiB its user totals need; a large warehouse built (20 GB), the machine's cap.
-    for name, size in (("medium.duckdb", 2_300_000_000), ("large_bronze.duckdb", 3_400_000_000),
+    # their size). A medium warehouse (2.3 GB at most) keeps the base; the large scale's bronze alone (5.9 GB,
+    # dbt's first build) gets 5 GiB (its user totals need 3); a large warehouse built (20 GB), the machine's cap.
+    for name, size in (("medium.duckdb", 2_300_000_000), ("large_bronze.duckdb", 5_937_311_744),
                        ("large.duckdb", 20_000_000_000)):
         with (tmp_path / name).open("wb") as file:
             file.truncate(size)
     assert duckdb_memory_limit(str(tmp_path / "medium.duckdb")) == duckdb_memory_limit()
     capped = machine_mib // 4 >> 10 << 10
-    assert duckdb_memory_limit(str(tmp_path / "large_bronze.duckdb")) == f"{min(3 << 10, capped)}MiB"
+    assert duckdb_memory_limit(str(tmp_path / "large_bronze.duckdb")) == f"{min(5 << 10, capped)}MiB"
     grown = f"{min(17 << 10, capped)}MiB"
     assert duckdb_memory_limit(str(tmp_path / "large.duckdb")) == grown
     assert dbt_settings(str(tmp_path / "large.duckdb"), "lake")["PLAYGROUND_DUCKDB_MEMORY_LIMIT"] == grown
@@ -303,7 +303,7 @@ def test_duckdb_memory_limit_comes_from_the_environment(tmp_path: Path, monkeypa
     growing = DuckDBFile(database=str(tmp_path / "growing.duckdb"))
     assert memory_limit_mib(growing) == min(1024, machine_mib // 8)
     with (tmp_path / "growing.duckdb").open("r+b") as file:
-        file.truncate(3_400_000_000)
+        file.truncate(3_400_000_000)  # just past 3 GiB: 0.9x is 2.85 GiB, rounded up
     assert memory_limit_mib(growing) == min(3 << 10, capped)
     monkeypatch.setenv("PLAYGROUND_DUCKDB_MEMORY_LIMIT", "lots")
     warehouse = resources_for("local")["warehouse"]

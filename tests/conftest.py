@@ -50,7 +50,7 @@ RUN_MAKE = {"tests.test_up", "tests.test_dashboard"}
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Lanes, one per test: e2e as marked; integration as marked or using such a fixture; else unit. And each
-    test's group of workers."""
+    test's xdist group (a group's tests run on one worker)."""
     for item in items:
         module = item.module.__name__ if isinstance(item, pytest.Function) else item.nodeid.partition("::")[0]
         item.add_marker(pytest.mark.xdist_group("make" if module in RUN_MAKE else module))

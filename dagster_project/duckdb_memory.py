@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from playground.generators.room import machine_memory
@@ -24,5 +25,5 @@ def duckdb_memory_limit(database: str | None = None) -> str:
     machine = machine_memory()
     size = os.path.getsize(database) if database and os.path.exists(database) else 0
     # whole GiB: dbt parses again when its profile changes
-    grown = min(-(-size * 9 // 10 // GIB), machine // 4 // GIB) * GIB if size > GROWS_PAST else 0
+    grown = min(math.ceil(size * 0.9 / GIB), machine // 4 // GIB) * GIB if size > GROWS_PAST else 0
     return f"{max(min(BASE_LIMIT, machine // 8), grown) >> 20}MiB"

@@ -45,14 +45,14 @@ INTEGRATION_FIXTURES = {"azurite", "postgres_url", "kafka_bootstrap", "built", "
 # `make test` runs the tests on two workers (pytest-xdist, --dist loadgroup) by groups: a module's tests stay
 # together (its module fixtures are made once), and the modules that run `make` share one worker (its set-up
 # syncs .venv).
-RUN_MAKE = {"tests.test_up", "tests.test_dashboard"}
+RUN_MAKE = {"tests/test_up.py", "tests/test_dashboard.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Lanes, one per test: e2e as marked; integration as marked or using such a fixture; else unit. And each
     test's xdist group (a group's tests run on one worker)."""
     for item in items:
-        module = item.module.__name__ if isinstance(item, pytest.Function) else item.nodeid.partition("::")[0]
+        module = item.nodeid.partition("::")[0]
         item.add_marker(pytest.mark.xdist_group("make" if module in RUN_MAKE else module))
         if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.integration)

@@ -31,7 +31,7 @@ from playground.io.bus.embedded import EMPTY_EVENTS
 from playground.io.lake import Lake
 
 from dagster_project.bronze.decode import create_decoded
-from dagster_project.bronze.lines import Lines, decoded_lines_sql, file_pieces
+from dagster_project.bronze.lines import Lines, file_pieces
 from dagster_project.bronze.store import one_row, transaction
 from dagster_project.publish import write_parquet
 from dagster_project.streaming.clock import STATE as CLOCK_STATE
@@ -44,7 +44,14 @@ from dagster_project.streaming.clock import (
     place_in_time,
     with_arrivals,
 )
-from dagster_project.streaming.outputs import FIRST_PENDING, PAGEVIEWS, TABLE_QUERIES, VIEWS, stateful_outputs
+from dagster_project.streaming.outputs import (
+    FIRST_PENDING,
+    PAGEVIEWS,
+    REFERENCE_USERS,
+    TABLE_QUERIES,
+    VIEWS,
+    stateful_outputs,
+)
 from dagster_project.streaming.parts import part_name, parts_written
 from dagster_project.streaming.scenarios import ENRICHING_USER_FIELDS, OUTPUT_NAMES, OUTPUTS
 
@@ -237,11 +244,13 @@ def stage_reference(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, str
             continue
         con.execute(f"CREATE OR REPLACE TABLE streaming._staged_{name} AS SELECT {', '.join(columns)}, "
                     f"0::BIGINT AS line FROM streaming.{table} LIMIT 0")
+        source = FILE_SOURCES[name]
         for piece in file_pieces(relative, 0, lake.read_chunks(relative, REFERENCE_CHUNK_BYTES)):
             con.register("reference_lines", Lines([piece]).numbered())
-            con.execute(f"""INSERT INTO streaming._staged_{name} SELECT {", ".join(columns)}, line
-                FROM ({decoded_lines_sql("reference_lines", FILE_SOURCES[name])}) WHERE reason IS NULL""")
+            create_decoded(con, "reference_lines", {name: source.types}, source.key)  # clean lines parsed once
             con.unregister("reference_lines")
+            con.execute(f"""INSERT INTO streaming._staged_{name} SELECT {", ".join(columns)}, line
+                FROM decoded WHERE reason IS NULL AND oversize IS NULL""")
         staged[name] = stamp
     return staged
 
@@ -293,6 +302,8 @@ def process_batch(con: duckdb.DuckDBPyConnection, log: BusReader, lake: Lake, ti
         con.unregister("incoming")
         watch.lap("decode")
         swap_reference(con, staged)
+        con.execute(f"CREATE {'OR REPLACE TEMP TABLE' if 'users' in staged else 'TEMP TABLE IF NOT EXISTS'} "
+                    f"{REFERENCE_USERS} AS SELECT * FROM streaming._ref_users")  # once a connection, or new
         watch.lap("reference")
         place_in_time(con, time)
         clock, watermark = advance(con, time, clock, {t: sorted(end[t]) for t in TOPICS})

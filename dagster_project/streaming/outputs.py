@@ -33,6 +33,9 @@ PAGEVIEW_ROW = """event_id, event_time, user_id, http_method, uri, client_ip, us
     epoch_ms(enqueued_ms) AS enqueued_time"""
 STAR_ROW = """event_id, event_time, user_id, stars, make_timestamp(t) AS event_timestamp, partition AS partition_id,
     sequence_number, byte_offset, epoch_ms(enqueued_ms) AS enqueued_time"""
+# The reference users in memory, a temp table (engine.py): an alert's user is fetched from it by id; from the
+# file's compressed columns a fetch cost 0.3 ms a user, 0.4 s a batch with 10M users.
+REFERENCE_USERS = "reference_users"
 PAGEVIEWS = "_pageviews"  # every accepted pageview, once: the pageview outputs are views over it
 USER_FIELDS = ", ".join(ENRICHING_USER_FIELDS)
 
@@ -44,7 +47,9 @@ TABLE_QUERIES = {
     PAGEVIEWS: f"""
         SELECT {PAGEVIEW_ROW}, user_id IN (SELECT id FROM streaming._ref_vip) AS _vip,
                {", ".join(f"u.{name}" for name in ENRICHING_USER_FIELDS)}
-        FROM pv LEFT JOIN streaming._ref_users AS u ON u.id = pv.user_id AND latency > {HIGH_LATENCY_MS}""",
+        FROM pv LEFT JOIN (  -- the alerts' users picked first: a join would read every user's fields
+            SELECT * FROM {REFERENCE_USERS} WHERE id IN (SELECT user_id FROM pv WHERE latency > {HIGH_LATENCY_MS})
+        ) AS u ON u.id = pv.user_id AND latency > {HIGH_LATENCY_MS}""",
     "raw_stars": f"SELECT {STAR_ROW} FROM st",
     "pageviews_stars_correlation": "SELECT * FROM correlation_pairs",
     "agg_http_method": "SELECT * FROM closed_windows",

@@ -244,7 +244,6 @@ def test_lines_read_in_chunks_keep_their_bytes_and_numbers(ending: bytes) -> Non
         assert read == expected, size
 
 
-
 def test_small_files_read_in_big_chunks_cost_their_size(tmp_path: Path) -> None:
     """Bronze keeps each small file's bytes until its piece commits (100k product files at the large scale). A
     32 MB read of a 2 KB file once kept a kernel mapping of its own per file, and past 65k the reads failed."""
@@ -257,6 +256,7 @@ def test_small_files_read_in_big_chunks_cost_their_size(tmp_path: Path) -> None:
     assert kept == files
     assert len(Path("/proc/self/maps").read_text().splitlines()) - mappings < 100
     assert list(lake.read_chunks(next(iter(files)), 1000)) == [b'{"id": 0}\n' * 100, b'{"id": 0}\n' * 100]
+
 
 def test_each_type_rule_of_a_lake_file(tmp_path: Path) -> None:
     lake = Lake(str(tmp_path / "lake"))

@@ -122,7 +122,8 @@ CREATE TABLE IF NOT EXISTS streaming._parts (through_batch BIGINT, written_at DO
 CREATE TABLE IF NOT EXISTS streaming._totals (output VARCHAR, total BIGINT);
 CREATE TABLE IF NOT EXISTS streaming._version (version INTEGER);
 """.format(users=", ".join(f"{c} {t}" for c, t in USER_COLUMNS.items())) + CLOCK_STATE
-# Every table the engine keeps: when all are there, a batch runs no DDL (a statement costs ~1 ms).
+# Every table the engine keeps: when all are there, a batch runs no DDL on them (a statement costs ~1 ms; the
+# users' temp copy is one `IF NOT EXISTS`, 0.3 ms, once it is made).
 STATE_TABLES = (*re.findall(r"streaming\.(\w+) \(", STATE), FIRST_PENDING, *TABLE_QUERIES)
 
 # The layout of the state above, stamped in streaming._version: a file kept by another layout (or by an engine

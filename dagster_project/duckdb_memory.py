@@ -1,4 +1,5 @@
-"""How much memory each DuckDB the runs and dbt open may hold before it spills to disk."""
+"""How much memory each DuckDB the runs and dbt open may hold before it spills to disk, and how many threads
+dbt's queries take."""
 
 from __future__ import annotations
 
@@ -27,3 +28,12 @@ def duckdb_memory_limit(database: str | None = None) -> str:
     # whole GiB: dbt parses again when its profile changes
     grown = min(math.ceil(size * 0.9 / GIB), machine // 4 // GIB) * GIB if size > GROWS_PAST else 0
     return f"{max(min(BASE_LIMIT, machine // 8), grown) >> 20}MiB"
+
+
+def dbt_duckdb_threads(database: str) -> int:
+    """Threads a dbt query takes on `database`: two while the file is under 3 GiB (the base limit's range), one
+    past it. A query on two threads needs 1.3-2.5x the memory of one: at the medium scale the user totals need
+    640 MiB on two (the limit is 1 GiB), and dbt's build on two takes 60% of its time on one; at the large scale they
+    need 3 GiB on one, and more than the limit on two (docs/BENCHMARKS.md: Scale)."""
+    size = os.path.getsize(database) if os.path.exists(database) else 0
+    return min(2, os.cpu_count() or 1) if size <= GROWS_PAST else 1

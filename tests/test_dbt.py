@@ -21,7 +21,14 @@ from playground.catalog import LANDING_OPS
 from playground.errors import PlaygroundError
 
 from dagster_project.solutions import SOLUTIONS
-from dagster_project.transform.dbt_cli import DBT_DIR, KEPT_RUN_TARGETS, check_dbt_settings, dbt_command, dbt_resource
+from dagster_project.transform.dbt_cli import (
+    DBT_DIR,
+    KEPT_RUN_TARGETS,
+    check_dbt_settings,
+    dbt_command,
+    dbt_resource,
+    dbt_settings,
+)
 from tests.helpers import local_assets, local_resources
 
 COUNTS = {"users": 400, "vip_users": 20, "products": 60, "orders": 1_500, "pageviews": 3_000}
@@ -368,6 +375,16 @@ def test_an_item_whose_product_is_in_flight_warns_only_once_products_moved_past_
 
 
 @pytest.mark.integration
+def test_dbts_duckdb_takes_the_memory_and_threads_a_run_chose(built: tuple[Path, object], tmp_path: Path) -> None:
+    warehouse = tmp_path / "wh.duckdb"
+    shutil.copy(built[0] / "wh.duckdb", warehouse)
+    env = {**dbt_settings(str(warehouse), str(built[0] / "lake")), "SCRATCH": str(tmp_path)}
+    env.update(PLAYGROUND_DUCKDB_MEMORY_LIMIT="300MB", PLAYGROUND_DUCKDB_THREADS="2")
+    shown = dbt("show", "--inline", "select current_setting('threads') as threads_set, "
+                "current_setting('memory_limit') as memory_set", env=env)
+    assert re.search(r"\|\s*2\s*\|\s*286\.1 MiB\s*\|", shown.stdout), shown.stdout[-2000:]
+
+
 def test_source_freshness_warns_when_bronze_took_nothing_for_an_hour(built: tuple[Path, object],
                                                                     tmp_path: Path) -> None:
     warehouse = tmp_path / "wh.duckdb"

@@ -25,7 +25,7 @@ from dagster_dbt import DbtCliResource, DbtProject, DbtProjectPreparer
 from packaging import version
 from playground.errors import PlaygroundError
 
-from dagster_project.duckdb_memory import duckdb_memory_limit
+from dagster_project.duckdb_memory import dbt_duckdb_threads, duckdb_memory_limit
 from dagster_project.solutions import LOCAL, Solution, local_setting
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -107,6 +107,7 @@ def dbt_settings(warehouse: str, lake: str) -> dict[str, str]:
     return {"PLAYGROUND_WAREHOUSE": os.path.abspath(warehouse),
             "PLAYGROUND_LAKE": lake if "://" in lake else os.path.abspath(lake),
             "PLAYGROUND_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit(warehouse),
+            "PLAYGROUND_DUCKDB_THREADS": str(dbt_duckdb_threads(warehouse)),
             # A deprecation note from a library inside dbt's environment, printed on every start.
             "PYTHONWARNINGS": "ignore::UserWarning"}
 

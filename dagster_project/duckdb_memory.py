@@ -33,7 +33,7 @@ def duckdb_memory_limit(database: str | None = None) -> str:
 def dbt_duckdb_threads(database: str) -> int:
     """Threads a dbt query takes on `database`: two while the file is under 3 GiB (the base limit's range), one
     past it. A query on two threads needs 1.3-2.5x the memory of one: at the medium scale the user totals need
-    640 MiB on two (the limit is 1 GiB), and dbt's build on two takes 60% of its time on one; at the large scale they
-    need 3 GiB on one, and more than the limit on two (docs/BENCHMARKS.md: Scale)."""
+    640 MiB on two (the limit is 1 GiB) and dbt's build takes 60% of the time; at the large scale they need 3 GiB
+    on one, so 4-7.5 GiB on two against the first build's 5 GiB (not tried: docs/BENCHMARKS.md, Scale)."""
     size = os.path.getsize(database) if os.path.exists(database) else 0
     return min(2, os.cpu_count() or 1) if size <= GROWS_PAST else 1

@@ -385,6 +385,7 @@ def test_dbts_duckdb_takes_the_memory_and_threads_a_run_chose(built: tuple[Path,
     assert re.search(r"\|\s*2\s*\|\s*286\.1 MiB\s*\|", shown.stdout), shown.stdout[-2000:]
 
 
+@pytest.mark.integration
 def test_source_freshness_warns_when_bronze_took_nothing_for_an_hour(built: tuple[Path, object],
                                                                     tmp_path: Path) -> None:
     warehouse = tmp_path / "wh.duckdb"

@@ -24,7 +24,7 @@ def duckdb_memory_limit(database: str | None = None) -> str:
     if setting := os.environ.get("PLAYGROUND_DUCKDB_MEMORY_LIMIT"):
         return setting
     machine = machine_memory()
-    size = os.path.getsize(database) if database and os.path.exists(database) else 0
+    size = _size(database)
     # whole GiB: dbt parses again when its profile changes
     grown = min(math.ceil(size * 0.9 / GIB), machine // 4 // GIB) * GIB if size > GROWS_PAST else 0
     return f"{max(min(BASE_LIMIT, machine // 8), grown) >> 20}MiB"
@@ -35,5 +35,9 @@ def dbt_duckdb_threads(database: str) -> int:
     past it. A query on two threads needs 1.3-2.5x the memory of one: at the medium scale the user totals need
     640 MiB on two (the limit is 1 GiB) and dbt's build takes 60% of the time; at the large scale they need 3 GiB
     on one, so 4-7.5 GiB on two against the first build's 5 GiB (not tried: docs/BENCHMARKS.md, Scale)."""
-    size = os.path.getsize(database) if os.path.exists(database) else 0
-    return min(2, os.cpu_count() or 1) if size <= GROWS_PAST else 1
+    return min(2, os.cpu_count() or 1) if _size(database) <= GROWS_PAST else 1
+
+
+def _size(database: str | None) -> int:
+    """The file's bytes, 0 before it exists."""
+    return os.path.getsize(database) if database and os.path.exists(database) else 0

@@ -372,7 +372,7 @@ def signature_rows(frame: pd.DataFrame, head: int = 1_000) -> pd.DataFrame:
     MLflow looks at every value in Python: 17 s of the medium scale's training for 1M rows."""
     missing = frame.isna().to_numpy()
     firsts = missing.argmax(axis=0)[missing.any(axis=0)]
-    return frame.iloc[sorted(set(range(min(head, len(frame)))).union(firsts.tolist()))]
+    return frame.iloc[np.union1d(np.arange(min(head, len(frame))), firsts)]
 
 
 def requirements() -> list[str]:

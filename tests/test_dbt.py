@@ -248,9 +248,9 @@ def test_a_key_bronze_took_twice_fails_silvers_build_by_name(built: tuple[Path, 
 @pytest.mark.e2e
 def test_spark_builds_the_same_gold_as_duckdb(built: tuple[Path, object], tmp_path: Path) -> None:
     """dbt-spark on PySpark local[*], reading the bronze batches the assets wrote to the lake: every model and
-    test passes, and gold equals DuckDB's; and each gold model is published to the lake by the warehouse
-    itself, as Databricks does it (the same SQL: publish_to_lake's spark__ statement), in a folder of its
-    own for the run."""
+    test passes, gold and the order features equal DuckDB's; and each gold model is published to the lake by
+    the warehouse itself, as Databricks does it (the same SQL: publish_to_lake's spark__ statement), in a
+    folder of its own for the run."""
     root = built[0]
     assert {p.parent.name for p in (root / "lake/bronze").glob("*/batch-*.parquet")} == set(BRONZE)
     spark_dir, published = tmp_path / "spark", tmp_path / "gold_lake"
@@ -263,6 +263,13 @@ def test_spark_builds_the_same_gold_as_duckdb(built: tuple[Path, object], tmp_pa
     local = {model: pl.read_parquet(root / "lake" / "gold" / model / "data.parquet").sort(key)
              for model, key in GOLD_KEYS.items()}  # DuckDB's, published
     assert_same_tables(local, spark)
+    # Spark has no GROUPS frame: its order features add up each instant and join back (totals_before's default).
+    spark_features = pl.read_parquet(spark_dir / "warehouse" / "features.db" / "order_features" / "*.parquet")
+    with duckdb.connect(str(root / "wh.duckdb"), read_only=True) as con:
+        local_features = con.sql("SELECT * FROM features.order_features").pl()
+    assert_same_tables({"order_features": local_features.sort("order_id")},
+                       {"order_features": spark_features.with_columns(pl.col(pl.Datetime).dt.replace_time_zone(None))
+                        .sort("order_id")})
     in_lake = {model: pl.read_parquet(published / model / "20261206T101500" / "*.parquet").sort(key)
                for model, key in GOLD_KEYS.items()}
     assert_same_tables(local, in_lake)

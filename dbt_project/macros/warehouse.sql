@@ -122,7 +122,8 @@
                                                                for_rows)) }}
 {%- endmacro %}
 
-{# `sum(c) <window> as prior_c, ..., max(m) <window> as prior_m` over `frame` (rows, groups) up to the row's own. #}
+{# `sum(c) over (...) as prior_c, ..., max(m) over (...) as prior_m`, each over the rows (`frame` 'rows') or the
+   peer groups ('groups') of the partition before the row's own. #}
 {% macro windowed_totals(partition_by, order_by, sums, maxima, frame) -%}
     {%- set window = 'over (partition by ' ~ partition_by | join(', ') ~ ' order by ' ~ order_by | join(', ') ~ ' '
                      ~ frame ~ ' between unbounded preceding and 1 preceding)' -%}

@@ -133,9 +133,10 @@
     {{ totals | join(',\n') }}
 {%- endmacro %}
 
-{# Spark and T-SQL frame by rows or range only: the peers are added up first, each group then sees the groups
-   before it, and the rows are joined back to their group. Derived tables, not a WITH: T-SQL nests no WITH in the
-   model's own. #}
+{# Spark and T-SQL frame by rows or range only (docs.databricks.com/sql/language-manual/
+   sql-ref-syntax-window-functions-frame.html; learn.microsoft.com/sql/t-sql/queries/select-over-clause-transact-sql):
+   the peers are added up first, each group then sees the groups before it, and the rows are joined back to their
+   group. Derived tables, not a WITH: T-SQL nests no WITH in the model's own. #}
 {% macro default__totals_before(relation, partition_by, order_by, sums, maxima, for_rows) -%}
     {%- set keys = partition_by + order_by -%}
     {%- set added_up = [] -%}

@@ -113,23 +113,23 @@
     cast(datediff(second, {{ start }}, {{ stop }}) as float)
 {%- endmacro %}
 
-{# Each row of `relation` for which `for_rows` holds, with `prior_<column>`: the sum (of each of `sums`) or the
-   largest value (of each of `maxima`) over the rows of its partition that sort strictly before it, rows tied on
-   every `order_by` column (peers) seeing none of each other. The columns of `partition_by` and `order_by` must not
-   be empty on the rows kept. #}
-{% macro totals_before(relation, partition_by, order_by, sums, maxima, for_rows) -%}
-    {{ return(adapter.dispatch('totals_before', 'playground')(relation, partition_by, order_by, sums, maxima,
-                                                               for_rows)) }}
+{# Each row of `relation` for which `for_rows` holds, with `prior_<column>` for each of `measures` ({column: 'sum' or
+   'max'}): that aggregate over the rows of its partition that sort strictly before it, rows tied on every
+   `order_by` column (peers) seeing none of each other. The columns of `partition_by` and `order_by` must not be
+   empty on the rows kept. #}
+{% macro totals_before(relation, partition_by, order_by, measures, for_rows) -%}
+    {{ return(adapter.dispatch('totals_before', 'playground')(relation, partition_by, order_by, measures, for_rows)) }}
 {%- endmacro %}
 
 {# `sum(c) over (...) as prior_c, ..., max(m) over (...) as prior_m`, each over the rows (`frame` 'rows') or the
    peer groups ('groups') of the partition before the row's own. #}
-{% macro windowed_totals(partition_by, order_by, sums, maxima, frame) -%}
+{% macro windowed_totals(partition_by, order_by, measures, frame) -%}
     {%- set window = 'over (partition by ' ~ partition_by | join(', ') ~ ' order by ' ~ order_by | join(', ') ~ ' '
                      ~ frame ~ ' between unbounded preceding and 1 preceding)' -%}
     {%- set totals = [] -%}
-    {%- for column in sums %}{% do totals.append('sum(' ~ column ~ ') ' ~ window ~ ' as prior_' ~ column) %}{% endfor -%}
-    {%- for column in maxima %}{% do totals.append('max(' ~ column ~ ') ' ~ window ~ ' as prior_' ~ column) %}{% endfor -%}
+    {%- for column, aggregate in measures.items() -%}
+        {%- do totals.append(aggregate ~ '(' ~ column ~ ') ' ~ window ~ ' as prior_' ~ column) -%}
+    {%- endfor -%}
     {{ totals | join(',\n') }}
 {%- endmacro %}
 
@@ -137,19 +137,19 @@
    sql-ref-syntax-window-functions-frame.html; learn.microsoft.com/sql/t-sql/queries/select-over-clause-transact-sql):
    the peers are added up first, each group then sees the groups before it, and the rows are joined back to their
    group. Derived tables, not a WITH: T-SQL nests no WITH in the model's own. #}
-{% macro default__totals_before(relation, partition_by, order_by, sums, maxima, for_rows) -%}
+{% macro default__totals_before(relation, partition_by, order_by, measures, for_rows) -%}
     {%- set keys = partition_by + order_by -%}
-    {%- set added_up = [] -%}
-    {%- for column in sums %}{% do added_up.append('sum(' ~ column ~ ') as ' ~ column) %}{% endfor -%}
-    {%- for column in maxima %}{% do added_up.append('max(' ~ column ~ ') as ' ~ column) %}{% endfor -%}
-    {%- set prior = [] -%}
-    {%- for column in sums + maxima %}{% do prior.append('b.prior_' ~ column) %}{% endfor -%}
+    {%- set added_up, prior = [], [] -%}
+    {%- for column, aggregate in measures.items() -%}
+        {%- do added_up.append(aggregate ~ '(' ~ column ~ ') as ' ~ column) -%}
+        {%- do prior.append('b.prior_' ~ column) -%}
+    {%- endfor %}
     select kept.*, {{ prior | join(', ') }}
     from (select * from {{ relation }} where {{ for_rows }}) as kept
     inner join (
         select
             {{ keys | join(', ') }},
-            {{ windowed_totals(partition_by, order_by, sums, maxima, 'rows') }}
+            {{ windowed_totals(partition_by, order_by, measures, 'rows') }}
         from (
             select {{ keys | join(', ') }}, {{ added_up | join(', ') }}
             from {{ relation }}
@@ -161,9 +161,9 @@
 
 {# DuckDB has SQL:2011's GROUPS frame, which counts peers as one: one window, no join (at the medium scale the
    order features took 8 s this way against 18 s added up and joined back). #}
-{% macro duckdb__totals_before(relation, partition_by, order_by, sums, maxima, for_rows) -%}
+{% macro duckdb__totals_before(relation, partition_by, order_by, measures, for_rows) -%}
     select * from (
-        select *, {{ windowed_totals(partition_by, order_by, sums, maxima, 'groups') }}
+        select *, {{ windowed_totals(partition_by, order_by, measures, 'groups') }}
         from {{ relation }}
     ) as with_totals
     where {{ for_rows }}

@@ -43,8 +43,9 @@ timeline as (
 
 earlier as (
     {{ totals_before('timeline', partition_by=['user_id'], order_by=['happened_at', 'is_event'],
-                     sums=['orders', 'valued_orders', 'orders_value', 'pageviews', 'ratings', 'stars'],
-                     maxima=['max_value', 'order_date'], for_rows='is_event = 0') }}
+                     measures={'orders': 'sum', 'valued_orders': 'sum', 'orders_value': 'sum', 'pageviews': 'sum',
+                               'ratings': 'sum', 'stars': 'sum', 'max_value': 'max', 'order_date': 'max'},
+                     for_rows='is_event = 0') }}
 )
 
 select
